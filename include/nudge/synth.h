@@ -1,0 +1,61 @@
+// Synthetic data with planted structure: the data for the demo, the tests and the benchmarks.
+//
+// Each user has a hidden taste: a sparse mixture over num_topics topics (Dirichlet with
+// concentration user_focus). Each item belongs to one topic, which is also its category; its
+// tags and price are drawn from topic-specific distributions, so features carry the same
+// signal as behaviour. Item popularity follows a Zipf law. A user's events come in sessions:
+// a session picks a topic from the taste and mostly stays on it; each event picks an item of
+// that topic by popularity, or (with probability noise) any item by popularity. With drift > 0
+// each user's taste moves towards a second mixture as time passes.
+// Generation is O(events) (alias tables), single-threaded and fully determined by the seed.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "nudge/dataset.h"
+#include "nudge/status.h"
+
+namespace nudge {
+
+struct SynthOptions {
+  uint32_t num_users = 6000;
+  uint32_t num_items = 3700;
+  uint64_t num_interactions = 1'000'000;
+  uint32_t num_topics = 20;            // hidden taste clusters; each is an item category
+  double user_focus = 0.1;             // Dirichlet concentration of tastes: smaller = more focused
+  double popularity_exponent = 1.3;    // Zipf exponent (1.3 gives a MovieLens-like Gini near 0.55)
+  double noise = 0.1;                  // share of events chosen by global popularity alone
+  double session_stickiness = 0.7;     // chance an event stays on its session's topic
+  double mean_session_events = 6.0;
+  uint32_t num_tags = 200;             // split evenly between topics
+  uint32_t tags_per_item = 3;
+  double tag_noise = 0.2;              // chance a tag comes from another topic's pool
+  bool ratings = false;                // explicit 1-5 ratings instead of view/click/cart/purchase
+  double drift = 0.0;                  // 0..1: how far tastes move over the time span
+  int64_t start_time = 1'600'000'000;  // seconds since the epoch
+  int64_t span_seconds = 180 * 86400;
+  uint32_t min_user_interactions = 5;
+  bool unique_pairs = true;            // each (user, item) at most once (like MovieLens)
+  uint64_t seed = 42;
+};
+
+// The hidden truth, for tests and for checking that models recover it.
+struct SynthTruth {
+  uint32_t num_topics = 0;
+  std::vector<float> user_taste;       // num_users x num_topics, rows sum to 1 (start of time)
+  std::vector<float> user_taste_late;  // the same at the end of the span (drift target)
+  std::vector<uint32_t> item_topic;    // num_items
+  std::vector<float> item_popularity;  // num_items, Zipf weights (unnormalised)
+};
+
+struct SynthData {
+  Dataset dataset;
+  SynthTruth truth;
+};
+
+// Fails on impossible sizes (e.g. fewer events than users x min_user_interactions, or more
+// unique pairs than half the user-item grid).
+Result<SynthData> synthesize(const SynthOptions& options);
+
+}  // namespace nudge

@@ -1,0 +1,39 @@
+#include "nudge/status.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace nudge {
+
+std::string_view code_name(Status::Code code) {
+  switch (code) {
+    case Status::Code::kOk: return "ok";
+    case Status::Code::kInvalidArgument: return "invalid argument";
+    case Status::Code::kNotFound: return "not found";
+    case Status::Code::kIoError: return "I/O error";
+    case Status::Code::kCorruption: return "corruption";
+    case Status::Code::kUnsupported: return "unsupported";
+  }
+  return "unknown";
+}
+
+std::string Status::to_string() const {
+  if (is_ok()) return "ok";
+  return std::string(code_name(code_)) + ": " + message_;
+}
+
+Status Status::with_context(std::string_view context) const {
+  if (is_ok()) return *this;
+  return Status(code_, std::string(context) + ": " + message_);
+}
+
+void throw_usage_error(const char* file, int line, const std::string& message) {
+  throw UsageError(std::string(file) + ":" + std::to_string(line) + ": " + message);
+}
+
+void abort_on_assert(const char* file, int line, const char* condition) {
+  std::fprintf(stderr, "nudge: internal invariant broken at %s:%d: %s\n", file, line, condition);
+  std::abort();
+}
+
+}  // namespace nudge

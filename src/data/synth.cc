@@ -1,0 +1,268 @@
+#include "nudge/synth.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "nudge/progress.h"
+#include "nudge/rng.h"
+
+namespace nudge {
+namespace {
+
+// Walker's alias method: O(1) draws from a fixed discrete distribution.
+class AliasTable {
+ public:
+  AliasTable() = default;
+  explicit AliasTable(const std::vector<double>& weights) {
+    const size_t n = weights.size();
+    prob_.resize(n);
+    alias_.resize(n);
+    const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
+    std::vector<double> scaled(n);
+    std::vector<uint32_t> small, large;
+    for (size_t i = 0; i < n; ++i) {
+      scaled[i] = weights[i] * static_cast<double>(n) / total;
+      (scaled[i] < 1.0 ? small : large).push_back(static_cast<uint32_t>(i));
+    }
+    while (!small.empty() && !large.empty()) {
+      const uint32_t s = small.back(), l = large.back();
+      small.pop_back();
+      prob_[s] = scaled[s];
+      alias_[s] = l;
+      scaled[l] -= 1.0 - scaled[s];
+      if (scaled[l] < 1.0) {
+        large.pop_back();
+        small.push_back(l);
+      }
+    }
+    for (uint32_t i : large) prob_[i] = 1.0, alias_[i] = i;
+    for (uint32_t i : small) prob_[i] = 1.0, alias_[i] = i;
+  }
+  uint32_t draw(Rng& rng) const {
+    const uint32_t k = rng.uniform_index(static_cast<uint32_t>(prob_.size()));
+    return rng.uniform() < prob_[k] ? k : alias_[k];
+  }
+  bool empty() const { return prob_.empty(); }
+
+ private:
+  std::vector<double> prob_;
+  std::vector<uint32_t> alias_;
+};
+
+std::vector<float> dirichlet(Rng& rng, uint32_t k, double alpha) {
+  std::vector<float> out(k);
+  double sum = 0;
+  for (auto& v : out) {
+    v = static_cast<float>(rng.gamma(alpha));
+    sum += v;
+  }
+  if (sum <= 0) {  // all draws underflowed: put the mass on one topic
+    out[rng.uniform_index(k)] = 1.f;
+    return out;
+  }
+  for (auto& v : out) v = static_cast<float>(v / sum);
+  return out;
+}
+
+uint32_t draw_from(const float* p, uint32_t k, Rng& rng) {
+  double u = rng.uniform(), acc = 0;
+  for (uint32_t t = 0; t < k; ++t) {
+    acc += p[t];
+    if (u < acc) return t;
+  }
+  return k - 1;
+}
+
+Status validate(const SynthOptions& o) {
+  if (o.num_users == 0 || o.num_items == 0 || o.num_topics == 0) {
+    return Status::invalid_argument("synth: users, items and topics must be > 0");
+  }
+  if (o.num_topics > o.num_items) return Status::invalid_argument("synth: more topics than items");
+  if (o.num_interactions < static_cast<uint64_t>(o.num_users) * o.min_user_interactions) {
+    return Status::invalid_argument("synth: " + std::to_string(o.num_interactions) + " interactions cannot give " +
+                                    std::to_string(o.num_users) + " users " +
+                                    std::to_string(o.min_user_interactions) + " each");
+  }
+  if (o.unique_pairs && static_cast<double>(o.num_interactions) > 0.5 * o.num_users * static_cast<double>(o.num_items)) {
+    return Status::invalid_argument("synth: with unique pairs, interactions must be at most half of users x items");
+  }
+  if (o.unique_pairs && o.min_user_interactions > o.num_items / 2) {
+    return Status::invalid_argument("synth: min_user_interactions exceeds half the catalogue");
+  }
+  for (double f : {o.noise, o.drift, o.tag_noise, o.session_stickiness}) {
+    if (!(f >= 0.0 && f <= 1.0)) return Status::invalid_argument("synth: noise, drift, tag_noise and stickiness must be in [0, 1]");
+  }
+  if (!(o.user_focus > 0) || !(o.popularity_exponent >= 0) || !(o.mean_session_events >= 1) || o.span_seconds <= 0) {
+    return Status::invalid_argument("synth: user_focus > 0, popularity_exponent >= 0, mean_session_events >= 1, span > 0");
+  }
+  return Status::ok();
+}
+
+// Events per user: heavy-tailed (log-normal) around the mean, at least the minimum, capped at
+// half the catalogue with unique pairs, summing exactly to the total.
+std::vector<uint32_t> user_activity(const SynthOptions& o, Rng& rng) {
+  const uint32_t cap = o.unique_pairs ? o.num_items / 2 : UINT32_MAX;
+  std::vector<double> w(o.num_users);
+  for (auto& x : w) x = std::exp(1.1 * rng.normal());
+  const double total_w = std::accumulate(w.begin(), w.end(), 0.0);
+  const double spare = static_cast<double>(o.num_interactions - static_cast<uint64_t>(o.num_users) * o.min_user_interactions);
+  std::vector<uint32_t> n(o.num_users);
+  uint64_t assigned = 0;
+  for (uint32_t u = 0; u < o.num_users; ++u) {
+    const double want = o.min_user_interactions + spare * w[u] / total_w;
+    n[u] = static_cast<uint32_t>(std::min<double>(cap, std::floor(want)));
+    assigned += n[u];
+  }
+  // Hand out what rounding and capping left, one event at a time to random users below the cap.
+  while (assigned < o.num_interactions) {
+    const uint32_t u = rng.uniform_index(o.num_users);
+    if (n[u] < cap) {
+      ++n[u];
+      ++assigned;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+Result<SynthData> synthesize(const SynthOptions& o) {
+  NUDGE_RETURN_IF_ERROR(validate(o));
+  Rng rng(o.seed);
+  const uint32_t K = o.num_topics;
+  SynthTruth truth;
+  truth.num_topics = K;
+
+  // Items: topic, popularity (Zipf over a random rank order), features.
+  truth.item_topic.resize(o.num_items);
+  for (uint32_t i = 0; i < o.num_items; ++i) truth.item_topic[i] = i < K ? i : rng.uniform_index(K);  // no empty topic
+  std::vector<uint32_t> rank(o.num_items);
+  std::iota(rank.begin(), rank.end(), 0u);
+  for (uint32_t i = o.num_items; i > 1; --i) std::swap(rank[i - 1], rank[rng.uniform_index(i)]);
+  truth.item_popularity.resize(o.num_items);
+  for (uint32_t i = 0; i < o.num_items; ++i) {
+    truth.item_popularity[i] = static_cast<float>(std::pow(rank[i] + 1.0, -o.popularity_exponent));
+  }
+  std::vector<std::vector<uint32_t>> topic_items(K);
+  for (uint32_t i = 0; i < o.num_items; ++i) topic_items[truth.item_topic[i]].push_back(i);
+  std::vector<AliasTable> topic_tables(K);
+  for (uint32_t t = 0; t < K; ++t) {
+    std::vector<double> w;
+    for (uint32_t i : topic_items[t]) w.push_back(truth.item_popularity[i]);
+    topic_tables[t] = AliasTable(w);
+  }
+  const AliasTable global_table(std::vector<double>(truth.item_popularity.begin(), truth.item_popularity.end()));
+
+  DatasetBuilder builder;
+  Catalog& cat = builder.catalog();
+  for (uint32_t i = 0; i < o.num_items; ++i) cat.items.intern("i" + std::to_string(i + 1));
+  for (uint32_t u = 0; u < o.num_users; ++u) cat.users.intern("u" + std::to_string(u + 1));
+  FeatureTable& items = cat.item_features;
+  const uint32_t f_category = *items.add_field("category", FeatureKind::kCategorical);
+  const uint32_t f_tags = *items.add_field("tags", FeatureKind::kMultiCategorical);
+  const uint32_t f_price = *items.add_field("price", FeatureKind::kNumeric);
+  const uint32_t tags_per_topic = std::max(1u, o.num_tags / K);
+  auto two_digits = [](uint32_t v) { return (v < 10 ? "0" : "") + std::to_string(v); };
+  for (uint32_t i = 0; i < o.num_items; ++i) {
+    const uint32_t t = truth.item_topic[i];
+    items.set_categorical(i, f_category, "c" + two_digits(t));
+    for (uint32_t k = 0; k < o.tags_per_item; ++k) {
+      const uint32_t tag = rng.uniform() < o.tag_noise ? rng.uniform_index(tags_per_topic * K)
+                                                       : t * tags_per_topic + rng.uniform_index(tags_per_topic);
+      items.add_value(i, f_tags, "t" + std::to_string(tag));
+    }
+    const double price = std::exp(std::log(10.0 + 15.0 * (t % 7)) + 0.4 * rng.normal());
+    items.set_numeric(i, f_price, static_cast<float>(std::round(price * 100.0) / 100.0));
+  }
+
+  // Users: tastes, a segment feature that mostly names the dominant topic, a country.
+  truth.user_taste.resize(static_cast<size_t>(o.num_users) * K);
+  truth.user_taste_late.resize(static_cast<size_t>(o.num_users) * K);
+  FeatureTable& users = cat.user_features;
+  const uint32_t f_segment = *users.add_field("segment", FeatureKind::kCategorical);
+  const uint32_t f_country = *users.add_field("country", FeatureKind::kCategorical);
+  static const char* kCountries[] = {"us", "de", "fr", "jp", "br", "in", "gb", "es"};
+  const AliasTable country_table(std::vector<double>{8, 4, 3, 3, 2, 2, 2, 1});
+  for (uint32_t u = 0; u < o.num_users; ++u) {
+    auto early = dirichlet(rng, K, o.user_focus);
+    auto late = o.drift > 0 ? dirichlet(rng, K, o.user_focus) : early;
+    std::copy(early.begin(), early.end(), truth.user_taste.begin() + static_cast<size_t>(u) * K);
+    std::copy(late.begin(), late.end(), truth.user_taste_late.begin() + static_cast<size_t>(u) * K);
+    const auto dominant = static_cast<uint32_t>(std::max_element(early.begin(), early.end()) - early.begin());
+    users.set_categorical(u, f_segment, "s" + two_digits(rng.uniform() < 0.8 ? dominant : rng.uniform_index(K)));
+    users.set_categorical(u, f_country, kCountries[country_table.draw(rng)]);
+  }
+
+  // Explicit ratings: biases plus how much the user likes the item's topic, plus noise.
+  std::vector<float> user_bias, item_bias;
+  if (o.ratings) {
+    for (uint32_t u = 0; u < o.num_users; ++u) user_bias.push_back(static_cast<float>(0.35 * rng.normal()));
+    for (uint32_t i = 0; i < o.num_items; ++i) {
+      const double quality = 0.4 * (1.0 - static_cast<double>(rank[i]) / o.num_items);
+      item_bias.push_back(static_cast<float>(quality + 0.3 * rng.normal()));
+    }
+  }
+  const EventType kTypes[] = {*cat.event_types.intern("view"), *cat.event_types.intern("click"),
+                              *cat.event_types.intern("cart"), *cat.event_types.intern("purchase")};
+  const AliasTable type_table(std::vector<double>{0.70, 0.15, 0.09, 0.06});
+  const EventType rating_type = *cat.event_types.intern("rating");
+
+  const std::vector<uint32_t> activity = user_activity(o, rng);
+  Interactions& out = builder.interactions();
+  out.reserve(o.num_interactions);
+  std::vector<uint32_t> seen_by(o.num_items, UINT32_MAX);  // last user who took each item
+  std::vector<int64_t> times;
+  Progress progress("synth", o.num_interactions);
+  for (uint32_t u = 0; u < o.num_users; ++u) {
+    const float* early = truth.user_taste.data() + static_cast<size_t>(u) * K;
+    const float* late = truth.user_taste_late.data() + static_cast<size_t>(u) * K;
+    // Session start times, then events a minute or two apart inside each session.
+    const uint32_t n = activity[u];
+    times.clear();
+    while (times.size() < n) {
+      auto t = o.start_time + static_cast<int64_t>(rng.uniform() * static_cast<double>(o.span_seconds));
+      const auto len = static_cast<uint32_t>(1 + rng.exponential(1.0 / (o.mean_session_events - 1.0 + 1e-9)));
+      for (uint32_t k = 0; k < len && times.size() < n; ++k) {
+        times.push_back(t);
+        t += 1 + static_cast<int64_t>(rng.exponential(1.0 / 90.0));
+      }
+    }
+    std::sort(times.begin(), times.end());
+    uint32_t session_topic = 0;
+    for (uint32_t k = 0; k < n; ++k) {
+      const double tau = static_cast<double>(times[k] - o.start_time) / static_cast<double>(o.span_seconds);
+      const float* taste = rng.uniform() < o.drift * tau ? late : early;
+      if (k == 0 || times[k] - times[k - 1] > 1800) session_topic = draw_from(taste, K, rng);
+      uint32_t item = 0;
+      for (int attempt = 0;; ++attempt) {
+        if (rng.uniform() < o.noise) {
+          item = global_table.draw(rng);
+        } else {
+          const uint32_t topic = rng.uniform() < o.session_stickiness ? session_topic : draw_from(taste, K, rng);
+          item = topic_items[topic][topic_tables[topic].draw(rng)];
+        }
+        if (!o.unique_pairs || seen_by[item] != u) break;
+        if (attempt >= 30) {
+          // The user has exhausted their tastes: an unseen item by global popularity, which
+          // keeps the popularity skew (a uniform pick would flatten the tail).
+          for (int tries = 0; tries < 1000 && seen_by[item] == u; ++tries) item = global_table.draw(rng);
+          while (seen_by[item] == u) item = rng.uniform_index(o.num_items);
+          break;
+        }
+      }
+      seen_by[item] = u;
+      if (o.ratings) {
+        const float affinity = taste[truth.item_topic[item]] * static_cast<float>(K);
+        const double r = 3.4 + user_bias[u] + item_bias[item] + 0.9 * std::tanh(std::log(affinity + 0.05)) + 0.6 * rng.normal();
+        out.push_back(u, item, rating_type, static_cast<float>(std::clamp(std::round(r), 1.0, 5.0)), times[k]);
+      } else {
+        out.push_back(u, item, kTypes[type_table.draw(rng)], 1.f, times[k]);
+      }
+    }
+    progress.advance(n);
+  }
+  return SynthData{builder.build(), std::move(truth)};
+}
+
+}  // namespace nudge

@@ -1,0 +1,42 @@
+#include "nudge/status.h"
+
+#include <gtest/gtest.h>
+
+namespace nudge {
+namespace {
+
+Result<int> parse_positive(int v) {
+  if (v <= 0) return Status::invalid_argument("value must be > 0, got " + std::to_string(v));
+  return v;
+}
+
+Result<int> doubled(int v) {
+  NUDGE_ASSIGN_OR_RETURN(int x, parse_positive(v));
+  return 2 * x;
+}
+
+TEST(StatusTest, OkAndErrorsCarryCodeAndMessage) {
+  EXPECT_TRUE(Status::ok().is_ok());
+  EXPECT_EQ(Status::ok().to_string(), "ok");
+  const Status s = Status::io_error("cannot open 'x'");
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_EQ(s.code(), Status::Code::kIoError);
+  EXPECT_EQ(s.to_string(), "I/O error: cannot open 'x'");
+  EXPECT_EQ(s.with_context("loading").to_string(), "I/O error: loading: cannot open 'x'");
+}
+
+TEST(StatusTest, ResultPropagatesThroughMacros) {
+  EXPECT_EQ(doubled(4).value(), 8);
+  const Result<int> r = doubled(-1);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().to_string(), "invalid argument: value must be > 0, got -1");
+}
+
+TEST(StatusTest, ValueOfAnErrorIsAUsageError) {
+  Result<int> r = Status::not_found("nope");
+  EXPECT_THROW(r.value(), UsageError);
+  EXPECT_THROW(Result<int>{Status::ok()}, UsageError);
+}
+
+}  // namespace
+}  // namespace nudge

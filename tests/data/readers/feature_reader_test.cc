@@ -1,0 +1,98 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "nudge/readers.h"
+#include "test_util.h"
+
+namespace nudge {
+namespace {
+
+std::vector<std::string> tokens_of(const FeatureTable& t, uint32_t e) {
+  std::vector<std::string> out;
+  for (uint32_t tok : t.tokens(e)) out.push_back(t.vocabulary().id_of(tok));
+  return out;
+}
+
+TEST(FeatureReaderTest, AnnotatedCsvKindsAndNewItems) {
+  DatasetBuilder b;
+  b.catalog().items.intern("known");
+  ReadReport report;
+  ASSERT_OK(read_features_text("item_id,category,tags:multi,price:num\n"
+                               "known,shoes,red|sale,19.99\n"
+                               "fresh,hats,,\n",
+                               "items.csv", FeatureTarget::kItems, {}, b, report));
+  const Dataset d = b.build();
+  const auto& t = d.catalog().item_features;
+  EXPECT_EQ(d.num_items(), 2u);  // "fresh" is a cold-start item
+  EXPECT_EQ(tokens_of(t, 0), (std::vector<std::string>{"category=shoes", "tags=red", "tags=sale"}));
+  EXPECT_EQ(tokens_of(t, 1), (std::vector<std::string>{"category=hats"}));
+  EXPECT_FLOAT_EQ(t.numeric(0, *t.find_field("price")), 19.99f);
+  EXPECT_TRUE(std::isnan(t.numeric(1, *t.find_field("price"))));
+}
+
+TEST(FeatureReaderTest, BadRowsChangeNothing) {
+  DatasetBuilder b;
+  ReadReport report;
+  ASSERT_OK(read_features_text("id,color,price:num\n"
+                               "a,red,10\n"
+                               "a,blue,cheap\n"
+                               "b,green\n"
+                               ",x,1\n"
+                               "c,teal,inf\n",
+                               "f.csv", FeatureTarget::kItems, {}, b, report));
+  ASSERT_EQ(report.rejects.size(), 4u);
+  EXPECT_EQ(report.rejects[0].place, "f.csv:3");
+  EXPECT_EQ(report.rejects[0].reason, "field 'price': not a finite number: 'cheap'");
+  EXPECT_EQ(report.rejects[1].reason, "expected 3 fields, found 2");
+  EXPECT_EQ(report.rejects[2].reason, "field 'id': empty ID");
+  EXPECT_EQ(report.rejects[3].reason, "field 'price': not a finite number: 'inf'");
+  const Dataset d = b.build();
+  EXPECT_EQ(d.num_items(), 1u);  // rejected rows added no item
+  EXPECT_EQ(tokens_of(d.catalog().item_features, 0), (std::vector<std::string>{"color=red"}));
+}
+
+TEST(FeatureReaderTest, HeaderErrors) {
+  DatasetBuilder b;
+  ReadReport report;
+  EXPECT_EQ(read_features_text("id,price:money\n", "h.csv", FeatureTarget::kItems, {}, b, report).to_string(),
+            "invalid argument: h.csv:1: header column 'price:money': unknown kind 'money' (known: cat, multi, num)");
+  FeatureReadOptions o;
+  o.id_column = "sku";
+  EXPECT_EQ(read_features_text("id,price\n", "h.csv", FeatureTarget::kItems, o, b, report).to_string(),
+            "invalid argument: h.csv:1: header has no ID column 'sku'");
+}
+
+TEST(FeatureReaderTest, OptionsOverrideKindsAndUserTarget) {
+  DatasetBuilder b;
+  ReadReport report;
+  FeatureReadOptions o;
+  o.numeric = {"age"};
+  o.multi = {"langs"};
+  ASSERT_OK(read_features_text("uid,age,langs\nu1,33,en|de\n", "users.csv", FeatureTarget::kUsers, o, b, report));
+  const Dataset d = b.build();
+  const auto& t = d.catalog().user_features;
+  EXPECT_EQ(t.numeric(0, *t.find_field("age")), 33.f);
+  EXPECT_EQ(tokens_of(t, 0), (std::vector<std::string>{"langs=en", "langs=de"}));
+}
+
+TEST(FeatureReaderTest, MovieLensMoviesDatAndCsv) {
+  DatasetBuilder b;
+  ReadReport report;
+  ASSERT_OK(read_features_text("1::Toy Story (1995)::Animation|Children's|Comedy\n2::Jumanji (1995)::Adventure\n",
+                               "movies.dat", FeatureTarget::kItems, {}, b, report));
+  ASSERT_OK(read_features_text("movieId,title,genres\n3,\"American President, The (1995)\",Comedy|Drama|Romance\n"
+                               "4,Untitled,(no genres listed)\n",
+                               "movies.csv", FeatureTarget::kItems, {}, b, report));
+  const Dataset d = b.build();
+  const auto& t = d.catalog().item_features;
+  ASSERT_EQ(d.num_items(), 4u);
+  EXPECT_EQ(tokens_of(t, 0), (std::vector<std::string>{"genre=Animation", "genre=Children's", "genre=Comedy"}));
+  EXPECT_EQ(t.numeric(2, *t.find_field("year")), 1995.f);
+  EXPECT_EQ(tokens_of(t, 2).size(), 3u);
+  EXPECT_TRUE(tokens_of(t, 3).empty());
+  EXPECT_TRUE(std::isnan(t.numeric(3, *t.find_field("year"))));
+}
+
+}  // namespace
+}  // namespace nudge

@@ -1,0 +1,50 @@
+// Helpers shared by the tests: a temporary directory removed at scope exit, file I/O.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace nudge::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "nudge-test-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace nudge::testing
+
+#define ASSERT_OK(expr)                                 \
+  do {                                                  \
+    const auto& nudge_s_ = (expr);                      \
+    ASSERT_TRUE(nudge_s_.is_ok()) << nudge_s_.to_string(); \
+  } while (0)
+#define EXPECT_OK(expr)                                 \
+  do {                                                  \
+    const auto& nudge_s_ = (expr);                      \
+    EXPECT_TRUE(nudge_s_.is_ok()) << nudge_s_.to_string(); \
+  } while (0)

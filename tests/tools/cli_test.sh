@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The nudge CLI as a user meets it: commands succeed, files appear, errors are one clear line
+# with a non-zero exit. Usage: cli_test.sh path/to/nudge
+set -uo pipefail
+nudge="$1"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+passed=0
+failed=0
+check() {  # check NAME CONDITION-COMMAND...
+  local name="$1"; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
+}
+
+"$nudge" -q synth --users 300 --items 200 --interactions 6000 --seed 7 --out "$dir/syn" >"$dir/synth.out"
+check "synth exits 0" test $? -eq 0
+check "synth writes interactions" test "$(wc -l <"$dir/syn/interactions.csv")" -eq 6001
+check "synth writes items" test "$(wc -l <"$dir/syn/items.csv")" -eq 201
+check "synth prints stats" grep -q "interactions           6000" "$dir/synth.out"
+
+"$nudge" -q data stats -i "$dir/syn/interactions.csv" --item-features "$dir/syn/items.csv" --json >"$dir/stats.json"
+check "stats json" grep -q '"interactions": 6000' "$dir/stats.json"
+
+"$nudge" -q data split -i "$dir/syn/interactions.csv" --method leave-last --validation-fraction 0.1 --out "$dir/split" >/dev/null
+check "split writes three files" test -f "$dir/split/train.csv" -a -f "$dir/split/validation.csv" -a -f "$dir/split/test.csv"
+rows=$(( $(wc -l <"$dir/split/train.csv") + $(wc -l <"$dir/split/validation.csv") + $(wc -l <"$dir/split/test.csv") - 3 ))
+check "split keeps every row" test "$rows" -eq 6000
+
+"$nudge" -q data split -i "$dir/syn/interactions.csv" --folds 3 --out "$dir/folds" >/dev/null
+check "k-fold files" test -f "$dir/folds/fold-3-test.csv"
+
+printf 'user,item,rating\nu1,i1,4\nu2,i2,x\n' >"$dir/bad.csv"
+"$nudge" -q data stats -i "$dir/bad.csv" --rejects "$dir/rejects.tsv" >/dev/null
+check "non-strict run succeeds" test $? -eq 0
+check "rejects file names the line" grep -q "bad.csv:3	field 'value' (column 'rating'): not a number: 'x'" "$dir/rejects.tsv"
+
+err=$("$nudge" -q data stats -i "$dir/bad.csv" --strict 2>&1 >/dev/null); rc=$?
+check "strict exits 1" test $rc -eq 1
+check "strict error is one line naming the place" test "$err" = "nudge: error: invalid argument: $dir/bad.csv:3: field 'value' (column 'rating'): not a number: 'x'"
+
+err=$("$nudge" -q data stats -i "$dir/missing.csv" 2>&1); rc=$?
+check "missing file exits 1" test $rc -eq 1
+check "missing file message" test "$err" = "nudge: error: I/O error: cannot open '$dir/missing.csv': No such file or directory"
+
+err=$("$nudge" -q data stats -i "$dir/bad.csv" --format xls 2>&1); rc=$?
+check "bad format exits 1" test $rc -eq 1
+check "bad format lists formats" test "$err" = "nudge: error: invalid argument: unknown input format 'xls' (known: auto, csv, tsv, jsonl, ml-100k, ml-1m, ml-csv)"
+
+"$nudge" --help >/dev/null
+check "help exits 0" test $? -eq 0
+"$nudge" bogus >/dev/null 2>&1
+check "unknown command fails" test $? -ne 0
+
+echo "cli: $passed passed, $failed failed"
+test "$failed" -eq 0

@@ -1,0 +1,28 @@
+// Each subcommand registers itself on the root app and returns nothing: its callback runs the
+// command and throws CommandError on failure (main turns that into one line and exit 1).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <stdexcept>
+
+#include "nudge/status.h"
+
+namespace nudge::cli {
+
+struct CommandError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+inline void ok_or_throw(const Status& s) {
+  if (!s.is_ok()) throw CommandError(s.to_string());
+}
+template <typename T>
+T value_or_throw(Result<T> r) {
+  ok_or_throw(r.status());
+  return std::move(r).value();
+}
+
+void add_synth_command(CLI::App& root);
+void add_data_command(CLI::App& root);
+
+}  // namespace nudge::cli
