@@ -132,3 +132,11 @@ std::string quote_for_error(std::string_view s) {
 }
 
 }  // namespace nudge
+
+namespace nudge {
+std::string fmt_number(double v) {
+  char buf[32];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, p);
+}
+}  // namespace nudge

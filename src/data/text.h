@@ -30,3 +30,8 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 std::string quote_for_error(std::string_view s);
 
 }  // namespace nudge
+
+namespace nudge {
+// Shortest text that reads back as the same double ("0.1", "1e-06", "64").
+std::string fmt_number(double v);
+}  // namespace nudge

@@ -2,40 +2,17 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <nlohmann/json.hpp>
 
 #include "../text.h"
 #include "delimited.h"
 #include "line_source.h"
 #include "nudge/readers.h"
+#include "columns.h"
+#include "json_lines.h"
 #include "row_sink.h"
 
 namespace nudge {
 namespace {
-
-enum Role { kUser, kItem, kValue, kTimestamp, kType, kNumRoles };
-constexpr std::array<std::string_view, kNumRoles> kRoleNames = {"user", "item", "value", "timestamp", "type"};
-
-// Usual column names for each role, matched case-insensitively.
-const std::array<std::vector<std::string_view>, kNumRoles> kAliases = {{
-    {"user_id", "userid", "user", "uid", "visitorid", "customer_id", "customerid"},
-    {"item_id", "itemid", "item", "iid", "movieid", "product_id", "productid", "sku", "article_id"},
-    {"value", "rating", "score", "weight", "count", "plays"},
-    {"timestamp", "time", "ts", "datetime", "date", "event_time", "created_at"},
-    {"type", "event", "event_type", "action"},
-}};
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool is_position(std::string_view spec) {
-  return !spec.empty() && std::all_of(spec.begin(), spec.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::array<std::string, kNumRoles> specs_of(const ColumnMapping& m) { return {m.user, m.item, m.value, m.timestamp, m.type}; }
 
 // The format to use, from the options, the file name and the first line.
 InputFormat detect_format(InputFormat requested, std::string_view name, std::string_view first_line) {
@@ -101,7 +78,7 @@ Result<Columns> resolve_columns(const std::array<std::string, kNumRoles>& specs,
       }
       cols[r] = static_cast<int>(it - lowered.begin());
     } else if (has_header) {
-      for (auto alias : kAliases[r]) {
+      for (auto alias : role_aliases()[r]) {
         auto it = std::find(lowered.begin(), lowered.end(), alias);
         if (it != lowered.end()) {
           cols[r] = static_cast<int>(it - lowered.begin());
@@ -128,18 +105,9 @@ bool looks_like_header(const std::vector<std::string_view>& fields, const std::a
     if (!s.empty() && !is_position(s)) return true;
   }
   for (auto f : fields) {
-    const std::string l = lower(trim(f));
-    for (const auto& aliases : kAliases) {
-      if (std::find(aliases.begin(), aliases.end(), l) != aliases.end()) return true;
-    }
+    if (role_of_alias(lower(trim(f))) != kNumRoles) return true;
   }
   return false;
-}
-
-Result<EventType> default_type_for(const ReadOptions& options, bool has_value, Catalog& catalog) {
-  std::string name = options.default_type;
-  if (name.empty()) name = has_value ? "rating" : "view";
-  return catalog.event_types.intern(name);
 }
 
 std::string column_label(int col, bool has_header, const std::vector<std::string>& header) {
@@ -215,95 +183,6 @@ Status read_delimited(LineSource& src, std::string_view first_line, InputFormat 
   return src.status();
 }
 
-// "abc" or 123 -> the ID text; anything else is an error message.
-std::optional<std::string> json_id(const nlohmann::json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) return v.dump();
-  return std::nullopt;
-}
-
-Status read_jsonl(LineSource& src, std::string_view first_line, const ReadOptions& options, DatasetBuilder& builder,
-                  RejectLog& log) {
-  const auto specs = specs_of(options.columns);
-  for (int r = 0; r < kNumRoles; ++r) {
-    if (is_position(specs[r])) {
-      return Status::invalid_argument("JSON Lines columns are keys, not positions (" + std::string(kRoleNames[r]) +
-                                      "=" + specs[r] + ")");
-    }
-  }
-  std::optional<EventType> default_type;
-  auto key_for = [&](const nlohmann::json& obj, int role) -> std::optional<std::string> {
-    if (!specs[role].empty()) return obj.contains(specs[role]) ? std::optional(specs[role]) : std::nullopt;
-    for (auto alias : kAliases[role]) {
-      for (const auto& [k, v] : obj.items()) {
-        if (lower(k) == alias) return k;
-      }
-    }
-    return std::nullopt;
-  };
-  auto process = [&](uint64_t line_no, std::string_view line) -> Status {
-    nlohmann::json obj;
-    try {
-      obj = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      std::string what = e.what();
-      if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-      return log.reject(line_no, "invalid JSON: " + what);
-    }
-    if (!obj.is_object()) return log.reject(line_no, "expected a JSON object");
-    std::string ids[2];
-    for (int r : {kUser, kItem}) {
-      auto key = key_for(obj, r);
-      if (!key) {
-        return log.reject(line_no, "field '" + std::string(kRoleNames[r]) + "' is missing" +
-                                       (specs[r].empty() ? "" : " (key '" + specs[r] + "')"));
-      }
-      auto id = json_id(obj[*key]);
-      if (!id) {
-        return log.reject(line_no, "field '" + std::string(kRoleNames[r]) + "' (key '" + *key +
-                                       "'): must be a string or an integer");
-      }
-      ids[r] = std::move(*id);
-    }
-    RawRow row{ids[0], ids[1], std::nullopt, std::nullopt, std::nullopt};
-    std::string type_text;
-    if (auto key = key_for(obj, kValue)) {
-      const auto& v = obj[*key];
-      if (v.is_number()) row.value = v.get<double>();
-      else if (v.is_string()) row.value = parse_double(trim(v.get_ref<const std::string&>()));
-      if (!row.value) return log.reject(line_no, "field 'value' (key '" + *key + "'): not a number: " + quote_for_error(v.dump()));
-    }
-    if (auto key = key_for(obj, kTimestamp)) {
-      const auto& v = obj[*key];
-      if (v.is_number()) row.timestamp = parse_timestamp(v.dump(), options.timestamp_millis);
-      else if (v.is_string()) row.timestamp = parse_timestamp(v.get_ref<const std::string&>(), options.timestamp_millis);
-      if (!row.timestamp) {
-        return log.reject(line_no, "field 'timestamp' (key '" + *key + "'): not a timestamp: " + quote_for_error(v.dump()));
-      }
-    }
-    if (auto key = key_for(obj, kType)) {
-      const auto& v = obj[*key];
-      if (!v.is_string()) return log.reject(line_no, "field 'type' (key '" + *key + "'): must be a string");
-      type_text = v.get<std::string>();
-      row.type = type_text;
-    }
-    if (!default_type) {
-      // Decided once from the options, as for delimited files: a value key means ratings.
-      NUDGE_ASSIGN_OR_RETURN(default_type, default_type_for(options, row.value.has_value(), builder.catalog()));
-    }
-    RowSink sink(builder, log, *default_type);
-    return sink.add(line_no, row);
-  };
-  NUDGE_RETURN_IF_ERROR(process(src.line_number(), first_line));
-  std::string_view line;
-  while (src.next(&line)) {
-    ++log.report().lines;
-    if (trim(line).empty()) continue;
-    NUDGE_RETURN_IF_ERROR(process(src.line_number(), line));
-  }
-  return src.status();
-}
-
 Status read_from_source(LineSource& src, const std::string& name, const ReadOptions& options, DatasetBuilder& builder,
                         ReadReport& report) {
   if (!options.event_weights.empty()) {
@@ -324,7 +203,7 @@ Status read_from_source(LineSource& src, const std::string& name, const ReadOpti
   // The first line must outlive later reads from the source.
   const std::string first_line(first);
   const InputFormat format = detect_format(options.format, name, first_line);
-  if (format == InputFormat::kJsonLines) return read_jsonl(src, first_line, options, builder, log);
+  if (format == InputFormat::kJsonLines) return read_json_lines(src, first_line, options, builder, log);
   return read_delimited(src, first_line, format, options, builder, log);
 }
 
