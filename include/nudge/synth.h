@@ -5,8 +5,9 @@
 // tags and price are drawn from topic-specific distributions, so features carry the same
 // signal as behaviour. Item popularity follows a Zipf law. A user's events come in sessions:
 // a session picks a topic from the taste and mostly stays on it; each event picks an item of
-// that topic by popularity, or (with probability noise) any item by popularity. With drift > 0
-// each user's taste moves towards a second mixture as time passes.
+// that topic by popularity, or (with probability noise) any item by popularity. Events on a
+// topic the user is keen on (taste at least twice the average) more often go on to cart and
+// purchase. With drift > 0 each user's taste moves towards a second mixture as time passes.
 // Generation is O(events) (alias tables), single-threaded and fully determined by the seed.
 #pragma once
 

@@ -205,7 +205,10 @@ Result<SynthData> synthesize(const SynthOptions& o) {
   }
   const EventType kTypes[] = {*cat.event_types.intern("view"), *cat.event_types.intern("click"),
                               *cat.event_types.intern("cart"), *cat.event_types.intern("purchase")};
-  const AliasTable type_table(std::vector<double>{0.70, 0.15, 0.09, 0.06});
+  // Deeper funnel steps (cart, purchase) are likelier on items of a topic the user is into,
+  // so event weights carry signal, as they do in real logs.
+  const AliasTable casual_types(std::vector<double>{0.85, 0.10, 0.04, 0.01});
+  const AliasTable keen_types(std::vector<double>{0.45, 0.25, 0.15, 0.15});
   const EventType rating_type = *cat.event_types.intern("rating");
 
   const std::vector<uint32_t> activity = user_activity(o, rng);
@@ -257,7 +260,8 @@ Result<SynthData> synthesize(const SynthOptions& o) {
         const double r = 3.4 + user_bias[u] + item_bias[item] + 0.9 * std::tanh(std::log(affinity + 0.05)) + 0.6 * rng.normal();
         out.push_back(u, item, rating_type, static_cast<float>(std::clamp(std::round(r), 1.0, 5.0)), times[k]);
       } else {
-        out.push_back(u, item, kTypes[type_table.draw(rng)], 1.f, times[k]);
+        const bool keen = taste[truth.item_topic[item]] * static_cast<float>(K) >= 2.f;
+        out.push_back(u, item, kTypes[(keen ? keen_types : casual_types).draw(rng)], 1.f, times[k]);
       }
     }
     progress.advance(n);

@@ -161,3 +161,24 @@ TEST(SynthTest, ImpossibleSizesAreRejected) {
 
 }  // namespace
 }  // namespace nudge
+
+namespace nudge {
+namespace {
+
+TEST(SynthTest, PurchasesConcentrateOnKeenTopics) {
+  const SynthData s = synthesize(small_options()).value();
+  const auto& in = s.dataset.interactions();
+  const auto& types = s.dataset.catalog().event_types;
+  const uint32_t K = s.truth.num_topics;
+  double taste_purchase = 0, taste_view = 0;
+  int n_purchase = 0, n_view = 0;
+  for (size_t r = 0; r < in.size(); ++r) {
+    const double t = s.truth.user_taste[in.users[r] * K + s.truth.item_topic[in.items[r]]];
+    if (types.name(in.types[r]) == "purchase") taste_purchase += t, ++n_purchase;
+    if (types.name(in.types[r]) == "view") taste_view += t, ++n_view;
+  }
+  EXPECT_GT(taste_purchase / n_purchase, 1.3 * taste_view / n_view);
+}
+
+}  // namespace
+}  // namespace nudge

@@ -24,5 +24,8 @@ T value_or_throw(Result<T> r) {
 
 void add_synth_command(CLI::App& root);
 void add_data_command(CLI::App& root);
+void add_train_command(CLI::App& root);
+void add_eval_command(CLI::App& root);
+void add_recommend_commands(CLI::App& root);
 
 }  // namespace nudge::cli

@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   });
   nudge::cli::add_synth_command(app);
   nudge::cli::add_data_command(app);
+  nudge::cli::add_train_command(app);
+  nudge::cli::add_eval_command(app);
+  nudge::cli::add_recommend_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

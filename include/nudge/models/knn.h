@@ -1,0 +1,79 @@
+// Neighbourhood models: item-based (ItemKNN) and user-based (UserKNN) collaborative filtering.
+//
+// Rows (users for ItemKNN's item vectors, items for UserKNN's user vectors) are first
+// weighted, then compared:
+//   cosine   sum_u w_ui w_uj / (|w_i| |w_j| + shrinkage)
+//   tfidf    cosine over TF-IDF-weighted vectors
+//   bm25     dot product over BM25-weighted vectors (k1, b), as in implicit's BM25Recommender
+//   jaccard  |U_i & U_j| / (|U_i| + |U_j| - |U_i & U_j| + shrinkage) over binary vectors
+// Only each row's `neighbours` most similar rows are kept (top-k pruning); the similarity
+// is built in parallel, one row per task, with a dense accumulator per thread.
+//
+// ItemKNN scores  s_uj = sum_{i in I_u} w_ui sim(i, j)  over i's kept neighbours j.
+// UserKNN scores  s_uj = sum_{v in N(u)} sim(u, v) w_vj  over u's kept neighbours v.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "nudge/recommender.h"
+
+namespace nudge {
+
+struct KnnOptions {
+  int64_t neighbours = 20;           // kept per row (0 = all)
+  std::string similarity = "cosine";  // cosine, tfidf, bm25, jaccard
+  double shrinkage = 0.0;
+  double bm25_k1 = 1.2;
+  double bm25_b = 0.75;
+  int64_t threads = 0;
+  static Result<KnnOptions> from_params(std::string_view owner, const Params& params);
+};
+
+// The similarity graph: for each row, its kept neighbours with similarity, best first.
+// `rows` is row -> columns (the vectors compared are rows of `rows`).
+CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& options);
+
+class ItemKnnModel : public Recommender {
+ public:
+  ItemKnnModel(KnnOptions options, Params params) : options_(std::move(options)), params_(std::move(params)) {}
+  std::string_view name() const override { return "itemknn"; }
+  const Params& params() const override { return params_; }
+  Status fit(const Dataset& train) override;
+  void score_user(uint32_t user, std::span<float> scores) const override;
+  void score_history(std::span<const uint32_t> items, std::span<const float> weights,
+                     std::span<float> scores) const override;
+  Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
+  void save_state(ModelWriter& out) const override;
+  Status load_state(ModelReader& in) override;
+  const CsrMatrix& neighbours() const { return neighbours_; }
+
+ private:
+  KnnOptions options_;
+  Params params_;
+  CsrMatrix history_;     // user -> items (weights), to score training users
+  CsrMatrix neighbours_;  // item -> most similar items
+};
+
+class UserKnnModel : public Recommender {
+ public:
+  UserKnnModel(KnnOptions options, Params params) : options_(std::move(options)), params_(std::move(params)) {}
+  std::string_view name() const override { return "userknn"; }
+  const Params& params() const override { return params_; }
+  Status fit(const Dataset& train) override;
+  void score_user(uint32_t user, std::span<float> scores) const override;
+  // Compares the history with every training user (cosine on the fly), then scores as above.
+  void score_history(std::span<const uint32_t> items, std::span<const float> weights,
+                     std::span<float> scores) const override;
+  void save_state(ModelWriter& out) const override;
+  Status load_state(ModelReader& in) override;
+
+ private:
+  KnnOptions options_;
+  Params params_;
+  CsrMatrix history_;     // user -> items
+  CsrMatrix item_users_;  // its transpose, for fold-in
+  CsrMatrix neighbours_;  // user -> most similar users
+};
+
+}  // namespace nudge

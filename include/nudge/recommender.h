@@ -1,0 +1,87 @@
+// Recommender: the one interface every model implements (popularity, KNN, iALS, BPR, EASE,
+// SVD, SVD++). Create models by name with make_recommender (registry.h).
+//
+// A model is fitted on a Dataset and then answers for dense user/item indices of that
+// dataset's catalog. Scoring is batch-first: the caller owns the output span (one float per
+// item) so nothing is allocated per call. Higher scores are better; for rating models they
+// are predicted ratings.
+//
+// Thread-safety: after fit() (or load()), all const methods may be called concurrently.
+// fit() and load() need exclusive access.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nudge/dataset.h"
+#include "nudge/params.h"
+#include "nudge/status.h"
+#include "nudge/top_k.h"
+
+namespace nudge {
+
+class ModelWriter;
+class ModelReader;
+
+class Recommender {
+ public:
+  virtual ~Recommender() = default;
+
+  // Registry name ("ials") and the parameters it was created with.
+  virtual std::string_view name() const = 0;
+  virtual const Params& params() const = 0;
+
+  // Trains on `train` (weights from Dataset::user_items, or raw values for rating models).
+  virtual Status fit(const Dataset& train) = 0;
+
+  // Scores of training user `user` for every item: scores.size() == num_items().
+  // NUDGE_CHECK on an unknown user or a wrong span size.
+  virtual void score_user(uint32_t user, std::span<float> scores) const = 0;
+
+  // Scores for a user known only by a history (items with weights, e.g. a new or anonymous
+  // user): the fold-in path serving uses. Items must be < num_items().
+  virtual void score_history(std::span<const uint32_t> items, std::span<const float> weights,
+                             std::span<float> scores) const = 0;
+
+  // Up to k items most similar to `item` (not including it). Unsupported -> Status.
+  virtual Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const;
+
+  // True for models trained on explicit ratings whose scores predict them (SVD, SVD++).
+  virtual bool predicts_ratings() const { return false; }
+
+  uint32_t num_users() const { return num_users_; }
+  uint32_t num_items() const { return num_items_; }
+
+  // Model-specific state, after the common header (see model_file.h).
+  virtual void save_state(ModelWriter& out) const = 0;
+  virtual Status load_state(ModelReader& in) = 0;
+
+ protected:
+  void set_shape(uint32_t users, uint32_t items) {
+    num_users_ = users;
+    num_items_ = items;
+  }
+  void check_user_call(uint32_t user, std::span<float> scores) const;
+  void check_history_call(std::span<const uint32_t> items, std::span<const float> weights,
+                          std::span<float> scores) const;
+
+ private:
+  uint32_t num_users_ = 0;
+  uint32_t num_items_ = 0;
+};
+
+// Top-k for a training user, excluding `exclude_sorted` (typically their history).
+// `scratch` is resized to num_items; reuse it across calls to avoid allocation.
+void recommend_for_user(const Recommender& model, uint32_t user, size_t k, std::span<const uint32_t> exclude_sorted,
+                        std::vector<float>* scratch, std::vector<ScoredItem>* out);
+
+// Cosine top-k over rows of a row-major item matrix (num_items x dim): similar items for
+// embedding models.
+void cosine_neighbours(const float* item_vectors, uint32_t num_items, uint32_t dim, uint32_t item, size_t k,
+                       std::vector<ScoredItem>* out);
+
+}  // namespace nudge

@@ -1,0 +1,28 @@
+// The model registry: models created by name, so the CLI, model files and serving never name
+// concrete classes.
+//
+//   popularity  most popular items, optional exponential time decay
+//   itemknn     item-based neighbourhood (cosine / jaccard / bm25, shrinkage, top-k pruning)
+//   userknn     user-based neighbourhood
+//   ials        implicit ALS with conjugate gradient (Hu, Koren, Volinsky 2008)
+//   bpr         BPR matrix factorisation, Hogwild SGD
+//   ease        EASE closed form (Steck 2019), catalogues up to ~20k items
+//   svd         biased matrix factorisation for explicit ratings (Funk / Koren)
+//   svdpp       SVD++ (Koren 2008)
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nudge/params.h"
+#include "nudge/recommender.h"
+
+namespace nudge {
+
+// Unknown names and bad parameters are errors that list what is accepted.
+Result<std::unique_ptr<Recommender>> make_recommender(std::string_view name, const Params& params);
+std::vector<std::string> registered_models();
+
+}  // namespace nudge

@@ -1,0 +1,207 @@
+#include "nudge/model_file.h"
+
+#include <zlib.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "nudge/registry.h"
+
+namespace nudge {
+
+static_assert(std::endian::native == std::endian::little, "model files are little-endian");
+
+namespace {
+constexpr char kMagic[8] = {'N', 'U', 'D', 'G', 'E', 'M', 'D', 'L'};
+constexpr size_t kHeaderSize = 24;
+
+uint32_t crc32_of(std::string_view bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib takes uInt lengths: feed large payloads in pieces.
+  for (size_t off = 0; off < bytes.size(); off += 1u << 30) {
+    const size_t n = std::min<size_t>(bytes.size() - off, 1u << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + off), static_cast<uInt>(n));
+  }
+  return static_cast<uint32_t>(crc);
+}
+}  // namespace
+
+void ModelWriter::str(std::string_view s) {
+  u32(static_cast<uint32_t>(s.size()));
+  raw(s.data(), s.size());
+}
+void ModelWriter::floats(std::span<const float> v) {
+  u64(v.size());
+  raw(v.data(), v.size_bytes());
+}
+void ModelWriter::u32s(std::span<const uint32_t> v) {
+  u64(v.size());
+  raw(v.data(), v.size_bytes());
+}
+void ModelWriter::u64s(std::span<const uint64_t> v) {
+  u64(v.size());
+  raw(v.data(), v.size_bytes());
+}
+void ModelWriter::csr(const CsrMatrix& m) {
+  u32(m.num_rows);
+  u32(m.num_cols);
+  u64s(m.indptr);
+  u32s(m.indices);
+  floats(m.values);
+}
+
+Status ModelReader::corrupt(std::string_view what, std::string_view problem) const {
+  return Status::corruption(source_ + ": " + std::string(what) + ": " + std::string(problem));
+}
+
+Status ModelReader::raw(void* p, size_t n, std::string_view what) {
+  if (remaining() < n) {
+    return corrupt(what, "truncated (needs " + std::to_string(n) + " bytes at offset " + std::to_string(pos_ + kHeaderSize) +
+                             ", " + std::to_string(remaining()) + " left)");
+  }
+  std::memcpy(p, bytes_.data() + pos_, n);
+  pos_ += n;
+  return Status::ok();
+}
+
+Status ModelReader::str(std::string* s, std::string_view what) {
+  uint32_t n = 0;
+  NUDGE_RETURN_IF_ERROR(u32(&n, what));
+  if (remaining() < n) return corrupt(what, "string of " + std::to_string(n) + " bytes runs past the end");
+  s->assign(bytes_.data() + pos_, n);
+  pos_ += n;
+  return Status::ok();
+}
+
+template <typename T>
+Status ModelReader::array(std::vector<T>* v, std::string_view what, size_t expected) {
+  uint64_t n = 0;
+  NUDGE_RETURN_IF_ERROR(u64(&n, what));
+  if (expected != SIZE_MAX && n != expected) {
+    return corrupt(what, "holds " + std::to_string(n) + " values, expected " + std::to_string(expected));
+  }
+  if (n > remaining() / sizeof(T)) return corrupt(what, std::to_string(n) + " values run past the end");
+  v->resize(n);
+  std::memcpy(v->data(), bytes_.data() + pos_, n * sizeof(T));
+  pos_ += n * sizeof(T);
+  return Status::ok();
+}
+
+Status ModelReader::floats(std::vector<float>* v, std::string_view what, size_t expected) { return array(v, what, expected); }
+Status ModelReader::u32s(std::vector<uint32_t>* v, std::string_view what, size_t expected) { return array(v, what, expected); }
+Status ModelReader::u64s(std::vector<uint64_t>* v, std::string_view what, size_t expected) { return array(v, what, expected); }
+
+Status ModelReader::csr(CsrMatrix* m, std::string_view what) {
+  NUDGE_RETURN_IF_ERROR(u32(&m->num_rows, what));
+  NUDGE_RETURN_IF_ERROR(u32(&m->num_cols, what));
+  NUDGE_RETURN_IF_ERROR(u64s(&m->indptr, what, size_t{m->num_rows} + 1));
+  const uint64_t nnz = m->indptr.back();
+  NUDGE_RETURN_IF_ERROR(u32s(&m->indices, what, nnz));
+  NUDGE_RETURN_IF_ERROR(floats(&m->values, what, nnz));
+  if (m->indptr[0] != 0) return corrupt(what, "row pointers do not start at 0");
+  for (uint32_t r = 0; r < m->num_rows; ++r) {
+    if (m->indptr[r] > m->indptr[r + 1]) return corrupt(what, "row pointers decrease at row " + std::to_string(r));
+  }
+  for (uint32_t c : m->indices) {
+    if (c >= m->num_cols) return corrupt(what, "column index " + std::to_string(c) + " out of range");
+  }
+  return Status::ok();
+}
+
+Status save_model(const Recommender& model, const IdMap& users, const IdMap& items, const CsrMatrix& history,
+                  const std::string& path) {
+  NUDGE_CHECK(users.size() == model.num_users() && items.size() == model.num_items(),
+              "save_model: ID maps do not match the model's shape");
+  ModelWriter w;
+  w.str(model.name());
+  w.str(model.params().to_string());
+  w.u32(users.size());
+  for (uint32_t u = 0; u < users.size(); ++u) w.str(users.id_of(u));
+  w.u32(items.size());
+  for (uint32_t i = 0; i < items.size(); ++i) w.str(items.id_of(i));
+  w.csr(history);
+  model.save_state(w);
+  const std::string& payload = w.bytes();
+
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return Status::io_error("cannot write '" + tmp + "': " + std::strerror(errno));
+  const uint32_t version = kModelFormatVersion, crc = crc32_of(payload);
+  const uint64_t length = payload.size();
+  bool ok = std::fwrite(kMagic, 1, 8, f) == 8 && std::fwrite(&version, 4, 1, f) == 1 && std::fwrite(&crc, 4, 1, f) == 1 &&
+            std::fwrite(&length, 8, 1, f) == 1 && std::fwrite(payload.data(), 1, payload.size(), f) == payload.size();
+  ok = (std::fflush(f) == 0) && ok;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) return Status::io_error("error writing '" + tmp + "'");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::io_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
+  }
+  return Status::ok();
+}
+
+Result<LoadedModel> load_model_bytes(std::string_view bytes, const std::string& source) {
+  if (bytes.size() < kHeaderSize) {
+    return Status::corruption(source + ": not a Nudge model file (only " + std::to_string(bytes.size()) + " bytes)");
+  }
+  if (std::memcmp(bytes.data(), kMagic, 8) != 0) return Status::corruption(source + ": not a Nudge model file (bad magic)");
+  uint32_t version = 0, crc = 0;
+  uint64_t length = 0;
+  std::memcpy(&version, bytes.data() + 8, 4);
+  std::memcpy(&crc, bytes.data() + 12, 4);
+  std::memcpy(&length, bytes.data() + 16, 8);
+  if (version != kModelFormatVersion) {
+    return Status::unsupported(source + ": model format version " + std::to_string(version) + ", this build reads " +
+                               std::to_string(kModelFormatVersion) + " (retrain or use a matching nudge)");
+  }
+  if (length != bytes.size() - kHeaderSize) {
+    return Status::corruption(source + ": payload is " + std::to_string(bytes.size() - kHeaderSize) +
+                              " bytes, header says " + std::to_string(length) + " (truncated or padded file)");
+  }
+  const std::string_view payload = bytes.substr(kHeaderSize);
+  if (crc32_of(payload) != crc) return Status::corruption(source + ": checksum mismatch (the file is damaged)");
+
+  ModelReader in(payload, source);
+  std::string name, params_text;
+  NUDGE_RETURN_IF_ERROR(in.str(&name, "model name"));
+  NUDGE_RETURN_IF_ERROR(in.str(&params_text, "parameters"));
+  auto params = Params::parse(params_text);
+  if (!params.is_ok()) return in.corrupt("parameters", params.status().message());
+  auto model = make_recommender(name, *params);
+  if (!model.is_ok()) return in.corrupt("model name", model.status().message());
+  LoadedModel out;
+  out.model = std::move(model).value();
+  for (IdMap* ids : {&out.users, &out.items}) {
+    const char* what = ids == &out.users ? "user IDs" : "item IDs";
+    uint32_t n = 0;
+    NUDGE_RETURN_IF_ERROR(in.u32(&n, what));
+    std::string id;
+    for (uint32_t k = 0; k < n; ++k) {
+      NUDGE_RETURN_IF_ERROR(in.str(&id, what));
+      if (ids->intern(id) != k) return in.corrupt(what, "duplicate ID '" + id + "'");
+    }
+  }
+  NUDGE_RETURN_IF_ERROR(in.csr(&out.history, "history"));
+  if (out.history.num_rows != out.users.size() || out.history.num_cols != out.items.size()) {
+    return in.corrupt("history", "shape does not match the ID lists");
+  }
+  NUDGE_RETURN_IF_ERROR(out.model->load_state(in));
+  if (out.model->num_users() != out.users.size() || out.model->num_items() != out.items.size()) {
+    return in.corrupt("model state", "shape does not match the ID lists");
+  }
+  if (in.remaining() != 0) return in.corrupt("model state", std::to_string(in.remaining()) + " unexpected trailing bytes");
+  return out;
+}
+
+Result<LoadedModel> load_model(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::io_error("cannot open model '" + path + "': " + std::strerror(errno));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return load_model_bytes(ss.str(), path);
+}
+
+}  // namespace nudge

@@ -1,0 +1,173 @@
+#include "nudge/models/bpr.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "nudge/parallel.h"
+
+namespace nudge {
+
+Result<BprOptions> BprOptions::from_params(const Params& p) {
+  BprOptions o;
+  const char* n = "bpr";
+  NUDGE_RETURN_IF_ERROR(p.check_known(n, {"factors", "epochs", "learning_rate", "regularization", "sampling",
+                                          "adaptive_candidates", "init_scale", "threads", "seed"}));
+  NUDGE_RETURN_IF_ERROR(p.read_int(n, "factors", 1, 4096, &o.factors));
+  NUDGE_RETURN_IF_ERROR(p.read_int(n, "epochs", 0, 100000, &o.epochs));
+  NUDGE_RETURN_IF_ERROR(p.read_double(n, "learning_rate", 0, 10, &o.learning_rate));
+  NUDGE_RETURN_IF_ERROR(p.read_double(n, "regularization", 0, 100, &o.regularization));
+  NUDGE_RETURN_IF_ERROR(p.read_choice(n, "sampling", {"uniform", "popularity", "adaptive"}, &o.sampling));
+  NUDGE_RETURN_IF_ERROR(p.read_int(n, "adaptive_candidates", 1, 1000, &o.adaptive_candidates));
+  NUDGE_RETURN_IF_ERROR(p.read_double(n, "init_scale", 0, 10, &o.init_scale));
+  NUDGE_RETURN_IF_ERROR(p.read_int(n, "threads", 0, 1024, &o.threads));
+  NUDGE_RETURN_IF_ERROR(p.read_int(n, "seed", 0, INT64_MAX, &o.seed));
+  return o;
+}
+
+namespace {
+
+bool contains(std::span<const uint32_t> sorted, uint32_t x) { return std::binary_search(sorted.begin(), sorted.end(), x); }
+
+// sigmoid(-(x.(y_i - y_j) + b_i - b_j)): the weight of a BPR gradient step.
+inline float bpr_weight(const float* x, const float* yi, const float* yj, float bias_diff, int f) {
+  float diff = bias_diff;
+  for (int d = 0; d < f; ++d) diff += x[d] * (yi[d] - yj[d]);
+  return 1.f / (1.f + std::exp(diff));
+}
+
+// One BPR step on (x_u; y_i, b_i; y_j, b_j).
+inline void bpr_step(float* x, float* yi, float* yj, float* bi, float* bj, int f, float lr, float reg) {
+  const float z = bpr_weight(x, yi, yj, *bi - *bj, f);
+  for (int d = 0; d < f; ++d) {
+    const float xu = x[d];
+    x[d] += lr * (z * (yi[d] - yj[d]) - reg * xu);
+    yi[d] += lr * (z * xu - reg * yi[d]);
+    yj[d] += lr * (-z * xu - reg * yj[d]);
+  }
+  *bi += lr * (z - reg * *bi);
+  *bj += lr * (-z - reg * *bj);
+}
+
+// The same step for the user vector alone (fold-in: items fixed).
+inline void bpr_user_step(float* x, const float* yi, const float* yj, float bias_diff, int f, float lr, float reg) {
+  const float z = bpr_weight(x, yi, yj, bias_diff, f);
+  for (int d = 0; d < f; ++d) x[d] += lr * (z * (yi[d] - yj[d]) - reg * x[d]);
+}
+
+}  // namespace
+
+Status BprModel::fit(const Dataset& train) {
+  set_shape(train.num_users(), train.num_items());
+  const CsrMatrix& ui = train.user_items();
+  const int f = static_cast<int>(options_.factors);
+  Rng rng(static_cast<uint64_t>(options_.seed));
+  users_ = random_factors(train.num_users(), f, options_.init_scale, rng);
+  items_ = random_factors(train.num_items(), f, options_.init_scale, rng);
+  item_bias_ = Eigen::VectorXf::Zero(train.num_items());
+  const uint64_t nnz = ui.nnz();
+  if (nnz == 0 || train.num_items() < 2) return Status::ok();
+  // Row of each stored entry, to draw observed pairs uniformly.
+  std::vector<uint32_t> row_of(nnz);
+  for (uint32_t u = 0; u < ui.num_rows; ++u) std::fill(row_of.begin() + ui.indptr[u], row_of.begin() + ui.indptr[u + 1], u);
+  // Popularity sampling: cumulative popularity^0.75, searched by binary search.
+  std::vector<double> cum;
+  if (options_.sampling == "popularity") {
+    const CsrMatrix& iu = train.item_users();
+    cum.resize(train.num_items());
+    double acc = 0;
+    for (uint32_t i = 0; i < train.num_items(); ++i) cum[i] = acc += std::pow(iu.row_nnz(i), 0.75);
+  }
+  const int threads = resolve_threads(static_cast<int>(options_.threads));
+  const float lr = static_cast<float>(options_.learning_rate), reg = static_cast<float>(options_.regularization);
+  const uint32_t n_items = train.num_items();
+  std::vector<Rng> rngs;
+  for (int t = 0; t < threads; ++t) rngs.push_back(rng.fork(static_cast<uint64_t>(t)));
+  for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
+    // Hogwild: each thread does its share of updates on the shared factors without locks.
+    parallel_for(static_cast<size_t>(threads), threads, [&](size_t begin, size_t end, int) {
+      for (size_t t = begin; t < end; ++t) {
+        Rng& r = rngs[t];
+        const uint64_t steps = nnz / static_cast<uint64_t>(threads) + (t < nnz % static_cast<uint64_t>(threads) ? 1 : 0);
+        for (uint64_t s = 0; s < steps; ++s) {
+          const uint64_t e = r.next_u64() % nnz;  // bias below 2^-30 for any real nnz
+          const uint32_t u = row_of[e];
+          const uint32_t i = ui.indices[e];
+          auto seen = ui.row_indices(u);
+          if (seen.size() >= n_items) continue;
+          uint32_t j = 0;
+          do {
+            if (!cum.empty()) {
+              j = static_cast<uint32_t>(std::upper_bound(cum.begin(), cum.end(), r.uniform() * cum.back()) - cum.begin());
+              j = std::min(j, n_items - 1);
+            } else if (options_.sampling == "adaptive") {
+              float best = -INFINITY;
+              for (int64_t c = 0; c < options_.adaptive_candidates; ++c) {
+                const uint32_t cand = r.uniform_index(n_items);
+                const float sc = users_.row(u).dot(items_.row(cand)) + item_bias_[cand];
+                if (sc > best) best = sc, j = cand;
+              }
+            } else {
+              j = r.uniform_index(n_items);
+            }
+          } while (contains(seen, j));
+          bpr_step(users_.row(u).data(), items_.row(i).data(), items_.row(j).data(), &item_bias_[i], &item_bias_[j], f,
+                   lr, reg);
+        }
+      }
+    }, 1);
+  }
+  return Status::ok();
+}
+
+void BprModel::score_user(uint32_t user, std::span<float> scores) const {
+  check_user_call(user, scores);
+  Eigen::Map<Eigen::VectorXf>(scores.data(), static_cast<Eigen::Index>(scores.size())).noalias() =
+      items_ * users_.row(user).transpose() + item_bias_;
+}
+
+void BprModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
+                             std::span<float> scores) const {
+  check_history_call(items, weights, scores);
+  Eigen::VectorXf x = Eigen::VectorXf::Zero(items_.cols());
+  std::vector<uint32_t> seen(items.begin(), items.end());
+  std::sort(seen.begin(), seen.end());
+  if (!items.empty() && seen.size() < num_items()) {
+    Rng rng(static_cast<uint64_t>(options_.seed));
+    const size_t steps = 200 * items.size();
+    for (size_t s = 0; s < steps; ++s) {
+      const uint32_t i = items[rng.uniform_index(static_cast<uint32_t>(items.size()))];
+      uint32_t j;
+      do j = rng.uniform_index(num_items());
+      while (contains(seen, j));
+      bpr_user_step(x.data(), items_.row(i).data(), items_.row(j).data(), item_bias_[i] - item_bias_[j],
+                    static_cast<int>(x.size()), static_cast<float>(options_.learning_rate),
+                    static_cast<float>(options_.regularization));
+    }
+  }
+  Eigen::Map<Eigen::VectorXf>(scores.data(), static_cast<Eigen::Index>(scores.size())).noalias() = items_ * x + item_bias_;
+}
+
+Status BprModel::similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const {
+  if (item >= num_items()) return Status::not_found("item index " + std::to_string(item) + " out of range");
+  cosine_neighbours(items_.data(), num_items(), static_cast<uint32_t>(items_.cols()), item, k, out);
+  return Status::ok();
+}
+
+void BprModel::save_state(ModelWriter& out) const {
+  write_factors(out, users_);
+  write_factors(out, items_);
+  out.floats(std::span<const float>(item_bias_.data(), static_cast<size_t>(item_bias_.size())));
+}
+
+Status BprModel::load_state(ModelReader& in) {
+  NUDGE_RETURN_IF_ERROR(read_factors(in, &users_, "bpr: user factors"));
+  NUDGE_RETURN_IF_ERROR(read_factors(in, &items_, "bpr: item factors"));
+  if (users_.cols() != items_.cols()) return in.corrupt("bpr: item factors", "factor count differs from the users'");
+  std::vector<float> bias;
+  NUDGE_RETURN_IF_ERROR(in.floats(&bias, "bpr: item biases", static_cast<size_t>(items_.rows())));
+  item_bias_ = Eigen::Map<Eigen::VectorXf>(bias.data(), static_cast<Eigen::Index>(bias.size()));
+  set_shape(static_cast<uint32_t>(users_.rows()), static_cast<uint32_t>(items_.rows()));
+  return Status::ok();
+}
+
+}  // namespace nudge

@@ -1,0 +1,185 @@
+#include "nudge/models/ials.h"
+
+#include <cmath>
+
+#include "nudge/parallel.h"
+
+namespace nudge {
+
+Result<IalsOptions> IalsOptions::from_params(const Params& p) {
+  IalsOptions o;
+  const char* n = "ials";
+  NUDGE_RETURN_IF_ERROR(p.check_known(n, {"factors", "iterations", "regularization", "reg_exponent", "alpha", "cg_steps",
+                                          "init_scale", "threads", "seed"}));
+  NUDGE_RETURN_IF_ERROR(p.read_int(n, "factors", 1, 4096, &o.factors));
+  NUDGE_RETURN_IF_ERROR(p.read_int(n, "iterations", 0, 10000, &o.iterations));
+  NUDGE_RETURN_IF_ERROR(p.read_double(n, "regularization", 0, 1e9, &o.regularization));
+  NUDGE_RETURN_IF_ERROR(p.read_double(n, "reg_exponent", 0, 2, &o.reg_exponent));
+  NUDGE_RETURN_IF_ERROR(p.read_double(n, "alpha", 0, 1e9, &o.alpha));
+  NUDGE_RETURN_IF_ERROR(p.read_int(n, "cg_steps", 0, 100, &o.cg_steps));
+  NUDGE_RETURN_IF_ERROR(p.read_double(n, "init_scale", 0, 10, &o.init_scale));
+  NUDGE_RETURN_IF_ERROR(p.read_int(n, "threads", 0, 1024, &o.threads));
+  NUDGE_RETURN_IF_ERROR(p.read_int(n, "seed", 0, INT64_MAX, &o.seed));
+  return o;
+}
+
+namespace {
+
+float row_lambda(const IalsOptions& o, uint32_t nnz) {
+  return static_cast<float>(o.regularization * std::pow(1.0 + nnz, o.reg_exponent));
+}
+
+}  // namespace
+
+// For one row: A = G + lambda I + sum_i (c_i - 1) y_i y_i^T,  b = sum_i c_i y_i.
+void IalsModel::solve_side(const CsrMatrix& rows, const FactorMatrix& fixed, FactorMatrix* solved) const {
+  const Eigen::Index f = fixed.cols();
+  const Eigen::MatrixXf gram = (fixed.transpose() * fixed).eval();
+  const float alpha = static_cast<float>(options_.alpha);
+  parallel_for(rows.num_rows, static_cast<int>(options_.threads), [&](size_t begin, size_t end, int) {
+    Eigen::VectorXf r(f), p(f), ap(f), b(f);
+    Eigen::MatrixXf a(f, f);
+    for (size_t row = begin; row < end; ++row) {
+      auto idx = rows.row_indices(static_cast<uint32_t>(row));
+      auto val = rows.row_values(static_cast<uint32_t>(row));
+      auto x = solved->row(static_cast<Eigen::Index>(row));
+      const float lambda = row_lambda(options_, static_cast<uint32_t>(idx.size()));
+      if (idx.empty()) {
+        x.setZero();
+        continue;
+      }
+      if (options_.cg_steps == 0) {
+        a = gram;
+        a.diagonal().array() += lambda;
+        b.setZero();
+        for (size_t k = 0; k < idx.size(); ++k) {
+          const auto y = fixed.row(idx[k]);
+          const float c = 1.f + alpha * val[k];
+          a.noalias() += (c - 1.f) * y.transpose() * y;
+          b.noalias() += c * y.transpose();
+        }
+        x = a.ldlt().solve(b).transpose();
+        continue;
+      }
+      // r = b - A x, computed without forming A.
+      r.noalias() = -(gram * x.transpose());
+      r -= lambda * x.transpose();
+      for (size_t k = 0; k < idx.size(); ++k) {
+        const auto y = fixed.row(idx[k]);
+        const float c = 1.f + alpha * val[k];
+        r.noalias() += (c - (c - 1.f) * y.dot(x)) * y.transpose();
+      }
+      p = r;
+      float rs_old = r.squaredNorm();
+      for (int64_t step = 0; step < options_.cg_steps && rs_old > 1e-20f; ++step) {
+        ap.noalias() = gram * p;
+        ap += lambda * p;
+        for (size_t k = 0; k < idx.size(); ++k) {
+          const auto y = fixed.row(idx[k]);
+          const float c = 1.f + alpha * val[k];
+          ap.noalias() += ((c - 1.f) * y.dot(p)) * y.transpose();
+        }
+        const float step_size = rs_old / p.dot(ap);
+        x += step_size * p.transpose();
+        r -= step_size * ap;
+        const float rs_new = r.squaredNorm();
+        p = r + (rs_new / rs_old) * p;
+        rs_old = rs_new;
+      }
+    }
+  }, 64);
+}
+
+Status IalsModel::fit(const Dataset& train) {
+  set_shape(train.num_users(), train.num_items());
+  Rng rng(static_cast<uint64_t>(options_.seed));
+  users_ = random_factors(train.num_users(), options_.factors, options_.init_scale, rng);
+  items_ = random_factors(train.num_items(), options_.factors, options_.init_scale, rng);
+  return fit_more(train, options_.iterations);
+}
+
+Status IalsModel::fit_more(const Dataset& train, int64_t iterations) {
+  NUDGE_CHECK(users_.rows() == train.num_users() && items_.rows() == train.num_items(),
+              "ials: fit_more on a dataset of another shape");
+  const CsrMatrix& ui = train.user_items();
+  const CsrMatrix& iu = train.item_users();
+  for (int64_t it = 0; it < iterations; ++it) {
+    solve_side(ui, items_, &users_);
+    solve_side(iu, users_, &items_);
+  }
+  return Status::ok();
+}
+
+double IalsModel::loss(const Dataset& train) const {
+  const CsrMatrix& ui = train.user_items();
+  const Eigen::MatrixXf gram = items_.transpose() * items_;
+  double total = 0;
+  for (uint32_t u = 0; u < ui.num_rows; ++u) {
+    const auto x = users_.row(u);
+    // Every pair as if unobserved (c = 1, p = 0), then corrected for the observed ones.
+    total += static_cast<double>(x * gram * x.transpose());
+    auto idx = ui.row_indices(u);
+    auto val = ui.row_values(u);
+    for (size_t k = 0; k < idx.size(); ++k) {
+      const double s = x.dot(items_.row(idx[k]));
+      const double c = 1.0 + options_.alpha * val[k];
+      total += c * (1 - s) * (1 - s) - s * s;
+    }
+    total += row_lambda(options_, static_cast<uint32_t>(idx.size())) * x.squaredNorm();
+  }
+  const CsrMatrix& iu = train.item_users();
+  for (uint32_t i = 0; i < iu.num_rows; ++i) {
+    total += row_lambda(options_, iu.row_nnz(i)) * items_.row(i).squaredNorm();
+  }
+  return total;
+}
+
+Eigen::VectorXf IalsModel::fold_in(std::span<const uint32_t> items, std::span<const float> weights) const {
+  const Eigen::Index f = items_.cols();
+  Eigen::MatrixXf a = items_.transpose() * items_;
+  a.diagonal().array() += row_lambda(options_, static_cast<uint32_t>(items.size()));
+  Eigen::VectorXf b = Eigen::VectorXf::Zero(f);
+  const float alpha = static_cast<float>(options_.alpha);
+  for (size_t k = 0; k < items.size(); ++k) {
+    const auto y = items_.row(items[k]);
+    const float c = 1.f + alpha * weights[k];
+    a.noalias() += (c - 1.f) * y.transpose() * y;
+    b.noalias() += c * y.transpose();
+  }
+  if (items.empty()) return b;
+  return a.ldlt().solve(b);
+}
+
+void IalsModel::score_user(uint32_t user, std::span<float> scores) const {
+  check_user_call(user, scores);
+  Eigen::Map<Eigen::VectorXf>(scores.data(), static_cast<Eigen::Index>(scores.size())).noalias() =
+      items_ * users_.row(user).transpose();
+}
+
+void IalsModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
+                              std::span<float> scores) const {
+  check_history_call(items, weights, scores);
+  const Eigen::VectorXf x = fold_in(items, weights);
+  Eigen::Map<Eigen::VectorXf>(scores.data(), static_cast<Eigen::Index>(scores.size())).noalias() = items_ * x;
+}
+
+Status IalsModel::similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const {
+  if (item >= num_items()) return Status::not_found("item index " + std::to_string(item) + " out of range");
+  cosine_neighbours(items_.data(), num_items(), static_cast<uint32_t>(items_.cols()), item, k, out);
+  return Status::ok();
+}
+
+void IalsModel::save_state(ModelWriter& out) const {
+  write_factors(out, users_);
+  write_factors(out, items_);
+}
+
+Status IalsModel::load_state(ModelReader& in) {
+  NUDGE_RETURN_IF_ERROR(read_factors(in, &users_, "ials: user factors"));
+  NUDGE_RETURN_IF_ERROR(read_factors(in, &items_, "ials: item factors"));
+  if (users_.cols() != items_.cols()) return in.corrupt("ials: item factors", "factor count differs from the users'");
+  set_shape(static_cast<uint32_t>(users_.rows()), static_cast<uint32_t>(items_.rows()));
+  return Status::ok();
+}
+
+}  // namespace nudge

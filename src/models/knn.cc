@@ -1,0 +1,249 @@
+#include "nudge/models/knn.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "nudge/model_file.h"
+#include "nudge/parallel.h"
+
+namespace nudge {
+
+Result<KnnOptions> KnnOptions::from_params(std::string_view owner, const Params& p) {
+  KnnOptions o;
+  NUDGE_RETURN_IF_ERROR(p.check_known(owner, {"neighbours", "similarity", "shrinkage", "bm25_k1", "bm25_b", "threads"}));
+  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "neighbours", 0, 1'000'000, &o.neighbours));
+  NUDGE_RETURN_IF_ERROR(p.read_choice(owner, "similarity", {"cosine", "tfidf", "bm25", "jaccard"}, &o.similarity));
+  NUDGE_RETURN_IF_ERROR(p.read_double(owner, "shrinkage", 0, 1e9, &o.shrinkage));
+  NUDGE_RETURN_IF_ERROR(p.read_double(owner, "bm25_k1", 0, 100, &o.bm25_k1));
+  NUDGE_RETURN_IF_ERROR(p.read_double(owner, "bm25_b", 0, 1, &o.bm25_b));
+  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "threads", 0, 1024, &o.threads));
+  return o;
+}
+
+namespace {
+
+// Re-weights the entries of `m` (rows are the vectors to compare; columns are the "terms").
+CsrMatrix weighted(const CsrMatrix& m, const KnnOptions& o) {
+  CsrMatrix w = m;
+  if (o.similarity == "jaccard") {
+    std::fill(w.values.begin(), w.values.end(), 1.f);
+    return w;
+  }
+  if (o.similarity == "cosine") return w;
+  // Inverse document frequency of each column, over rows.
+  std::vector<uint32_t> df(m.num_cols, 0);
+  for (uint32_t c : m.indices) ++df[c];
+  const double n = std::max<double>(1.0, m.num_rows);
+  if (o.similarity == "tfidf") {
+    for (uint64_t k = 0; k < w.nnz(); ++k) {
+      w.values[k] = static_cast<float>(std::sqrt(w.values[k]) * std::log(n / (1.0 + df[w.indices[k]])));
+    }
+    return w;
+  }
+  // BM25: length-normalised saturating term frequency times IDF.
+  double avg_len = 0;
+  for (uint32_t r = 0; r < m.num_rows; ++r) avg_len += m.row_nnz(r);
+  avg_len = std::max(1.0, avg_len / n);
+  for (uint32_t r = 0; r < m.num_rows; ++r) {
+    const double len_norm = (1.0 - o.bm25_b) + o.bm25_b * m.row_nnz(r) / avg_len;
+    for (uint64_t k = w.indptr[r]; k < w.indptr[r + 1]; ++k) {
+      const double tf = w.values[k];
+      const double idf = std::log(n / (1.0 + df[w.indices[k]]));
+      w.values[k] = static_cast<float>(tf * (o.bm25_k1 + 1.0) / (o.bm25_k1 * len_norm + tf) * idf);
+    }
+  }
+  return w;
+}
+
+}  // namespace
+
+CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& o) {
+  const CsrMatrix w = weighted(rows, o);
+  const CsrMatrix cols = w.transpose();  // column -> rows
+  const uint32_t n = w.num_rows;
+  std::vector<double> norm(n, 0.0);
+  for (uint32_t r = 0; r < n; ++r) {
+    for (float v : w.row_values(r)) norm[r] += static_cast<double>(v) * v;
+    norm[r] = std::sqrt(norm[r]);
+  }
+  const bool dot_only = o.similarity == "bm25";
+  const bool jaccard = o.similarity == "jaccard";
+  const size_t keep = o.neighbours > 0 ? static_cast<size_t>(o.neighbours) : n;
+  std::vector<std::vector<ScoredItem>> kept(n);
+  parallel_for(n, static_cast<int>(o.threads), [&](size_t begin, size_t end, int) {
+    std::vector<float> acc(n, 0.f);
+    std::vector<uint32_t> touched;
+    std::vector<ScoredItem> cand;
+    for (size_t r = begin; r < end; ++r) {
+      const auto i = static_cast<uint32_t>(r);
+      touched.clear();
+      auto idx = w.row_indices(i);
+      auto val = w.row_values(i);
+      for (size_t k = 0; k < idx.size(); ++k) {
+        auto other = cols.row_indices(idx[k]);
+        auto other_val = cols.row_values(idx[k]);
+        for (size_t m = 0; m < other.size(); ++m) {
+          if (acc[other[m]] == 0.f) touched.push_back(other[m]);
+          acc[other[m]] += val[k] * other_val[m];
+        }
+      }
+      cand.clear();
+      for (uint32_t j : touched) {
+        const float dot = acc[j];
+        acc[j] = 0.f;
+        if (j == i || dot == 0.f) continue;
+        double sim;
+        if (dot_only) sim = dot;
+        else if (jaccard) sim = dot / (static_cast<double>(idx.size()) + w.row_nnz(j) - dot + o.shrinkage);
+        else sim = dot / (norm[i] * norm[j] + o.shrinkage);
+        cand.push_back({j, static_cast<float>(sim)});
+      }
+      const size_t k = std::min(keep, cand.size());
+      std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(k), cand.end(),
+                        [](const ScoredItem& a, const ScoredItem& b) {
+                          return a.score > b.score || (a.score == b.score && a.item < b.item);
+                        });
+      cand.resize(k);
+      kept[i] = cand;
+    }
+  }, 32);
+  CsrMatrix s;
+  s.num_rows = s.num_cols = n;
+  s.indptr.assign(size_t{n} + 1, 0);
+  for (uint32_t i = 0; i < n; ++i) s.indptr[i + 1] = s.indptr[i] + kept[i].size();
+  s.indices.reserve(s.indptr[n]);
+  s.values.reserve(s.indptr[n]);
+  for (uint32_t i = 0; i < n; ++i) {
+    for (const auto& c : kept[i]) {
+      s.indices.push_back(c.item);
+      s.values.push_back(c.score);
+    }
+  }
+  return s;
+}
+
+namespace {
+
+// scores[j] = sum_k weights[k] * sim(items[k], j) over each item's kept neighbours.
+void accumulate_neighbours(const CsrMatrix& sim, std::span<const uint32_t> items, std::span<const float> weights,
+                           std::span<float> scores) {
+  std::fill(scores.begin(), scores.end(), 0.f);
+  for (size_t k = 0; k < items.size(); ++k) {
+    auto nb = sim.row_indices(items[k]);
+    auto sv = sim.row_values(items[k]);
+    for (size_t m = 0; m < nb.size(); ++m) scores[nb[m]] += weights[k] * sv[m];
+  }
+}
+
+Status load_csr(ModelReader& in, CsrMatrix* m, const char* what, uint32_t rows, uint32_t cols) {
+  NUDGE_RETURN_IF_ERROR(in.csr(m, what));
+  if (m->num_rows != rows || m->num_cols != cols) return in.corrupt(what, "shape does not match");
+  return Status::ok();
+}
+
+}  // namespace
+
+Status ItemKnnModel::fit(const Dataset& train) {
+  set_shape(train.num_users(), train.num_items());
+  history_ = train.user_items();
+  neighbours_ = build_similarity(train.item_users(), options_);
+  return Status::ok();
+}
+
+void ItemKnnModel::score_user(uint32_t user, std::span<float> scores) const {
+  check_user_call(user, scores);
+  accumulate_neighbours(neighbours_, history_.row_indices(user), history_.row_values(user), scores);
+}
+
+void ItemKnnModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
+                                 std::span<float> scores) const {
+  check_history_call(items, weights, scores);
+  accumulate_neighbours(neighbours_, items, weights, scores);
+}
+
+Status ItemKnnModel::similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const {
+  if (item >= num_items()) return Status::not_found("item index " + std::to_string(item) + " out of range");
+  out->clear();
+  auto nb = neighbours_.row_indices(item);
+  auto sv = neighbours_.row_values(item);
+  for (size_t m = 0; m < nb.size() && m < k; ++m) out->push_back({nb[m], sv[m]});
+  return Status::ok();
+}
+
+void ItemKnnModel::save_state(ModelWriter& out) const {
+  out.csr(history_);
+  out.csr(neighbours_);
+}
+
+Status ItemKnnModel::load_state(ModelReader& in) {
+  NUDGE_RETURN_IF_ERROR(in.csr(&history_, "itemknn: history"));
+  NUDGE_RETURN_IF_ERROR(load_csr(in, &neighbours_, "itemknn: neighbours", history_.num_cols, history_.num_cols));
+  set_shape(history_.num_rows, history_.num_cols);
+  return Status::ok();
+}
+
+Status UserKnnModel::fit(const Dataset& train) {
+  set_shape(train.num_users(), train.num_items());
+  history_ = train.user_items();
+  item_users_ = train.item_users();
+  neighbours_ = build_similarity(history_, options_);
+  return Status::ok();
+}
+
+void UserKnnModel::score_user(uint32_t user, std::span<float> scores) const {
+  check_user_call(user, scores);
+  std::fill(scores.begin(), scores.end(), 0.f);
+  auto nb = neighbours_.row_indices(user);
+  auto sv = neighbours_.row_values(user);
+  for (size_t m = 0; m < nb.size(); ++m) {
+    auto items = history_.row_indices(nb[m]);
+    auto w = history_.row_values(nb[m]);
+    for (size_t k = 0; k < items.size(); ++k) scores[items[k]] += sv[m] * w[k];
+  }
+}
+
+void UserKnnModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
+                                 std::span<float> scores) const {
+  check_history_call(items, weights, scores);
+  // Cosine between the history and every training user (the weighting of `fit` is not
+  // re-derived here: a fold-in user is compared on raw weights).
+  std::vector<float> dot(num_users(), 0.f);
+  double hist_norm = 0;
+  for (size_t k = 0; k < items.size(); ++k) {
+    hist_norm += static_cast<double>(weights[k]) * weights[k];
+    auto us = item_users_.row_indices(items[k]);
+    auto w = item_users_.row_values(items[k]);
+    for (size_t m = 0; m < us.size(); ++m) dot[us[m]] += weights[k] * w[m];
+  }
+  std::vector<ScoredItem> cand;
+  for (uint32_t v = 0; v < num_users(); ++v) {
+    if (dot[v] == 0.f) continue;
+    double nv = 0;
+    for (float x : history_.row_values(v)) nv += static_cast<double>(x) * x;
+    cand.push_back({v, static_cast<float>(dot[v] / (std::sqrt(hist_norm * nv) + options_.shrinkage))});
+  }
+  const size_t keep = std::min<size_t>(options_.neighbours > 0 ? options_.neighbours : cand.size(), cand.size());
+  std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(keep), cand.end(),
+                    [](const ScoredItem& a, const ScoredItem& b) { return a.score > b.score || (a.score == b.score && a.item < b.item); });
+  std::fill(scores.begin(), scores.end(), 0.f);
+  for (size_t c = 0; c < keep; ++c) {
+    auto its = history_.row_indices(cand[c].item);
+    auto w = history_.row_values(cand[c].item);
+    for (size_t k = 0; k < its.size(); ++k) scores[its[k]] += cand[c].score * w[k];
+  }
+}
+
+void UserKnnModel::save_state(ModelWriter& out) const {
+  out.csr(history_);
+  out.csr(neighbours_);
+}
+
+Status UserKnnModel::load_state(ModelReader& in) {
+  NUDGE_RETURN_IF_ERROR(in.csr(&history_, "userknn: history"));
+  NUDGE_RETURN_IF_ERROR(load_csr(in, &neighbours_, "userknn: neighbours", history_.num_rows, history_.num_rows));
+  item_users_ = history_.transpose();
+  set_shape(history_.num_rows, history_.num_cols);
+  return Status::ok();
+}
+
+}  // namespace nudge

@@ -1,0 +1,49 @@
+#include "nudge/recommender.h"
+
+#include <cmath>
+
+namespace nudge {
+
+Status Recommender::similar_items(uint32_t, size_t, std::vector<ScoredItem>*) const {
+  return Status::unsupported(std::string(name()) + " has no notion of item similarity");
+}
+
+void Recommender::check_user_call(uint32_t user, std::span<float> scores) const {
+  NUDGE_CHECK(user < num_users_, std::string(name()) + ": user index " + std::to_string(user) + " out of range");
+  NUDGE_CHECK(scores.size() == num_items_, std::string(name()) + ": scores span must have num_items entries");
+}
+
+void Recommender::check_history_call(std::span<const uint32_t> items, std::span<const float> weights,
+                                     std::span<float> scores) const {
+  NUDGE_CHECK(items.size() == weights.size(), std::string(name()) + ": history items and weights differ in length");
+  NUDGE_CHECK(scores.size() == num_items_, std::string(name()) + ": scores span must have num_items entries");
+  for (uint32_t i : items) NUDGE_CHECK(i < num_items_, std::string(name()) + ": history item out of range");
+}
+
+void recommend_for_user(const Recommender& model, uint32_t user, size_t k, std::span<const uint32_t> exclude_sorted,
+                        std::vector<float>* scratch, std::vector<ScoredItem>* out) {
+  scratch->resize(model.num_items());
+  model.score_user(user, *scratch);
+  top_k(*scratch, k, exclude_sorted, out);
+}
+
+void cosine_neighbours(const float* v, uint32_t num_items, uint32_t dim, uint32_t item, size_t k,
+                       std::vector<ScoredItem>* out) {
+  std::vector<float> scores(num_items);
+  auto norm = [&](uint32_t i) {
+    double s = 0;
+    for (uint32_t d = 0; d < dim; ++d) s += static_cast<double>(v[size_t{i} * dim + d]) * v[size_t{i} * dim + d];
+    return std::sqrt(s);
+  };
+  const double ni = norm(item);
+  for (uint32_t j = 0; j < num_items; ++j) {
+    double dot = 0;
+    for (uint32_t d = 0; d < dim; ++d) dot += static_cast<double>(v[size_t{item} * dim + d]) * v[size_t{j} * dim + d];
+    const double nj = norm(j);
+    scores[j] = (ni > 0 && nj > 0) ? static_cast<float>(dot / (ni * nj)) : 0.f;
+  }
+  const uint32_t self[] = {item};
+  top_k(scores, k, self, out);
+}
+
+}  // namespace nudge

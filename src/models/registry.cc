@@ -1,0 +1,68 @@
+#include "nudge/registry.h"
+
+#include <type_traits>
+
+#include "nudge/models/bpr.h"
+#include "nudge/models/ease.h"
+#include "nudge/models/ials.h"
+#include "nudge/models/knn.h"
+#include "nudge/models/popularity.h"
+#include "nudge/models/svd.h"
+
+namespace nudge {
+namespace {
+
+template <typename Model, typename Options>
+Result<std::unique_ptr<Recommender>> make(const Params& params) {
+  NUDGE_ASSIGN_OR_RETURN(Options options, Options::from_params(params));
+  return std::unique_ptr<Recommender>(std::make_unique<Model>(options, params));
+}
+
+template <typename Model>
+Result<std::unique_ptr<Recommender>> make_knn(const Params& params) {
+  const bool items = std::is_same_v<Model, ItemKnnModel>;
+  NUDGE_ASSIGN_OR_RETURN(KnnOptions options, KnnOptions::from_params(items ? "itemknn" : "userknn", params));
+  if (!items && !params.has("neighbours")) options.neighbours = 50;  // users need more neighbours than items
+  return std::unique_ptr<Recommender>(std::make_unique<Model>(options, params));
+}
+
+template <bool kPlusPlus>
+Result<std::unique_ptr<Recommender>> make_svd(const Params& params) {
+  NUDGE_ASSIGN_OR_RETURN(SvdOptions options, SvdOptions::from_params(kPlusPlus ? "svdpp" : "svd", params, kPlusPlus));
+  return std::unique_ptr<Recommender>(std::make_unique<SvdModel>(options, params, kPlusPlus));
+}
+
+struct Entry {
+  const char* name;
+  Result<std::unique_ptr<Recommender>> (*create)(const Params&);
+};
+
+constexpr Entry kModels[] = {
+    {"popularity", make<PopularityModel, PopularityOptions>},
+    {"itemknn", make_knn<ItemKnnModel>},
+    {"userknn", make_knn<UserKnnModel>},
+    {"ials", make<IalsModel, IalsOptions>},
+    {"bpr", make<BprModel, BprOptions>},
+    {"ease", make<EaseModel, EaseOptions>},
+    {"svd", make_svd<false>},
+    {"svdpp", make_svd<true>},
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Recommender>> make_recommender(std::string_view name, const Params& params) {
+  for (const Entry& e : kModels) {
+    if (e.name == name) return e.create(params);
+  }
+  std::string known;
+  for (const Entry& e : kModels) known += (known.empty() ? "" : ", ") + std::string(e.name);
+  return Status::invalid_argument("unknown model '" + std::string(name) + "' (known: " + known + ")");
+}
+
+std::vector<std::string> registered_models() {
+  std::vector<std::string> out;
+  for (const Entry& e : kModels) out.emplace_back(e.name);
+  return out;
+}
+
+}  // namespace nudge

@@ -1,0 +1,39 @@
+#include "nudge/top_k.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace nudge {
+
+namespace {
+// "a ranks before b": higher score, then lower index.
+bool better(const ScoredItem& a, const ScoredItem& b) { return a.score > b.score || (a.score == b.score && a.item < b.item); }
+}  // namespace
+
+void top_k(std::span<const float> scores, size_t k, std::span<const uint32_t> exclude_sorted,
+           std::vector<ScoredItem>* out) {
+  out->clear();
+  if (k == 0) return;
+  // A heap whose top is the worst item kept so far.
+  auto& heap = *out;
+  heap.reserve(std::min(k, scores.size()));
+  size_t ex = 0;
+  for (uint32_t i = 0; i < scores.size(); ++i) {
+    while (ex < exclude_sorted.size() && exclude_sorted[ex] < i) ++ex;
+    if (ex < exclude_sorted.size() && exclude_sorted[ex] == i) continue;
+    const float s = scores[i];
+    if (std::isnan(s)) continue;
+    const ScoredItem cand{i, s};
+    if (heap.size() < k) {
+      heap.push_back(cand);
+      std::push_heap(heap.begin(), heap.end(), better);
+    } else if (better(cand, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), better);
+      heap.back() = cand;
+      std::push_heap(heap.begin(), heap.end(), better);
+    }
+  }
+  std::sort_heap(heap.begin(), heap.end(), better);
+}
+
+}  // namespace nudge

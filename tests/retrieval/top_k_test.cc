@@ -1,0 +1,42 @@
+#include "nudge/top_k.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "nudge/rng.h"
+
+namespace nudge {
+namespace {
+
+TEST(TopKTest, BestFirstWithTiesToLowerIndexAndExclusions) {
+  const std::vector<float> s = {0.5f, 0.9f, 0.9f, NAN, 0.1f, 0.7f};
+  std::vector<ScoredItem> out;
+  const std::vector<uint32_t> ex = {5, 5};
+  top_k(s, 3, ex, &out);
+  EXPECT_EQ(out, (std::vector<ScoredItem>{{1, 0.9f}, {2, 0.9f}, {0, 0.5f}}));
+  top_k(s, 100, {}, &out);
+  EXPECT_EQ(out.size(), 5u);  // NaN skipped; k beyond the catalogue returns what exists
+  top_k(s, 0, {}, &out);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(TopKTest, MatchesAFullSortOracle) {
+  Rng rng(5);
+  std::vector<float> s(5000);
+  for (auto& x : s) x = static_cast<float>(rng.uniform_index(200));  // many ties
+  std::vector<uint32_t> ex;
+  for (uint32_t i = 0; i < 5000; i += 7) ex.push_back(i);
+  std::vector<ScoredItem> all;
+  for (uint32_t i = 0; i < s.size(); ++i) {
+    if (!std::binary_search(ex.begin(), ex.end(), i)) all.push_back({i, s[i]});
+  }
+  std::sort(all.begin(), all.end(), [](auto a, auto b) { return a.score > b.score || (a.score == b.score && a.item < b.item); });
+  std::vector<ScoredItem> out;
+  top_k(s, 50, ex, &out);
+  EXPECT_EQ(out, std::vector<ScoredItem>(all.begin(), all.begin() + 50));
+}
+
+}  // namespace
+}  // namespace nudge

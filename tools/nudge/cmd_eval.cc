@@ -1,0 +1,106 @@
+// nudge eval: split, fit each model on train, evaluate on test, print one row per model.
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "data_flags.h"
+#include "model_flags.h"
+#include "nudge/evaluate.h"
+#include "nudge/log.h"
+#include "nudge/split.h"
+
+namespace nudge::cli {
+namespace {
+
+struct EvalFlags {
+  std::vector<std::string> models = {"popularity", "ials"};
+  std::string protocol = "full";
+  std::string method = "random";
+  double test_fraction = 0.2;
+  int folds = 0;
+  uint64_t seed = 42;
+  std::vector<size_t> ks = {10, 20};
+  size_t negatives = 100;
+  std::string negatives_file;
+  std::string json_out;
+  int threads = 0;
+};
+
+EvalResult run_one(const std::string& spec, const Dataset& train, const Dataset& test, const EvalFlags& f,
+                   const NegativeLists* given) {
+  auto model = value_or_throw(model_from_spec(spec));
+  const auto start = std::chrono::steady_clock::now();
+  ok_or_throw(model->fit(train).with_context(spec));
+  const double fit_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EvalOptions o;
+  o.ks = f.ks;
+  o.sampled_negatives = f.negatives;
+  o.seed = f.seed;
+  o.threads = f.threads;
+  EvalResult r;
+  if (f.protocol == "full") r = evaluate_full_ranking(*model, train, test, o);
+  else if (f.protocol == "sampled") r = evaluate_sampled(*model, train, test, o, given);
+  else r = evaluate_ratings(*model, train, test, o);
+  r.model = spec;
+  r.fit_seconds = fit_s;
+  spdlog::info("{}: fit {:.2f}s, {} users evaluated", spec, fit_s, r.users_evaluated);
+  return r;
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& root) {
+  auto flags = std::make_shared<DataFlags>();
+  auto ef = std::make_shared<EvalFlags>();
+  CLI::App* cmd = root.add_subcommand("eval", "Compare models on a held-out split (or k folds)");
+  add_data_flags(cmd, flags.get());
+  cmd->add_option("-m,--model", ef->models, "Model specs (repeat), e.g. -m popularity -m ials:factors=64")
+      ->capture_default_str();
+  cmd->add_option("--protocol", ef->protocol, "full (rank all unseen items), sampled, rating")
+      ->check(CLI::IsMember({"full", "sampled", "rating"}))
+      ->capture_default_str();
+  cmd->add_option("--method", ef->method, "Split: random, leave-last, temporal")->capture_default_str();
+  cmd->add_option("--test-fraction", ef->test_fraction, "Share held out (random, temporal)")->capture_default_str();
+  cmd->add_option("--folds", ef->folds, "k-fold cross-validation instead of one split (mean ± std)");
+  cmd->add_option("--seed", ef->seed, "Seed for the split and negative sampling")->capture_default_str();
+  cmd->add_option("-k,--k", ef->ks, "Cut-offs, e.g. -k 10 -k 20")->capture_default_str();
+  cmd->add_option("--negatives", ef->negatives, "sampled: negatives per test item")->capture_default_str();
+  cmd->add_option("--negatives-file", ef->negatives_file, "sampled: NCF test.negative file instead of sampling");
+  cmd->add_option("--threads", ef->threads, "Scoring threads (0 = all cores)");
+  cmd->add_option("--json", ef->json_out, "Also write the results as JSON to this file");
+  cmd->callback([flags, ef] {
+    Dataset d = value_or_throw(load_dataset(*flags));
+    std::vector<EvalResult> results;
+    if (ef->folds > 0) {
+      auto folds = value_or_throw(k_fold(d, ef->folds, ef->seed));
+      for (const auto& spec : ef->models) {
+        std::vector<EvalResult> per_fold;
+        for (const auto& fold : folds) per_fold.push_back(run_one(spec, fold.train, fold.test, *ef, nullptr));
+        results.push_back(combine_folds(per_fold));
+      }
+    } else {
+      SplitOptions so;
+      so.method = value_or_throw(parse_split_method(ef->method));
+      so.test_fraction = ef->test_fraction;
+      so.seed = ef->seed;
+      TrainTest parts = value_or_throw(split(d, so));
+      spdlog::info("split {}: {} train, {} test interactions", ef->method, parts.train.num_interactions(),
+                   parts.test.num_interactions());
+      NegativeLists given;
+      if (!ef->negatives_file.empty()) given = value_or_throw(read_ncf_negatives(ef->negatives_file, d.catalog()));
+      for (const auto& spec : ef->models) {
+        results.push_back(run_one(spec, parts.train, parts.test, *ef, ef->negatives_file.empty() ? nullptr : &given));
+      }
+    }
+    fmt::print("{}", format_results(results));
+    if (!ef->json_out.empty()) {
+      std::ofstream out(ef->json_out);
+      out << nlohmann::json(results).dump(2) << '\n';
+      if (!out) throw CommandError("cannot write '" + ef->json_out + "'");
+    }
+  });
+}
+
+}  // namespace nudge::cli
