@@ -64,11 +64,7 @@ Status BprModel::fit(const Dataset& train) {
   users_ = random_factors(train.num_users(), f, options_.init_scale, rng);
   items_ = random_factors(train.num_items(), f, options_.init_scale, rng);
   item_bias_ = Eigen::VectorXf::Zero(train.num_items());
-  const uint64_t nnz = ui.nnz();
-  if (nnz == 0 || train.num_items() < 2) return Status::ok();
-  // Row of each stored entry, to draw observed pairs uniformly.
-  std::vector<uint32_t> row_of(nnz);
-  for (uint32_t u = 0; u < ui.num_rows; ++u) std::fill(row_of.begin() + ui.indptr[u], row_of.begin() + ui.indptr[u + 1], u);
+  if (ui.nnz() == 0 || train.num_items() < 2) return Status::ok();
   // Popularity sampling: cumulative popularity^0.75, searched by binary search.
   std::vector<double> cum;
   if (options_.sampling == "popularity") {
@@ -82,36 +78,44 @@ Status BprModel::fit(const Dataset& train) {
   const uint32_t n_items = train.num_items();
   std::vector<Rng> rngs;
   for (int t = 0; t < threads; ++t) rngs.push_back(rng.fork(static_cast<uint64_t>(t)));
+  std::vector<uint32_t> order(train.num_users());
+  for (uint32_t u = 0; u < order.size(); ++u) order[u] = u;
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
-    // Hogwild: each thread does its share of updates on the shared factors without locks.
+    // User-major sweeps: each user (in a fresh shuffle) takes as many steps as it has
+    // positives, each on a positive drawn at random. The user's row and history stay in
+    // cache across its steps, which random (user, item) draws would not allow.
+    for (size_t k = order.size(); k > 1; --k) std::swap(order[k - 1], order[rng.uniform_index(static_cast<uint32_t>(k))]);
+    // Hogwild: threads share the factors without locks, each taking a slice of users.
     parallel_for(static_cast<size_t>(threads), threads, [&](size_t begin, size_t end, int) {
       for (size_t t = begin; t < end; ++t) {
         Rng& r = rngs[t];
-        const uint64_t steps = nnz / static_cast<uint64_t>(threads) + (t < nnz % static_cast<uint64_t>(threads) ? 1 : 0);
-        for (uint64_t s = 0; s < steps; ++s) {
-          const uint64_t e = r.next_u64() % nnz;  // bias below 2^-30 for any real nnz
-          const uint32_t u = row_of[e];
-          const uint32_t i = ui.indices[e];
+        const size_t lo = order.size() * t / static_cast<size_t>(threads);
+        const size_t hi = order.size() * (t + 1) / static_cast<size_t>(threads);
+        for (size_t k = lo; k < hi; ++k) {
+          const uint32_t u = order[k];
           auto seen = ui.row_indices(u);
-          if (seen.size() >= n_items) continue;
-          uint32_t j = 0;
-          do {
-            if (!cum.empty()) {
-              j = static_cast<uint32_t>(std::upper_bound(cum.begin(), cum.end(), r.uniform() * cum.back()) - cum.begin());
-              j = std::min(j, n_items - 1);
-            } else if (options_.sampling == "adaptive") {
-              float best = -INFINITY;
-              for (int64_t c = 0; c < options_.adaptive_candidates; ++c) {
-                const uint32_t cand = r.uniform_index(n_items);
-                const float sc = users_.row(u).dot(items_.row(cand)) + item_bias_[cand];
-                if (sc > best) best = sc, j = cand;
+          if (seen.empty() || seen.size() >= n_items) continue;
+          float* x = users_.row(u).data();
+          for (size_t step = 0; step < seen.size(); ++step) {
+            const uint32_t i = seen[r.uniform_index(static_cast<uint32_t>(seen.size()))];
+            uint32_t j = 0;
+            do {
+              if (!cum.empty()) {
+                j = static_cast<uint32_t>(std::upper_bound(cum.begin(), cum.end(), r.uniform() * cum.back()) - cum.begin());
+                j = std::min(j, n_items - 1);
+              } else if (options_.sampling == "adaptive") {
+                float best = -INFINITY;
+                for (int64_t c = 0; c < options_.adaptive_candidates; ++c) {
+                  const uint32_t cand = r.uniform_index(n_items);
+                  const float sc = users_.row(u).dot(items_.row(cand)) + item_bias_[cand];
+                  if (sc > best) best = sc, j = cand;
+                }
+              } else {
+                j = r.uniform_index(n_items);
               }
-            } else {
-              j = r.uniform_index(n_items);
-            }
-          } while (contains(seen, j));
-          bpr_step(users_.row(u).data(), items_.row(i).data(), items_.row(j).data(), &item_bias_[i], &item_bias_[j], f,
-                   lr, reg);
+            } while (contains(seen, j));
+            bpr_step(x, items_.row(i).data(), items_.row(j).data(), &item_bias_[i], &item_bias_[j], f, lr, reg);
+          }
         }
       }
     }, 1);

@@ -1,8 +1,10 @@
 // BPR-MF: Bayesian personalised ranking (Rendle et al. 2009) on matrix factorisation with
 // item biases, trained by Hogwild SGD (lock-free updates from all threads; Niu et al. 2011).
 //
-// Each step draws an observed pair (u, i) and an item j the user has not touched, and pushes
-// x_u.(y_i - y_j) + b_i - b_j up. Negatives are drawn:
+// Each epoch visits users in a fresh shuffle; a user with n positives takes n steps, each on
+// a random positive i and an item j the user has not touched, pushing x_u.(y_i - y_j) + b_i - b_j
+// up. (User-major order keeps the user's data in cache; the number of updates per epoch is
+// the number of stored pairs, as with uniform pair sampling.) Negatives are drawn:
 //   uniform     uniformly from the catalogue
 //   popularity  in proportion to popularity^0.75 (harder, popular negatives)
 //   adaptive    the highest-scoring of `adaptive_candidates` uniform draws (dynamic negative

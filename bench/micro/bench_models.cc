@@ -1,0 +1,108 @@
+// Model training and serving hot paths on the issue #4 workloads (MovieLens-1M-sized
+// synthetic data: 6,000 users x 3,700 items, 1M interactions; 80k ratings for SVD).
+//   iALS 64 factors x 15 iterations      target <= 1.4 s
+//   BPR 64 factors x 100 epochs           target <= 12 s
+//   ItemKNN similarity, K = 20            target <= 0.5 s
+//   SVD 100 factors x 20 epochs, 80k      target <= 0.1 s
+// plus top-10 for one user over 100k items and single-user iALS fold-in.
+#include <benchmark/benchmark.h>
+
+#include "nudge/models/ials.h"
+#include "nudge/models/knn.h"
+#include "nudge/registry.h"
+#include "nudge/synth.h"
+
+namespace {
+
+const nudge::Dataset& ml1m() {
+  static const nudge::Dataset d = [] {
+    nudge::SynthOptions o;  // defaults are MovieLens-1M-sized
+    nudge::Dataset ds = nudge::synthesize(o).value().dataset;
+    (void)ds.user_items();
+    (void)ds.item_users();
+    return ds;
+  }();
+  return d;
+}
+
+const nudge::Dataset& ratings80k() {
+  static const nudge::Dataset d = [] {
+    nudge::SynthOptions o;  // MovieLens-100k-like: 943 users, 1682 items; 80k ratings is its 80% train split
+    o.num_users = 943;
+    o.num_items = 1682;
+    o.num_interactions = 80000;
+    o.ratings = true;
+    return nudge::synthesize(o).value().dataset;
+  }();
+  return d;
+}
+
+void fit(benchmark::State& state, const char* name, const char* params, const nudge::Dataset& d) {
+  for (auto _ : state) {
+    auto m = nudge::make_recommender(name, nudge::Params::parse(params).value()).value();
+    const nudge::Status s = m->fit(d);
+    if (!s.is_ok()) state.SkipWithError(s.to_string().c_str());
+    benchmark::DoNotOptimize(m.get());
+  }
+  state.counters["interactions"] = static_cast<double>(d.num_interactions());
+}
+
+void BM_IalsFit64x15(benchmark::State& state) { fit(state, "ials", "factors=64,iterations=15", ml1m()); }
+void BM_IalsEpoch64(benchmark::State& state) { fit(state, "ials", "factors=64,iterations=1", ml1m()); }
+void BM_BprFit64x100(benchmark::State& state) { fit(state, "bpr", "factors=64,epochs=100", ml1m()); }
+void BM_BprEpoch64(benchmark::State& state) { fit(state, "bpr", "factors=64,epochs=1", ml1m()); }
+void BM_ItemKnnK20(benchmark::State& state) { fit(state, "itemknn", "neighbours=20", ml1m()); }
+void BM_SvdFit100x20(benchmark::State& state) { fit(state, "svd", "factors=100,epochs=20", ratings80k()); }
+void BM_SvdppFit20x20(benchmark::State& state) { fit(state, "svdpp", "factors=20,epochs=20", ratings80k()); }
+void BM_EaseFit(benchmark::State& state) { fit(state, "ease", "", ml1m()); }
+
+BENCHMARK(BM_IalsFit64x15)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(BM_IalsEpoch64)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_BprFit64x100)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_BprEpoch64)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ItemKnnK20)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_SvdFit100x20)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_SvdppFit20x20)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(BM_EaseFit)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+// Top-10 for one user over 100k items, 64 factors: scoring (mat-vec) + selection + exclusion.
+void BM_Top10Of100kItems(benchmark::State& state) {
+  static const nudge::Dataset d = [] {
+    nudge::SynthOptions o;
+    o.num_users = 2000;
+    o.num_items = 100000;
+    o.num_interactions = 200000;
+    return nudge::synthesize(o).value().dataset;
+  }();
+  static std::unique_ptr<nudge::Recommender> m = [] {
+    auto r = nudge::make_recommender("ials", nudge::Params::parse("factors=64,iterations=1").value()).value();
+    (void)r->fit(d);
+    return r;
+  }();
+  std::vector<float> scratch;
+  std::vector<nudge::ScoredItem> out;
+  uint32_t u = 0;
+  for (auto _ : state) {
+    nudge::recommend_for_user(*m, u, 10, d.user_items().row_indices(u), &scratch, &out);
+    benchmark::DoNotOptimize(out.data());
+    u = (u + 1) % d.num_users();
+  }
+}
+BENCHMARK(BM_Top10Of100kItems)->Unit(benchmark::kMicrosecond);
+
+// Fold-in of one user (the per-event online update) from a 50-item history, 64 factors.
+void BM_IalsFoldIn50(benchmark::State& state) {
+  static std::unique_ptr<nudge::Recommender> m = [] {
+    auto r = nudge::make_recommender("ials", nudge::Params::parse("factors=64,iterations=2").value()).value();
+    (void)r->fit(ml1m());
+    return r;
+  }();
+  const auto& ials = static_cast<const nudge::IalsModel&>(*m);
+  std::vector<uint32_t> items;
+  for (uint32_t i = 0; i < 50; ++i) items.push_back(i * 13);
+  const std::vector<float> w(50, 1.f);
+  for (auto _ : state) benchmark::DoNotOptimize(ials.fold_in(items, w).data());
+}
+BENCHMARK(BM_IalsFoldIn50)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
