@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 1: installs dependencies, builds, and runs the main job on the built-in
-# synthetic data: generate a MovieLens-1M-sized dataset, inspect it, split it.
-# Output goes to ./nudge-demo (override with NUDGE_DEMO_DIR).
+# synthetic data: generate a MovieLens-1M-sized dataset, inspect it, compare every ranking
+# model against popularity, train one and answer with it, then the rating models on
+# explicit ratings. Output goes to ./nudge-demo (override with NUDGE_DEMO_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -12,12 +13,22 @@ out="${NUDGE_DEMO_DIR:-nudge-demo}"
 echo "== 1. synthetic data: 6,000 users x 3,700 items, 1M events with planted tastes"
 "$nudge" synth --users 6000 --items 3700 --interactions 1000000 --seed 42 --out "$out/data"
 
-echo "== 2. load it back as a user would (with features), and report"
+echo "== 2. load it back as a user would (with features) and report"
 "$nudge" data stats -i "$out/data/interactions.csv" --item-features "$out/data/items.csv" \
   --user-features "$out/data/users.csv"
 
-echo "== 3. train / validation / test split (leave the last item of each user out)"
-"$nudge" data split -i "$out/data/interactions.csv" --method leave-last --validation-fraction 0.1 \
-  --out "$out/split"
+echo "== 3. every ranking model vs popularity: random 80/20 split, full ranking of unseen items"
+"$nudge" eval -i "$out/data/interactions.csv" -m popularity -m itemknn -m userknn -m ials -m bpr -m ease \
+  -k 10 -k 20 --json "$out/eval.json"
+
+echo "== 4. train iALS on everything, recommend for a known user, a new user's history, similar items"
+"$nudge" train -i "$out/data/interactions.csv" -m "ials:factors=64,iterations=15" -o "$out/ials.nudge"
+"$nudge" recommend --model-file "$out/ials.nudge" -u u1 -k 5
+"$nudge" recommend --model-file "$out/ials.nudge" --history i12 i40 i77 -k 5
+"$nudge" similar --model-file "$out/ials.nudge" -i i12 -k 5
+
+echo "== 5. explicit ratings (1-5): SVD and SVD++, 5-fold cross-validated RMSE/MAE"
+"$nudge" -q synth --ratings --users 6000 --items 3700 --interactions 1000000 --seed 42 --out "$out/ratings" >/dev/null
+"$nudge" eval -i "$out/ratings/interactions.csv" --protocol rating --folds 5 -m svd -m svdpp
 
 echo "== done: files in $out/"

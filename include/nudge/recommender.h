@@ -42,6 +42,11 @@ class Recommender {
   // NUDGE_CHECK on an unknown user or a wrong span size.
   virtual void score_user(uint32_t user, std::span<float> scores) const = 0;
 
+  // Scores of `user` for the listed items only (out[k] for items[k]): candidate re-ranking,
+  // sampled evaluation. The default scores everything and gathers; factor models override
+  // it with one dot product per item.
+  virtual void score_user_items(uint32_t user, std::span<const uint32_t> items, std::span<float> out) const;
+
   // Scores for a user known only by a history (items with weights, e.g. a new or anonymous
   // user): the fold-in path serving uses. Items must be < num_items().
   virtual void score_history(std::span<const uint32_t> items, std::span<const float> weights,

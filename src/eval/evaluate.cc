@@ -148,8 +148,8 @@ EvalResult evaluate_sampled(const Recommender& model, const Dataset& train, cons
   std::atomic<uint64_t> skipped{0};
   const auto start = Clock::now();
   parallel_for(train.num_users(), options.threads, [&](size_t begin, size_t end, int) {
-    std::vector<float> scores(n_items);
-    std::vector<uint32_t> negatives;
+    std::vector<float> scores;
+    std::vector<uint32_t> negatives, candidates;
     for (size_t u = begin; u < end; ++u) {
       const auto user = static_cast<uint32_t>(u);
       if (u >= truth.num_rows || truth.row_nnz(user) == 0) continue;
@@ -177,13 +177,17 @@ EvalResult evaluate_sampled(const Recommender& model, const Dataset& train, cons
         }
         negatives.assign(picked.begin(), picked.end());
       }
-      model.score_user(user, scores);
+      // Only the positives and their negatives are scored.
+      candidates.assign(pos.begin(), pos.end());
+      candidates.insert(candidates.end(), negatives.begin(), negatives.end());
+      scores.resize(candidates.size());
+      model.score_user_items(user, candidates, scores);
       double* row = table.row(u);
       std::vector<double> acc(cols.size(), 0.0);
-      for (uint32_t p : pos) {
+      for (size_t pk = 0; pk < pos.size(); ++pk) {
         // Rank of the positive among its negatives; ties count against it.
         size_t rank = 0;
-        for (uint32_t j : negatives) rank += scores[j] >= scores[p];
+        for (size_t n = pos.size(); n < candidates.size(); ++n) rank += scores[n] >= scores[pk];
         size_t c = 0;
         for (size_t k : options.ks) {
           const bool hit = rank < k;

@@ -129,6 +129,14 @@ void BprModel::score_user(uint32_t user, std::span<float> scores) const {
       items_ * users_.row(user).transpose() + item_bias_;
 }
 
+void BprModel::score_user_items(uint32_t user, std::span<const uint32_t> items, std::span<float> out) const {
+  NUDGE_CHECK(user < num_users() && items.size() == out.size(), "bpr: bad score_user_items call");
+  for (size_t k = 0; k < items.size(); ++k) {
+    NUDGE_CHECK(items[k] < num_items(), "bpr: item index out of range");
+    out[k] = items_.row(items[k]).dot(users_.row(user)) + item_bias_[items[k]];
+  }
+}
+
 void BprModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
                              std::span<float> scores) const {
   check_history_call(items, weights, scores);

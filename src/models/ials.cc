@@ -156,6 +156,14 @@ void IalsModel::score_user(uint32_t user, std::span<float> scores) const {
       items_ * users_.row(user).transpose();
 }
 
+void IalsModel::score_user_items(uint32_t user, std::span<const uint32_t> items, std::span<float> out) const {
+  NUDGE_CHECK(user < num_users() && items.size() == out.size(), "ials: bad score_user_items call");
+  for (size_t k = 0; k < items.size(); ++k) {
+    NUDGE_CHECK(items[k] < num_items(), "ials: item index out of range");
+    out[k] = items_.row(items[k]).dot(users_.row(user));
+  }
+}
+
 void IalsModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
                               std::span<float> scores) const {
   check_history_call(items, weights, scores);

@@ -8,6 +8,16 @@ Status Recommender::similar_items(uint32_t, size_t, std::vector<ScoredItem>*) co
   return Status::unsupported(std::string(name()) + " has no notion of item similarity");
 }
 
+void Recommender::score_user_items(uint32_t user, std::span<const uint32_t> items, std::span<float> out) const {
+  NUDGE_CHECK(items.size() == out.size(), std::string(name()) + ": items and out differ in length");
+  std::vector<float> all(num_items_);
+  score_user(user, all);
+  for (size_t k = 0; k < items.size(); ++k) {
+    NUDGE_CHECK(items[k] < num_items_, std::string(name()) + ": item index out of range");
+    out[k] = all[items[k]];
+  }
+}
+
 void Recommender::check_user_call(uint32_t user, std::span<float> scores) const {
   NUDGE_CHECK(user < num_users_, std::string(name()) + ": user index " + std::to_string(user) + " out of range");
   NUDGE_CHECK(scores.size() == num_items_, std::string(name()) + ": scores span must have num_items entries");

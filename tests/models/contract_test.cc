@@ -101,6 +101,18 @@ TEST_P(ContractTest, HonoursKAndExclusions) {
   for (size_t r = 1; r < top.size(); ++r) ASSERT_GE(top[r - 1].score, top[r].score);
 }
 
+TEST_P(ContractTest, SubsetScoresMatchFullScores) {
+  const Dataset& d = planted();
+  auto model = make(GetParam().spec);
+  ASSERT_TRUE(model->fit(d).is_ok());
+  std::vector<float> all(d.num_items());
+  model->score_user(42, all);
+  const std::vector<uint32_t> items = {399, 0, 17, 17, 250};
+  std::vector<float> some(items.size());
+  model->score_user_items(42, items, some);
+  for (size_t k = 0; k < items.size(); ++k) EXPECT_FLOAT_EQ(some[k], all[items[k]]) << GetParam().spec;
+}
+
 TEST_P(ContractTest, SameSeedSameModel) {
   const Dataset& d = planted();
   std::string spec = GetParam().spec;

@@ -46,6 +46,41 @@ err=$("$nudge" -q data stats -i "$dir/bad.csv" --format xls 2>&1); rc=$?
 check "bad format exits 1" test $rc -eq 1
 check "bad format lists formats" test "$err" = "nudge: error: invalid argument: unknown input format 'xls' (known: auto, csv, tsv, jsonl, ml-100k, ml-1m, ml-csv)"
 
+
+# Models: train, recommend (known user, fold-in history), similar, eval.
+"$nudge" -q train -i "$dir/syn/interactions.csv" -m "ials:factors=8,iterations=3" -o "$dir/m.nudge" >"$dir/train.out"
+check "train exits 0" test $? -eq 0
+check "train reports" grep -q "trained ials (factors=8,iterations=3) on 6000 interactions" "$dir/train.out"
+"$nudge" -q recommend --model-file "$dir/m.nudge" -u u1 -k 5 >"$dir/rec.out"
+check "recommend lists 5 items" test "$(grep -c '^ ' "$dir/rec.out")" -eq 5
+seen=$(awk -F, '$1=="u1"{print $2}' "$dir/syn/interactions.csv")
+clash=0
+for i in $(awk '/^ /{print $2}' "$dir/rec.out"); do echo "$seen" | grep -qx "$i" && clash=1; done
+check "recommend excludes seen items" test $clash -eq 0
+"$nudge" -q recommend --model-file "$dir/m.nudge" --history i1 i2 i3 -k 3 >"$dir/hist.out"
+check "fold-in recommend" test "$(grep -c '^ ' "$dir/hist.out")" -eq 3
+"$nudge" -q similar --model-file "$dir/m.nudge" -i i1 -k 4 >"$dir/sim.out"
+check "similar lists 4" test "$(grep -c '^ ' "$dir/sim.out")" -eq 4
+err=$("$nudge" -q recommend --model-file "$dir/m.nudge" -u nobody 2>&1); rc=$?
+check "unknown user exits 1" test $rc -eq 1
+check "unknown user message" test "$err" = "nudge: error: unknown user 'nobody' (use --history for users the model has not seen)"
+head -c 100 "$dir/m.nudge" >"$dir/cut.nudge"
+err=$("$nudge" -q recommend --model-file "$dir/cut.nudge" -u u1 2>&1); rc=$?
+check "truncated model exits 1" test $rc -eq 1
+check "truncated model message" grep -q "cut.nudge: payload is 76 bytes, header says" <<<"$err"
+err=$("$nudge" -q train -i "$dir/syn/interactions.csv" -m "ials:factors=-1" -o "$dir/x.nudge" 2>&1); rc=$?
+check "bad parameter exits 1" test $rc -eq 1
+check "bad parameter message" test "$err" = "nudge: error: invalid argument: ials: parameter 'factors' must be an integer in [1, 4096], got '-1'"
+
+"$nudge" -q eval -i "$dir/syn/interactions.csv" -m popularity -m "ials:factors=8,iterations=3" -k 10 --json "$dir/eval.json" >"$dir/eval.out"
+check "eval exits 0" test $? -eq 0
+check "eval table has both models" test "$(grep -cE '^(popularity|ials)' "$dir/eval.out")" -eq 2
+check "eval json" grep -q '"ndcg@10"' "$dir/eval.json"
+"$nudge" -q eval -i "$dir/syn/interactions.csv" -m itemknn --folds 3 -k 10 >"$dir/folds.out"
+check "k-fold eval shows mean±std" grep -q "±" "$dir/folds.out"
+"$nudge" -q eval -i "$dir/syn/interactions.csv" -m itemknn --protocol sampled --method leave-last -k 10 >"$dir/sampled.out"
+check "sampled eval" grep -q "sampled(100)" "$dir/sampled.out"
+
 "$nudge" --help >/dev/null
 check "help exits 0" test $? -eq 0
 "$nudge" bogus >/dev/null 2>&1

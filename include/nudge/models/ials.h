@@ -35,6 +35,7 @@ class IalsModel : public Recommender {
   const Params& params() const override { return params_; }
   Status fit(const Dataset& train) override;
   void score_user(uint32_t user, std::span<float> scores) const override;
+  void score_user_items(uint32_t user, std::span<const uint32_t> items, std::span<float> out) const override;
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
   Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
