@@ -27,5 +27,6 @@ void add_data_command(CLI::App& root);
 void add_train_command(CLI::App& root);
 void add_eval_command(CLI::App& root);
 void add_recommend_commands(CLI::App& root);
+void add_export_command(CLI::App& root);
 
 }  // namespace nudge::cli

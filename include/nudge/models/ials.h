@@ -50,6 +50,7 @@ class IalsModel : public Recommender {
   // Fits `iterations` more sweeps from the current state (tests use it to watch the loss).
   Status fit_more(const Dataset& train, int64_t iterations);
 
+  const IalsOptions& options() const { return options_; }
   const FactorMatrix& user_factors() const { return users_; }
   const FactorMatrix& item_factors() const { return items_; }
 

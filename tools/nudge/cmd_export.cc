@@ -1,0 +1,35 @@
+// nudge export: a model file -> an embedded snapshot (float32 or int8).
+#include <filesystem>
+#include <memory>
+
+#include "commands.h"
+#include "nudge/log.h"
+#include "nudge/model_file.h"
+#include "nudge/snapshot.h"
+
+namespace nudge::cli {
+
+void add_export_command(CLI::App& root) {
+  auto model_file = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto int8 = std::make_shared<bool>(false);
+  CLI::App* cmd = root.add_subcommand("export", "Write an embedded snapshot (for the C API) from an iALS model file");
+  cmd->add_option("--model-file", *model_file, "Model written by nudge train (ials)")->required();
+  cmd->add_option("-o,--out", *out, "Snapshot file to write")->required();
+  cmd->add_flag("--int8", *int8, "Quantise item vectors to int8 with a per-row scale (~4x smaller)");
+  cmd->callback([model_file, out, int8] {
+    LoadedModel m = value_or_throw(load_model(*model_file));
+    const auto* ials = dynamic_cast<const IalsModel*>(m.model.get());
+    if (!ials) {
+      throw CommandError("export supports ials models; '" + *model_file + "' holds a " + std::string(m.model->name()) +
+                         " model");
+    }
+    std::vector<float> popularity(m.items.size(), 0.f);
+    for (uint32_t c : m.history.indices) popularity[c] += 1.f;
+    ok_or_throw(write_snapshot(*ials, m.items, popularity, {.int8 = *int8}, *out));
+    fmt::print("exported {} items x {} factors ({}) -> {} ({} bytes)\n", m.items.size(), ials->item_factors().cols(),
+               *int8 ? "int8" : "float32", *out, std::filesystem::file_size(*out));
+  });
+}
+
+}  // namespace nudge::cli
