@@ -9,12 +9,14 @@
 
 #include "nudge/nudge_c.h"
 
-static long peak_rss_kib(void) {
+/* A "Name:  123 kB" line of /proc/self/status, in KiB (-1 when absent). */
+static long status_kib(const char* name) {
   FILE* f = fopen("/proc/self/status", "r");
   char line[256];
   long kib = -1;
+  const size_t len = strlen(name);
   while (f && fgets(line, sizeof line, f)) {
-    if (strncmp(line, "VmHWM:", 6) == 0) sscanf(line + 6, "%ld", &kib);
+    if (strncmp(line, name, len) == 0 && line[len] == ':') sscanf(line + len + 1, "%ld", &kib);
   }
   if (f) fclose(f);
   return kib;
@@ -54,7 +56,8 @@ int main(int argc, char** argv) {
     nudge_snapshot_item_id(snap, top[i].item, id, sizeof id);
     printf("  %zu. %-12s %.4f\n", i + 1, id, top[i].score);
   }
-  printf("top-5: %.3f ms per call; peak RSS %ld KiB\n", ms, peak_rss_kib());
+  printf("top-5: %.3f ms per call; peak RSS %ld KiB (now: %ld KiB mapped file, %ld KiB anonymous)\n", ms,
+         status_kib("VmHWM"), status_kib("RssFile"), status_kib("RssAnon"));
   nudge_user_free(user);
   nudge_snapshot_free(snap);
   return n == 5 ? 0 : 1;

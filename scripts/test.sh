@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: installs dependencies, builds, runs the whole test suite.
-# Usage: scripts/test.sh [release|debug|asan ...]   (default: release, then asan)
+# Usage: scripts/test.sh [release|debug|asan ...]
+# Default: release, then asan, then the embedded core cross-built for aarch64 under qemu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -11,3 +12,7 @@ for preset in "${presets[@]}"; do
   scripts/build.sh "$preset"
   ctest --preset "$preset"
 done
+if [ $# -eq 0 ]; then
+  echo "== cross build + test: embedded core on aarch64 (qemu-user)"
+  scripts/cross-test-aarch64.sh
+fi

@@ -25,8 +25,15 @@ class EmbeddedSnapshot {
   uint32_t dim() const { return header_->dim; }
   bool is_int8() const { return (header_->flags & snapshot::kFlagInt8) != 0; }
 
-  // Dot product of item i with a user vector.
-  float score(uint32_t item, const float* user) const;
+  // A user vector ready for scoring: for int8 snapshots also quantised (per query).
+  struct Query {
+    const float* user = nullptr;
+    std::vector<int8_t> quantised;
+    float scale = 1.f;
+  };
+  Query prepare(const float* user) const;
+  // Dot product of item i with a prepared query (int8 x int8 in integers for int8 rows).
+  float score(uint32_t item, const Query& query) const;
   // Streaming top-k over all items (no per-item allocation); `exclude_sorted` ascending.
   void top_k(const float* user, const std::vector<uint32_t>& exclude_sorted, size_t k,
              std::vector<nudge_scored_item>* out) const;

@@ -81,6 +81,13 @@ check "k-fold eval shows mean±std" grep -q "±" "$dir/folds.out"
 "$nudge" -q eval -i "$dir/syn/interactions.csv" -m itemknn --protocol sampled --method leave-last -k 10 >"$dir/sampled.out"
 check "sampled eval" grep -q "sampled(100)" "$dir/sampled.out"
 
+"$nudge" -q export --model-file "$dir/m.nudge" -o "$dir/m.snap" --int8 >"$dir/export.out"
+check "export int8" grep -q "(int8) -> $dir/m.snap" "$dir/export.out"
+"$nudge" -q train -i "$dir/syn/interactions.csv" -m itemknn -o "$dir/knn.nudge" >/dev/null
+err=$("$nudge" -q export --model-file "$dir/knn.nudge" -o "$dir/k.snap" 2>&1); rc=$?
+check "export of a non-ials model exits 1" test $rc -eq 1
+check "export explains" test "$err" = "nudge: error: export supports ials models; '$dir/knn.nudge' holds a itemknn model"
+
 "$nudge" --help >/dev/null
 check "help exits 0" test $? -eq 0
 "$nudge" bogus >/dev/null 2>&1
