@@ -45,6 +45,18 @@ struct Table {
   }
 };
 
+// Whether user u is evaluated: it needs test items, and a training history (otherwise it is
+// counted in `skipped`: a cold-start user no CF model can rank for).
+bool evaluated(size_t u, const CsrMatrix& seen, const CsrMatrix& truth, std::atomic<uint64_t>& skipped) {
+  const auto user = static_cast<uint32_t>(u);
+  if (u >= truth.num_rows || truth.row_nnz(user) == 0) return false;
+  if (seen.row_nnz(user) == 0) {
+    skipped.fetch_add(1);
+    return false;
+  }
+  return true;
+}
+
 size_t max_k(const EvalOptions& o) {
   NUDGE_CHECK(!o.ks.empty(), "evaluate: no cut-offs (ks) given");
   return *std::max_element(o.ks.begin(), o.ks.end());
@@ -85,12 +97,8 @@ EvalResult evaluate_full_ranking(const Recommender& model, const Dataset& train,
     std::vector<ScoredItem> top;
     std::vector<uint32_t> ranked;
     for (size_t u = begin; u < end; ++u) {
+      if (!evaluated(u, seen, truth, skipped)) continue;
       const auto user = static_cast<uint32_t>(u);
-      if (u >= truth.num_rows || truth.row_nnz(user) == 0) continue;
-      if (seen.row_nnz(user) == 0) {
-        skipped.fetch_add(1);
-        continue;
-      }
       recommend_for_user(model, user, kmax, seen.row_indices(user), &scores, &top);
       ranked.clear();
       for (const auto& s : top) ranked.push_back(s.item);
@@ -151,12 +159,8 @@ EvalResult evaluate_sampled(const Recommender& model, const Dataset& train, cons
     std::vector<float> scores;
     std::vector<uint32_t> negatives, candidates;
     for (size_t u = begin; u < end; ++u) {
+      if (!evaluated(u, seen, truth, skipped)) continue;
       const auto user = static_cast<uint32_t>(u);
-      if (u >= truth.num_rows || truth.row_nnz(user) == 0) continue;
-      if (seen.row_nnz(user) == 0) {
-        skipped.fetch_add(1);
-        continue;
-      }
       const auto pos = truth.row_indices(user);
       negatives.clear();
       if (given) {

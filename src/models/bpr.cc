@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "nudge/parallel.h"
+#include "nudge/progress.h"
 
 namespace nudge {
 
@@ -80,7 +81,8 @@ Status BprModel::fit(const Dataset& train) {
   for (int t = 0; t < threads; ++t) rngs.push_back(rng.fork(static_cast<uint64_t>(t)));
   std::vector<uint32_t> order(train.num_users());
   for (uint32_t u = 0; u < order.size(); ++u) order[u] = u;
-  for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
+  Progress progress("bpr epochs", static_cast<uint64_t>(options_.epochs));
+  for (int64_t epoch = 0; epoch < options_.epochs; ++epoch, progress.advance()) {
     // User-major sweeps: each user (in a fresh shuffle) takes as many steps as it has
     // positives, each on a positive drawn at random. The user's row and history stay in
     // cache across its steps, which random (user, item) draws would not allow.

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "nudge/parallel.h"
+#include "nudge/progress.h"
 
 namespace nudge {
 
@@ -103,9 +104,11 @@ Status IalsModel::fit_more(const Dataset& train, int64_t iterations) {
               "ials: fit_more on a dataset of another shape");
   const CsrMatrix& ui = train.user_items();
   const CsrMatrix& iu = train.item_users();
+  Progress progress("ials iterations", static_cast<uint64_t>(iterations));
   for (int64_t it = 0; it < iterations; ++it) {
     solve_side(ui, items_, &users_);
     solve_side(iu, users_, &items_);
+    progress.advance();
   }
   return Status::ok();
 }

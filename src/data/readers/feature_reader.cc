@@ -78,9 +78,7 @@ Status read_annotated_csv(LineSource& src, std::string_view header_line, const F
   NUDGE_ASSIGN_OR_RETURN(std::vector<Column> cols, parse_header(fields, o, table, log.place(src.line_number())));
   std::vector<ParsedValue> parsed;
   std::string_view line;
-  while (src.next(&line)) {
-    ++log.report().lines;
-    if (trim(line).empty()) continue;
+  while (src.next_non_blank(&line, &log.report().lines)) {
     const uint64_t no = src.line_number();
     if (Status s = splitter.split(line, &fields); !s.is_ok()) {
       NUDGE_RETURN_IF_ERROR(log.reject(no, s.message()));
@@ -168,11 +166,7 @@ Status read_movielens_movies(LineSource& src, std::string_view first_line, bool 
   };
   if (dat) NUDGE_RETURN_IF_ERROR(process(src.line_number(), first_line));  // movies.csv has a header
   std::string_view line;
-  while (src.next(&line)) {
-    ++log.report().lines;
-    if (trim(line).empty()) continue;
-    NUDGE_RETURN_IF_ERROR(process(src.line_number(), line));
-  }
+  while (src.next_non_blank(&line, &log.report().lines)) NUDGE_RETURN_IF_ERROR(process(src.line_number(), line));
   return src.status();
 }
 
@@ -182,14 +176,7 @@ Status read_features(LineSource& src, const std::string& name, FeatureTarget tar
   IdMap& ids = target == FeatureTarget::kItems ? builder.catalog().items : builder.catalog().users;
   FeatureTable& table = target == FeatureTarget::kItems ? builder.catalog().item_features : builder.catalog().user_features;
   std::string_view first;
-  bool found = false;
-  while (src.next(&first)) {
-    ++report.lines;
-    if (!trim(first).empty()) {
-      found = true;
-      break;
-    }
-  }
+  const bool found = src.next_non_blank(&first, &report.lines);
   NUDGE_RETURN_IF_ERROR(src.status());
   if (!found) return Status::ok();
   const std::string first_line(first);

@@ -175,11 +175,7 @@ Status read_delimited(LineSource& src, std::string_view first_line, InputFormat 
 
   if (!has_header) NUDGE_RETURN_IF_ERROR(process(first_no, first_line));
   std::string_view line;
-  while (src.next(&line)) {
-    ++log.report().lines;
-    if (trim(line).empty()) continue;
-    NUDGE_RETURN_IF_ERROR(process(src.line_number(), line));
-  }
+  while (src.next_non_blank(&line, &log.report().lines)) NUDGE_RETURN_IF_ERROR(process(src.line_number(), line));
   return src.status();
 }
 
@@ -190,14 +186,7 @@ Status read_from_source(LineSource& src, const std::string& name, const ReadOpti
   }
   RejectLog log(name, options.strict, options.max_rejects_kept, report);
   std::string_view first;
-  bool found = false;
-  while (src.next(&first)) {
-    ++report.lines;
-    if (!trim(first).empty()) {
-      found = true;
-      break;
-    }
-  }
+  const bool found = src.next_non_blank(&first, &report.lines);
   NUDGE_RETURN_IF_ERROR(src.status());
   if (!found) return Status::ok();  // an empty file holds no interactions
   // The first line must outlive later reads from the source.

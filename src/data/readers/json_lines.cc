@@ -142,11 +142,7 @@ Status read_json_lines(LineSource& src, std::string_view first_line, const ReadO
 
   NUDGE_RETURN_IF_ERROR(process(src.line_number(), first_line));
   std::string_view line;
-  while (src.next(&line)) {
-    ++log.report().lines;
-    if (trim(line).empty()) continue;
-    NUDGE_RETURN_IF_ERROR(process(src.line_number(), line));
-  }
+  while (src.next_non_blank(&line, &log.report().lines)) NUDGE_RETURN_IF_ERROR(process(src.line_number(), line));
   return src.status();
 }
 

@@ -2,6 +2,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+
+#include "../text.h"
 
 namespace nudge {
 
@@ -15,6 +18,9 @@ Result<LineSource> LineSource::open_file(const std::string& path) {
   if (!f) return Status::io_error("cannot open '" + path + "': " + std::strerror(errno));
   src.file_.reset(f);
   src.path_ = path;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  src.progress_ = std::make_unique<Progress>("reading " + path, ec ? 0 : size);
   return src;
 }
 
@@ -34,12 +40,21 @@ bool LineSource::refill() {
   buffer_.resize(old + kChunk);
   const size_t got = std::fread(buffer_.data() + old, 1, kChunk, file_.get());
   buffer_.resize(old + got);
+  if (progress_) progress_->advance(got);
   if (got < kChunk) {
     if (std::ferror(file_.get())) status_ = Status::io_error("error reading '" + path_ + "': " + std::strerror(errno));
     eof_ = true;
   }
   text_ = buffer_;
   return got > 0;
+}
+
+bool LineSource::next_non_blank(std::string_view* line, uint64_t* lines_seen) {
+  while (next(line)) {
+    ++*lines_seen;
+    if (!trim(*line).empty()) return true;
+  }
+  return false;
 }
 
 bool LineSource::next(std::string_view* line) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "nudge/progress.h"
 #include "nudge/status.h"
 
 namespace nudge {
@@ -20,6 +21,9 @@ class LineSource {
   // Next line without its "\n" / "\r\n"; the view lives until the next call. False at the end
   // or on a read error (see status()).
   bool next(std::string_view* line);
+  // Like next(), skipping blank (or whitespace-only) lines; every line read, blank or not,
+  // is added to *lines_seen.
+  bool next_non_blank(std::string_view* line, uint64_t* lines_seen);
   uint64_t line_number() const { return line_number_; }
   const Status& status() const { return status_; }
 
@@ -29,6 +33,7 @@ class LineSource {
   };
   bool refill();
   std::unique_ptr<std::FILE, FileCloser> file_;
+  std::unique_ptr<Progress> progress_;  // bytes read, for files
   std::string path_;
   std::string buffer_;
   std::string_view text_;  // unread part: of buffer_ (file) or of the caller's text
