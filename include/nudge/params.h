@@ -28,6 +28,7 @@ class Params {
   Status read_int(std::string_view owner, std::string_view key, int64_t min, int64_t max, int64_t* out) const;
   Status read_double(std::string_view owner, std::string_view key, double min, double max, double* out) const;
   Status read_bool(std::string_view owner, std::string_view key, bool* out) const;
+  Status read_string(std::string_view owner, std::string_view key, std::string* out) const;
   Status read_choice(std::string_view owner, std::string_view key, const std::set<std::string>& choices,
                      std::string* out) const;
   // Fails when a key is not in `known` (lists the known keys).

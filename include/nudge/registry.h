@@ -9,6 +9,7 @@
 //   ease        EASE closed form (Steck 2019), catalogues up to ~20k items
 //   svd         biased matrix factorisation for explicit ratings (Funk / Koren)
 //   svdpp       SVD++ (Koren 2008)
+//   gmf, mlp, neumf  neural collaborative filtering (He et al. 2017)
 #pragma once
 
 #include <memory>

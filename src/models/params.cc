@@ -56,6 +56,16 @@ Status Params::read_bool(std::string_view owner, std::string_view key, bool* out
   return Status::ok();
 }
 
+Status Params::read_string(std::string_view owner, std::string_view key, std::string* out) const {
+  auto it = values_.find(std::string(key));
+  if (it == values_.end()) return Status::ok();
+  if (it->second.empty()) {
+    return Status::invalid_argument(std::string(owner) + ": parameter '" + std::string(key) + "' is empty");
+  }
+  *out = it->second;
+  return Status::ok();
+}
+
 Status Params::read_choice(std::string_view owner, std::string_view key, const std::set<std::string>& choices,
                            std::string* out) const {
   auto it = values_.find(std::string(key));

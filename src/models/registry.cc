@@ -6,6 +6,7 @@
 #include "nudge/models/ease.h"
 #include "nudge/models/ials.h"
 #include "nudge/models/knn.h"
+#include "nudge/models/neumf.h"
 #include "nudge/models/popularity.h"
 #include "nudge/models/svd.h"
 
@@ -32,6 +33,15 @@ Result<std::unique_ptr<Recommender>> make_svd(const Params& params) {
   return std::unique_ptr<Recommender>(std::make_unique<SvdModel>(options, params, kPlusPlus));
 }
 
+template <const char* kMode>
+Result<std::unique_ptr<Recommender>> make_neumf(const Params& params) {
+  NUDGE_ASSIGN_OR_RETURN(NeuMfOptions options, NeuMfOptions::from_params(kMode, params));
+  return std::unique_ptr<Recommender>(std::make_unique<NeuMfModel>(options, params));
+}
+constexpr char kGmf[] = "gmf";
+constexpr char kMlp[] = "mlp";
+constexpr char kNeuMf[] = "neumf";
+
 struct Entry {
   const char* name;
   Result<std::unique_ptr<Recommender>> (*create)(const Params&);
@@ -46,6 +56,9 @@ constexpr Entry kModels[] = {
     {"ease", make<EaseModel, EaseOptions>},
     {"svd", make_svd<false>},
     {"svdpp", make_svd<true>},
+    {"gmf", make_neumf<kGmf>},
+    {"mlp", make_neumf<kMlp>},
+    {"neumf", make_neumf<kNeuMf>},
 };
 
 }  // namespace
