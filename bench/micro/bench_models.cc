@@ -106,3 +106,28 @@ void BM_IalsFoldIn50(benchmark::State& state) {
 BENCHMARK(BM_IalsFoldIn50)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
+
+namespace {
+
+// NeuMF on the 1M set: one epoch with 4 negatives per positive (5M examples). Target < 20 s.
+void BM_NeuMfEpoch(benchmark::State& state) { fit(state, "neumf", "epochs=1,negatives=4", ml1m()); }
+BENCHMARK(BM_NeuMfEpoch)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+// Inference throughput: items scored per second when ranking the whole catalogue for users.
+void BM_NeuMfScoreUser(benchmark::State& state) {
+  static std::unique_ptr<nudge::Recommender> m = [] {
+    auto r = nudge::make_recommender("neumf", nudge::Params::parse("epochs=0").value()).value();
+    (void)r->fit(ml1m());
+    return r;
+  }();
+  std::vector<float> scores(m->num_items());
+  uint32_t u = 0;
+  for (auto _ : state) {
+    m->score_user(u, scores);
+    u = (u + 1) % m->num_users();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(m->num_items()));
+}
+BENCHMARK(BM_NeuMfScoreUser)->Unit(benchmark::kMicrosecond);
+
+}  // namespace

@@ -10,6 +10,7 @@
 //   svd         biased matrix factorisation for explicit ratings (Funk / Koren)
 //   svdpp       SVD++ (Koren 2008)
 //   gmf, mlp, neumf  neural collaborative filtering (He et al. 2017)
+//   twotower    feature-aware two-tower model (item features, user features, recent items)
 #pragma once
 
 #include <memory>

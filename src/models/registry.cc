@@ -9,6 +9,7 @@
 #include "nudge/models/neumf.h"
 #include "nudge/models/popularity.h"
 #include "nudge/models/svd.h"
+#include "nudge/models/two_tower.h"
 
 namespace nudge {
 namespace {
@@ -59,6 +60,7 @@ constexpr Entry kModels[] = {
     {"gmf", make_neumf<kGmf>},
     {"mlp", make_neumf<kMlp>},
     {"neumf", make_neumf<kNeuMf>},
+    {"twotower", make<TwoTowerModel, TwoTowerOptions>},
 };
 
 }  // namespace

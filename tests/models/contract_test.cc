@@ -188,7 +188,8 @@ INSTANTIATE_TEST_SUITE_P(Models, ContractTest,
                                            Case{"ials:factors=16,iterations=10,cg_steps=0,reg_exponent=1"},
                                            Case{"bpr:factors=16,epochs=40,threads=1"},
                                            Case{"bpr:factors=16,epochs=40,sampling=adaptive,threads=1"},
-                                           Case{"ease:regularization=50"}, Case{"neumf:epochs=8,threads=1,batch_size=32"}),
+                                           Case{"ease:regularization=50"}, Case{"neumf:epochs=8,threads=1,batch_size=32"},
+                                           Case{"twotower:factors=16,epochs=4,history=5,threads=1"}),
                          [](const ::testing::TestParamInfo<Case>& param) {
                            std::string n = param.param.spec;
                            for (char& c : n) {
