@@ -11,6 +11,7 @@
 //   svdpp       SVD++ (Koren 2008)
 //   gmf, mlp, neumf  neural collaborative filtering (He et al. 2017)
 //   twotower    feature-aware two-tower model (item features, user features, recent items)
+//   fusion      normalised weighted or learned combination of other models
 #pragma once
 
 #include <memory>

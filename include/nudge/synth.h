@@ -32,6 +32,8 @@ struct SynthOptions {
   uint32_t num_tags = 200;             // split evenly between topics
   uint32_t tags_per_item = 3;
   double tag_noise = 0.2;              // chance a tag comes from another topic's pool
+  double feature_noise = 0.0;          // share of items whose features describe a random topic
+                                       // (their signal then lives only in co-occurrence)
   bool ratings = false;                // explicit 1-5 ratings instead of view/click/cart/purchase
   double drift = 0.0;                  // 0..1: how far tastes move over the time span
   int64_t start_time = 1'600'000'000;  // seconds since the epoch

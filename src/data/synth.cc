@@ -90,7 +90,7 @@ Status validate(const SynthOptions& o) {
   if (o.unique_pairs && o.min_user_interactions > o.num_items / 2) {
     return Status::invalid_argument("synth: min_user_interactions exceeds half the catalogue");
   }
-  for (double f : {o.noise, o.drift, o.tag_noise, o.session_stickiness}) {
+  for (double f : {o.noise, o.drift, o.tag_noise, o.session_stickiness, o.feature_noise}) {
     if (!(f >= 0.0 && f <= 1.0)) return Status::invalid_argument("synth: noise, drift, tag_noise and stickiness must be in [0, 1]");
   }
   if (!(o.user_focus > 0) || !(o.popularity_exponent >= 0) || !(o.mean_session_events >= 1) || o.span_seconds <= 0) {
@@ -165,7 +165,9 @@ Result<SynthData> synthesize(const SynthOptions& o) {
   const uint32_t tags_per_topic = std::max(1u, o.num_tags / K);
   auto two_digits = [](uint32_t v) { return (v < 10 ? "0" : "") + std::to_string(v); };
   for (uint32_t i = 0; i < o.num_items; ++i) {
-    const uint32_t t = truth.item_topic[i];
+    // Drawn only when asked for, so datasets without feature noise keep their seeds.
+    const bool noisy = o.feature_noise > 0 && rng.uniform() < o.feature_noise;
+    const uint32_t t = noisy ? rng.uniform_index(K) : truth.item_topic[i];
     items.set_categorical(i, f_category, "c" + two_digits(t));
     for (uint32_t k = 0; k < o.tags_per_item; ++k) {
       const uint32_t tag = rng.uniform() < o.tag_noise ? rng.uniform_index(tags_per_topic * K)

@@ -4,6 +4,7 @@
 
 #include "nudge/models/bpr.h"
 #include "nudge/models/ease.h"
+#include "nudge/models/fusion.h"
 #include "nudge/models/ials.h"
 #include "nudge/models/knn.h"
 #include "nudge/models/neumf.h"
@@ -61,6 +62,7 @@ constexpr Entry kModels[] = {
     {"mlp", make_neumf<kMlp>},
     {"neumf", make_neumf<kNeuMf>},
     {"twotower", make<TwoTowerModel, TwoTowerOptions>},
+    {"fusion", FusionModel::create},
 };
 
 }  // namespace

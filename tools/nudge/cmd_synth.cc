@@ -23,6 +23,8 @@ void add_synth_command(CLI::App& root) {
   cmd->add_option("--zipf", opts->popularity_exponent, "Zipf exponent of item popularity")->capture_default_str();
   cmd->add_option("--noise", opts->noise, "Share of events picked by popularity alone")->capture_default_str();
   cmd->add_option("--drift", opts->drift, "How far tastes move over the time span (0..1)")->capture_default_str();
+  cmd->add_option("--feature-noise", opts->feature_noise, "Share of items whose features describe a random topic")
+      ->capture_default_str();
   cmd->add_option("--min-user", opts->min_user_interactions, "Minimum interactions per user")->capture_default_str();
   cmd->add_flag("--ratings", opts->ratings, "Explicit 1-5 ratings instead of view/click/cart/purchase events");
   cmd->add_flag("!--allow-repeats", opts->unique_pairs, "Let a user interact with the same item more than once");

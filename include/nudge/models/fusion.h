@@ -1,0 +1,66 @@
+// Fusion: several models' scores combined into one ranking.
+//
+// Each component's scores are normalised per user over the catalogue (zscore, minmax or
+// rank) and then combined:
+//   weighted  R = sum_m lambda_m R_m / sum_m lambda_m, lambda tuned on a validation split
+//             by coordinate search on a 0.1 grid, maximising NDCG@10
+//   learned   logistic stacking: sigmoid(w . f) over f = [R_m, R_m * h, p, h * p, 1] with
+//             h = the user's history length and p = the item's popularity (log-scaled to
+//             [0, 1]), trained on validation positives against sampled negatives, so the
+//             weight of each model can depend on how much the user has done
+// fit() holds out `validation` of the training pairs, fits the components on the rest,
+// tunes the combination there, then refits the components on all of the training data.
+// Params: models=ials+twotower (registry names), method, normalise, validation, seed, and
+// component parameters prefixed by the component name (ials.factors=32).
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "nudge/recommender.h"
+
+namespace nudge {
+
+struct FusionOptions {
+  std::vector<std::string> models = {"ials", "twotower"};
+  std::vector<Params> model_params;
+  std::string method = "weighted";   // weighted, learned
+  std::string normalise = "zscore";  // zscore, minmax, rank
+  double validation = 0.1;
+  int64_t tuning_users = 2000;       // validation users used for tuning (speed)
+  int64_t seed = 42;
+  static Result<FusionOptions> from_params(const Params& params);
+};
+
+// Per-user normalisation of a score vector in place.
+void normalise_scores(std::string_view method, std::span<float> scores);
+
+class FusionModel : public Recommender {
+ public:
+  static Result<std::unique_ptr<Recommender>> create(const Params& params);
+  std::string_view name() const override { return "fusion"; }
+  const Params& params() const override { return params_; }
+  Status fit(const Dataset& train) override;
+  void score_user(uint32_t user, std::span<float> scores) const override;
+  void score_history(std::span<const uint32_t> items, std::span<const float> weights,
+                     std::span<float> scores) const override;
+  void save_state(ModelWriter& out) const override;
+  Status load_state(ModelReader& in) override;
+  // Tuned combination: lambda per model (weighted) or the stacking weights (learned).
+  const std::vector<float>& weights() const { return weights_; }
+
+ private:
+  FusionOptions options_;
+  Params params_;
+  std::vector<std::unique_ptr<Recommender>> parts_;
+  std::vector<float> weights_;
+  std::vector<float> item_pop_;     // log-scaled popularity in [0, 1]
+  std::vector<float> user_history_; // log-scaled history length in [0, 1]
+  float history_scale_ = 1.f;       // log(1 + longest history), for fold-in users
+  void combine(const std::vector<std::vector<float>>& normalised, float history, std::span<float> out) const;
+  Status tune(const Dataset& fit_part, const Dataset& validation);
+};
+
+}  // namespace nudge

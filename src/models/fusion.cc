@@ -1,0 +1,291 @@
+#include "nudge/models/fusion.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <set>
+
+#include "data/text.h"
+#include "nudge/log.h"
+#include "nudge/metrics.h"
+#include "nudge/model_file.h"
+#include "nudge/registry.h"
+#include "nudge/rng.h"
+#include "nudge/split.h"
+
+namespace nudge {
+
+Result<FusionOptions> FusionOptions::from_params(const Params& p) {
+  FusionOptions o;
+  std::string models = "ials+twotower";
+  NUDGE_RETURN_IF_ERROR(p.read_string("fusion", "models", &models));
+  o.models.clear();
+  for (std::string_view m : split_view(models, '+')) o.models.emplace_back(trim(m));
+  if (o.models.size() < 2) return Status::invalid_argument("fusion: parameter 'models' needs at least two models, e.g. ials+twotower");
+  std::set<std::string> known = {"models", "method", "normalise", "validation", "tuning_users", "seed"};
+  const std::string text = p.to_string();
+  o.model_params.assign(o.models.size(), Params{});
+  for (std::string_view entry : split_view(text, ',')) {
+    if (entry.empty()) continue;
+    const std::string key(entry.substr(0, entry.find('=')));
+    const std::string value(entry.substr(entry.find('=') + 1));
+    const size_t dot = key.find('.');
+    if (dot == std::string::npos) continue;
+    const std::string model = key.substr(0, dot);
+    auto it = std::find(o.models.begin(), o.models.end(), model);
+    if (it == o.models.end()) {
+      return Status::invalid_argument("fusion: parameter '" + key + "' names no component (models: " + models + ")");
+    }
+    o.model_params[static_cast<size_t>(it - o.models.begin())].set(key.substr(dot + 1), value);
+    known.insert(key);
+  }
+  NUDGE_RETURN_IF_ERROR(p.check_known("fusion", known));
+  NUDGE_RETURN_IF_ERROR(p.read_choice("fusion", "method", {"weighted", "learned"}, &o.method));
+  NUDGE_RETURN_IF_ERROR(p.read_choice("fusion", "normalise", {"zscore", "minmax", "rank"}, &o.normalise));
+  NUDGE_RETURN_IF_ERROR(p.read_double("fusion", "validation", 0.01, 0.5, &o.validation));
+  NUDGE_RETURN_IF_ERROR(p.read_int("fusion", "tuning_users", 10, 1 << 30, &o.tuning_users));
+  NUDGE_RETURN_IF_ERROR(p.read_int("fusion", "seed", 0, INT64_MAX, &o.seed));
+  for (size_t m = 0; m < o.models.size(); ++m) {
+    if (o.models[m] == "fusion") return Status::invalid_argument("fusion: components cannot be fusions");
+    auto probe = make_recommender(o.models[m], o.model_params[m]);
+    if (!probe.is_ok()) return probe.status().with_context("fusion");
+  }
+  return o;
+}
+
+void normalise_scores(std::string_view method, std::span<float> s) {
+  if (s.empty()) return;
+  if (method == "rank") {
+    std::vector<uint32_t> order(s.size());
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return s[a] < s[b] || (s[a] == s[b] && a < b); });
+    const float denom = s.size() > 1 ? static_cast<float>(s.size() - 1) : 1.f;
+    std::vector<float> ranks(s.size());
+    for (size_t r = 0; r < order.size(); ++r) ranks[order[r]] = static_cast<float>(r) / denom;
+    std::copy(ranks.begin(), ranks.end(), s.begin());
+    return;
+  }
+  if (method == "minmax") {
+    const auto [lo, hi] = std::minmax_element(s.begin(), s.end());
+    const float l = *lo, range = *hi - *lo;
+    for (float& x : s) x = range > 0 ? (x - l) / range : 0.f;
+    return;
+  }
+  double mean = 0, sq = 0;
+  for (float x : s) mean += x;
+  mean /= static_cast<double>(s.size());
+  for (float x : s) sq += (x - mean) * (x - mean);
+  const double sd = std::sqrt(sq / static_cast<double>(s.size()));
+  for (float& x : s) x = sd > 0 ? static_cast<float>((x - mean) / sd) : 0.f;
+}
+
+Result<std::unique_ptr<Recommender>> FusionModel::create(const Params& params) {
+  NUDGE_ASSIGN_OR_RETURN(FusionOptions o, FusionOptions::from_params(params));
+  auto m = std::unique_ptr<FusionModel>(new FusionModel());
+  m->options_ = o;
+  m->params_ = params;
+  for (size_t k = 0; k < o.models.size(); ++k) {
+    NUDGE_ASSIGN_OR_RETURN(auto part, make_recommender(o.models[k], o.model_params[k]));
+    m->parts_.push_back(std::move(part));
+  }
+  return std::unique_ptr<Recommender>(std::move(m));
+}
+
+void FusionModel::combine(const std::vector<std::vector<float>>& z, float history, std::span<float> out) const {
+  const size_t m = z.size();
+  if (options_.method == "weighted") {
+    float total = 0;
+    for (float w : weights_) total += w;
+    std::fill(out.begin(), out.end(), 0.f);
+    for (size_t k = 0; k < m; ++k) {
+      const float w = total > 0 ? weights_[k] / total : 1.f / static_cast<float>(m);
+      for (size_t i = 0; i < out.size(); ++i) out[i] += w * z[k][i];
+    }
+    return;
+  }
+  // Learned: w . [z_k, z_k * h, p, h * p, 1] (the logit; ranking needs no sigmoid).
+  for (size_t i = 0; i < out.size(); ++i) {
+    float s = weights_[2 * m] * item_pop_[i] + weights_[2 * m + 1] * history * item_pop_[i] + weights_[2 * m + 2];
+    for (size_t k = 0; k < m; ++k) s += (weights_[k] + weights_[m + k] * history) * z[k][i];
+    out[i] = s;
+  }
+}
+
+Status FusionModel::tune(const Dataset& fit_part, const Dataset& validation) {
+  const size_t m = parts_.size();
+  const uint32_t n = fit_part.num_items();
+  const CsrMatrix& seen = fit_part.user_items();
+  const CsrMatrix& truth = validation.user_items();
+  // Normalised scores of every component for the tuning users, computed once.
+  struct UserCase {
+    uint32_t user;
+    float history;
+    std::vector<std::vector<float>> z;
+  };
+  std::vector<UserCase> cases;
+  for (uint32_t u = 0; u < truth.num_rows && static_cast<int64_t>(cases.size()) < options_.tuning_users; ++u) {
+    if (truth.row_nnz(u) == 0 || seen.row_nnz(u) == 0) continue;
+    UserCase c{u, user_history_[u], std::vector<std::vector<float>>(m, std::vector<float>(n))};
+    for (size_t k = 0; k < m; ++k) {
+      parts_[k]->score_user(u, c.z[k]);
+      normalise_scores(options_.normalise, c.z[k]);
+    }
+    cases.push_back(std::move(c));
+  }
+  if (cases.empty()) return Status::invalid_argument("fusion: no validation user to tune on (dataset too small)");
+  std::vector<float> fused(n);
+  std::vector<ScoredItem> top;
+  std::vector<uint32_t> ranked;
+  auto ndcg = [&]() {
+    double sum = 0;
+    for (const auto& c : cases) {
+      combine(c.z, c.history, fused);
+      top_k(fused, 10, seen.row_indices(c.user), &top);
+      ranked.clear();
+      for (const auto& t : top) ranked.push_back(t.item);
+      sum += ranking_metrics(ranked, truth.row_indices(c.user), 10).ndcg;
+    }
+    return sum / static_cast<double>(cases.size());
+  };
+  if (options_.method == "weighted") {
+    weights_.assign(m, 1.f);
+    double best = ndcg();
+    // Coordinate search on a 0.1 grid (weights relative; one is the scale).
+    for (int round = 0; round < 3; ++round) {
+      bool improved = false;
+      for (size_t k = 0; k < m; ++k) {
+        const float keep = weights_[k];
+        float best_w = keep;
+        for (int step = 0; step <= 20; ++step) {
+          weights_[k] = 0.1f * static_cast<float>(step);
+          const double v = ndcg();
+          if (v > best + 1e-9) {
+            best = v;
+            best_w = weights_[k];
+            improved = true;
+          }
+        }
+        weights_[k] = best_w;
+      }
+      if (!improved) break;
+    }
+    spdlog::info("fusion: weights tuned on {} validation users, NDCG@10 {:.4f}", cases.size(), best);
+    return Status::ok();
+  }
+  // Learned: logistic regression by full-batch gradient descent with Adam-free momentum.
+  Rng rng(static_cast<uint64_t>(options_.seed) + 5);
+  std::vector<std::vector<float>> features;
+  std::vector<float> labels;
+  const size_t dim = 2 * m + 3;
+  auto add = [&](const UserCase& c, uint32_t item, float label) {
+    std::vector<float> f(dim);
+    for (size_t k = 0; k < m; ++k) {
+      f[k] = c.z[k][item];
+      f[m + k] = c.z[k][item] * c.history;
+    }
+    f[2 * m] = item_pop_[item];
+    f[2 * m + 1] = c.history * item_pop_[item];
+    f[2 * m + 2] = 1.f;
+    features.push_back(std::move(f));
+    labels.push_back(label);
+  };
+  for (const auto& c : cases) {
+    const auto hist = seen.row_indices(c.user);
+    for (uint32_t i : truth.row_indices(c.user)) {
+      add(c, i, 1.f);
+      for (int neg = 0; neg < 4; ++neg) {
+        uint32_t j;
+        do j = rng.uniform_index(n);
+        while (std::binary_search(hist.begin(), hist.end(), j));
+        add(c, j, 0.f);
+      }
+    }
+  }
+  weights_.assign(dim, 0.f);
+  std::vector<double> velocity(dim, 0.0);
+  for (int it = 0; it < 300; ++it) {
+    std::vector<double> grad(dim, 0.0);
+    for (size_t e = 0; e < features.size(); ++e) {
+      double z = 0;
+      for (size_t d = 0; d < dim; ++d) z += weights_[d] * features[e][d];
+      const double err = 1.0 / (1.0 + std::exp(-z)) - labels[e];
+      for (size_t d = 0; d < dim; ++d) grad[d] += err * features[e][d];
+    }
+    for (size_t d = 0; d < dim; ++d) {
+      velocity[d] = 0.9 * velocity[d] + grad[d] / static_cast<double>(features.size()) + 1e-4 * weights_[d];
+      weights_[d] -= static_cast<float>(0.5 * velocity[d]);
+    }
+  }
+  spdlog::info("fusion: stacking fitted on {} examples, NDCG@10 {:.4f}", features.size(), ndcg());
+  return Status::ok();
+}
+
+Status FusionModel::fit(const Dataset& train) {
+  set_shape(train.num_users(), train.num_items());
+  const CsrMatrix& ui = train.user_items();
+  const CsrMatrix& iu = train.item_users();
+  float max_pop = 1, max_hist = 1;
+  for (uint32_t i = 0; i < num_items(); ++i) max_pop = std::max(max_pop, static_cast<float>(iu.row_nnz(i)));
+  for (uint32_t u = 0; u < num_users(); ++u) max_hist = std::max(max_hist, static_cast<float>(ui.row_nnz(u)));
+  item_pop_.resize(num_items());
+  user_history_.resize(num_users());
+  for (uint32_t i = 0; i < num_items(); ++i) item_pop_[i] = std::log1p(static_cast<float>(iu.row_nnz(i))) / std::log1p(max_pop);
+  history_scale_ = std::log1p(max_hist);
+  for (uint32_t u = 0; u < num_users(); ++u) user_history_[u] = std::log1p(static_cast<float>(ui.row_nnz(u))) / history_scale_;
+  NUDGE_ASSIGN_OR_RETURN(TrainTest parts, split(train, {.method = SplitMethod::kRandom,
+                                                        .test_fraction = options_.validation,
+                                                        .seed = static_cast<uint64_t>(options_.seed)}));
+  for (auto& p : parts_) NUDGE_RETURN_IF_ERROR(p->fit(parts.train).with_context("fusion: " + std::string(p->name())));
+  NUDGE_RETURN_IF_ERROR(tune(parts.train, parts.test));
+  for (auto& p : parts_) NUDGE_RETURN_IF_ERROR(p->fit(train).with_context("fusion: " + std::string(p->name())));
+  return Status::ok();
+}
+
+void FusionModel::score_user(uint32_t user, std::span<float> scores) const {
+  check_user_call(user, scores);
+  std::vector<std::vector<float>> z(parts_.size(), std::vector<float>(num_items()));
+  for (size_t k = 0; k < parts_.size(); ++k) {
+    parts_[k]->score_user(user, z[k]);
+    normalise_scores(options_.normalise, z[k]);
+  }
+  combine(z, user_history_[user], scores);
+}
+
+void FusionModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
+                                std::span<float> scores) const {
+  check_history_call(items, weights, scores);
+  std::vector<std::vector<float>> z(parts_.size(), std::vector<float>(num_items()));
+  for (size_t k = 0; k < parts_.size(); ++k) {
+    parts_[k]->score_history(items, weights, z[k]);
+    normalise_scores(options_.normalise, z[k]);
+  }
+  combine(z, std::min(1.f, std::log1p(static_cast<float>(items.size())) / history_scale_), scores);
+}
+
+void FusionModel::save_state(ModelWriter& out) const {
+  out.floats(weights_);
+  out.floats(item_pop_);
+  out.floats(user_history_);
+  out.f32(history_scale_);
+  for (const auto& p : parts_) p->save_state(out);
+}
+
+Status FusionModel::load_state(ModelReader& in) {
+  NUDGE_RETURN_IF_ERROR(in.floats(&weights_, "fusion: weights"));
+  const size_t want = options_.method == "weighted" ? parts_.size() : 2 * parts_.size() + 3;
+  if (weights_.size() != want) return in.corrupt("fusion: weights", "count does not match the method");
+  NUDGE_RETURN_IF_ERROR(in.floats(&item_pop_, "fusion: item popularity"));
+  NUDGE_RETURN_IF_ERROR(in.floats(&user_history_, "fusion: history lengths"));
+  NUDGE_RETURN_IF_ERROR(in.f32(&history_scale_, "fusion: history scale"));
+  for (auto& p : parts_) {
+    NUDGE_RETURN_IF_ERROR(p->load_state(in));
+    if (p->num_items() != item_pop_.size() || p->num_users() != user_history_.size()) {
+      return in.corrupt("fusion: " + std::string(p->name()), "component shape differs from the fusion's");
+    }
+  }
+  set_shape(static_cast<uint32_t>(user_history_.size()), static_cast<uint32_t>(item_pop_.size()));
+  return Status::ok();
+}
+
+}  // namespace nudge

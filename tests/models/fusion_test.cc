@@ -1,0 +1,107 @@
+#include "nudge/models/fusion.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "nudge/evaluate.h"
+#include "nudge/model_file.h"
+#include "nudge/registry.h"
+#include "nudge/split.h"
+#include "nudge/synth.h"
+#include "test_util.h"
+
+namespace nudge {
+namespace {
+
+TEST(FusionTest, NormalisationByHand) {
+  std::vector<float> z = {1, 2, 3, 6};
+  normalise_scores("zscore", z);
+  EXPECT_NEAR(z[0], (1 - 3) / std::sqrt(3.5), 1e-6);
+  std::vector<float> mm = {2, 4, 6};
+  normalise_scores("minmax", mm);
+  EXPECT_EQ(mm, (std::vector<float>{0, 0.5f, 1}));
+  std::vector<float> r = {10, -1, 5, 5};
+  normalise_scores("rank", r);
+  EXPECT_EQ(r, (std::vector<float>{1, 0, 1.f / 3, 2.f / 3}));
+  std::vector<float> flat = {4, 4};
+  normalise_scores("zscore", flat);
+  EXPECT_EQ(flat, (std::vector<float>{0, 0}));
+}
+
+// Half the signal in co-occurrence only (40% of items have features of a random topic),
+// half better seen through features (short histories, a long tail): fusion must beat both.
+const TrainTest& split_signal() {
+  static const TrainTest tt = [] {
+    SynthOptions o;
+    o.num_users = 1000;
+    o.num_items = 600;
+    o.num_interactions = 15000;
+    o.num_topics = 8;
+    o.feature_noise = 0.4;
+    o.seed = 3;
+    return split(synthesize(o).value().dataset, {.method = SplitMethod::kRandom, .test_fraction = 0.2, .seed = 1}).value();
+  }();
+  return tt;
+}
+
+double ndcg_of(const std::string& name, const std::string& params, std::unique_ptr<Recommender>* keep = nullptr) {
+  auto m = make_recommender(name, Params::parse(params).value()).value();
+  EXPECT_TRUE(m->fit(split_signal().train).is_ok());
+  EvalOptions o;
+  o.ks = {10};
+  o.compute_auc = false;
+  const double v = evaluate_full_ranking(*m, split_signal().train, split_signal().test, o).metrics.at("ndcg@10");
+  if (keep) *keep = std::move(m);
+  return v;
+}
+
+TEST(FusionTest, BeatsEachSingleModelWhenTheSignalIsSplit) {
+  const std::string parts = "ials.factors=16,ials.threads=1,twotower.epochs=8,twotower.threads=1";
+  const double ials = ndcg_of("ials", "factors=16,threads=1");
+  const double tower = ndcg_of("twotower", "epochs=8,threads=1");
+  std::unique_ptr<Recommender> learned_model;
+  const double weighted = ndcg_of("fusion", "models=ials+twotower," + parts);
+  const double learned = ndcg_of("fusion", "models=ials+twotower,method=learned," + parts, &learned_model);
+  std::printf("NDCG@10: ials %.4f, twotower %.4f, fusion weighted %.4f, fusion learned %.4f\n", ials, tower, weighted,
+              learned);
+  const double best = std::max(ials, tower);
+  EXPECT_GT(weighted, 1.03 * best);
+  EXPECT_GT(learned, 1.03 * best);
+}
+
+TEST(FusionTest, SaveLoadKeepsThePartsAndWeights) {
+  SynthOptions o;
+  o.num_users = 300;
+  o.num_items = 200;
+  o.num_interactions = 6000;
+  const Dataset d = synthesize(o).value().dataset;
+  auto m = make_recommender("fusion", Params::parse("models=ials+itemknn,method=learned,ials.factors=8").value()).value();
+  ASSERT_TRUE(m->fit(d).is_ok());
+  testing::TempDir dir;
+  ASSERT_OK(save_model(*m, d.catalog().users, d.catalog().items, d.user_items(), dir.file("f.nudge")));
+  auto back = load_model(dir.file("f.nudge"));
+  ASSERT_OK(back.status());
+  std::vector<float> a(d.num_items()), b(d.num_items());
+  m->score_user(7, a);
+  back->model->score_user(7, b);
+  EXPECT_EQ(a, b);
+  const std::vector<uint32_t> hist = {1, 2};
+  const std::vector<float> w = {1, 1};
+  m->score_history(hist, w, a);
+  back->model->score_history(hist, w, b);
+  EXPECT_EQ(a, b);
+}
+
+TEST(FusionTest, ParameterErrors) {
+  EXPECT_EQ(make_recommender("fusion", Params::parse("models=ials").value()).status().to_string(),
+            "invalid argument: fusion: parameter 'models' needs at least two models, e.g. ials+twotower");
+  EXPECT_EQ(make_recommender("fusion", Params::parse("models=ials+ease,bpr.epochs=3").value()).status().to_string(),
+            "invalid argument: fusion: parameter 'bpr.epochs' names no component (models: ials+ease)");
+  EXPECT_EQ(make_recommender("fusion", Params::parse("models=ials+ease,ials.factor=3").value()).status().to_string(),
+            "invalid argument: fusion: ials: unknown parameter 'factor' (known: alpha, cg_steps, factors, init_scale, "
+            "iterations, reg_exponent, regularization, seed, threads)");
+}
+
+}  // namespace
+}  // namespace nudge
