@@ -10,6 +10,7 @@
 #include "nudge/log.h"
 #include "nudge/metrics.h"
 #include "nudge/model_file.h"
+#include "nudge/nn/logistic.h"
 #include "nudge/registry.h"
 #include "nudge/rng.h"
 #include "nudge/split.h"
@@ -173,7 +174,7 @@ Status FusionModel::tune(const Dataset& fit_part, const Dataset& validation) {
     spdlog::info("fusion: weights tuned on {} validation users, NDCG@10 {:.4f}", cases.size(), best);
     return Status::ok();
   }
-  // Learned: logistic regression by full-batch gradient descent with Adam-free momentum.
+  // Learned: logistic regression (nn/logistic.h) on validation positives and sampled negatives.
   Rng rng(static_cast<uint64_t>(options_.seed) + 5);
   std::vector<std::vector<float>> features;
   std::vector<float> labels;
@@ -202,21 +203,7 @@ Status FusionModel::tune(const Dataset& fit_part, const Dataset& validation) {
       }
     }
   }
-  weights_.assign(dim, 0.f);
-  std::vector<double> velocity(dim, 0.0);
-  for (int it = 0; it < 300; ++it) {
-    std::vector<double> grad(dim, 0.0);
-    for (size_t e = 0; e < features.size(); ++e) {
-      double z = 0;
-      for (size_t d = 0; d < dim; ++d) z += weights_[d] * features[e][d];
-      const double err = 1.0 / (1.0 + std::exp(-z)) - labels[e];
-      for (size_t d = 0; d < dim; ++d) grad[d] += err * features[e][d];
-    }
-    for (size_t d = 0; d < dim; ++d) {
-      velocity[d] = 0.9 * velocity[d] + grad[d] / static_cast<double>(features.size()) + 1e-4 * weights_[d];
-      weights_[d] -= static_cast<float>(0.5 * velocity[d]);
-    }
-  }
+  weights_ = nn::fit_logistic(features, labels, dim);
   spdlog::info("fusion: stacking fitted on {} examples, NDCG@10 {:.4f}", features.size(), ndcg());
   return Status::ok();
 }

@@ -68,6 +68,15 @@ TEST(FusionTest, BeatsEachSingleModelWhenTheSignalIsSplit) {
   const double best = std::max(ials, tower);
   EXPECT_GT(weighted, 1.03 * best);
   EXPECT_GT(learned, 1.03 * best);
+  // The stacking weight of each part at history length h is w_k + w_{2+k} h (h in [0, 1]).
+  const auto& w = static_cast<const FusionModel&>(*learned_model).weights();
+  auto share_of_tower = [&](float h) {
+    const float a = w[0] + w[2] * h, b = w[1] + w[3] * h;
+    return b / (a + b);
+  };
+  std::printf("two-tower share of the fused score: short history %.3f, long history %.3f\n", share_of_tower(0.2f),
+              share_of_tower(0.9f));
+  EXPECT_GT(share_of_tower(0.2f), share_of_tower(0.9f)) << "short histories should lean on the feature model";
 }
 
 TEST(FusionTest, SaveLoadKeepsThePartsAndWeights) {

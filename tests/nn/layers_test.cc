@@ -102,3 +102,38 @@ TEST(LayersTest, AdamMinimisesAQuadratic) {
 
 }  // namespace
 }  // namespace nudge::nn
+
+#include "nudge/nn/logistic.h"
+
+namespace nudge::nn {
+namespace {
+
+TEST(LogisticTest, GradientMatchesFiniteDifferencesAndFitSeparates) {
+  Rng rng(4);
+  std::vector<std::vector<float>> x;
+  std::vector<float> y;
+  for (int e = 0; e < 200; ++e) {
+    const float a = static_cast<float>(rng.normal()), b = static_cast<float>(rng.normal());
+    x.push_back({a, b, 1.f});
+    y.push_back(2 * a - b + 0.3 * rng.normal() > 0 ? 1.f : 0.f);
+  }
+  std::vector<float> w = {0.3f, -0.2f, 0.1f};
+  std::vector<double> grad;
+  logistic_loss(w, x, y, 0.01, &grad);
+  for (size_t d = 0; d < w.size(); ++d) {
+    const float saved = w[d];
+    w[d] = saved + 1e-3f;
+    const double up = logistic_loss(w, x, y, 0.01, nullptr);
+    w[d] = saved - 1e-3f;
+    const double down = logistic_loss(w, x, y, 0.01, nullptr);
+    w[d] = saved;
+    EXPECT_NEAR(grad[d], (up - down) / 2e-3, 1e-4) << d;
+  }
+  const std::vector<float> fitted = fit_logistic(x, y, 3);
+  EXPECT_GT(fitted[0], 1.0f);   // the planted direction (2, -1)
+  EXPECT_LT(fitted[1], -0.5f);
+  EXPECT_LT(logistic_loss(fitted, x, y, 0, nullptr), 0.3);
+}
+
+}  // namespace
+}  // namespace nudge::nn
