@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # README command 1: installs dependencies, builds, and runs the main job on the built-in
 # synthetic data: generate a MovieLens-1M-sized dataset, inspect it, compare every ranking
-# model against popularity, train one and answer with it, then the rating models on
-# explicit ratings. Output goes to ./nudge-demo (override with NUDGE_DEMO_DIR).
+# model against popularity, train one and answer with it, the rating models on explicit
+# ratings, then neural and feature-aware models and their fusion. Output goes to ./nudge-demo (override with NUDGE_DEMO_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -30,5 +30,13 @@ echo "== 4. train iALS on everything, recommend for a known user, a new user's h
 echo "== 5. explicit ratings (1-5): SVD and SVD++, 5-fold cross-validated RMSE/MAE"
 "$nudge" -q synth --ratings --users 6000 --items 3700 --interactions 1000000 --seed 42 --out "$out/ratings" >/dev/null
 "$nudge" eval -i "$out/ratings/interactions.csv" --protocol rating --folds 5 -m svd -m svdpp
+
+echo "== 6. features + behaviour: CF, NeuMF, the two-tower feature model and their fusion"
+echo "   (40% of items carry features of a random topic: part of the signal is only in co-occurrence)"
+"$nudge" -q synth --users 3000 --items 2000 --interactions 60000 --feature-noise 0.4 --seed 7 --out "$out/hybrid" >/dev/null
+"$nudge" eval -i "$out/hybrid/interactions.csv" --item-features "$out/hybrid/items.csv" \
+  --user-features "$out/hybrid/users.csv" -k 10 -m popularity -m ials:factors=32 -m neumf -m twotower:epochs=10 \
+  -m fusion:models=ials+twotower,ials.factors=32,twotower.epochs=10 \
+  -m fusion:models=ials+twotower,ials.factors=32,twotower.epochs=10,method=learned
 
 echo "== done: files in $out/"
