@@ -29,6 +29,19 @@ inline void write_file(const std::string& path, const std::string& text) {
   out << text;
 }
 
+// Central finite difference of f() with respect to *x (restored afterwards), in double:
+// the oracle for every hand-written backward pass.
+template <typename F>
+double numeric_gradient(float* x, F&& f, double eps = 1e-3) {
+  const float saved = *x;
+  *x = static_cast<float>(saved + eps);
+  const double up = f();
+  *x = static_cast<float>(saved - eps);
+  const double down = f();
+  *x = saved;
+  return (up - down) / (2 * eps);
+}
+
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;

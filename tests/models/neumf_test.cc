@@ -4,19 +4,12 @@
 
 #include "nudge/registry.h"
 #include "nudge/synth.h"
+#include "test_util.h"
 
 namespace nudge {
 namespace {
 
-double numeric(float* x, const std::function<double()>& f, double eps = 1e-3) {
-  const float saved = *x;
-  *x = static_cast<float>(saved + eps);
-  const double up = f();
-  *x = static_cast<float>(saved - eps);
-  const double down = f();
-  *x = saved;
-  return (up - down) / (2 * eps);
-}
+double numeric(float* x, const std::function<double()>& f) { return testing::numeric_gradient(x, f); }
 
 // The full NeuMF backward pass (embeddings, tower, output layer) against finite differences,
 // in each of the three modes.

@@ -7,6 +7,7 @@
 #include "nudge/metrics.h"
 #include "nudge/registry.h"
 #include "nudge/synth.h"
+#include "test_util.h"
 
 namespace nudge {
 namespace {
@@ -40,31 +41,19 @@ TEST(TwoTowerTest, GradientCheckOfTheBprLoss) {
     ex.drop_ids = drop;
     TwoTowerModel::Gradient g;
     m.example_loss(ex, &g);
+    auto loss = [&] { return m.example_loss(ex, nullptr); };
     ASSERT_FALSE(g.embeddings.empty());
     for (const auto& [tok, grad] : g.embeddings) {
       for (Eigen::Index c = 0; c < grad.size(); ++c) {
-        float& x = m.embeddings()(tok, c);
-        const float saved = x;
-        x = saved + 1e-3f;
-        const double up = m.example_loss(ex, nullptr);
-        x = saved - 1e-3f;
-        const double down = m.example_loss(ex, nullptr);
-        x = saved;
-        EXPECT_NEAR(grad[c], (up - down) / 2e-3, 2e-3) << "token " << tok << " dim " << c << " drop " << drop;
+        EXPECT_NEAR(grad[c], testing::numeric_gradient(&m.embeddings()(tok, c), loss), 2e-3)
+            << "token " << tok << " dim " << c << " drop " << drop;
       }
     }
     // Bias gradients are listed per occurrence; sum them per token before comparing.
     std::map<uint32_t, double> bias_grad;
     for (const auto& [tok, gb] : g.biases) bias_grad[tok] += gb;
     for (const auto& [tok, gb] : bias_grad) {
-      float& b = m.biases()[tok];
-      const float saved = b;
-      b = saved + 1e-3f;
-      const double up = m.example_loss(ex, nullptr);
-      b = saved - 1e-3f;
-      const double down = m.example_loss(ex, nullptr);
-      b = saved;
-      EXPECT_NEAR(gb, (up - down) / 2e-3, 2e-3) << "bias of token " << tok;
+      EXPECT_NEAR(gb, testing::numeric_gradient(&m.biases()[tok], loss), 2e-3) << "bias of token " << tok;
     }
   }
 }

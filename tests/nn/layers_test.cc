@@ -4,21 +4,13 @@
 #include <gtest/gtest.h>
 
 #include "nudge/nn/adam.h"
+#include "nudge/nn/logistic.h"
+#include "test_util.h"
 
 namespace nudge::nn {
 namespace {
 
-// Central difference of f at x[k], in double to keep the check itself accurate.
-template <typename F>
-double numeric_grad(float* x, F&& f, double eps = 1e-3) {
-  const float saved = *x;
-  *x = static_cast<float>(saved + eps);
-  const double up = f();
-  *x = static_cast<float>(saved - eps);
-  const double down = f();
-  *x = saved;
-  return (up - down) / (2 * eps);
-}
+using nudge::testing::numeric_gradient;
 
 Matrix random_matrix(Eigen::Index r, Eigen::Index c, Rng& rng) {
   Matrix m(r, c);
@@ -34,7 +26,7 @@ TEST(LayersTest, BceWithLogitsGradientAndStability) {
   EXPECT_TRUE(std::isfinite(loss));
   for (Eigen::Index k = 0; k < 4; ++k) {
     Vector scratch;
-    const double num = numeric_grad(&logits[k], [&] { return bce_with_logits(logits, labels, &scratch); });
+    const double num = numeric_gradient(&logits[k], [&] { return bce_with_logits(logits, labels, &scratch); });
     EXPECT_NEAR(d[k], num, 1e-4) << k;
   }
   // log(1 + e^-2) for a negative at -2 ... averaged with the others; check one closed form.
@@ -71,13 +63,13 @@ TEST(LayersTest, DenseReluStackMatchesFiniteDifferences) {
   relu_backward(h, &dh);
   l1.backward(x, dh, &g1, &dx);
   for (Eigen::Index k = 0; k < l1.weight.size(); ++k) {
-    EXPECT_NEAR(g1.weight.data()[k], numeric_grad(l1.weight.data() + k, loss), 2e-3) << "W1 " << k;
+    EXPECT_NEAR(g1.weight.data()[k], numeric_gradient(l1.weight.data() + k, loss), 2e-3) << "W1 " << k;
   }
-  for (Eigen::Index k = 0; k < l1.bias.size(); ++k) EXPECT_NEAR(g1.bias[k], numeric_grad(&l1.bias[k], loss), 2e-3);
+  for (Eigen::Index k = 0; k < l1.bias.size(); ++k) EXPECT_NEAR(g1.bias[k], numeric_gradient(&l1.bias[k], loss), 2e-3);
   for (Eigen::Index k = 0; k < l2.weight.size(); ++k) {
-    EXPECT_NEAR(g2.weight.data()[k], numeric_grad(l2.weight.data() + k, loss), 2e-3) << "W2 " << k;
+    EXPECT_NEAR(g2.weight.data()[k], numeric_gradient(l2.weight.data() + k, loss), 2e-3) << "W2 " << k;
   }
-  for (Eigen::Index k = 0; k < x.size(); ++k) EXPECT_NEAR(dx.data()[k], numeric_grad(x.data() + k, loss), 2e-3) << "x " << k;
+  for (Eigen::Index k = 0; k < x.size(); ++k) EXPECT_NEAR(dx.data()[k], numeric_gradient(x.data() + k, loss), 2e-3) << "x " << k;
 }
 
 TEST(LayersTest, AdamMinimisesAQuadratic) {
@@ -103,8 +95,6 @@ TEST(LayersTest, AdamMinimisesAQuadratic) {
 }  // namespace
 }  // namespace nudge::nn
 
-#include "nudge/nn/logistic.h"
-
 namespace nudge::nn {
 namespace {
 
@@ -121,13 +111,9 @@ TEST(LogisticTest, GradientMatchesFiniteDifferencesAndFitSeparates) {
   std::vector<double> grad;
   logistic_loss(w, x, y, 0.01, &grad);
   for (size_t d = 0; d < w.size(); ++d) {
-    const float saved = w[d];
-    w[d] = saved + 1e-3f;
-    const double up = logistic_loss(w, x, y, 0.01, nullptr);
-    w[d] = saved - 1e-3f;
-    const double down = logistic_loss(w, x, y, 0.01, nullptr);
-    w[d] = saved;
-    EXPECT_NEAR(grad[d], (up - down) / 2e-3, 1e-4) << d;
+    EXPECT_NEAR(grad[d], nudge::testing::numeric_gradient(&w[d], [&] { return logistic_loss(w, x, y, 0.01, nullptr); }),
+                1e-4)
+        << d;
   }
   const std::vector<float> fitted = fit_logistic(x, y, 3);
   EXPECT_GT(fitted[0], 1.0f);   // the planted direction (2, -1)
