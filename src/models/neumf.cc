@@ -41,7 +41,7 @@ Result<NeuMfOptions> NeuMfOptions::from_params(std::string_view owner, const Par
     auto v = parse_int64(trim(part));
     if (!v || *v < 2 || *v > 4096) {
       return Status::invalid_argument(std::string(owner) + ": parameter 'layers' must be widths like 64-32-16, got '" +
-                                      text + "'");
+                                      o.layers + "'");
     }
     o.layer_sizes.push_back(static_cast<int>(*v));
   }

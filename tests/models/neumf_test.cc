@@ -106,7 +106,7 @@ TEST(NeuMfTest, BadLayers) {
   EXPECT_EQ(make_recommender("mlp", Params::parse("layers=63-8").value()).status().to_string(),
             "invalid argument: mlp: parameter 'layers' needs an even input width and at least one hidden layer");
   EXPECT_EQ(make_recommender("neumf", Params::parse("layers=64-x").value()).status().to_string(),
-            "invalid argument: neumf: parameter 'layers' must be widths like 64-32-16, got '64,x'");
+            "invalid argument: neumf: parameter 'layers' must be widths like 64-32-16, got '64-x'");
 }
 
 }  // namespace

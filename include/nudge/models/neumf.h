@@ -26,7 +26,7 @@ namespace nudge {
 struct NeuMfOptions {
   std::string mode = "neumf";       // gmf, mlp, neumf
   int64_t factors = 16;             // GMF width
-  std::string layers = "64,32,16";  // MLP: concatenated embedding width, then hidden widths
+  std::string layers = "64-32-16";  // MLP: concatenated embedding width, then hidden widths
   int64_t epochs = 10;
   int64_t negatives = 4;
   int64_t batch_size = 256;
