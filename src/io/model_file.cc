@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/atomic_file.h"
 #include "nudge/registry.h"
 
 namespace nudge {
@@ -127,20 +128,14 @@ Status save_model(const Recommender& model, const IdMap& users, const IdMap& ite
   model.save_state(w);
   const std::string& payload = w.bytes();
 
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return Status::io_error("cannot write '" + tmp + "': " + std::strerror(errno));
   const uint32_t version = kModelFormatVersion, crc = crc32_of(payload);
   const uint64_t length = payload.size();
-  bool ok = std::fwrite(kMagic, 1, 8, f) == 8 && std::fwrite(&version, 4, 1, f) == 1 && std::fwrite(&crc, 4, 1, f) == 1 &&
-            std::fwrite(&length, 8, 1, f) == 1 && std::fwrite(payload.data(), 1, payload.size(), f) == payload.size();
-  ok = (std::fflush(f) == 0) && ok;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) return Status::io_error("error writing '" + tmp + "'");
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status::io_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
-  }
-  return Status::ok();
+  char header[kHeaderSize];
+  std::memcpy(header, kMagic, 8);
+  std::memcpy(header + 8, &version, 4);
+  std::memcpy(header + 12, &crc, 4);
+  std::memcpy(header + 16, &length, 8);
+  return write_file_atomically(path, {std::string_view(header, kHeaderSize), payload});
 }
 
 Result<LoadedModel> load_model_bytes(std::string_view bytes, const std::string& source) {

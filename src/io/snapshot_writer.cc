@@ -1,11 +1,10 @@
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <numeric>
 
 #include "embed/snapshot_format.h"
+#include "io/atomic_file.h"
 #include "nudge/snapshot.h"
 
 namespace nudge {
@@ -117,18 +116,7 @@ Status write_snapshot(const IalsModel& model, const IdMap& items, std::span<cons
   std::iota(sorted.begin(), sorted.end(), 0u);
   std::sort(sorted.begin(), sorted.end(), [&](uint32_t a, uint32_t c) { return items.id_of(a) < items.id_of(c); });
   b.add(snapshot::kIdSorted, sorted.data(), n * 4);
-  const std::string& bytes = b.finish();
-
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return Status::io_error("cannot write '" + tmp + "': " + std::strerror(errno));
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) return Status::io_error("error writing '" + tmp + "'");
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status::io_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
-  }
-  return Status::ok();
+  return write_file_atomically(path, {b.finish()});
 }
 
 }  // namespace nudge
