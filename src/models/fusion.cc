@@ -49,8 +49,6 @@ Result<FusionOptions> FusionOptions::from_params(const Params& p) {
   NUDGE_RETURN_IF_ERROR(p.read_int("fusion", "seed", 0, INT64_MAX, &o.seed));
   for (size_t m = 0; m < o.models.size(); ++m) {
     if (o.models[m] == "fusion") return Status::invalid_argument("fusion: components cannot be fusions");
-    auto probe = make_recommender(o.models[m], o.model_params[m]);
-    if (!probe.is_ok()) return probe.status().with_context("fusion");
   }
   return o;
 }
@@ -87,8 +85,9 @@ Result<std::unique_ptr<Recommender>> FusionModel::create(const Params& params) {
   m->options_ = o;
   m->params_ = params;
   for (size_t k = 0; k < o.models.size(); ++k) {
-    NUDGE_ASSIGN_OR_RETURN(auto part, make_recommender(o.models[k], o.model_params[k]));
-    m->parts_.push_back(std::move(part));
+    auto part = make_recommender(o.models[k], o.model_params[k]);
+    if (!part.is_ok()) return part.status().with_context("fusion");
+    m->parts_.push_back(std::move(part).value());
   }
   return std::unique_ptr<Recommender>(std::move(m));
 }
