@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace nudge {
 
@@ -24,6 +26,11 @@ class Rng {
   double normal();  // standard normal (Box-Muller)
   double exponential(double rate) { return -std::log1p(-uniform()) / rate; }
   double gamma(double shape);  // Marsaglia-Tsang, shape > 0
+  // Fisher-Yates shuffle, the same permutation on every platform for a seed.
+  template <typename T>
+  void shuffle(std::vector<T>& v) {
+    for (size_t k = v.size(); k > 1; --k) std::swap(v[k - 1], v[uniform_index(static_cast<uint32_t>(k))]);
+  }
   // An independent stream derived from this one (for per-thread generators).
   Rng fork(uint64_t stream_id);
 

@@ -128,7 +128,7 @@ Result<std::vector<TrainTest>> k_fold(const Dataset& dataset, int k, uint64_t se
   std::vector<uint32_t> order(num_pairs);
   std::iota(order.begin(), order.end(), 0u);
   Rng rng(seed);
-  for (uint32_t i = num_pairs; i > 1; --i) std::swap(order[i - 1], order[rng.uniform_index(i)]);
+  rng.shuffle(order);
   std::vector<int> fold_of(num_pairs);
   for (uint32_t n = 0; n < num_pairs; ++n) fold_of[order[n]] = static_cast<int>(n % static_cast<uint32_t>(k));
   std::vector<TrainTest> folds;

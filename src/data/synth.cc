@@ -139,7 +139,7 @@ Result<SynthData> synthesize(const SynthOptions& o) {
   for (uint32_t i = 0; i < o.num_items; ++i) truth.item_topic[i] = i < K ? i : rng.uniform_index(K);  // no empty topic
   std::vector<uint32_t> rank(o.num_items);
   std::iota(rank.begin(), rank.end(), 0u);
-  for (uint32_t i = o.num_items; i > 1; --i) std::swap(rank[i - 1], rank[rng.uniform_index(i)]);
+  rng.shuffle(rank);
   truth.item_popularity.resize(o.num_items);
   for (uint32_t i = 0; i < o.num_items; ++i) {
     truth.item_popularity[i] = static_cast<float>(std::pow(rank[i] + 1.0, -o.popularity_exponent));

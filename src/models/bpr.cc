@@ -86,7 +86,7 @@ Status BprModel::fit(const Dataset& train) {
     // User-major sweeps: each user (in a fresh shuffle) takes as many steps as it has
     // positives, each on a positive drawn at random. The user's row and history stay in
     // cache across its steps, which random (user, item) draws would not allow.
-    for (size_t k = order.size(); k > 1; --k) std::swap(order[k - 1], order[rng.uniform_index(static_cast<uint32_t>(k))]);
+    rng.shuffle(order);
     // Hogwild: threads share the factors without locks, each taking a slice of users.
     parallel_for(static_cast<size_t>(threads), threads, [&](size_t begin, size_t end, int) {
       for (size_t t = begin; t < end; ++t) {

@@ -53,16 +53,13 @@ Status SvdModel::fit(const Dataset& train) {
   for (uint32_t r = 0; r < in.size(); ++r) rows_of[in.users[r]].push_back(r);
   std::vector<uint32_t> order(train.num_users());
   std::iota(order.begin(), order.end(), 0u);
-  auto shuffle = [&](auto& v) {
-    for (size_t k = v.size(); k > 1; --k) std::swap(v[k - 1], v[rng.uniform_index(static_cast<uint32_t>(k))]);
-  };
   Eigen::VectorXf z(f), grad_z(f), pu_old(f);
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
-    shuffle(order);
+    rng.shuffle(order);
     for (uint32_t u : order) {
       auto& rows = rows_of[u];
       if (rows.empty()) continue;
-      shuffle(rows);
+      rng.shuffle(rows);
       const float norm = plus_plus_ ? 1.f / std::sqrt(static_cast<float>(rated_.row_nnz(u))) : 0.f;
       z = implicit_sum(plus_plus_ ? rated_.row_indices(u) : std::span<const uint32_t>{});
       grad_z.setZero();

@@ -79,22 +79,26 @@ uint32_t feature_tokens(const FeatureTable& table, uint32_t entities, int64_t bu
 void TwoTowerModel::item_tokens(uint32_t item, bool drop_id, std::vector<uint32_t>* out) const {
   auto feats = item_token_lists_.row_indices(item);
   out->assign(feats.begin(), feats.end());
-  if (!drop_id && item_id_token_[item] != kNoIndex) out->push_back(item_id_token_[item]);
+  // An item without features keeps its ID even when dropped: nothing else describes it.
+  if ((!drop_id || out->empty()) && item_id_token_[item] != kNoIndex) out->push_back(item_id_token_[item]);
+}
+
+void TwoTowerModel::mean_of(std::span<const uint32_t> tokens, Eigen::VectorXf* v, float* bias) const {
+  v->setZero(embeddings_.cols());
+  *bias = 0.f;
+  if (tokens.empty()) return;
+  for (uint32_t t : tokens) {
+    *v += embeddings_.row(t).transpose();
+    *bias += biases_[t];
+  }
+  *v /= static_cast<float>(tokens.size());
+  *bias /= static_cast<float>(tokens.size());
 }
 
 void TwoTowerModel::item_vector(uint32_t item, bool drop_id, Eigen::VectorXf* v, float* bias) const {
   std::vector<uint32_t> toks;
   item_tokens(item, drop_id, &toks);
-  if (toks.empty() && drop_id) item_tokens(item, false, &toks);  // nothing left without the ID
-  v->setZero(embeddings_.cols());
-  *bias = 0.f;
-  if (toks.empty()) return;
-  for (uint32_t t : toks) {
-    *v += embeddings_.row(t).transpose();
-    *bias += biases_[t];
-  }
-  *v /= static_cast<float>(toks.size());
-  *bias /= static_cast<float>(toks.size());
+  mean_of(toks, v, bias);
 }
 
 Eigen::VectorXf TwoTowerModel::user_vector(std::span<const uint32_t> user_tokens, std::span<const uint32_t> history) const {
@@ -114,24 +118,21 @@ double TwoTowerModel::example_loss(const Example& ex, Gradient* grad) const {
   std::vector<uint32_t> tp, tn;
   item_tokens(ex.positive, ex.drop_ids, &tp);
   item_tokens(ex.negative, ex.drop_ids, &tn);
-  if (tp.empty()) item_tokens(ex.positive, false, &tp);
-  if (tn.empty()) item_tokens(ex.negative, false, &tn);
   Eigen::VectorXf vp, vn;
   float bp = 0, bn = 0;
-  item_vector(ex.positive, ex.drop_ids, &vp, &bp);
-  item_vector(ex.negative, ex.drop_ids, &vn, &bn);
+  mean_of(tp, &vp, &bp);
+  mean_of(tn, &vn, &bn);
   // The user tower, computed here from tokens so dropped IDs also apply to the history.
   Eigen::VectorXf u = Eigen::VectorXf::Zero(d);
   for (uint32_t t : ex.user_tokens) u += embeddings_.row(t).transpose();
   if (!ex.user_tokens.empty()) u /= static_cast<float>(ex.user_tokens.size());
   std::vector<std::vector<uint32_t>> hist_tokens(ex.history.size());
   Eigen::VectorXf hsum = Eigen::VectorXf::Zero(d);
+  Eigen::VectorXf vh;
+  float bh;
   for (size_t k = 0; k < ex.history.size(); ++k) {
-    Eigen::VectorXf vh;
-    float bh;
-    item_vector(ex.history[k], ex.drop_ids, &vh, &bh);
     item_tokens(ex.history[k], ex.drop_ids, &hist_tokens[k]);
-    if (hist_tokens[k].empty()) item_tokens(ex.history[k], false, &hist_tokens[k]);
+    mean_of(hist_tokens[k], &vh, &bh);
     hsum += vh;
   }
   if (!ex.history.empty()) u += hsum / static_cast<float>(ex.history.size());
@@ -216,7 +217,7 @@ Status TwoTowerModel::fit(const Dataset& train) {
   std::iota(users.begin(), users.end(), 0u);
   Progress progress("twotower epochs", static_cast<uint64_t>(options_.epochs));
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch, progress.advance()) {
-    for (size_t k = users.size(); k > 1; --k) std::swap(users[k - 1], users[rng.uniform_index(static_cast<uint32_t>(k))]);
+    rng.shuffle(users);
     std::vector<Rng> rngs;
     for (int t = 0; t < threads; ++t) rngs.push_back(rng.fork(static_cast<uint64_t>(t)));
     // History vectors move as tokens train; refresh the cache once per epoch.

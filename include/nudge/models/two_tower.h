@@ -68,6 +68,8 @@ class TwoTowerModel : public Recommender {
 
  private:
   void item_tokens(uint32_t item, bool drop_id, std::vector<uint32_t>* out) const;
+  // Mean embedding and mean bias of a token list (zero for none).
+  void mean_of(std::span<const uint32_t> tokens, Eigen::VectorXf* v, float* bias) const;
   void item_vector(uint32_t item, bool drop_id, Eigen::VectorXf* v, float* bias) const;
   Eigen::VectorXf user_vector(std::span<const uint32_t> user_tokens, std::span<const uint32_t> history) const;
   void refresh_item_vectors();
