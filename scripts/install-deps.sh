@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  librocksdb-dev libboost-dev libhnswlib-dev libtomlplusplus-dev wrk curl  # nudge serve: event store, HTTP, ANN, config, load test
   g++-aarch64-linux-gnu qemu-user file  # the embedded core's aarch64 cross build and its tests
 )
 

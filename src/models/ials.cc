@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "nudge/check.h"
 #include "nudge/parallel.h"
 #include "nudge/progress.h"
 
@@ -137,9 +138,17 @@ double IalsModel::loss(const Dataset& train) const {
   return total;
 }
 
+Eigen::MatrixXf IalsModel::item_gram() const { return items_.transpose() * items_; }
+
 Eigen::VectorXf IalsModel::fold_in(std::span<const uint32_t> items, std::span<const float> weights) const {
+  return fold_in(items, weights, item_gram());
+}
+
+Eigen::VectorXf IalsModel::fold_in(std::span<const uint32_t> items, std::span<const float> weights,
+                                   const Eigen::MatrixXf& gram) const {
   const Eigen::Index f = items_.cols();
-  Eigen::MatrixXf a = items_.transpose() * items_;
+  NUDGE_CHECK(gram.rows() == f && gram.cols() == f, "ials: fold_in with a Gram matrix of the wrong size");
+  Eigen::MatrixXf a = gram;
   a.diagonal().array() += row_lambda(options_, static_cast<uint32_t>(items.size()));
   Eigen::VectorXf b = Eigen::VectorXf::Zero(f);
   const float alpha = static_cast<float>(options_.alpha);
@@ -178,6 +187,13 @@ Status IalsModel::similar_items(uint32_t item, size_t k, std::vector<ScoredItem>
   if (item >= num_items()) return Status::not_found("item index " + std::to_string(item) + " out of range");
   cosine_neighbours(items_.data(), num_items(), static_cast<uint32_t>(items_.cols()), item, k, out);
   return Status::ok();
+}
+
+void IalsModel::set_factors(FactorMatrix users, FactorMatrix items) {
+  NUDGE_CHECK(users.cols() == items.cols(), "ials: set_factors with different factor counts");
+  users_ = std::move(users);
+  items_ = std::move(items);
+  set_shape(static_cast<uint32_t>(users_.rows()), static_cast<uint32_t>(items_.rows()));
 }
 
 void IalsModel::save_state(ModelWriter& out) const {

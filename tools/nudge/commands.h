@@ -28,5 +28,6 @@ void add_train_command(CLI::App& root);
 void add_eval_command(CLI::App& root);
 void add_recommend_commands(CLI::App& root);
 void add_export_command(CLI::App& root);
+void add_serve_command(CLI::App& root);
 
 }  // namespace nudge::cli

@@ -1,0 +1,27 @@
+// ServeConfig: everything `nudge serve` can be told, read from a TOML file (see
+// docs/serving.md for an annotated example); command-line flags override the file.
+// Unknown sections or keys and values of the wrong type are errors naming file:line and key.
+#pragma once
+
+#include <string>
+
+#include "nudge/serve/engine.h"
+#include "nudge/serve/http_api.h"
+#include "nudge/serve/http_server.h"
+
+namespace nudge::serve {
+
+struct ServeConfig {
+  HttpServerOptions server;
+  HttpApiOptions api;
+  EngineOptions engine;
+};
+
+// Defaults: data under ./nudge-data, 127.0.0.1:8080, iALS 64 factors.
+ServeConfig default_serve_config();
+// Applies a TOML file over `config`.
+Status load_serve_config(const std::string& path, ServeConfig* config);
+// The same from text (`source` names it in errors).
+Status parse_serve_config(std::string_view text, const std::string& source, ServeConfig* config);
+
+}  // namespace nudge::serve

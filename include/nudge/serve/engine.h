@@ -1,0 +1,99 @@
+// Engine: everything `nudge serve` does behind its HTTP API, usable (and tested) without it.
+//
+//   ingest      events -> EventStore (group commit, durable) -> apply to the online state
+//               (user history, decayed item popularity, the training log) -> acknowledge.
+//               An acknowledged event is in the user's next recommendation: the user's
+//               vector is marked stale and re-folded from the history on the next request.
+//   recommend   the user's vector (iALS fold-in against the current model) scores the
+//               catalogue (exactly, or through HNSW for large catalogues), then business
+//               rules (request.h) pick the top k; users with no history get trending items.
+//   retrain     a background thread retrains on the whole log every `retrain_interval_s` or
+//               after `retrain_after_events` new events, then swaps the model pointer
+//               atomically: requests in flight finish on the model they started with.
+//
+// Startup replays the store (items, users, events) and loads the last saved model
+// (<data_dir>/model.nudge), so a restart -- even after kill -9 -- resumes where it stopped.
+// Thread-safety: every public method may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nudge/serve/event_store.h"
+#include "nudge/serve/request.h"
+#include "nudge/serve/serving_model.h"
+
+namespace nudge::serve {
+
+struct EngineOptions {
+  std::string data_dir;
+  EventStoreOptions store;
+  ServingModelOptions model;
+  std::string event_weights;                 // "view=1,purchase=8"; empty: the defaults
+  double trending_half_life_hours = 24.0;    // decay of the popularity counters
+  int64_t retrain_interval_s = 3600;         // 0: no scheduled retrain
+  int64_t retrain_after_events = 100000;     // 0: not triggered by event count
+  int64_t retrain_min_events = 1;            // fewer events than this: no model (trending only)
+  bool train_on_start = true;                // train at startup when the store has no model file
+};
+
+struct EngineStats {
+  uint64_t events = 0;          // in the store
+  uint64_t commits = 0;         // group commits (WriteBatches)
+  uint64_t users = 0;
+  uint64_t items = 0;
+  uint64_t model_version = 0;   // 0: no model yet
+  int64_t model_trained_at = 0;
+  double last_train_seconds = 0;
+  uint64_t retrains = 0;
+  uint64_t retrain_failures = 0;
+};
+
+struct UserInfo {
+  std::string id;
+  std::vector<std::pair<std::string, float>> history;  // item, summed implicit weight
+  std::string attributes_json;                         // "{}" when never set
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> open(const EngineOptions& options);
+  ~Engine();  // stops the retrain thread, drains the store
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Checks events (ids, value, timestamp; event index in `field`), without storing them.
+  static std::optional<ApiError> validate(const std::vector<Event>& events);
+  // Stores and applies validated events; `done` runs once they are durable and visible.
+  void ingest_async(std::vector<Event> events, std::function<void(const Status&)> done);
+  Status ingest(std::vector<Event> events);
+
+  // Errors: unknown pinned or similar item (404), bad rule values (400).
+  std::variant<RecommendResponse, ApiError> recommend(const RecommendRequest& request) const;
+  std::variant<RecommendResponse, ApiError> similar(const SimilarRequest& request) const;
+
+  Status put_item(ItemRecord item);
+  // Hides the item from every result; NotFound when it was never seen.
+  Status hide_item(const std::string& id);
+  Status put_user(UserRecord user);
+  std::optional<UserInfo> user_info(const std::string& id) const;
+
+  // Retrains now on the whole log and swaps the model in (blocking).
+  Status retrain();
+  // Asks the background thread to retrain now; `done` runs there once the new model serves
+  // (or with an error if training failed or the engine is closing).
+  void request_retrain(std::function<void(const Status&)> done);
+  EngineStats stats() const;
+  std::shared_ptr<const ServingModel> model() const;
+
+  struct State;
+
+ private:
+  Engine();
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace nudge::serve

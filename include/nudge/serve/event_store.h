@@ -1,0 +1,88 @@
+// EventStore: the server's durable record of events, items and users, on RocksDB.
+//
+// Events are appended under increasing sequence numbers. Appends from many threads are
+// group-committed: one committer thread takes everything queued while the previous write was
+// syncing and writes it as one RocksDB WriteBatch with the WAL synced (sync=true), so a
+// thousand concurrent requests cost one fsync, not a thousand. A callback runs once the batch
+// holding its events is durable; after `kill -9` (or power loss, with sync on) a reopened
+// store holds every event whose callback reported success.
+//
+// Key layout (one column family): 'e' + big-endian u64 sequence -> event, 'i' + id -> item
+// record, 'u' + id -> user record. Thread-safety: every method may be called concurrently.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nudge/status.h"
+
+namespace nudge::serve {
+
+struct Event {
+  std::string user;
+  std::string item;
+  std::string type = "view";
+  float value = 1.f;
+  int64_t timestamp = 0;  // seconds since the Unix epoch
+  bool operator==(const Event&) const = default;
+};
+
+// An item's features as the API knows them. Hidden items stay in the store (their events
+// still train the model) but never come back in results.
+struct ItemRecord {
+  std::string id;
+  std::string category;           // empty: none
+  std::vector<std::string> tags;
+  float price = std::nanf("");    // NaN: none
+  bool hidden = false;
+};
+
+struct UserRecord {
+  std::string id;
+  std::string attributes_json;    // an object, stored as sent
+};
+
+struct EventStoreOptions {
+  bool sync = true;  // fsync the WAL before acknowledging; false survives process crashes only
+};
+
+class EventStore {
+ public:
+  using Done = std::function<void(const Status& status, uint64_t first_sequence)>;
+
+  static Result<std::unique_ptr<EventStore>> open(const std::string& dir, EventStoreOptions options = {});
+  ~EventStore();  // waits for queued appends, then closes
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+
+  // Queues events for the next group commit. `done` runs on the committer thread, in commit
+  // order, once they are durable (or the write failed); keep it short.
+  void append_async(std::vector<Event> events, Done done);
+  // Blocking form of append_async.
+  Status append(std::vector<Event> events);
+
+  // Items and users are written synchronously (they are rare next to events).
+  Status put_item(const ItemRecord& item);
+  Status put_user(const UserRecord& user);
+
+  // Full scans over a consistent snapshot, in key order (events by sequence). A record that
+  // does not decode is reported as corruption with its key.
+  Status scan_events(const std::function<void(uint64_t sequence, Event&& event)>& fn) const;
+  Status scan_items(const std::function<void(ItemRecord&& item)>& fn) const;
+  Status scan_users(const std::function<void(UserRecord&& user)>& fn) const;
+
+  uint64_t num_events() const;   // == next sequence number
+  uint64_t num_commits() const;  // WriteBatches written (group-commit effectiveness)
+
+  struct Impl;
+
+ private:
+  explicit EventStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nudge::serve

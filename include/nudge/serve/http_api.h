@@ -1,0 +1,56 @@
+// HttpApi: the HTTP routes of `nudge serve` (docs/api.md, docs/openapi.yaml) as a function
+// from a request to a response, independent of the network layer, so routing, parsing and
+// error codes are unit-tested without sockets.
+//
+// Bad input never reaches the engine: bodies and query strings are parsed strictly (unknown
+// parameters and fields are errors) and every error names the field, e.g.
+//   400 {"error": "must be a finite number >= 0", "field": "events[2].value"}
+// Thread-safety: handle() may be called concurrently.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "nudge/serve/engine.h"
+#include "nudge/serve/metrics.h"
+
+namespace nudge::serve {
+
+struct HttpRequest {
+  std::string method;         // "GET", "POST", ...
+  std::string target;         // path and query string
+  std::string authorization;  // the Authorization header, if any
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+struct HttpApiOptions {
+  std::string api_key;  // non-empty: POST/PUT/DELETE need "Authorization: Bearer <api_key>"
+};
+
+class HttpApi {
+ public:
+  using Respond = std::function<void(HttpResponse)>;
+  HttpApi(Engine& engine, HttpApiOptions options);
+
+  // Calls `respond` exactly once, possibly later and on another thread (event ingestion
+  // answers once the events are durable; retrain once the new model serves).
+  void handle(const HttpRequest& request, Respond respond);
+  // A response for errors found before routing (oversized body: 413, unparsable request: 400).
+  static HttpResponse error(int status, std::string_view field, std::string_view message);
+  Metrics& metrics() { return metrics_; }
+
+ private:
+  void route(const HttpRequest& request, Endpoint* endpoint, const Respond& respond);
+  Engine& engine_;
+  HttpApiOptions options_;
+  Metrics metrics_;
+};
+
+}  // namespace nudge::serve

@@ -1,0 +1,131 @@
+#include "nudge/serve/config.h"
+
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace nudge::serve {
+namespace {
+
+std::string where(const std::string& source, const toml::node& node) {
+  return source + ":" + std::to_string(node.source().begin.line);
+}
+
+// Reads the keys of one table into typed targets; anything else is an error.
+class Section {
+ public:
+  Section(const toml::table& table, std::string name, const std::string& source)
+      : table_(table), name_(std::move(name)), source_(source) {}
+
+  template <typename T, typename Target>
+  Status read(std::string_view key, Target* out, std::string_view type_name) {
+    known_.emplace_back(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return Status::ok();
+    auto v = node->value<T>();
+    if (!v || (std::is_same_v<T, int64_t> && !node->is_integer()))
+      return Status::invalid_argument(where(source_, *node) + ": " + name_ + "." + std::string(key) + ": expected " +
+                                      std::string(type_name));
+    if constexpr (std::is_integral_v<Target> && !std::is_same_v<Target, bool>) {
+      if (*v < 0 || static_cast<uint64_t>(*v) > static_cast<uint64_t>(std::numeric_limits<Target>::max()))
+        return Status::invalid_argument(where(source_, *node) + ": " + name_ + "." + std::string(key) + ": out of range");
+    }
+    *out = static_cast<Target>(*v);
+    return Status::ok();
+  }
+  Status integer(std::string_view key, auto* out) { return read<int64_t>(key, out, "an integer >= 0"); }
+  Status number(std::string_view key, double* out) { return read<double>(key, out, "a number"); }
+  Status boolean(std::string_view key, bool* out) { return read<bool>(key, out, "true or false"); }
+  Status string(std::string_view key, std::string* out) { return read<std::string>(key, out, "a string"); }
+  Status check_unknown() const {
+    for (const auto& [key, node] : table_)
+      if (std::find(known_.begin(), known_.end(), key.str()) == known_.end())
+        return Status::invalid_argument(where(source_, node) + ": unknown key " + name_ + "." + std::string(key.str()));
+    return Status::ok();
+  }
+
+ private:
+  const toml::table& table_;
+  std::string name_;
+  const std::string& source_;
+  std::vector<std::string> known_;
+};
+
+}  // namespace
+
+ServeConfig default_serve_config() {
+  ServeConfig c;
+  c.engine.data_dir = "nudge-data";
+  return c;
+}
+
+Status parse_serve_config(std::string_view text, const std::string& source, ServeConfig* config) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return Status::invalid_argument(source + ":" + std::to_string(e.source().begin.line) + ": " +
+                                    std::string(e.description()));
+  }
+  static const toml::table empty;
+  auto section = [&](std::string_view name) -> Result<Section> {
+    const toml::node* node = root.get(name);
+    if (!node) return Section(empty, std::string(name), source);
+    if (!node->is_table()) return Status::invalid_argument(where(source, *node) + ": [" + std::string(name) + "] must be a table");
+    return Section(*node->as_table(), std::string(name), source);
+  };
+  for (const auto& [key, node] : root)
+    if (key != "server" && key != "store" && key != "model" && key != "retrain" && key != "events")
+      return Status::invalid_argument(where(source, node) + ": unknown section [" + std::string(key.str()) + "]");
+
+  NUDGE_ASSIGN_OR_RETURN(Section server, section("server"));
+  NUDGE_RETURN_IF_ERROR(server.string("host", &config->server.host));
+  NUDGE_RETURN_IF_ERROR(server.integer("port", &config->server.port));
+  NUDGE_RETURN_IF_ERROR(server.integer("threads", &config->server.threads));
+  NUDGE_RETURN_IF_ERROR(server.integer("max_body_bytes", &config->server.max_body_bytes));
+  NUDGE_RETURN_IF_ERROR(server.integer("idle_timeout_s", &config->server.idle_timeout_s));
+  NUDGE_RETURN_IF_ERROR(server.string("api_key", &config->api.api_key));
+  NUDGE_RETURN_IF_ERROR(server.check_unknown());
+
+  NUDGE_ASSIGN_OR_RETURN(Section store, section("store"));
+  NUDGE_RETURN_IF_ERROR(store.string("data_dir", &config->engine.data_dir));
+  NUDGE_RETURN_IF_ERROR(store.boolean("sync", &config->engine.store.sync));
+  NUDGE_RETURN_IF_ERROR(store.check_unknown());
+
+  NUDGE_ASSIGN_OR_RETURN(Section model, section("model"));
+  IalsOptions& ials = config->engine.model.ials;
+  NUDGE_RETURN_IF_ERROR(model.integer("factors", &ials.factors));
+  NUDGE_RETURN_IF_ERROR(model.integer("iterations", &ials.iterations));
+  NUDGE_RETURN_IF_ERROR(model.number("regularization", &ials.regularization));
+  NUDGE_RETURN_IF_ERROR(model.number("alpha", &ials.alpha));
+  NUDGE_RETURN_IF_ERROR(model.integer("threads", &ials.threads));
+  NUDGE_RETURN_IF_ERROR(model.integer("seed", &ials.seed));
+  NUDGE_RETURN_IF_ERROR(model.integer("ann_min_items", &config->engine.model.ann_min_items));
+  NUDGE_RETURN_IF_ERROR(model.integer("ann_ef_search", &config->engine.model.ann.ef_search));
+  NUDGE_RETURN_IF_ERROR(model.integer("ann_m", &config->engine.model.ann.m));
+  NUDGE_RETURN_IF_ERROR(model.check_unknown());
+  if (ials.factors < 1 || ials.factors > 1024) return Status::invalid_argument(source + ": model.factors must be 1..1024");
+
+  NUDGE_ASSIGN_OR_RETURN(Section retrain, section("retrain"));
+  NUDGE_RETURN_IF_ERROR(retrain.integer("interval_s", &config->engine.retrain_interval_s));
+  NUDGE_RETURN_IF_ERROR(retrain.integer("after_events", &config->engine.retrain_after_events));
+  NUDGE_RETURN_IF_ERROR(retrain.integer("min_events", &config->engine.retrain_min_events));
+  NUDGE_RETURN_IF_ERROR(retrain.boolean("on_start", &config->engine.train_on_start));
+  NUDGE_RETURN_IF_ERROR(retrain.check_unknown());
+
+  NUDGE_ASSIGN_OR_RETURN(Section events, section("events"));
+  NUDGE_RETURN_IF_ERROR(events.string("weights", &config->engine.event_weights));
+  NUDGE_RETURN_IF_ERROR(events.number("trending_half_life_hours", &config->engine.trending_half_life_hours));
+  NUDGE_RETURN_IF_ERROR(events.check_unknown());
+  return Status::ok();
+}
+
+Status load_serve_config(const std::string& path, ServeConfig* config) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::io_error("cannot open config file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_serve_config(text.str(), path, config);
+}
+
+}  // namespace nudge::serve

@@ -1,0 +1,413 @@
+#include "nudge/serve/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <future>
+
+#include "nudge/dataset.h"
+#include "nudge/log.h"
+#include "nudge/model_file.h"
+#include "serve/engine_state.h"
+
+namespace nudge::serve {
+namespace {
+
+constexpr int64_t kMaxTimestamp = 100'000'000'000;  // year ~5138: beyond it is a unit mistake
+
+int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+double log_add(double a, double b) {
+  if (a < b) std::swap(a, b);
+  if (std::isinf(b)) return a;
+  return a + std::log1p(std::exp(b - a));
+}
+
+std::optional<ApiError> check_id(std::string_view id, const std::string& field) {
+  if (id.empty()) return ApiError{400, field, "must be a non-empty string"};
+  if (id.size() > kMaxIdBytes)
+    return ApiError{400, field, "longer than " + std::to_string(kMaxIdBytes) + " bytes"};
+  return std::nullopt;
+}
+
+}  // namespace
+
+uint32_t Engine::State::intern_item(std::string_view id) {
+  const uint32_t index = items.intern(id);
+  if (index == item_states.size()) {
+    item_states.emplace_back();
+    item_states.back().record.id = std::string(id);
+  }
+  return index;
+}
+
+uint32_t Engine::State::intern_user(std::string_view id) {
+  const uint32_t index = users.intern(id);
+  if (index == user_states.size()) user_states.push_back(std::make_unique<UserState>());
+  return index;
+}
+
+UserState* Engine::State::find_user(std::string_view id) const {
+  std::shared_lock lock(users_mutex);
+  auto index = users.find(id);
+  return index ? user_states[*index].get() : nullptr;
+}
+
+void Engine::State::refresh_cold_vector(uint32_t item, const ServingModel* m) {
+  ItemState& s = item_states[item];
+  const bool cold = m && !m->trained(item);
+  s.cold_vector = cold ? m->feature_vector(s.record) : Eigen::VectorXf();
+  auto it = std::lower_bound(cold_items.begin(), cold_items.end(), item);
+  const bool listed = it != cold_items.end() && *it == item;
+  if (s.cold_vector.size() > 0 && !listed) cold_items.insert(it, item);
+  if (s.cold_vector.size() == 0 && listed) cold_items.erase(it);
+}
+
+void Engine::State::apply(const std::vector<Event>& events) {
+  const size_t n = events.size();
+  std::vector<uint32_t> item_index(n), user_index(n);
+  std::vector<float> weight(n);
+  std::vector<EventType> type(n);
+  {
+    std::unique_lock lock(catalog_mutex);
+    for (size_t k = 0; k < n; ++k) {
+      const Event& e = events[k];
+      item_index[k] = intern_item(e.item);
+      auto t = event_types.intern(e.type);
+      type[k] = t.is_ok() ? t.value() : EventType{0};  // validate() keeps the table from filling
+      weight[k] = event_types.weight(type[k]) * e.value;
+      if (weight[k] > 0) {
+        double& trend = item_states[item_index[k]].log_trend;
+        trend = log_add(trend, std::log(static_cast<double>(weight[k])) + trend_rate * static_cast<double>(e.timestamp));
+      }
+    }
+  }
+  {
+    std::unique_lock lock(users_mutex);
+    for (size_t k = 0; k < n; ++k) user_index[k] = intern_user(events[k].user);
+  }
+  {
+    std::lock_guard lock(log_mutex);
+    for (size_t k = 0; k < n; ++k)
+      log.push_back(user_index[k], item_index[k], type[k], events[k].value, events[k].timestamp);
+  }
+  std::vector<UserState*> states(n);
+  {
+    std::shared_lock lock(users_mutex);
+    for (size_t k = 0; k < n; ++k) states[k] = user_states[user_index[k]].get();
+  }
+  for (size_t k = 0; k < n; ++k) {
+    UserState& u = *states[k];
+    std::lock_guard lock(u.mutex);
+    auto it = std::lower_bound(u.items.begin(), u.items.end(), item_index[k]);
+    const size_t at = static_cast<size_t>(it - u.items.begin());
+    if (it == u.items.end() || *it != item_index[k]) {
+      u.items.insert(it, item_index[k]);
+      u.weights.insert(u.weights.begin() + static_cast<std::ptrdiff_t>(at), 0.f);
+    }
+    u.weights[at] += weight[k];
+    u.vector_version = 0;
+  }
+  events_since_train.fetch_add(n);
+}
+
+Engine::Engine() : state_(std::make_unique<State>()) {}
+
+Engine::~Engine() {
+  {
+    std::lock_guard lock(state_->wake_mutex);
+    state_->stopping = true;
+  }
+  state_->wake.notify_all();
+  if (state_->retrainer.joinable()) state_->retrainer.join();
+  state_->store.reset();  // drains queued appends
+}
+
+Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
+  std::unique_ptr<Engine> engine(new Engine());
+  State& s = *engine->state_;
+  s.options = options;
+  if (options.trending_half_life_hours <= 0) return Status::invalid_argument("trending half-life must be > 0 hours");
+  s.trend_rate = std::log(2.0) / (options.trending_half_life_hours * 3600.0);
+  if (!options.event_weights.empty()) NUDGE_RETURN_IF_ERROR(s.event_types.parse_weights(options.event_weights));
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) return Status::io_error("cannot create data directory " + options.data_dir + ": " + ec.message());
+  NUDGE_ASSIGN_OR_RETURN(s.store, EventStore::open(options.data_dir + "/events", options.store));
+
+  // Replay: item features, user attributes, then every event in order.
+  NUDGE_RETURN_IF_ERROR(s.store->scan_items([&](ItemRecord&& item) {
+    const uint32_t index = s.intern_item(item.id);
+    s.item_states[index].record = std::move(item);
+  }));
+  NUDGE_RETURN_IF_ERROR(s.store->scan_users([&](UserRecord&& user) {
+    const uint32_t index = s.intern_user(user.id);
+    s.user_states[index]->attributes = std::move(user.attributes_json);
+  }));
+  std::vector<Event> batch;
+  auto flush = [&] {
+    s.apply(batch);
+    batch.clear();
+  };
+  NUDGE_RETURN_IF_ERROR(s.store->scan_events([&](uint64_t, Event&& e) {
+    batch.push_back(std::move(e));
+    if (batch.size() == 65536) flush();
+  }));
+  flush();
+  spdlog::info("serve: replayed {} events, {} users, {} items from {}", s.store->num_events(), s.users.size(),
+               s.items.size(), options.data_dir);
+
+  if (std::filesystem::exists(s.model_path())) {
+    NUDGE_RETURN_IF_ERROR(s.load_saved_model());
+  } else if (options.train_on_start && s.log.size() >= static_cast<size_t>(std::max<int64_t>(options.retrain_min_events, 1))) {
+    NUDGE_RETURN_IF_ERROR(s.retrain());
+  }
+  s.events_since_train = 0;
+  s.retrainer = std::thread([&s] { s.retrain_loop(); });
+  return engine;
+}
+
+Status Engine::State::load_saved_model() {
+  NUDGE_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(model_path()));
+  auto* ials = dynamic_cast<IalsModel*>(loaded.model.get());
+  if (!ials) return Status::corruption(model_path() + ": not an iALS model");
+  std::unique_ptr<IalsModel> owned(ials);
+  loaded.model.release();
+  // Rows follow the catalogue at training time; re-index them into today's catalogue.
+  std::vector<ItemRecord> features;
+  FactorMatrix y;
+  std::vector<bool> trained;
+  {
+    std::unique_lock lock(catalog_mutex);
+    for (uint32_t r = 0; r < loaded.items.size(); ++r) intern_item(loaded.items.id_of(r));
+    y = FactorMatrix::Zero(items.size(), owned->item_factors().cols());
+    trained.assign(items.size(), false);
+    std::vector<bool> seen(loaded.items.size(), false);
+    for (uint32_t i : loaded.history.indices) seen[i] = true;
+    for (uint32_t r = 0; r < loaded.items.size(); ++r) {
+      const uint32_t i = *items.find(loaded.items.id_of(r));
+      y.row(i) = owned->item_factors().row(r);
+      trained[i] = seen[r];
+    }
+    for (const auto& st : item_states) features.push_back(st.record);
+  }
+  FactorMatrix x = owned->user_factors();
+  owned->set_factors(std::move(x), std::move(y));
+  auto m = ServingModel::build(std::move(owned), std::move(trained), features, options.model, next_version++);
+  std::unique_lock lock(catalog_mutex);
+  model.store(m);
+  for (uint32_t i = 0; i < items.size(); ++i) refresh_cold_vector(i, m.get());
+  spdlog::info("serve: loaded model {} ({} items, {} factors)", model_path(), m->num_items(), m->factors());
+  return Status::ok();
+}
+
+Status Engine::State::retrain() {
+  std::lock_guard one_at_a_time(retrain_mutex);
+  // Counted before the copy: events arriving during training count towards the next one.
+  const uint64_t pending_before = events_since_train.exchange(0);
+  auto catalog = std::make_shared<Catalog>();
+  std::vector<ItemRecord> features;
+  Interactions data;
+  // The log first, then the maps: apply() interns before it logs and the maps only grow, so
+  // every index in the copied log is below the copied maps' sizes.
+  {
+    std::lock_guard lock(log_mutex);
+    data = log;  // events after this point wait for the next retrain
+  }
+  {
+    std::shared_lock lock(catalog_mutex);
+    catalog->items = items;
+    catalog->event_types = event_types;
+    features.reserve(item_states.size());
+    for (const auto& st : item_states) features.push_back(st.record);
+  }
+  {
+    std::shared_lock lock(users_mutex);
+    catalog->users = users;
+  }
+  if (data.size() < static_cast<size_t>(std::max<int64_t>(options.retrain_min_events, 1))) {
+    events_since_train.fetch_add(pending_before);
+    return Status::ok();
+  }
+  Dataset dataset(catalog, std::move(data));
+  auto trained = ServingModel::train(dataset, features, options.model, next_version++);
+  if (!trained.is_ok()) {
+    ++retrain_failures;
+    return trained.status();
+  }
+  auto m = std::move(trained).value();
+  NUDGE_RETURN_IF_ERROR(save_model(m->ials(), catalog->users, catalog->items, dataset.user_items(), model_path()));
+  {
+    std::unique_lock lock(catalog_mutex);
+    model.store(m);  // the swap: later requests see the new model, earlier ones keep theirs
+    for (uint32_t i = 0; i < items.size(); ++i) refresh_cold_vector(i, m.get());
+  }
+  ++retrains;
+  spdlog::info("serve: model {} trained on {} events in {:.2f} s", m->version(), dataset.num_interactions(),
+               m->train_seconds());
+  return Status::ok();
+}
+
+void Engine::State::retrain_loop() {
+  auto last = std::chrono::steady_clock::now();
+  std::unique_lock lock(wake_mutex);
+  while (!stopping) {
+    wake.wait_for(lock, std::chrono::seconds(1), [&] { return stopping || !retrain_requests.empty(); });
+    if (stopping) break;
+    const bool by_count = options.retrain_after_events > 0 &&
+                          events_since_train.load() >= static_cast<uint64_t>(options.retrain_after_events);
+    const bool by_time = options.retrain_interval_s > 0 && events_since_train.load() > 0 &&
+                         std::chrono::steady_clock::now() - last >= std::chrono::seconds(options.retrain_interval_s);
+    if (!by_count && !by_time && retrain_requests.empty()) continue;
+    auto requests = std::move(retrain_requests);
+    retrain_requests.clear();
+    lock.unlock();
+    const Status st = retrain();
+    if (!st.is_ok()) spdlog::error("serve: retrain failed: {}", st.to_string());
+    for (auto& done : requests) done(st);
+    last = std::chrono::steady_clock::now();
+    lock.lock();
+  }
+  for (auto& done : retrain_requests) done(Status::io_error("server is shutting down"));
+  retrain_requests.clear();
+}
+
+void Engine::request_retrain(std::function<void(const Status&)> done) {
+  {
+    std::lock_guard lock(state_->wake_mutex);
+    if (!state_->stopping) {
+      state_->retrain_requests.push_back(std::move(done));
+      state_->wake.notify_all();
+      return;
+    }
+  }
+  done(Status::io_error("server is shutting down"));
+}
+
+std::optional<ApiError> Engine::validate(const std::vector<Event>& events) {
+  for (size_t k = 0; k < events.size(); ++k) {
+    const Event& e = events[k];
+    const std::string at = "events[" + std::to_string(k) + "].";
+    if (auto err = check_id(e.user, at + "user")) return err;
+    if (auto err = check_id(e.item, at + "item")) return err;
+    if (e.type.empty() || e.type.size() > 64) return ApiError{400, at + "type", "must be 1 to 64 bytes"};
+    if (!std::isfinite(e.value) || e.value < 0) return ApiError{400, at + "value", "must be a finite number >= 0"};
+    if (e.timestamp < 0 || e.timestamp > kMaxTimestamp)
+      return ApiError{400, at + "timestamp", "must be seconds since the Unix epoch"};
+  }
+  return std::nullopt;
+}
+
+void Engine::ingest_async(std::vector<Event> events, std::function<void(const Status&)> done) {
+  const int64_t now = now_seconds();
+  for (Event& e : events)
+    if (e.timestamp == 0) e.timestamp = now;
+  {
+    // Event types are a small table (255); refuse new names once it is full.
+    std::shared_lock lock(state_->catalog_mutex);
+    for (const Event& e : events)
+      if (!state_->event_types.find(e.type) && state_->event_types.size() >= EventTypes::kMaxTypes) {
+        done(Status::invalid_argument("too many event types; '" + e.type + "' is not one of them"));
+        return;
+      }
+  }
+  auto shared = std::make_shared<std::vector<Event>>(events);
+  State* s = state_.get();
+  s->store->append_async(std::move(events), [s, shared, done = std::move(done)](const Status& st, uint64_t) {
+    if (st.is_ok()) s->apply(*shared);  // visible before the acknowledgement
+    done(st);
+  });
+}
+
+Status Engine::ingest(std::vector<Event> events) {
+  if (auto err = validate(events)) return Status::invalid_argument(err->field + ": " + err->message);
+  std::promise<Status> result;
+  ingest_async(std::move(events), [&](const Status& st) { result.set_value(st); });
+  return result.get_future().get();
+}
+
+Status Engine::put_item(ItemRecord item) {
+  if (auto err = check_id(item.id, "id")) return Status::invalid_argument(err->message);
+  if (!std::isnan(item.price) && !std::isfinite(item.price)) return Status::invalid_argument("price must be finite");
+  // Storing first: a failed write changes nothing in memory.
+  NUDGE_RETURN_IF_ERROR(state_->store->put_item(item));
+  auto m = model();
+  std::unique_lock lock(state_->catalog_mutex);
+  const uint32_t index = state_->intern_item(item.id);
+  state_->item_states[index].record = std::move(item);
+  state_->refresh_cold_vector(index, m.get());
+  return Status::ok();
+}
+
+Status Engine::hide_item(const std::string& id) {
+  ItemRecord record;
+  {
+    std::shared_lock lock(state_->catalog_mutex);
+    auto index = state_->items.find(id);
+    if (!index) return Status::not_found("unknown item '" + id + "'");
+    record = state_->item_states[*index].record;
+  }
+  record.hidden = true;
+  return put_item(std::move(record));
+}
+
+Status Engine::put_user(UserRecord user) {
+  if (auto err = check_id(user.id, "id")) return Status::invalid_argument(err->message);
+  NUDGE_RETURN_IF_ERROR(state_->store->put_user(user));
+  UserState* u = nullptr;
+  {
+    std::unique_lock lock(state_->users_mutex);
+    u = state_->user_states[state_->intern_user(user.id)].get();
+  }
+  std::lock_guard lock(u->mutex);
+  u->attributes = std::move(user.attributes_json);
+  return Status::ok();
+}
+
+std::optional<UserInfo> Engine::user_info(const std::string& id) const {
+  UserState* u = state_->find_user(id);
+  if (!u) return std::nullopt;
+  UserInfo info;
+  info.id = id;
+  std::vector<uint32_t> items;
+  std::vector<float> weights;
+  {
+    std::lock_guard lock(u->mutex);
+    items = u->items;
+    weights = u->weights;
+    info.attributes_json = u->attributes;
+  }
+  std::shared_lock lock(state_->catalog_mutex);
+  for (size_t k = 0; k < items.size(); ++k) info.history.emplace_back(state_->items.id_of(items[k]), weights[k]);
+  return info;
+}
+
+Status Engine::retrain() { return state_->retrain(); }
+
+std::shared_ptr<const ServingModel> Engine::model() const { return state_->model.load(); }
+
+EngineStats Engine::stats() const {
+  EngineStats st;
+  st.events = state_->store->num_events();
+  st.commits = state_->store->num_commits();
+  {
+    std::shared_lock lock(state_->users_mutex);
+    st.users = state_->users.size();
+  }
+  {
+    std::shared_lock lock(state_->catalog_mutex);
+    st.items = state_->items.size();
+  }
+  if (auto m = model()) {
+    st.model_version = m->version();
+    st.model_trained_at = m->trained_at();
+    st.last_train_seconds = m->train_seconds();
+  }
+  st.retrains = state_->retrains.load();
+  st.retrain_failures = state_->retrain_failures.load();
+  return st;
+}
+
+}  // namespace nudge::serve

@@ -1,0 +1,383 @@
+#include "nudge/serve/http_api.h"
+
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "serve/query_string.h"
+
+namespace nudge::serve {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+HttpResponse json_response(int status, const json& body) { return {status, "application/json", body.dump()}; }
+HttpResponse from_error(const ApiError& e) { return HttpApi::error(e.http_status, e.field, e.message); }
+
+int status_for(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kInvalidArgument: return 400;
+    case Status::Code::kNotFound: return 404;
+    default: return 500;
+  }
+}
+
+// Query parameters of one request, checked against the names an endpoint accepts.
+class Params {
+ public:
+  explicit Params(const QueryString& q) : q_(q) {}
+  std::optional<ApiError> only(std::initializer_list<std::string_view> known) const {
+    for (const auto& [name, value] : q_.params)
+      if (std::find(known.begin(), known.end(), name) == known.end())
+        return ApiError{400, name, "unknown parameter"};
+    return std::nullopt;
+  }
+  const std::string* get(std::string_view name) const {
+    const std::string* found = nullptr;
+    for (const auto& [n, v] : q_.params)
+      if (n == name) found = &v;  // the last one wins
+    return found;
+  }
+  // Every value of a repeatable, comma-separated parameter.
+  std::vector<std::string> list(std::string_view name) const {
+    std::vector<std::string> out;
+    for (const auto& [n, v] : q_.params) {
+      if (n != name) continue;
+      size_t start = 0;
+      while (start <= v.size()) {
+        const size_t comma = v.find(',', start);
+        std::string part = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!part.empty()) out.push_back(std::move(part));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    }
+    return out;
+  }
+
+ private:
+  const QueryString& q_;
+};
+
+std::optional<ApiError> read_size(const Params& p, std::string_view name, size_t* out) {
+  const std::string* v = p.get(name);
+  if (!v) return std::nullopt;
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || end != v->data() + v->size()) return ApiError{400, std::string(name), "not a whole number: '" + *v + "'"};
+  *out = static_cast<size_t>(n);
+  return std::nullopt;
+}
+
+std::optional<ApiError> parse_float(std::string_view text, std::string_view field, float* out) {
+  const std::string s(text);
+  char* end = nullptr;
+  const float f = std::strtof(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(f))
+    return ApiError{400, std::string(field), "not a finite number: '" + s + "'"};
+  *out = f;
+  return std::nullopt;
+}
+
+std::optional<ApiError> read_float(const Params& p, std::string_view name, std::optional<float>* out) {
+  const std::string* v = p.get(name);
+  if (!v) return std::nullopt;
+  float f = 0;
+  if (auto err = parse_float(*v, name, &f)) return err;
+  *out = f;
+  return std::nullopt;
+}
+
+std::optional<ApiError> read_bool(const Params& p, std::string_view name, bool* out) {
+  const std::string* v = p.get(name);
+  if (!v) return std::nullopt;
+  if (*v == "true" || *v == "1") *out = true;
+  else if (*v == "false" || *v == "0") *out = false;
+  else return ApiError{400, std::string(name), "expected true or false, got '" + *v + "'"};
+  return std::nullopt;
+}
+
+#define NUDGE_API_TRY(expr)          \
+  do {                               \
+    if (auto _err = (expr)) return *_err; \
+  } while (0)
+
+std::variant<RecommendRequest, ApiError> parse_recommend(const Params& p) {
+  NUDGE_API_TRY(p.only({"user", "k", "exclude_seen", "exclude", "category", "tag", "price_min", "price_max", "pin",
+                        "boost", "max_per_category", "mmr", "explain"}));
+  RecommendRequest r;
+  const std::string* user = p.get("user");
+  if (!user || user->empty()) return ApiError{400, "user", "required"};
+  r.user = *user;
+  NUDGE_API_TRY(read_size(p, "k", &r.k));
+  NUDGE_API_TRY(read_bool(p, "exclude_seen", &r.exclude_seen));
+  r.exclude = p.list("exclude");
+  r.categories = p.list("category");
+  r.tags = p.list("tag");
+  NUDGE_API_TRY(read_float(p, "price_min", &r.price_min));
+  NUDGE_API_TRY(read_float(p, "price_max", &r.price_max));
+  for (const std::string& pin : p.list("pin")) {
+    const size_t colon = pin.rfind(':');
+    size_t position = 0;
+    const char* end = pin.data() + pin.size();
+    if (colon == std::string::npos || colon == 0 ||
+        std::from_chars(pin.data() + colon + 1, end, position).ptr != end || position == 0 || position > kMaxK)
+      return ApiError{400, "pin", "expected ITEM:POSITION (position from 1), got '" + pin + "'"};
+    r.pins.push_back({pin.substr(0, colon), position});
+  }
+  for (const std::string& boost : p.list("boost")) {
+    const size_t first = boost.find(':'), last = boost.rfind(':');
+    Boost b;
+    if (first == std::string::npos || first == last)
+      return ApiError{400, "boost", "expected category:VALUE:WEIGHT or tag:VALUE:WEIGHT, got '" + boost + "'"};
+    b.field = boost.substr(0, first);
+    b.value = boost.substr(first + 1, last - first - 1);
+    if ((b.field != "category" && b.field != "tag") || b.value.empty())
+      return ApiError{400, "boost", "expected category:VALUE:WEIGHT or tag:VALUE:WEIGHT, got '" + boost + "'"};
+    NUDGE_API_TRY(parse_float(std::string_view(boost).substr(last + 1), "boost", &b.weight));
+    r.boosts.push_back(std::move(b));
+  }
+  NUDGE_API_TRY(read_size(p, "max_per_category", &r.max_per_category));
+  std::optional<float> mmr;
+  NUDGE_API_TRY(read_float(p, "mmr", &mmr));
+  if (mmr) r.mmr_lambda = *mmr;
+  NUDGE_API_TRY(read_bool(p, "explain", &r.explain));
+  if (r.price_min && r.price_max && *r.price_min > *r.price_max)
+    return ApiError{400, "price_min", "greater than price_max"};
+  return r;
+}
+
+json to_json(const RecommendResponse& r, std::string_view key, std::string_view id, bool explain) {
+  json items = json::array();
+  for (const Recommendation& rec : r.items) {
+    json j = {{"item", rec.item}, {"score", rec.score}};
+    if (rec.pinned) j["pinned"] = true;
+    if (explain) {
+      j["reason"] = rec.reason;
+      j["because"] = rec.because;
+    }
+    items.push_back(std::move(j));
+  }
+  return {{key, id}, {"source", r.source}, {"model_version", r.model_version}, {"items", std::move(items)}};
+}
+
+// One event object from a body; `at` is "events[3]".
+std::optional<ApiError> parse_event(const json& j, const std::string& at, Event* e) {
+  if (!j.is_object()) return ApiError{400, at, "expected an object"};
+  for (const auto& [key, value] : j.items()) {
+    const std::string field = at + "." + key;
+    if (key == "user" || key == "item" || key == "type") {
+      if (!value.is_string()) return ApiError{400, field, "expected a string"};
+      (key == "user" ? e->user : key == "item" ? e->item : e->type) = value.get<std::string>();
+    } else if (key == "value") {
+      if (!value.is_number()) return ApiError{400, field, "expected a number"};
+      e->value = value.get<float>();
+    } else if (key == "timestamp") {
+      if (!value.is_number_integer() && !value.is_number_unsigned())
+        return ApiError{400, field, "expected whole seconds since the Unix epoch"};
+      e->timestamp = value.is_number_unsigned() && value.get<uint64_t>() > INT64_MAX ? -1 : value.get<int64_t>();
+    } else {
+      return ApiError{400, field, "unknown field"};
+    }
+  }
+  if (e->user.empty() && !j.contains("user")) return ApiError{400, at + ".user", "required"};
+  if (e->item.empty() && !j.contains("item")) return ApiError{400, at + ".item", "required"};
+  return std::nullopt;
+}
+
+std::variant<std::vector<Event>, ApiError> parse_events(const std::string& body) {
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded()) {
+    // Parse again with exceptions for the byte position of the mistake.
+    try {
+      json::parse(body).clear();
+    } catch (const json::parse_error& e) {
+      return ApiError{400, "body", std::string("malformed JSON at byte ") + std::to_string(e.byte)};
+    }
+    return ApiError{400, "body", "malformed JSON"};
+  }
+  const json* list = &doc;
+  const std::string prefix = "events";
+  std::vector<Event> events;
+  if (doc.is_object() && doc.contains("events")) {
+    if (doc.size() != 1) return ApiError{400, "body", "only \"events\" is expected next to the list"};
+    list = &doc.at("events");
+  } else if (doc.is_object()) {
+    events.emplace_back();
+    if (auto err = parse_event(doc, "event", &events.back())) return *err;
+    return events;
+  }
+  if (!list->is_array()) return ApiError{400, "events", "expected an event object or a list of them"};
+  if (list->empty()) return ApiError{400, "events", "empty list"};
+  events.resize(list->size());
+  for (size_t k = 0; k < list->size(); ++k)
+    if (auto err = parse_event((*list)[k], prefix + "[" + std::to_string(k) + "]", &events[k])) return *err;
+  return events;
+}
+
+std::variant<ItemRecord, ApiError> parse_item(const std::string& id, const std::string& body) {
+  json doc = json::parse(body.empty() ? "{}" : body, nullptr, false);
+  if (doc.is_discarded()) return ApiError{400, "body", "malformed JSON"};
+  if (!doc.is_object()) return ApiError{400, "body", "expected an object"};
+  ItemRecord item;
+  item.id = id;
+  for (const auto& [key, value] : doc.items()) {
+    if (key == "category") {
+      if (!value.is_string() && !value.is_null()) return ApiError{400, key, "expected a string"};
+      if (value.is_string()) item.category = value.get<std::string>();
+    } else if (key == "tags") {
+      if (!value.is_array()) return ApiError{400, key, "expected a list of strings"};
+      for (size_t k = 0; k < value.size(); ++k) {
+        if (!value[k].is_string()) return ApiError{400, "tags[" + std::to_string(k) + "]", "expected a string"};
+        item.tags.push_back(value[k].get<std::string>());
+      }
+    } else if (key == "price") {
+      if (value.is_null()) continue;
+      if (!value.is_number() || !std::isfinite(value.get<double>()) || !std::isfinite(value.get<float>()))
+        return ApiError{400, key, "expected a finite number"};
+      item.price = value.get<float>();
+    } else {
+      return ApiError{400, key, "unknown field"};
+    }
+  }
+  if (item.category.size() > kMaxIdBytes) return ApiError{400, "category", "too long"};
+  return item;
+}
+
+bool is_write(const std::string& method) { return method == "POST" || method == "PUT" || method == "DELETE"; }
+
+}  // namespace
+
+HttpApi::HttpApi(Engine& engine, HttpApiOptions options) : engine_(engine), options_(std::move(options)) {}
+
+HttpResponse HttpApi::error(int status, std::string_view field, std::string_view message) {
+  json body = {{"error", message}};
+  if (!field.empty()) body["field"] = field;
+  return json_response(status, body);
+}
+
+void HttpApi::handle(const HttpRequest& request, Respond respond) {
+  const auto start = Clock::now();
+  auto endpoint = std::make_shared<Endpoint>(Endpoint::kOther);
+  route(request, endpoint.get(), [this, start, endpoint, respond = std::move(respond)](HttpResponse r) {
+    metrics_.observe(*endpoint, r.status, std::chrono::duration<double>(Clock::now() - start).count());
+    respond(std::move(r));
+  });
+}
+
+void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& respond) {
+  std::string bad;
+  auto target = parse_target(req.target, &bad);
+  if (!target) return respond(error(400, bad, "malformed percent-escape"));
+  const std::string& path = target->path;
+  const Params params(*target);
+  if (is_write(req.method) && !options_.api_key.empty() && req.authorization != "Bearer " + options_.api_key)
+    return respond(error(401, "Authorization", "missing or wrong bearer token"));
+  auto method_not_allowed = [&] { respond(error(405, "method", req.method + " is not allowed on " + path)); };
+
+  if (path == "/v1/recommend") {
+    *endpoint = Endpoint::kRecommend;
+    if (req.method != "GET") return method_not_allowed();
+    auto parsed = parse_recommend(params);
+    if (auto* e = std::get_if<ApiError>(&parsed)) return respond(from_error(*e));
+    const auto& r = std::get<RecommendRequest>(parsed);
+    auto result = engine_.recommend(r);
+    if (auto* e = std::get_if<ApiError>(&result)) return respond(from_error(*e));
+    return respond(json_response(200, to_json(std::get<RecommendResponse>(result), "user", r.user, r.explain)));
+  }
+  if (path == "/v1/similar") {
+    *endpoint = Endpoint::kSimilar;
+    if (req.method != "GET") return method_not_allowed();
+    if (auto e = params.only({"item", "k", "category", "explain"})) return respond(from_error(*e));
+    SimilarRequest r;
+    const std::string* item = params.get("item");
+    if (!item || item->empty()) return respond(error(400, "item", "required"));
+    r.item = *item;
+    r.categories = params.list("category");
+    if (auto e = read_size(params, "k", &r.k)) return respond(from_error(*e));
+    if (auto e = read_bool(params, "explain", &r.explain)) return respond(from_error(*e));
+    auto result = engine_.similar(r);
+    if (auto* e = std::get_if<ApiError>(&result)) return respond(from_error(*e));
+    return respond(json_response(200, to_json(std::get<RecommendResponse>(result), "item", r.item, r.explain)));
+  }
+  if (path == "/v1/events") {
+    *endpoint = Endpoint::kEvents;
+    if (req.method != "POST") return method_not_allowed();
+    auto parsed = parse_events(req.body);
+    if (auto* e = std::get_if<ApiError>(&parsed)) return respond(from_error(*e));
+    auto& events = std::get<std::vector<Event>>(parsed);
+    if (auto e = Engine::validate(events)) return respond(from_error(*e));
+    const size_t n = events.size();
+    engine_.ingest_async(std::move(events), [this, n, respond](const Status& st) {
+      if (!st.is_ok()) return respond(error(status_for(st), "events", st.message()));
+      metrics_.add_events(n);
+      respond(json_response(200, {{"accepted", n}}));
+    });
+    return;
+  }
+  const std::string items_prefix = "/v1/items/", users_prefix = "/v1/users/";
+  if (path.starts_with(items_prefix)) {
+    *endpoint = Endpoint::kItems;
+    const std::string id = path.substr(items_prefix.size());
+    if (id.empty() || id.size() > kMaxIdBytes) return respond(error(400, "id", "item id must be 1 to 256 bytes"));
+    if (req.method == "PUT") {
+      auto parsed = parse_item(id, req.body);
+      if (auto* e = std::get_if<ApiError>(&parsed)) return respond(from_error(*e));
+      const Status st = engine_.put_item(std::move(std::get<ItemRecord>(parsed)));
+      if (!st.is_ok()) return respond(error(status_for(st), "", st.message()));
+      return respond(json_response(200, {{"item", id}}));
+    }
+    if (req.method == "DELETE") {
+      const Status st = engine_.hide_item(id);
+      if (!st.is_ok()) return respond(error(status_for(st), "id", st.message()));
+      return respond(json_response(200, {{"item", id}, {"hidden", true}}));
+    }
+    return method_not_allowed();
+  }
+  if (path.starts_with(users_prefix)) {
+    *endpoint = Endpoint::kUsers;
+    const std::string id = path.substr(users_prefix.size());
+    if (id.empty() || id.size() > kMaxIdBytes) return respond(error(400, "id", "user id must be 1 to 256 bytes"));
+    if (req.method == "PUT") {
+      json doc = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+      if (doc.is_discarded() || !doc.is_object()) return respond(error(400, "body", "expected a JSON object"));
+      const Status st = engine_.put_user({id, doc.dump()});
+      if (!st.is_ok()) return respond(error(status_for(st), "", st.message()));
+      return respond(json_response(200, {{"user", id}}));
+    }
+    if (req.method == "GET") {
+      auto info = engine_.user_info(id);
+      if (!info) return respond(error(404, "id", "unknown user '" + id + "'"));
+      json history = json::array();
+      for (const auto& [item, w] : info->history) history.push_back({{"item", item}, {"weight", w}});
+      return respond(json_response(200, {{"user", id}, {"history", std::move(history)},
+                                         {"attributes", json::parse(info->attributes_json, nullptr, false)}}));
+    }
+    return method_not_allowed();
+  }
+  if (path == "/v1/retrain") {
+    *endpoint = Endpoint::kRetrain;
+    if (req.method != "POST") return method_not_allowed();
+    // Training takes seconds: the engine's retrain thread answers when the new model serves.
+    engine_.request_retrain([this, respond](const Status& st) {
+      if (!st.is_ok()) return respond(error(500, "", st.message()));
+      respond(json_response(200, {{"model_version", engine_.stats().model_version}}));
+    });
+    return;
+  }
+  if (path == "/healthz") {
+    *endpoint = Endpoint::kHealth;
+    const EngineStats st = engine_.stats();
+    return respond(json_response(200, {{"status", "ok"}, {"model_version", st.model_version}, {"events", st.events},
+                                       {"users", st.users}, {"items", st.items}}));
+  }
+  if (path == "/metrics") {
+    *endpoint = Endpoint::kMetrics;
+    return respond({200, "text/plain; version=0.0.4", metrics_.render(engine_.stats(), std::time(nullptr))});
+  }
+  respond(error(404, "path", "no such endpoint: " + path));
+}
+
+}  // namespace nudge::serve

@@ -1,0 +1,90 @@
+#include "nudge/serve/metrics.h"
+
+#include <fmt/format.h>
+
+namespace nudge::serve {
+namespace {
+
+template <typename... Args>
+void line(std::string& out, fmt::format_string<Args...> format, Args&&... args) {
+  fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
+}
+
+}  // namespace
+
+std::string_view endpoint_name(Endpoint e) {
+  switch (e) {
+    case Endpoint::kEvents: return "events";
+    case Endpoint::kRecommend: return "recommend";
+    case Endpoint::kSimilar: return "similar";
+    case Endpoint::kItems: return "items";
+    case Endpoint::kUsers: return "users";
+    case Endpoint::kRetrain: return "retrain";
+    case Endpoint::kHealth: return "healthz";
+    case Endpoint::kMetrics: return "metrics";
+    case Endpoint::kOther:
+    case Endpoint::kCount: break;
+  }
+  return "other";
+}
+
+void Metrics::observe(Endpoint endpoint, int http_status, double seconds) {
+  PerEndpoint& p = endpoints_[static_cast<size_t>(endpoint)];
+  const size_t cls = http_status >= 100 && http_status < 600 ? static_cast<size_t>(http_status / 100 - 1) : 4;
+  p.by_class[cls].fetch_add(1, std::memory_order_relaxed);
+  size_t b = 0;
+  while (b < kBuckets.size() && seconds > kBuckets[b]) ++b;
+  p.buckets[b].fetch_add(1, std::memory_order_relaxed);  // cumulated when rendered
+  p.count.fetch_add(1, std::memory_order_relaxed);
+  p.sum_micros.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+std::string Metrics::render(const EngineStats& stats, int64_t now_unix) const {
+  std::string out;
+  line(out, "# HELP nudge_http_requests_total HTTP requests by endpoint and status class.\n");
+  line(out, "# TYPE nudge_http_requests_total counter\n");
+  for (size_t e = 0; e < kEndpoints; ++e)
+    for (size_t c = 0; c < kClasses; ++c)
+      if (uint64_t n = endpoints_[e].by_class[c].load())
+        line(out, "nudge_http_requests_total{{endpoint=\"{}\",code=\"{}xx\"}} {}\n", endpoint_name(static_cast<Endpoint>(e)),
+             c + 1, n);
+  line(out, "# HELP nudge_http_request_duration_seconds Time from a parsed request to its response.\n");
+  line(out, "# TYPE nudge_http_request_duration_seconds histogram\n");
+  for (size_t e = 0; e < kEndpoints; ++e) {
+    const PerEndpoint& p = endpoints_[e];
+    const uint64_t count = p.count.load();
+    if (count == 0) continue;
+    const auto name = endpoint_name(static_cast<Endpoint>(e));
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < kBuckets.size(); ++b) {
+      cumulative += p.buckets[b].load();
+      line(out, "nudge_http_request_duration_seconds_bucket{{endpoint=\"{}\",le=\"{}\"}} {}\n", name, kBuckets[b], cumulative);
+    }
+    cumulative += p.buckets[kBuckets.size()].load();
+    line(out, "nudge_http_request_duration_seconds_bucket{{endpoint=\"{}\",le=\"+Inf\"}} {}\n", name, cumulative);
+    line(out, "nudge_http_request_duration_seconds_sum{{endpoint=\"{}\"}} {}\n", name, static_cast<double>(p.sum_micros.load()) / 1e6);
+    line(out, "nudge_http_request_duration_seconds_count{{endpoint=\"{}\"}} {}\n", name, cumulative);
+  }
+  line(out, "# HELP nudge_events_ingested_total Events acknowledged since the process started.\n");
+  line(out, "# TYPE nudge_events_ingested_total counter\nnudge_events_ingested_total {}\n", events_ingested_.load());
+  line(out, "# HELP nudge_events_stored Events in the durable store.\n");
+  line(out, "# TYPE nudge_events_stored gauge\nnudge_events_stored {}\n", stats.events);
+  line(out, "# HELP nudge_store_commits_total Group commits (synced WriteBatches) since the process started.\n");
+  line(out, "# TYPE nudge_store_commits_total counter\nnudge_store_commits_total {}\n", stats.commits);
+  line(out, "# HELP nudge_users Users known.\n# TYPE nudge_users gauge\nnudge_users {}\n", stats.users);
+  line(out, "# HELP nudge_items Items known.\n# TYPE nudge_items gauge\nnudge_items {}\n", stats.items);
+  line(out, "# HELP nudge_model_version Version of the model serving (0: none yet).\n");
+  line(out, "# TYPE nudge_model_version gauge\nnudge_model_version {}\n", stats.model_version);
+  line(out, "# HELP nudge_model_age_seconds Seconds since the serving model was trained.\n");
+  line(out, "# TYPE nudge_model_age_seconds gauge\nnudge_model_age_seconds {}\n",
+       stats.model_version ? now_unix - stats.model_trained_at : 0);
+  line(out, "# HELP nudge_retrain_duration_seconds Training time of the serving model.\n");
+  line(out, "# TYPE nudge_retrain_duration_seconds gauge\nnudge_retrain_duration_seconds {}\n", stats.last_train_seconds);
+  line(out, "# HELP nudge_retrains_total Background and requested retrains completed.\n");
+  line(out, "# TYPE nudge_retrains_total counter\nnudge_retrains_total {}\n", stats.retrains);
+  line(out, "# HELP nudge_retrain_failures_total Retrains that failed.\n");
+  line(out, "# TYPE nudge_retrain_failures_total counter\nnudge_retrain_failures_total {}\n", stats.retrain_failures);
+  return out;
+}
+
+}  // namespace nudge::serve

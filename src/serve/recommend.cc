@@ -1,0 +1,349 @@
+// Engine::recommend and Engine::similar: candidate generation (exact, HNSW, trending), then
+// the business rules of request.h.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+
+#include "serve/engine_state.h"
+
+namespace nudge::serve {
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+bool contains(const std::vector<uint32_t>& sorted, uint32_t x) { return std::binary_search(sorted.begin(), sorted.end(), x); }
+
+bool matches_any(const std::vector<std::string>& wanted, std::string_view value) {
+  return std::find(wanted.begin(), wanted.end(), value) != wanted.end();
+}
+
+// Everything a request needs decided per item, resolved once under the catalogue lock.
+struct Rules {
+  const Engine::State& s;
+  const RecommendRequest* request = nullptr;   // null for similar()
+  std::vector<uint32_t> excluded;              // sorted: seen (when excluded), exclude list, pins
+  std::vector<std::string> categories;
+  bool has_filters = false;
+
+  bool eligible(uint32_t item) const {
+    const ItemRecord& r = s.item_states[item].record;
+    if (r.hidden || contains(excluded, item)) return false;
+    if (!categories.empty() && !matches_any(categories, r.category)) return false;
+    if (!request) return true;
+    if (!request->tags.empty() &&
+        std::none_of(r.tags.begin(), r.tags.end(), [&](const std::string& t) { return matches_any(request->tags, t); }))
+      return false;
+    if (request->price_min || request->price_max) {
+      if (std::isnan(r.price)) return false;
+      if (request->price_min && r.price < *request->price_min) return false;
+      if (request->price_max && r.price > *request->price_max) return false;
+    }
+    return true;
+  }
+  float boost(uint32_t item, std::vector<std::string>* why = nullptr) const {
+    if (!request) return 0.f;
+    const ItemRecord& r = s.item_states[item].record;
+    float total = 0.f;
+    for (const Boost& b : request->boosts) {
+      const bool hit = b.field == "category" ? r.category == b.value : matches_any(r.tags, b.value);
+      if (!hit) continue;
+      total += b.weight;
+      if (why) why->push_back("boost " + b.field + "=" + b.value);
+    }
+    return total;
+  }
+};
+
+// The vector an item is scored with: its factors, or its feature vector when cold.
+const float* item_vector(const Engine::State& s, const ServingModel* m, uint32_t item) {
+  if (m && m->trained(item)) return m->items().row(item).data();
+  const auto& cold = s.item_states[item].cold_vector;
+  return cold.size() > 0 ? cold.data() : nullptr;
+}
+
+float cosine(const float* a, const float* b, Eigen::Index dim) {
+  Eigen::Map<const Eigen::VectorXf> va(a, dim), vb(b, dim);
+  const float d = va.norm() * vb.norm();
+  return d > 0 ? va.dot(vb) / d : 0.f;
+}
+
+void sort_best_first(std::vector<ScoredItem>* items) {
+  std::sort(items->begin(), items->end(), [](const ScoredItem& a, const ScoredItem& b) {
+    return a.score > b.score || (a.score == b.score && a.item < b.item);
+  });
+}
+
+// Personal candidates: the `pool` best eligible items for user vector x.
+void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen::VectorXf& x, size_t pool,
+                         std::vector<ScoredItem>* out) {
+  const Engine::State& s = rules.s;
+  out->clear();
+  bool done = false;
+  if (m.ann() && !rules.has_filters) {
+    // HNSW returns nearest items regardless of rules; fetch enough to survive the exclusions.
+    size_t fetch = pool + rules.excluded.size() + 16;
+    std::vector<ScoredItem> found;
+    for (int attempt = 0; attempt < 4 && !done; ++attempt, fetch *= 4) {
+      m.ann()->search(x.data(), fetch, &found);
+      out->clear();
+      for (const ScoredItem& c : found)
+        if (rules.eligible(c.item)) out->push_back({c.item, c.score + rules.boost(c.item)});
+      done = out->size() >= pool || found.size() >= m.ann()->size();
+    }
+  }
+  if (!done) {
+    thread_local std::vector<float> scores;
+    scores.resize(m.num_items());
+    Eigen::Map<Eigen::VectorXf>(scores.data(), static_cast<Eigen::Index>(scores.size())).noalias() = m.items() * x;
+    for (uint32_t i = 0; i < m.num_items(); ++i) {
+      if (!m.trained(i) || !rules.eligible(i)) scores[i] = kNaN;
+      else if (!rules.request || !rules.request->boosts.empty()) scores[i] += rules.boost(i);
+    }
+    top_k(scores, pool, {}, out);
+  }
+  for (uint32_t i : s.cold_items) {
+    if (!rules.eligible(i)) continue;
+    const auto& v = s.item_states[i].cold_vector;
+    out->push_back({i, v.dot(x) + rules.boost(i)});
+  }
+  sort_best_first(out);
+  if (out->size() > pool) out->resize(pool);
+}
+
+void trending_candidates(const Rules& rules, size_t pool, std::vector<ScoredItem>* out) {
+  const Engine::State& s = rules.s;
+  thread_local std::vector<float> scores;
+  scores.resize(s.item_states.size());
+  // Scores are log decayed counts relative to the most trending item (a shared offset keeps
+  // the order, and keeps floats in range).
+  double top = -std::numeric_limits<double>::infinity();
+  for (const auto& st : s.item_states) top = std::max(top, st.log_trend);
+  for (uint32_t i = 0; i < scores.size(); ++i) {
+    const double t = s.item_states[i].log_trend;
+    scores[i] = std::isinf(t) || !rules.eligible(i) ? kNaN : static_cast<float>(t - top) + rules.boost(i);
+  }
+  top_k(scores, pool, {}, out);
+  // Items never interacted with (new, described ones) come after every trending item.
+  if (out->size() < pool) {
+    for (uint32_t i = 0; i < scores.size() && out->size() < pool; ++i)
+      if (std::isinf(s.item_states[i].log_trend) && rules.eligible(i))
+        out->push_back({i, -1e6f + rules.boost(i)});
+  }
+}
+
+// Greedy pick of k from the candidates, best first: at most max_per_category per category,
+// and with mmr_lambda < 1 maximal marginal relevance (Carbonell & Goldstein 1998):
+// argmax lambda * relevance - (1 - lambda) * max cosine to the items already picked.
+std::vector<ScoredItem> diversify(const Rules& rules, const ServingModel* m, std::vector<ScoredItem> cands, size_t k,
+                                  size_t max_per_category, float lambda) {
+  std::vector<ScoredItem> picked;
+  std::unordered_map<std::string_view, size_t> per_category;
+  auto category_full = [&](uint32_t item) {
+    if (max_per_category == 0) return false;
+    auto it = per_category.find(rules.s.item_states[item].record.category);
+    return it != per_category.end() && it->second >= max_per_category;
+  };
+  const bool mmr = lambda < 1.f && m;
+  float lo = 0, hi = 1;
+  if (mmr && !cands.empty()) {
+    hi = cands.front().score;
+    lo = cands.back().score;
+  }
+  std::vector<float> max_sim(cands.size(), 0.f);
+  std::vector<bool> used(cands.size(), false);
+  while (picked.size() < k) {
+    size_t best = cands.size();
+    float best_value = -std::numeric_limits<float>::infinity();
+    for (size_t c = 0; c < cands.size(); ++c) {
+      if (used[c] || category_full(cands[c].item)) continue;
+      if (!mmr) {
+        best = c;  // candidates are sorted: the first allowed one
+        break;
+      }
+      const float relevance = hi > lo ? (cands[c].score - lo) / (hi - lo) : 1.f;
+      const float value = lambda * relevance - (1.f - lambda) * max_sim[c];
+      if (value > best_value) {
+        best_value = value;
+        best = c;
+      }
+    }
+    if (best == cands.size()) break;
+    used[best] = true;
+    picked.push_back(cands[best]);
+    ++per_category[rules.s.item_states[cands[best].item].record.category];
+    if (mmr) {
+      const float* v = item_vector(rules.s, m, cands[best].item);
+      for (size_t c = 0; c < cands.size(); ++c) {
+        const float* w = used[c] ? nullptr : item_vector(rules.s, m, cands[c].item);
+        if (v && w) max_sim[c] = std::max(max_sim[c], cosine(v, w, m->factors()));
+      }
+    }
+  }
+  return picked;
+}
+
+// "Because you engaged with ...": the two history items closest to the recommended one.
+std::vector<std::string> closest_history(const Engine::State& s, const ServingModel& m, uint32_t item,
+                                         const std::vector<uint32_t>& history) {
+  const float* v = item_vector(s, &m, item);
+  if (!v) return {};
+  std::vector<ScoredItem> sims;
+  for (uint32_t h : history)
+    if (m.trained(h) && h != item) sims.push_back({h, cosine(v, m.items().row(h).data(), m.factors())});
+  sort_best_first(&sims);
+  std::vector<std::string> out;
+  for (size_t k = 0; k < sims.size() && k < 2; ++k) out.push_back(s.items.id_of(sims[k].item));
+  return out;
+}
+
+std::optional<ApiError> check_k(size_t k) {
+  if (k == 0 || k > kMaxK) return ApiError{400, "k", "must be between 1 and " + std::to_string(kMaxK)};
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendRequest& request) const {
+  if (auto err = check_k(request.k)) return *err;
+  if (request.mmr_lambda < 0.f || request.mmr_lambda > 1.f || std::isnan(request.mmr_lambda))
+    return ApiError{400, "mmr", "must be between 0 and 1"};
+  const State& s = *state_;
+  const auto m = model();
+  RecommendResponse response;
+  response.model_version = m ? m->version() : 0;
+
+  // The user's vector, re-folded when an event arrived since (or the model changed).
+  Eigen::VectorXf x;
+  std::vector<uint32_t> history;
+  if (UserState* u = s.find_user(request.user)) {
+    std::lock_guard lock(u->mutex);
+    history = u->items;
+    if (m && !u->items.empty()) {
+      if (u->vector_version != m->version()) {
+        u->vector = m->fold_in(u->items, u->weights);
+        u->vector_version = m->version();
+      }
+      x = u->vector;
+    }
+  }
+  const bool personal = x.size() > 0 && x.squaredNorm() > 0.f;
+  response.source = personal ? "personal" : "trending";
+
+  std::shared_lock lock(s.catalog_mutex);
+  Rules rules{s, &request};
+  rules.categories = request.categories;
+  rules.has_filters = !request.categories.empty() || !request.tags.empty() || request.price_min || request.price_max;
+  if (request.exclude_seen) rules.excluded = history;
+  for (const auto& id : request.exclude)
+    if (auto i = s.items.find(id)) rules.excluded.push_back(*i);  // unknown: nothing to exclude
+  std::vector<std::pair<uint32_t, const Pin*>> pins;
+  for (const Pin& p : request.pins) {
+    auto i = s.items.find(p.item);
+    if (!i) return ApiError{404, "pin", "unknown item '" + p.item + "'"};
+    if (s.item_states[*i].record.hidden) continue;  // hidden wins over pinned
+    pins.emplace_back(*i, &p);
+    rules.excluded.push_back(*i);
+  }
+  std::sort(rules.excluded.begin(), rules.excluded.end());
+
+  const bool rerank = request.max_per_category > 0 || request.mmr_lambda < 1.f;
+  const size_t pool = rerank ? std::max<size_t>(request.k * 5, 50) : request.k;
+  std::vector<ScoredItem> cands;
+  if (personal) personal_candidates(rules, *m, x, pool, &cands);
+  else trending_candidates(rules, pool, &cands);
+  std::vector<ScoredItem> picked =
+      rerank ? diversify(rules, m.get(), std::move(cands), request.k, request.max_per_category, request.mmr_lambda)
+             : std::move(cands);
+  if (picked.size() > request.k) picked.resize(request.k);
+
+  for (const ScoredItem& c : picked) {
+    Recommendation r;
+    r.item = s.items.id_of(c.item);
+    r.score = c.score;
+    if (request.explain) {
+      if (!personal) {
+        r.reason = "trending";
+      } else if (m->trained(c.item)) {
+        r.reason = "similar_items";
+        r.because = closest_history(s, *m, c.item, history);
+      } else {
+        r.reason = "features";
+        m->feature_vector(s.item_states[c.item].record, &r.because);
+      }
+      rules.boost(c.item, &r.because);
+    }
+    response.items.push_back(std::move(r));
+  }
+  // Pins last, at their positions (in order of position, so later pins do not shift earlier).
+  std::stable_sort(pins.begin(), pins.end(), [](const auto& a, const auto& b) { return a.second->position < b.second->position; });
+  for (const auto& [item, pin] : pins) {
+    Recommendation r;
+    r.item = s.items.id_of(item);
+    r.pinned = true;
+    if (request.explain) r.reason = "pinned";
+    const size_t at = std::min(pin->position - 1, response.items.size());
+    response.items.insert(response.items.begin() + static_cast<std::ptrdiff_t>(at), std::move(r));
+  }
+  if (response.items.size() > request.k) response.items.resize(request.k);
+  return response;
+}
+
+std::variant<RecommendResponse, ApiError> Engine::similar(const SimilarRequest& request) const {
+  if (auto err = check_k(request.k)) return *err;
+  const State& s = *state_;
+  const auto m = model();
+  RecommendResponse response;
+  response.model_version = m ? m->version() : 0;
+  std::shared_lock lock(s.catalog_mutex);
+  auto found = s.items.find(request.item);
+  if (!found) return ApiError{404, "item", "unknown item '" + request.item + "'"};
+  const uint32_t item = *found;
+  Rules rules{s, nullptr};
+  rules.categories = request.categories;
+  rules.excluded = {item};
+  const float* q = item_vector(s, m.get(), item);
+  std::vector<ScoredItem> cands;
+  if (!q) {
+    // No vector yet (no events, no known features): trending items of the same category.
+    response.source = "trending";
+    if (rules.categories.empty() && !s.item_states[item].record.category.empty())
+      rules.categories = {s.item_states[item].record.category};
+    trending_candidates(rules, request.k, &cands);
+  } else {
+    response.source = "similar";
+    const Eigen::Index f = m->factors();
+    if (m->ann() && rules.categories.empty()) {
+      std::vector<ScoredItem> found_items;
+      m->ann()->search(q, request.k * 4 + 16, &found_items);
+      for (const ScoredItem& c : found_items)
+        if (rules.eligible(c.item)) cands.push_back({c.item, cosine(q, m->items().row(c.item).data(), f)});
+    } else {
+      for (uint32_t i = 0; i < m->num_items(); ++i)
+        if (m->trained(i) && rules.eligible(i)) cands.push_back({i, cosine(q, m->items().row(i).data(), f)});
+    }
+    for (uint32_t i : s.cold_items)
+      if (rules.eligible(i)) cands.push_back({i, cosine(q, s.item_states[i].cold_vector.data(), f)});
+    if (cands.size() > request.k) {
+      std::partial_sort(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(request.k), cands.end(),
+                        [](const ScoredItem& a, const ScoredItem& b) {
+                          return a.score > b.score || (a.score == b.score && a.item < b.item);
+                        });
+      cands.resize(request.k);
+    }
+    sort_best_first(&cands);
+  }
+  for (const ScoredItem& c : cands) {
+    Recommendation r;
+    r.item = s.items.id_of(c.item);
+    r.score = c.score;
+    if (request.explain) {
+      r.reason = response.source == "trending" ? "trending" : "similar_items";
+      if (r.reason == "similar_items") r.because = {request.item};
+    }
+    response.items.push_back(std::move(r));
+  }
+  return response;
+}
+
+}  // namespace nudge::serve

@@ -1,0 +1,114 @@
+// nudge serve: the HTTP recommendation server (docs/serving.md, docs/api.md).
+//
+// Optionally imports an interactions file (and item features) into its store first, which is
+// how a catalogue is bootstrapped from history; --import-only then trains and exits.
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+
+#include "commands.h"
+#include "data_flags.h"
+#include "nudge/log.h"
+#include "nudge/serve/config.h"
+
+namespace nudge::cli {
+namespace {
+
+struct ServeFlags {
+  std::string config;
+  std::string data_dir, host, api_key, port_file;
+  int port = -1, threads = -1, factors = -1;
+  bool no_sync = false;
+  std::string import, import_items;
+  bool import_only = false;
+};
+
+// Item features as the server knows them: "category", tags from "tags"/"tag" (and any other
+// categorical field), "price".
+std::vector<serve::ItemRecord> item_records(const Dataset& d) {
+  const FeatureTable& f = d.catalog().item_features;
+  std::vector<serve::ItemRecord> out(d.num_items());
+  const auto price = f.find_field("price");
+  for (uint32_t i = 0; i < d.num_items(); ++i) {
+    serve::ItemRecord& r = out[i];
+    r.id = d.catalog().items.id_of(i);
+    for (uint32_t token : f.tokens(i)) {
+      const auto& field = f.fields()[f.token_field(token)].name;
+      if (field == "category") r.category = std::string(f.token_value(token));
+      else r.tags.emplace_back(f.token_value(token));
+    }
+    if (price) r.price = f.numeric(i, *price);
+  }
+  return out;
+}
+
+void import_into(serve::Engine& engine, const ServeFlags& flags) {
+  DataFlags data;
+  data.input = flags.import;
+  data.item_features = flags.import_items;
+  data.keep_duplicates = true;
+  Dataset d = value_or_throw(load_dataset(data));
+  if (!flags.import_items.empty())
+    for (auto& record : item_records(d)) ok_or_throw(engine.put_item(std::move(record)));
+  const Interactions& x = d.interactions();
+  const auto& c = d.catalog();
+  constexpr size_t kBatch = 50000;
+  for (size_t begin = 0; begin < x.size(); begin += kBatch) {
+    std::vector<serve::Event> batch;
+    for (size_t r = begin; r < std::min(x.size(), begin + kBatch); ++r)
+      batch.push_back({c.users.id_of(x.users[r]), c.items.id_of(x.items[r]), c.event_types.name(x.types[r]), x.values[r],
+                       x.timestamps[r]});
+    ok_or_throw(engine.ingest(std::move(batch)));
+  }
+  spdlog::info("serve: imported {} events from {}", x.size(), flags.import);
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& root) {
+  auto f = std::make_shared<ServeFlags>();
+  CLI::App* cmd = root.add_subcommand("serve", "Run the HTTP recommendation server");
+  cmd->add_option("-c,--config", f->config, "TOML configuration file (flags override it)");
+  cmd->add_option("-d,--data-dir", f->data_dir, "Directory of the event store and model (default nudge-data)");
+  cmd->add_option("--host", f->host, "Address to listen on (default 127.0.0.1)");
+  cmd->add_option("-p,--port", f->port, "Port (default 8080; 0 picks a free one)");
+  cmd->add_option("--threads", f->threads, "Network threads (default: all cores)");
+  cmd->add_option("--api-key", f->api_key, "Bearer token required on POST/PUT/DELETE");
+  cmd->add_option("--factors", f->factors, "iALS factors of the served model (default 64)");
+  cmd->add_flag("--no-sync", f->no_sync, "Acknowledge events once written, before fsync (survives crashes, not power loss)");
+  cmd->add_option("--port-file", f->port_file, "Write the bound port here once listening");
+  cmd->add_option("--import", f->import, "Import this interactions file (csv, jsonl, MovieLens) into the store first");
+  cmd->add_option("--import-items", f->import_items, "Item features to import with --import (annotated csv)");
+  cmd->add_flag("--import-only", f->import_only, "Import, train, and exit without serving");
+  cmd->callback([f] {
+    serve::ServeConfig config = serve::default_serve_config();
+    if (!f->config.empty()) ok_or_throw(serve::load_serve_config(f->config, &config));
+    if (!f->data_dir.empty()) config.engine.data_dir = f->data_dir;
+    if (!f->host.empty()) config.server.host = f->host;
+    if (f->port >= 0) config.server.port = static_cast<uint16_t>(f->port);
+    if (f->threads >= 0) config.server.threads = f->threads;
+    if (!f->api_key.empty()) config.api.api_key = f->api_key;
+    if (f->factors > 0) config.engine.model.ials.factors = f->factors;
+    if (f->no_sync) config.engine.store.sync = false;
+    if (!f->import.empty()) config.engine.train_on_start = false;  // trained once, after the import
+
+    auto engine = value_or_throw(serve::Engine::open(config.engine));
+    if (!f->import.empty()) {
+      import_into(*engine, *f);
+      ok_or_throw(engine->retrain());
+    }
+    if (f->import_only) return;
+    serve::HttpApi api(*engine, config.api);
+    serve::HttpServer server(api, config.server);
+    ok_or_throw(server.start());
+    fmt::print("nudge: listening on http://{}:{} (data in {})\n", config.server.host, server.port(), config.engine.data_dir);
+    std::fflush(stdout);
+    if (!f->port_file.empty()) std::ofstream(f->port_file) << server.port() << "\n";
+    server.wait_for_signal();
+    spdlog::info("serve: shutting down");
+    server.stop();
+    engine.reset();  // drains the store while the server's objects are still alive
+  });
+}
+
+}  // namespace nudge::cli
