@@ -10,6 +10,7 @@
 #include "data_flags.h"
 #include "nudge/log.h"
 #include "nudge/serve/config.h"
+#include "nudge/serve/import.h"
 
 namespace nudge::cli {
 namespace {
@@ -23,44 +24,14 @@ struct ServeFlags {
   bool import_only = false;
 };
 
-// Item features as the server knows them: "category", tags from "tags"/"tag" (and any other
-// categorical field), "price".
-std::vector<serve::ItemRecord> item_records(const Dataset& d) {
-  const FeatureTable& f = d.catalog().item_features;
-  std::vector<serve::ItemRecord> out(d.num_items());
-  const auto price = f.find_field("price");
-  for (uint32_t i = 0; i < d.num_items(); ++i) {
-    serve::ItemRecord& r = out[i];
-    r.id = d.catalog().items.id_of(i);
-    for (uint32_t token : f.tokens(i)) {
-      const auto& field = f.fields()[f.token_field(token)].name;
-      if (field == "category") r.category = std::string(f.token_value(token));
-      else r.tags.emplace_back(f.token_value(token));
-    }
-    if (price) r.price = f.numeric(i, *price);
-  }
-  return out;
-}
-
 void import_into(serve::Engine& engine, const ServeFlags& flags) {
   DataFlags data;
   data.input = flags.import;
   data.item_features = flags.import_items;
   data.keep_duplicates = true;
   Dataset d = value_or_throw(load_dataset(data));
-  if (!flags.import_items.empty())
-    for (auto& record : item_records(d)) ok_or_throw(engine.put_item(std::move(record)));
-  const Interactions& x = d.interactions();
-  const auto& c = d.catalog();
-  constexpr size_t kBatch = 50000;
-  for (size_t begin = 0; begin < x.size(); begin += kBatch) {
-    std::vector<serve::Event> batch;
-    for (size_t r = begin; r < std::min(x.size(), begin + kBatch); ++r)
-      batch.push_back({c.users.id_of(x.users[r]), c.items.id_of(x.items[r]), c.event_types.name(x.types[r]), x.values[r],
-                       x.timestamps[r]});
-    ok_or_throw(engine.ingest(std::move(batch)));
-  }
-  spdlog::info("serve: imported {} events from {}", x.size(), flags.import);
+  ok_or_throw(serve::import_dataset(engine, d));
+  spdlog::info("serve: imported {} events from {}", d.num_interactions(), flags.import);
 }
 
 }  // namespace

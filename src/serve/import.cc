@@ -1,0 +1,36 @@
+#include "nudge/serve/import.h"
+
+namespace nudge::serve {
+
+std::vector<ItemRecord> item_records(const Dataset& data) {
+  const FeatureTable& f = data.catalog().item_features;
+  std::vector<ItemRecord> out(data.num_items());
+  const auto price = f.find_field("price");
+  for (uint32_t i = 0; i < data.num_items(); ++i) {
+    ItemRecord& r = out[i];
+    r.id = data.catalog().items.id_of(i);
+    for (uint32_t token : f.tokens(i)) {
+      if (f.fields()[f.token_field(token)].name == "category") r.category = std::string(f.token_value(token));
+      else r.tags.emplace_back(f.token_value(token));
+    }
+    if (price) r.price = f.numeric(i, *price);
+  }
+  return out;
+}
+
+Status import_dataset(Engine& engine, const Dataset& data, size_t batch_size) {
+  if (!data.catalog().item_features.empty())
+    for (auto& record : item_records(data)) NUDGE_RETURN_IF_ERROR(engine.put_item(std::move(record)));
+  const Interactions& x = data.interactions();
+  const Catalog& c = data.catalog();
+  for (size_t begin = 0; begin < x.size(); begin += batch_size) {
+    std::vector<Event> batch;
+    for (size_t r = begin; r < std::min(x.size(), begin + batch_size); ++r)
+      batch.push_back({c.users.id_of(x.users[r]), c.items.id_of(x.items[r]), c.event_types.name(x.types[r]), x.values[r],
+                       x.timestamps[r]});
+    NUDGE_RETURN_IF_ERROR(engine.ingest(std::move(batch)));
+  }
+  return Status::ok();
+}
+
+}  // namespace nudge::serve

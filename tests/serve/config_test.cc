@@ -1,0 +1,59 @@
+#include "nudge/serve/config.h"
+
+#include <gtest/gtest.h>
+
+namespace nudge::serve {
+namespace {
+
+TEST(ServeConfig, ReadsEverySection) {
+  ServeConfig c = default_serve_config();
+  const Status s = parse_serve_config(R"(
+[server]
+host = "0.0.0.0"
+port = 9000
+threads = 2
+api_key = "secret"
+max_body_bytes = 1024
+[store]
+data_dir = "/tmp/x"
+sync = false
+[model]
+factors = 32
+ann_min_items = 10
+[retrain]
+interval_s = 60
+after_events = 5
+[events]
+weights = "view=1,purchase=5"
+trending_half_life_hours = 2.5
+)", "test.toml", &c);
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  EXPECT_EQ(c.server.host, "0.0.0.0");
+  EXPECT_EQ(c.server.port, 9000);
+  EXPECT_EQ(c.server.max_body_bytes, 1024u);
+  EXPECT_EQ(c.api.api_key, "secret");
+  EXPECT_EQ(c.engine.data_dir, "/tmp/x");
+  EXPECT_FALSE(c.engine.store.sync);
+  EXPECT_EQ(c.engine.model.ials.factors, 32);
+  EXPECT_EQ(c.engine.model.ann_min_items, 10u);
+  EXPECT_EQ(c.engine.retrain_after_events, 5);
+  EXPECT_EQ(c.engine.event_weights, "view=1,purchase=5");
+  EXPECT_DOUBLE_EQ(c.engine.trending_half_life_hours, 2.5);
+}
+
+TEST(ServeConfig, ErrorsNameFileLineAndKey) {
+  ServeConfig c = default_serve_config();
+  Status s = parse_serve_config("[server]\nport = \"80\"\n", "a.toml", &c);
+  EXPECT_EQ(s.message(), "a.toml:2: server.port: expected an integer >= 0");
+  s = parse_serve_config("[server]\nprot = 80\n", "a.toml", &c);
+  EXPECT_EQ(s.message(), "a.toml:2: unknown key server.prot");
+  s = parse_serve_config("[serve]\n", "a.toml", &c);
+  EXPECT_EQ(s.message(), "a.toml:1: unknown section [serve]");
+  s = parse_serve_config("[server]\nport = 70000\n", "a.toml", &c);
+  EXPECT_EQ(s.message(), "a.toml:2: server.port: out of range");
+  s = parse_serve_config("[server\n", "a.toml", &c);
+  EXPECT_EQ(s.message().rfind("a.toml:1: ", 0), 0u) << s.message();
+}
+
+}  // namespace
+}  // namespace nudge::serve
