@@ -1,0 +1,325 @@
+// The engine without HTTP: learning from events at once, rules, cold start, restart and hot
+// swap, on synthetic data with planted topics (item category = topic).
+#include "nudge/serve/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "nudge/serve/import.h"
+#include "nudge/synth.h"
+#include "test_util.h"
+
+namespace nudge::serve {
+namespace {
+
+using nudge::testing::TempDir;
+
+struct Fixture {
+  TempDir dir;
+  SynthData synth;
+  std::vector<ItemRecord> items;
+  std::unique_ptr<Engine> engine;
+
+  explicit Fixture(uint32_t ann_min_items = 1000000) {
+    SynthOptions so;
+    so.num_users = 400;
+    so.num_items = 300;
+    so.num_interactions = 12000;
+    so.num_topics = 6;
+    so.seed = 7;
+    synth = synthesize(so).value();
+    items = item_records(synth.dataset);
+    engine = open(ann_min_items);
+    EXPECT_TRUE(import_dataset(*engine, synth.dataset).is_ok());
+    EXPECT_TRUE(engine->retrain().is_ok());
+  }
+  EngineOptions options(uint32_t ann_min_items) const {
+    EngineOptions o;
+    o.data_dir = dir.file("data");
+    o.model.ials.factors = 16;
+    o.model.ials.threads = 1;
+    o.model.ann_min_items = ann_min_items;
+    o.retrain_interval_s = 0;
+    o.retrain_after_events = 0;
+    return o;
+  }
+  std::unique_ptr<Engine> open(uint32_t ann_min_items = 1000000) const {
+    auto r = Engine::open(options(ann_min_items));
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return std::move(r).value();
+  }
+  const ItemRecord& item(const std::string& id) const {
+    return items[*synth.dataset.catalog().items.find(id)];
+  }
+  RecommendResponse recommend(RecommendRequest r) const {
+    auto out = engine->recommend(r);
+    EXPECT_TRUE(std::holds_alternative<RecommendResponse>(out)) << std::get<ApiError>(out).message;
+    return std::get<RecommendResponse>(out);
+  }
+  // Items of one category, most popular first.
+  std::vector<std::string> items_of(const std::string& category) const {
+    std::vector<std::string> out;
+    for (const auto& r : items)
+      if (r.category == category) out.push_back(r.id);
+    return out;
+  }
+};
+
+std::vector<std::string> ids(const RecommendResponse& r) {
+  std::vector<std::string> out;
+  for (const auto& rec : r.items) out.push_back(rec.item);
+  return out;
+}
+
+TEST(Engine, AnEventChangesTheNextRecommendation) {
+  Fixture f;
+  RecommendRequest req;
+  req.user = "brand-new";
+  req.k = 10;
+  auto before = f.recommend(req);
+  EXPECT_EQ(before.source, "trending");
+  // Three events on one category: the next answer is personal and mostly that category.
+  const std::string category = f.items.front().category;
+  const auto chosen = f.items_of(category);
+  ASSERT_TRUE(f.engine->ingest({{"brand-new", chosen[0], "purchase", 1.f, 0},
+                                {"brand-new", chosen[1], "purchase", 1.f, 0},
+                                {"brand-new", chosen[2], "purchase", 1.f, 0}}).is_ok());
+  auto after = f.recommend(req);
+  EXPECT_EQ(after.source, "personal");
+  int same = 0;
+  for (const auto& id : ids(after)) {
+    EXPECT_NE(id, chosen[0]);  // seen items are excluded by default
+    same += f.item(id).category == category;
+  }
+  EXPECT_GE(same, 6) << "a 6-topic catalogue: by chance about 2 of 10";
+}
+
+TEST(Engine, RulesAreHonoured) {
+  Fixture f;
+  const std::string user = f.synth.dataset.catalog().users.id_of(0);
+  auto info = f.engine->user_info(user);
+  ASSERT_TRUE(info);
+  std::set<std::string> seen;
+  for (const auto& [item, w] : info->history) seen.insert(item);
+
+  RecommendRequest req;
+  req.user = user;
+  req.k = 20;
+  for (const auto& id : ids(f.recommend(req))) EXPECT_FALSE(seen.count(id)) << id;
+  req.exclude_seen = false;
+  auto with_seen = ids(f.recommend(req));
+  EXPECT_TRUE(std::any_of(with_seen.begin(), with_seen.end(), [&](const auto& id) { return seen.count(id) > 0; }));
+
+  req.exclude_seen = true;
+  auto base = ids(f.recommend(req));
+  req.exclude = {base[0], base[1]};
+  auto excluded = ids(f.recommend(req));
+  EXPECT_EQ(std::count(excluded.begin(), excluded.end(), base[0]), 0);
+  EXPECT_EQ(excluded[0], base[2]);
+  req.exclude.clear();
+
+  const std::string category = f.item(base.back()).category;
+  req.categories = {category};
+  for (const auto& id : ids(f.recommend(req))) EXPECT_EQ(f.item(id).category, category);
+  req.categories.clear();
+
+  req.price_min = 10.f;
+  req.price_max = 20.f;
+  for (const auto& id : ids(f.recommend(req))) {
+    EXPECT_GE(f.item(id).price, 10.f);
+    EXPECT_LE(f.item(id).price, 20.f);
+  }
+  req.price_min.reset();
+  req.price_max.reset();
+
+  const std::string tag = f.item(base[5]).tags.at(0);
+  req.tags = {tag};
+  for (const auto& id : ids(f.recommend(req))) {
+    const auto& tags = f.item(id).tags;
+    EXPECT_NE(std::find(tags.begin(), tags.end(), tag), tags.end());
+  }
+  req.tags.clear();
+
+  req.max_per_category = 2;
+  std::map<std::string, int> per;
+  for (const auto& id : ids(f.recommend(req))) EXPECT_LE(++per[f.item(id).category], 2);
+  req.max_per_category = 0;
+
+  // A boost on the last item's category brings it into the top.
+  req.k = 5;
+  req.boosts = {{"category", f.item(base.back()).category, 100.f}};
+  for (const auto& id : ids(f.recommend(req))) EXPECT_EQ(f.item(id).category, f.item(base.back()).category);
+  req.boosts.clear();
+
+  // Pins land at their positions; pinned items are not repeated.
+  req.pins = {{base[4], 1}, {base[9], 3}};
+  auto pinned = f.recommend(req);
+  ASSERT_EQ(pinned.items.size(), 5u);
+  EXPECT_EQ(pinned.items[0].item, base[4]);
+  EXPECT_TRUE(pinned.items[0].pinned);
+  EXPECT_EQ(pinned.items[2].item, base[9]);
+  EXPECT_EQ(pinned.items[1].item, base[0]);
+  req.pins = {{"no-such-item", 1}};
+  auto unknown = f.engine->recommend(req);
+  ASSERT_TRUE(std::holds_alternative<ApiError>(unknown));
+  EXPECT_EQ(std::get<ApiError>(unknown).http_status, 404);
+  req.pins.clear();
+
+  // MMR spreads the list over categories.
+  req.k = 10;
+  auto count_categories = [&](const RecommendResponse& r) {
+    std::set<std::string> c;
+    for (const auto& id : ids(r)) c.insert(f.item(id).category);
+    return c.size();
+  };
+  const size_t plain = count_categories(f.recommend(req));
+  req.mmr_lambda = 0.3f;
+  EXPECT_GT(count_categories(f.recommend(req)), plain);
+
+  // Hidden items never come back.
+  ASSERT_TRUE(f.engine->hide_item(base[0]).is_ok());
+  req.mmr_lambda = 1.f;
+  auto after_hide = ids(f.recommend(req));
+  EXPECT_EQ(std::count(after_hide.begin(), after_hide.end(), base[0]), 0);
+  EXPECT_EQ(f.engine->hide_item("never-seen").code(), Status::Code::kNotFound);
+}
+
+TEST(Engine, ExplanationsNameHistoryItems) {
+  Fixture f;
+  RecommendRequest req;
+  req.user = f.synth.dataset.catalog().users.id_of(3);
+  req.explain = true;
+  auto r = f.recommend(req);
+  std::set<std::string> seen;
+  const auto info = f.engine->user_info(req.user);
+  ASSERT_TRUE(info);
+  for (const auto& [item, w] : info->history) seen.insert(item);
+  for (const auto& rec : r.items) {
+    EXPECT_EQ(rec.reason, "similar_items");
+    ASSERT_FALSE(rec.because.empty());
+    for (const auto& b : rec.because) EXPECT_TRUE(seen.count(b)) << b;
+  }
+}
+
+TEST(Engine, DescribedNewItemIsRecommendableAtOnce) {
+  Fixture f;
+  // A user devoted to one category; a new item of that category, never interacted with.
+  const std::string category = f.items.front().category;
+  const auto chosen = f.items_of(category);
+  std::vector<Event> events;
+  for (int k = 0; k < 5; ++k) events.push_back({"fan", chosen[k], "purchase", 1.f, 0});
+  ASSERT_TRUE(f.engine->ingest(events).is_ok());
+  ASSERT_TRUE(f.engine->put_item({"fresh", category, f.item(chosen[0]).tags, 5.f, false}).is_ok());
+  RecommendRequest req;
+  req.user = "fan";
+  req.k = 50;
+  req.explain = true;
+  auto r = f.recommend(req);
+  auto it = std::find_if(r.items.begin(), r.items.end(), [](const auto& rec) { return rec.item == "fresh"; });
+  ASSERT_NE(it, r.items.end()) << "the new item should rank in the fan's top 50";
+  EXPECT_EQ(it->reason, "features");
+  EXPECT_NE(std::find(it->because.begin(), it->because.end(), "category=" + category), it->because.end());
+  // Similar items of the new item come from its category.
+  SimilarRequest sr;
+  sr.item = "fresh";
+  auto similar = std::get<RecommendResponse>(f.engine->similar(sr));
+  int same = 0;
+  for (const auto& id : ids(similar)) same += f.item(id).category == category;
+  EXPECT_GE(same, 7);
+}
+
+TEST(Engine, RestartRecoversHistoryModelAndAnswers) {
+  Fixture f;
+  ASSERT_TRUE(f.engine->ingest({{"late", f.items[0].id, "view", 1.f, 0}, {"late", f.items[1].id, "cart", 1.f, 0}}).is_ok());
+  ASSERT_TRUE(f.engine->put_item({"fresh", "c00", {}, 1.f, false}).is_ok());
+  RecommendRequest req;
+  req.user = f.synth.dataset.catalog().users.id_of(5);
+  const auto before = ids(f.recommend(req));
+  const auto late_before = f.engine->user_info("late")->history;
+  f.engine.reset();
+  f.engine = f.open();
+  EXPECT_EQ(ids(f.recommend(req)), before);  // the saved model was loaded, not retrained
+  EXPECT_EQ(f.engine->user_info("late")->history, late_before);
+  EXPECT_EQ(f.engine->stats().events, f.synth.dataset.num_interactions() + 2);
+}
+
+TEST(Engine, HotSwapUnderConcurrentRequestsGivesOnlyValidAnswers) {
+  Fixture f;
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, answers{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t)
+    readers.emplace_back([&, t] {
+      RecommendRequest req;
+      req.k = 10;
+      for (uint32_t n = 0; !stop; ++n) {
+        req.user = f.synth.dataset.catalog().users.id_of((n * 7 + t) % 400);
+        auto r = f.engine->recommend(req);
+        if (!std::holds_alternative<RecommendResponse>(r)) {
+          ++bad;
+          continue;
+        }
+        auto got = ids(std::get<RecommendResponse>(r));
+        std::set<std::string> unique(got.begin(), got.end());
+        if (got.size() != 10 || unique.size() != 10) ++bad;
+        ++answers;
+      }
+    });
+  std::thread writer([&] {
+    for (int n = 0; !stop; ++n) (void)f.engine->ingest({{"w" + std::to_string(n % 50), f.items[n % 300].id, "view", 1.f, 0}});
+  });
+  const uint64_t v0 = f.engine->stats().model_version;
+  for (int k = 0; k < 3; ++k) ASSERT_TRUE(f.engine->retrain().is_ok());
+  stop = true;
+  for (auto& th : readers) th.join();
+  writer.join();
+  EXPECT_EQ(f.engine->stats().model_version, v0 + 3);
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(answers.load(), 0);
+}
+
+TEST(Engine, HnswAnswersAgreeWithExactScoring) {
+  Fixture exact;
+  Fixture ann(/*ann_min_items=*/10);
+  ASSERT_NE(ann.engine->model()->ann(), nullptr);
+  ASSERT_EQ(exact.engine->model()->ann(), nullptr);
+  size_t overlap = 0, total = 0;
+  for (uint32_t u = 0; u < 100; ++u) {
+    RecommendRequest req;
+    req.user = exact.synth.dataset.catalog().users.id_of(u);
+    auto a = ids(exact.recommend(req)), b = ids(ann.recommend(req));
+    for (const auto& id : a) overlap += std::count(b.begin(), b.end(), id);
+    total += a.size();
+  }
+  EXPECT_GE(static_cast<double>(overlap) / static_cast<double>(total), 0.9);
+}
+
+TEST(Engine, BadRequestsAndEventsAreRefused) {
+  Fixture f;
+  RecommendRequest req;
+  req.user = "x";
+  req.k = 0;
+  EXPECT_EQ(std::get<ApiError>(f.engine->recommend(req)).field, "k");
+  req.k = 10;
+  req.mmr_lambda = 2.f;
+  EXPECT_EQ(std::get<ApiError>(f.engine->recommend(req)).field, "mmr");
+  SimilarRequest sr;
+  sr.item = "nope";
+  EXPECT_EQ(std::get<ApiError>(f.engine->similar(sr)).http_status, 404);
+  auto err = Engine::validate({{"u", "i", "view", 1.f, 0}, {"u", "", "view", 1.f, 0}});
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->field, "events[1].item");
+  err = Engine::validate({{"u", "i", "view", std::nanf(""), 0}});
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->field, "events[0].value");
+  const uint64_t before = f.engine->stats().events;
+  EXPECT_FALSE(f.engine->ingest({{"u", "i", "view", -1.f, 0}}).is_ok());
+  EXPECT_EQ(f.engine->stats().events, before);  // nothing stored
+}
+
+}  // namespace
+}  // namespace nudge::serve
