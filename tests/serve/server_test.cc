@@ -1,0 +1,255 @@
+// The real `nudge serve` process driven over loopback HTTP: events change the next answer,
+// error codes, body limit, the SIGKILL crash test and hot swap under concurrent requests.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include <boost/asio/write.hpp>
+
+#include "http_client.h"
+#include "nudge/serve/event_store.h"
+#include "test_util.h"
+
+namespace nudge::serve {
+namespace {
+
+using nlohmann::json;
+using nudge::testing::HttpClient;
+using nudge::testing::TempDir;
+namespace http = boost::beast::http;
+
+// Runs `nudge serve` on a free port with its data in `dir`.
+class ServerProcess {
+ public:
+  ServerProcess(const TempDir& dir, std::vector<std::string> extra = {}) {
+    const std::string port_file = dir.file("port");
+    std::remove(port_file.c_str());
+    std::vector<std::string> args = {NUDGE_CLI, "-q", "serve", "-d", dir.file("data"), "--port", "0", "--threads", "2",
+                                     "--port-file", port_file, "--factors", "16"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    for (int k = 0; k < 600 && port_ == 0; ++k) {
+      std::ifstream in(port_file);
+      int p = 0;
+      if (in >> p) port_ = static_cast<uint16_t>(p);
+      else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_NE(port_, 0) << "server did not start";
+  }
+  ~ServerProcess() {
+    if (pid_ > 0) stop(SIGTERM);
+  }
+  // Sends the signal and returns the exit status.
+  int stop(int sig) {
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+std::string fmt_user(char group, int u) { return std::string(1, group) + "user" + std::to_string(u); }
+
+std::string import_file(const TempDir& dir) {
+  // Two groups of users and items with no overlap: a-users like a-items, b-users b-items.
+  std::string csv = "user_id,item_id,type,value,timestamp\n";
+  for (int u = 0; u < 60; ++u)
+    for (int i = 0; i < 8; ++i) {
+      const char g = u % 2 ? 'a' : 'b';
+      csv += fmt_user(g, u) + "," + std::string(1, g) + std::to_string((u + i) % 20) + ",view,1,1700000000\n";
+    }
+  nudge::testing::write_file(dir.file("events.csv"), csv);
+  return dir.file("events.csv");
+}
+
+TEST(Server, EventsChangeTheNextRecommendation) {
+  TempDir dir;
+  ServerProcess server(dir, {"--import", import_file(dir)});
+  HttpClient c(server.port());
+  auto r = c.get("/v1/recommend?user=newcomer&k=5");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["source"], "trending");
+  r = c.post("/v1/events", R"({"events":[{"user":"newcomer","item":"a3","type":"purchase"},{"user":"newcomer","item":"a4"}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["accepted"], 2);
+  r = c.get("/v1/recommend?user=newcomer&k=5&explain=true");
+  ASSERT_EQ(r.status, 200);
+  const json j = json::parse(r.body);
+  EXPECT_EQ(j["source"], "personal");
+  for (const auto& item : j["items"]) {
+    EXPECT_EQ(item["item"].get<std::string>()[0], 'a') << r.body;
+    EXPECT_EQ(item["reason"], "similar_items");
+  }
+  r = c.get("/v1/users/newcomer");
+  EXPECT_EQ(json::parse(r.body)["history"].size(), 2u);
+}
+
+TEST(Server, MalformedRequestsGetTheRightCodes) {
+  TempDir dir;
+  ServerProcess server(dir, {"--import", import_file(dir), "--api-key", "k3y"});
+  HttpClient c(server.port());
+  auto expect = [&](http::verb verb, const std::string& target, const std::string& body, int status,
+                    const std::string& field, const std::string& bearer = "k3y") {
+    auto r = c.request(verb, target, body, bearer);
+    EXPECT_EQ(r.status, status) << target << " " << body << " -> " << r.body;
+    const json j = json::parse(r.body, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.body;
+    EXPECT_EQ(j.value("field", ""), field) << r.body;
+    EXPECT_FALSE(j.value("error", "").empty());
+  };
+  expect(http::verb::post, "/v1/events", "{\"user\": ", 400, "body");
+  expect(http::verb::post, "/v1/events", R"({"user":"u","item":"i","value":"NaN"})", 400, "event.value");
+  expect(http::verb::post, "/v1/events", R"({"user":"u","item":"i","value":1e40})", 400, "events[0].value");
+  expect(http::verb::post, "/v1/events", R"([{"user":"u","item":"i"},{"user":"u"}])", 400, "events[1].item");
+  expect(http::verb::post, "/v1/events", R"({"user":"u","item":"i","colour":"red"})", 400, "event.colour");
+  expect(http::verb::post, "/v1/events", R"({"user":"u","item":"i"})", 401, "Authorization", "wrong");
+  expect(http::verb::get, "/v1/recommend?k=5", "", 400, "user");
+  expect(http::verb::get, "/v1/recommend?user=x&k=abc", "", 400, "k");
+  expect(http::verb::get, "/v1/recommend?user=x&kk=1", "", 400, "kk");
+  expect(http::verb::get, "/v1/recommend?user=x&pin=zzz:1", "", 404, "pin");
+  expect(http::verb::get, "/v1/similar?item=zzz", "", 404, "item");
+  expect(http::verb::delete_, "/v1/items/zzz", "", 404, "id");
+  expect(http::verb::put, "/v1/items/new", R"({"price":"cheap"})", 400, "price");
+  expect(http::verb::get, "/v1/users/nobody", "", 404, "id");
+  expect(http::verb::get, "/v2/nothing", "", 404, "path");
+  expect(http::verb::post, "/v1/recommend?user=x", "", 405, "method");
+  // A body over the limit (8 MiB by default) is refused from its Content-Length: 413, and
+  // the connection closes without reading the body.
+  {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket socket(ioc);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+    const std::string head = "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k3y\r\n"
+                             "Content-Length: 9437184\r\n\r\n";
+    boost::asio::write(socket, boost::asio::buffer(head));
+    boost::beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(socket, buffer, res);
+    EXPECT_EQ(res.result_int(), 413u);
+    EXPECT_EQ(json::parse(res.body())["field"], "body");
+  }
+  HttpClient fresh(server.port());
+  auto health = fresh.get("/healthz");
+  EXPECT_EQ(health.status, 200);  // still up
+  EXPECT_EQ(json::parse(health.body)["events"], 480);  // and nothing bad was stored
+  auto metrics = fresh.get("/metrics");
+  EXPECT_NE(metrics.body.find("nudge_http_requests_total{endpoint=\"events\",code=\"4xx\"}"), std::string::npos);
+  EXPECT_NE(metrics.body.find("nudge_http_request_duration_seconds_bucket{endpoint=\"recommend\",le=\"+Inf\"}"),
+            std::string::npos);
+}
+
+TEST(Server, EveryAcknowledgedEventSurvivesSigkill) {
+  TempDir dir;
+  std::vector<std::set<std::string>> acked(4);
+  {
+    ServerProcess server(dir);
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 4; ++t)
+      writers.emplace_back([&, t] {
+        try {
+          HttpClient c(server.port());
+          for (int n = 0; !stop; ++n) {
+            json batch = json::array();
+            for (int k = 0; k < 10; ++k)
+              batch.push_back({{"user", "w" + std::to_string(t)}, {"item", "i" + std::to_string(n) + "-" + std::to_string(k)}});
+            if (c.post("/v1/events", batch.dump()).status != 200) break;
+            for (int k = 0; k < 10; ++k) acked[t].insert("i" + std::to_string(n) + "-" + std::to_string(k));
+          }
+        } catch (const std::exception&) {
+          // The connection dies with the server: whatever was acknowledged is in acked.
+        }
+      });
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    const int status = server.stop(SIGKILL);  // mid-ingest
+    EXPECT_TRUE(WIFSIGNALED(status));
+    stop = true;
+    for (auto& w : writers) w.join();
+  }
+  size_t total = 0;
+  for (const auto& a : acked) total += a.size();
+  ASSERT_GT(total, 0u);
+  {
+    // The store itself holds every acknowledged event.
+    auto store = EventStore::open(dir.file("data") + "/events").value();
+    std::vector<std::set<std::string>> stored(4);
+    ASSERT_TRUE(store->scan_events([&](uint64_t, Event&& e) { stored[std::stoi(e.user.substr(1))].insert(e.item); }).is_ok());
+    for (int t = 0; t < 4; ++t)
+      for (const auto& item : acked[t]) ASSERT_TRUE(stored[t].count(item)) << "lost w" << t << " " << item;
+  }
+  // And the restarted server's online state has them.
+  ServerProcess again(dir);
+  HttpClient c(again.port());
+  for (int t = 0; t < 4; ++t) {
+    auto r = c.get("/v1/users/w" + std::to_string(t));
+    if (acked[t].empty()) continue;
+    ASSERT_EQ(r.status, 200);
+    const json j = json::parse(r.body);
+    std::set<std::string> history;
+    for (const auto& h : j["history"]) history.insert(h["item"].get<std::string>());
+    for (const auto& item : acked[t]) ASSERT_TRUE(history.count(item)) << item;
+  }
+}
+
+TEST(Server, HotSwapUnderConcurrentRequestsReturnsOnlyValidAnswers) {
+  TempDir dir;
+  ServerProcess server(dir, {"--import", import_file(dir)});
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, ok{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t)
+    readers.emplace_back([&, t] {
+      HttpClient c(server.port());
+      for (int n = 0; !stop; ++n) {
+        auto r = c.get("/v1/recommend?k=5&user=" + fmt_user(n % 2 ? 'a' : 'b', (n * 3 + t) % 60));
+        const json j = json::parse(r.body, nullptr, false);
+        if (r.status != 200 || j.is_discarded() || j["items"].size() != 5) ++bad;
+        else ++ok;
+      }
+    });
+  HttpClient admin(server.port());
+  uint64_t last = json::parse(admin.get("/healthz").body)["model_version"];
+  for (int k = 0; k < 3; ++k) {
+    auto r = admin.post("/v1/retrain", "");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const uint64_t v = json::parse(r.body)["model_version"];
+    EXPECT_GT(v, last);
+    last = v;
+  }
+  stop = true;
+  for (auto& th : readers) th.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(ok.load(), 0);
+}
+
+TEST(Server, SigtermShutsDownCleanly) {
+  TempDir dir;
+  ServerProcess server(dir, {"--import", import_file(dir)});
+  const int status = server.stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+}  // namespace nudge::serve
