@@ -57,7 +57,7 @@ UserState* Engine::State::find_user(std::string_view id) const {
 
 void Engine::State::refresh_cold_vector(uint32_t item, const ServingModel* m) {
   ItemState& s = item_states[item];
-  const bool cold = m && !m->trained(item);
+  const bool cold = m && !m->has_vector(item);  // described after the model was built
   s.cold_vector = cold ? m->feature_vector(s.record) : Eigen::VectorXf();
   auto it = std::lower_bound(cold_items.begin(), cold_items.end(), item);
   const bool listed = it != cold_items.end() && *it == item;

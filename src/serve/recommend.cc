@@ -57,7 +57,7 @@ struct Rules {
 
 // The vector an item is scored with: its factors, or its feature vector when cold.
 const float* item_vector(const Engine::State& s, const ServingModel* m, uint32_t item) {
-  if (m && m->trained(item)) return m->items().row(item).data();
+  if (m && m->has_vector(item)) return m->items().row(item).data();
   const auto& cold = s.item_states[item].cold_vector;
   return cold.size() > 0 ? cold.data() : nullptr;
 }
@@ -97,7 +97,7 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
     scores.resize(m.num_items());
     Eigen::Map<Eigen::VectorXf>(scores.data(), static_cast<Eigen::Index>(scores.size())).noalias() = m.items() * x;
     for (uint32_t i = 0; i < m.num_items(); ++i) {
-      if (!m.trained(i) || !rules.eligible(i)) scores[i] = kNaN;
+      if (!m.has_vector(i) || !rules.eligible(i)) scores[i] = kNaN;
       else if (!rules.request || !rules.request->boosts.empty()) scores[i] += rules.boost(i);
     }
     top_k(scores, pool, {}, out);
@@ -320,7 +320,7 @@ std::variant<RecommendResponse, ApiError> Engine::similar(const SimilarRequest& 
         if (rules.eligible(c.item)) cands.push_back({c.item, cosine(q, m->items().row(c.item).data(), f)});
     } else {
       for (uint32_t i = 0; i < m->num_items(); ++i)
-        if (m->trained(i) && rules.eligible(i)) cands.push_back({i, cosine(q, m->items().row(i).data(), f)});
+        if (m->has_vector(i) && rules.eligible(i)) cands.push_back({i, cosine(q, m->items().row(i).data(), f)});
     }
     for (uint32_t i : s.cold_items)
       if (rules.eligible(i)) cands.push_back({i, cosine(q, s.item_states[i].cold_vector.data(), f)});

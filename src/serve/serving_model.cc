@@ -38,22 +38,10 @@ std::shared_ptr<const ServingModel> ServingModel::build(std::unique_ptr<IalsMode
   m->version_ = version;
   m->trained_at_ = static_cast<int64_t>(std::time(nullptr));
   m->model_ = std::move(model);
-  trained.resize(m->num_items(), false);
+  trained.resize(static_cast<size_t>(m->model_->item_factors().rows()), false);
   m->trained_ = std::move(trained);
   m->gram_ = m->model_->item_gram();
-  const FactorMatrix& y = m->items();
-  m->norms_.resize(y.rows());
-  std::vector<uint32_t> rows;
-  for (Eigen::Index i = 0; i < y.rows(); ++i) {
-    m->norms_[i] = y.row(i).norm();
-    if (m->trained_[i]) rows.push_back(static_cast<uint32_t>(i));
-  }
-  if (rows.size() >= options.ann_min_items) {
-    const auto start = std::chrono::steady_clock::now();
-    m->ann_ = std::make_unique<AnnIndex>(y.data(), m->factors(), rows, options.ann);
-    spdlog::info("serve: HNSW index over {} items built in {:.1f} s", rows.size(),
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
+  const FactorMatrix& y = m->model_->item_factors();
   // Feature vectors: the mean of trained item vectors per category / tag.
   std::unordered_map<std::string, std::pair<Eigen::VectorXf, int>> sums;
   for (size_t i = 0; i < features.size() && i < m->trained_.size(); ++i) {
@@ -66,6 +54,29 @@ std::shared_ptr<const ServingModel> ServingModel::build(std::unique_ptr<IalsMode
     }
   }
   for (auto& [token, sc] : sums) m->token_vectors_.emplace(token, sc.first / static_cast<float>(sc.second));
+  // Scoring vectors: untrained items that are described get their feature vector here, so
+  // the index and exact scoring cover them like any other item.
+  m->vectors_ = y;
+  m->has_vector_ = m->trained_;
+  for (size_t i = 0; i < features.size() && i < m->trained_.size(); ++i) {
+    if (m->trained_[i]) continue;
+    Eigen::VectorXf v = m->feature_vector(features[i]);
+    if (v.size() == 0) continue;
+    m->vectors_.row(static_cast<Eigen::Index>(i)) = v.transpose();
+    m->has_vector_[i] = true;
+  }
+  m->norms_.resize(m->vectors_.rows());
+  std::vector<uint32_t> rows;
+  for (Eigen::Index i = 0; i < m->vectors_.rows(); ++i) {
+    m->norms_[i] = m->vectors_.row(i).norm();
+    if (m->has_vector_[i]) rows.push_back(static_cast<uint32_t>(i));
+  }
+  if (rows.size() >= options.ann_min_items) {
+    const auto start = std::chrono::steady_clock::now();
+    m->ann_ = std::make_unique<AnnIndex>(m->vectors_.data(), m->factors(), rows, options.ann);
+    spdlog::info("serve: HNSW index over {} items built in {:.1f} s", rows.size(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
   return m;
 }
 

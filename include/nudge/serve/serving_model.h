@@ -47,14 +47,17 @@ class ServingModel {
   uint32_t num_items() const { return static_cast<uint32_t>(items().rows()); }
   uint32_t factors() const { return static_cast<uint32_t>(items().cols()); }
   bool trained(uint32_t item) const { return item < trained_.size() && trained_[item]; }
+  // Trained items, and untrained ones whose features gave a vector when the model was built.
+  bool has_vector(uint32_t item) const { return item < has_vector_.size() && has_vector_[item]; }
   const IalsModel& ials() const { return *model_; }
-  const FactorMatrix& items() const { return model_->item_factors(); }
+  // The vectors items are scored with: trained factors, else feature vectors, else zero.
+  const FactorMatrix& items() const { return vectors_; }
   const AnnIndex* ann() const { return ann_.get(); }
 
   // The user's vector from a history of item indices (untrained items are skipped).
   Eigen::VectorXf fold_in(std::span<const uint32_t> items, std::span<const float> weights) const;
   float score(uint32_t item, const Eigen::VectorXf& user) const { return items().row(item).dot(user); }
-  // Cosine similarity between two trained items.
+  // Cosine similarity between two items with vectors.
   float cosine(uint32_t a, uint32_t b) const;
   float cosine_to(uint32_t item, const Eigen::VectorXf& v) const;
   // A vector for an item from its category and tags; empty when none of them was seen in
@@ -67,7 +70,8 @@ class ServingModel {
   int64_t trained_at_ = 0;
   double train_seconds_ = 0;
   std::unique_ptr<IalsModel> model_;
-  std::vector<bool> trained_;
+  std::vector<bool> trained_, has_vector_;
+  FactorMatrix vectors_;
   Eigen::MatrixXf gram_;
   std::vector<float> norms_;
   std::unique_ptr<AnnIndex> ann_;

@@ -1,0 +1,115 @@
+// Routing, parsing and error codes of the HTTP API, called directly (no sockets).
+#include "nudge/serve/http_api.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace nudge::serve {
+namespace {
+
+using nlohmann::json;
+
+class HttpApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    EngineOptions o;
+    o.data_dir = dir_.file("data");
+    o.model.ials.factors = 8;
+    o.retrain_interval_s = 0;
+    o.retrain_after_events = 0;
+    engine_ = Engine::open(o).value();
+    api_ = std::make_unique<HttpApi>(*engine_, HttpApiOptions{"secret"});
+  }
+  HttpResponse call(std::string method, std::string target, std::string body = "", std::string auth = "Bearer secret") {
+    std::promise<HttpResponse> p;
+    api_->handle({std::move(method), std::move(target), std::move(auth), std::move(body)},
+                 [&](HttpResponse r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+  void expect_error(const HttpResponse& r, int status, const std::string& field) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(json::parse(r.body).value("field", ""), field) << r.body;
+  }
+  nudge::testing::TempDir dir_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<HttpApi> api_;
+};
+
+TEST_F(HttpApiTest, EventsInEveryShape) {
+  EXPECT_EQ(call("POST", "/v1/events", R"({"user":"u","item":"a"})").body, R"({"accepted":1})");
+  EXPECT_EQ(call("POST", "/v1/events", R"([{"user":"u","item":"b"},{"user":"v","item":"a","type":"cart","value":2,"timestamp":1700000000}])").body,
+            R"({"accepted":2})");
+  EXPECT_EQ(call("POST", "/v1/events", R"({"events":[{"user":"w","item":"a"}]})").body, R"({"accepted":1})");
+  EXPECT_EQ(engine_->stats().events, 4u);
+}
+
+TEST_F(HttpApiTest, BadEventsNameTheField) {
+  expect_error(call("POST", "/v1/events", "[1,2"), 400, "body");
+  expect_error(call("POST", "/v1/events", "[]"), 400, "events");
+  expect_error(call("POST", "/v1/events", "42"), 400, "events");
+  expect_error(call("POST", "/v1/events", R"([{"user":"u","item":"a"}, 5])"), 400, "events[1]");
+  expect_error(call("POST", "/v1/events", R"({"user":7,"item":"a"})"), 400, "event.user");
+  expect_error(call("POST", "/v1/events", R"({"item":"a"})"), 400, "event.user");
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","timestamp":1.5})"), 400, "event.timestamp");
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","timestamp":-3})"), 400, "events[0].timestamp");
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":")" + std::string(300, 'x') + "\"}"), 400, "events[0].item");
+  expect_error(call("POST", "/v1/events", R"({"events":[],"extra":1})"), 400, "body");
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a"})", ""), 401, "Authorization");
+  EXPECT_EQ(engine_->stats().events, 0u);  // none of them stored
+}
+
+TEST_F(HttpApiTest, RecommendParameters) {
+  call("POST", "/v1/events", R"([{"user":"u","item":"a"},{"user":"v","item":"b"}])");
+  auto r = call("GET", "/v1/recommend?user=u&k=5&exclude=b,c&category=x&tag=t&price_min=1&price_max=2&pin=a:1"
+                       "&boost=tag:t:0.5&max_per_category=2&mmr=0.5&explain=true&exclude_seen=false");
+  EXPECT_EQ(r.status, 200) << r.body;
+  expect_error(call("GET", "/v1/recommend?user=u&k=0"), 400, "k");
+  expect_error(call("GET", "/v1/recommend?user=u&k=-1"), 400, "k");
+  expect_error(call("GET", "/v1/recommend?user=u&price_min=nan"), 400, "price_min");
+  expect_error(call("GET", "/v1/recommend?user=u&price_min=3&price_max=2"), 400, "price_min");
+  expect_error(call("GET", "/v1/recommend?user=u&pin=a"), 400, "pin");
+  expect_error(call("GET", "/v1/recommend?user=u&pin=a:0"), 400, "pin");
+  expect_error(call("GET", "/v1/recommend?user=u&boost=colour:red:1"), 400, "boost");
+  expect_error(call("GET", "/v1/recommend?user=u&boost=tag:red:x"), 400, "boost");
+  expect_error(call("GET", "/v1/recommend?user=u&mmr=1.5"), 400, "mmr");
+  expect_error(call("GET", "/v1/recommend?user=u&explain=maybe"), 400, "explain");
+  expect_error(call("GET", "/v1/recommend?user=%zz"), 400, "user");
+}
+
+TEST_F(HttpApiTest, ItemsAndUsers) {
+  EXPECT_EQ(call("PUT", "/v1/items/a%20b", R"({"category":"c","tags":["x"],"price":null})").status, 200);
+  expect_error(call("PUT", "/v1/items/a", R"({"tags":"x"})"), 400, "tags");
+  expect_error(call("PUT", "/v1/items/a", R"({"tags":[1]})"), 400, "tags[0]");
+  expect_error(call("PUT", "/v1/items/a", R"({"price":1e300})"), 400, "price");
+  expect_error(call("PUT", "/v1/items/a", R"({"size":3})"), 400, "size");
+  expect_error(call("PUT", "/v1/items/", "{}"), 400, "id");
+  EXPECT_EQ(call("DELETE", "/v1/items/a%20b").status, 200);
+  expect_error(call("DELETE", "/v1/items/zz"), 404, "id");
+  EXPECT_EQ(call("PUT", "/v1/users/u", R"({"segment":"s1"})").status, 200);
+  expect_error(call("PUT", "/v1/users/u", "[1]"), 400, "body");
+  auto r = call("GET", "/v1/users/u");
+  EXPECT_EQ(json::parse(r.body)["attributes"]["segment"], "s1");
+  expect_error(call("GET", "/v1/users/x"), 404, "id");
+  expect_error(call("PATCH", "/v1/users/u"), 405, "method");
+}
+
+TEST_F(HttpApiTest, HealthMetricsRetrain) {
+  call("POST", "/v1/events", R"([{"user":"u","item":"a"},{"user":"u","item":"b"},{"user":"v","item":"a"}])");
+  auto r = call("POST", "/v1/retrain");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["model_version"], 1);
+  EXPECT_EQ(json::parse(call("GET", "/healthz").body)["model_version"], 1);
+  const std::string m = call("GET", "/metrics").body;
+  EXPECT_NE(m.find("nudge_events_ingested_total 3\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("nudge_model_version 1\n"), std::string::npos);
+  EXPECT_NE(m.find("nudge_http_requests_total{endpoint=\"retrain\",code=\"2xx\"} 1\n"), std::string::npos);
+  EXPECT_NE(m.find("nudge_http_request_duration_seconds_count{endpoint=\"events\"} 1\n"), std::string::npos);
+  expect_error(call("GET", "/nothing"), 404, "path");
+}
+
+}  // namespace
+}  // namespace nudge::serve
