@@ -68,10 +68,18 @@ float cosine(const float* a, const float* b, Eigen::Index dim) {
   return d > 0 ? va.dot(vb) / d : 0.f;
 }
 
-void sort_best_first(std::vector<ScoredItem>* items) {
-  std::sort(items->begin(), items->end(), [](const ScoredItem& a, const ScoredItem& b) {
-    return a.score > b.score || (a.score == b.score && a.item < b.item);
-  });
+// Best first; ties go to the lower index so answers are deterministic.
+bool better(const ScoredItem& a, const ScoredItem& b) {
+  return a.score > b.score || (a.score == b.score && a.item < b.item);
+}
+
+void sort_best_first(std::vector<ScoredItem>* items) { std::sort(items->begin(), items->end(), better); }
+
+// The best `k` of `items`, best first.
+void keep_best(std::vector<ScoredItem>* items, size_t k) {
+  if (items->size() <= k) return sort_best_first(items);
+  std::partial_sort(items->begin(), items->begin() + static_cast<std::ptrdiff_t>(k), items->end(), better);
+  items->resize(k);
 }
 
 // Personal candidates: the `pool` best eligible items for user vector x.
@@ -107,8 +115,7 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
     const auto& v = s.item_states[i].cold_vector;
     out->push_back({i, v.dot(x) + rules.boost(i)});
   }
-  sort_best_first(out);
-  if (out->size() > pool) out->resize(pool);
+  keep_best(out, pool);
 }
 
 void trending_candidates(const Rules& rules, size_t pool, std::vector<ScoredItem>* out) {
@@ -324,14 +331,7 @@ std::variant<RecommendResponse, ApiError> Engine::similar(const SimilarRequest& 
     }
     for (uint32_t i : s.cold_items)
       if (rules.eligible(i)) cands.push_back({i, cosine(q, s.item_states[i].cold_vector.data(), f)});
-    if (cands.size() > request.k) {
-      std::partial_sort(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(request.k), cands.end(),
-                        [](const ScoredItem& a, const ScoredItem& b) {
-                          return a.score > b.score || (a.score == b.score && a.item < b.item);
-                        });
-      cands.resize(request.k);
-    }
-    sort_best_first(&cands);
+    keep_best(&cands, request.k);
   }
   for (const ScoredItem& c : cands) {
     Recommendation r;
