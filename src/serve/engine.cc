@@ -256,9 +256,10 @@ void Engine::State::retrain_loop() {
   while (!stopping) {
     wake.wait_for(lock, std::chrono::seconds(1), [&] { return stopping || !retrain_requests.empty(); });
     if (stopping) break;
-    const bool by_count = options.retrain_after_events > 0 &&
+    const bool held = retrain_holds.load() > 0;
+    const bool by_count = !held && options.retrain_after_events > 0 &&
                           events_since_train.load() >= static_cast<uint64_t>(options.retrain_after_events);
-    const bool by_time = options.retrain_interval_s > 0 && events_since_train.load() > 0 &&
+    const bool by_time = !held && options.retrain_interval_s > 0 && events_since_train.load() > 0 &&
                          std::chrono::steady_clock::now() - last >= std::chrono::seconds(options.retrain_interval_s);
     if (!by_count && !by_time && retrain_requests.empty()) continue;
     auto requests = std::move(retrain_requests);
@@ -273,6 +274,13 @@ void Engine::State::retrain_loop() {
   for (auto& done : retrain_requests) done(Status::io_error("server is shutting down"));
   retrain_requests.clear();
 }
+
+Engine::RetrainHold::RetrainHold(State* s) : state_(s) { ++state_->retrain_holds; }
+Engine::RetrainHold::~RetrainHold() {
+  if (state_) --state_->retrain_holds;
+}
+
+Engine::RetrainHold Engine::hold_retrains() { return RetrainHold(state_.get()); }
 
 void Engine::request_retrain(std::function<void(const Status&)> done) {
   {

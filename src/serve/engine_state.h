@@ -57,6 +57,7 @@ struct Engine::State {
   std::atomic<uint64_t> next_version{1};
   std::atomic<uint64_t> events_since_train{0};
   std::atomic<uint64_t> retrains{0}, retrain_failures{0};
+  std::atomic<int> retrain_holds{0};   // > 0: no retrain by count or schedule (bulk loads)
 
   std::mutex wake_mutex;
   std::condition_variable wake;

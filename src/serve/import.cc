@@ -19,6 +19,7 @@ std::vector<ItemRecord> item_records(const Dataset& data) {
 }
 
 Status import_dataset(Engine& engine, const Dataset& data, size_t batch_size) {
+  const auto hold = engine.hold_retrains();
   if (!data.catalog().item_features.empty())
     for (auto& record : item_records(data)) NUDGE_RETURN_IF_ERROR(engine.put_item(std::move(record)));
   const Interactions& x = data.interactions();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -280,6 +281,31 @@ TEST(Engine, HotSwapUnderConcurrentRequestsGivesOnlyValidAnswers) {
   EXPECT_EQ(f.engine->stats().model_version, v0 + 3);
   EXPECT_EQ(bad.load(), 0);
   EXPECT_GT(answers.load(), 0);
+}
+
+TEST(Engine, BackgroundRetrainWaitsWhileHeldThenFiresOnEventCount) {
+  TempDir dir;
+  EngineOptions o;
+  o.data_dir = dir.file("data");
+  o.model.ials.factors = 4;
+  o.model.ials.threads = 1;
+  o.retrain_interval_s = 0;
+  o.retrain_after_events = 20;
+  o.train_on_start = false;
+  auto engine = std::move(Engine::open(o)).value();
+  std::vector<Event> events;
+  for (int n = 0; n < 60; ++n) events.push_back({"u" + std::to_string(n % 6), "i" + std::to_string(n % 10), "view", 1.f, 0});
+  {
+    const auto hold = engine->hold_retrains();
+    ASSERT_TRUE(engine->ingest(events).is_ok());
+    // The background thread looks every second; give it two looks.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+    EXPECT_EQ(engine->stats().retrains, 0u);
+  }
+  for (int waited = 0; engine->stats().retrains == 0 && waited < 100; ++waited)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(engine->stats().retrains, 1u);
+  EXPECT_EQ(engine->model()->num_items(), 10u);
 }
 
 TEST(Engine, HnswAnswersAgreeWithExactScoring) {

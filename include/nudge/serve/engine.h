@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nudge/serve/event_store.h"
@@ -86,10 +87,25 @@ class Engine {
   // Asks the background thread to retrain now; `done` runs there once the new model serves
   // (or with an error if training failed or the engine is closing).
   void request_retrain(std::function<void(const Status&)> done);
+  struct State;
+  // While one lives, the background thread starts no retrain by event count or schedule
+  // (explicit requests still run): a bulk load trains once at its end, not on a partial log.
+  class RetrainHold {
+   public:
+    explicit RetrainHold(State* s);
+    ~RetrainHold();
+    RetrainHold(RetrainHold&& o) noexcept : state_(std::exchange(o.state_, nullptr)) {}
+    RetrainHold(const RetrainHold&) = delete;
+    RetrainHold& operator=(const RetrainHold&) = delete;
+    RetrainHold& operator=(RetrainHold&&) = delete;
+
+   private:
+    State* state_;
+  };
+  [[nodiscard]] RetrainHold hold_retrains();
+
   EngineStats stats() const;
   std::shared_ptr<const ServingModel> model() const;
-
-  struct State;
 
  private:
   Engine();

@@ -11,7 +11,8 @@ namespace nudge::serve {
 // categorical or multi-categorical value as a tag, and the numeric field "price".
 std::vector<ItemRecord> item_records(const Dataset& data);
 
-// Stores the item records, then every interaction in order, in durable batches.
+// Stores the item records, then every interaction in order, in durable batches. Background
+// retrains are held meanwhile; the caller retrains once at the end.
 Status import_dataset(Engine& engine, const Dataset& data, size_t batch_size = 50000);
 
 }  // namespace nudge::serve
