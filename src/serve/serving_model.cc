@@ -58,10 +58,13 @@ std::shared_ptr<const ServingModel> ServingModel::build(std::unique_ptr<IalsMode
   // the index and exact scoring cover them like any other item.
   m->vectors_ = y;
   m->has_vector_ = m->trained_;
-  for (size_t i = 0; i < features.size() && i < m->trained_.size(); ++i) {
+  for (size_t i = 0; i < m->trained_.size(); ++i) {
     if (m->trained_[i]) continue;
-    Eigen::VectorXf v = m->feature_vector(features[i]);
-    if (v.size() == 0) continue;
+    const Eigen::VectorXf v = i < features.size() ? m->feature_vector(features[i]) : Eigen::VectorXf();
+    if (v.size() == 0) {
+      m->vectors_.row(static_cast<Eigen::Index>(i)).setZero();  // whatever the factors held
+      continue;
+    }
     m->vectors_.row(static_cast<Eigen::Index>(i)) = v.transpose();
     m->has_vector_[i] = true;
   }

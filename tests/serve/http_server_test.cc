@@ -1,0 +1,121 @@
+// The network layer in-process on a loopback port: keep-alive, the body limit, malformed
+// HTTP, answers that come from the ingest thread, binding errors and stop().
+#include "nudge/serve/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "http_client.h"
+#include "test_util.h"
+
+namespace nudge::serve {
+namespace {
+
+using boost::beast::http::verb;
+using nudge::testing::HttpClient;
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    EngineOptions o;
+    o.data_dir = dir_.file("data");
+    o.model.ials.factors = 4;
+    o.retrain_interval_s = 0;
+    o.retrain_after_events = 0;
+    engine_ = Engine::open(o).value();
+    api_ = std::make_unique<HttpApi>(*engine_, HttpApiOptions{});
+    HttpServerOptions so;
+    so.port = 0;
+    so.threads = 2;
+    so.max_body_bytes = 1024;
+    server_ = std::make_unique<HttpServer>(*api_, so);
+    ASSERT_TRUE(server_->start().is_ok());
+    ASSERT_NE(server_->port(), 0);
+  }
+  // Writes raw bytes and reads until the server closes the connection.
+  std::string raw_exchange(const std::string& bytes) {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket socket(ioc);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), server_->port()});
+    boost::asio::write(socket, boost::asio::buffer(bytes));
+    std::string reply;
+    boost::system::error_code ec;
+    boost::asio::read(socket, boost::asio::dynamic_buffer(reply), ec);
+    return reply;
+  }
+  nudge::testing::TempDir dir_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<HttpApi> api_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, KeepAliveCarriesManyRequestsIncludingDurableIngest) {
+  HttpClient client(server_->port());
+  for (int n = 0; n < 20; ++n) {
+    // Ingest answers from the store's committer thread; the reply must still come back in order.
+    const auto posted = client.post("/v1/events", R"({"user":"u)" + std::to_string(n) + R"(","item":"a"})");
+    ASSERT_EQ(posted.status, 200) << posted.body;
+    EXPECT_EQ(posted.body, R"({"accepted":1})");
+    EXPECT_EQ(client.get("/healthz").status, 200);
+  }
+  EXPECT_EQ(engine_->stats().events, 20u);
+}
+
+TEST_F(HttpServerTest, BodiesOverTheLimitGet413AndStoreNothing) {
+  HttpClient client(server_->port());
+  std::string events = "[";
+  for (int n = 0; n < 40; ++n) events += std::string(n ? "," : "") + R"({"user":"u","item":"item)" + std::to_string(n) + "\"}";
+  events += "]";
+  ASSERT_GT(events.size(), 1024u);
+  const auto r = client.post("/v1/events", events);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_NE(r.body.find(R"("field":"body")"), std::string::npos) << r.body;
+  EXPECT_EQ(engine_->stats().events, 0u);
+  HttpClient next(server_->port());  // the server is still serving
+  EXPECT_EQ(next.get("/healthz").status, 200);
+}
+
+TEST_F(HttpServerTest, MalformedHttpGets400AndTheConnectionCloses) {
+  const std::string reply = raw_exchange("NOT AN HTTP REQUEST\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
+  EXPECT_NE(reply.find("malformed HTTP request"), std::string::npos) << reply;
+  const std::string chunked = raw_exchange(
+      "POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n");
+  EXPECT_EQ(chunked.rfind("HTTP/1.1 400", 0), 0u) << chunked;
+  HttpClient client(server_->port());
+  EXPECT_EQ(client.get("/healthz").status, 200);
+}
+
+TEST_F(HttpServerTest, HttpOneZeroWithoutKeepAliveIsClosedAfterTheAnswer) {
+  const std::string reply = raw_exchange("GET /healthz HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.0 200", 0), 0u) << reply;
+}
+
+TEST_F(HttpServerTest, APortInUseIsAnErrorNamingIt) {
+  HttpServerOptions so;
+  so.port = server_->port();
+  HttpServer second(*api_, so);
+  // SO_REUSEADDR does not allow two listeners on one port.
+  const Status st = second.start();
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_NE(st.to_string().find(":" + std::to_string(so.port)), std::string::npos) << st.to_string();
+  HttpServerOptions bad;
+  bad.host = "not-an-address";
+  EXPECT_FALSE(HttpServer(*api_, bad).start().is_ok());
+}
+
+TEST_F(HttpServerTest, StopClosesTheListenerAndIsIdempotent) {
+  const uint16_t port = server_->port();
+  server_->stop();
+  server_->stop();
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::socket socket(ioc);
+  boost::system::error_code ec;
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+  EXPECT_TRUE(ec) << "still accepting after stop()";
+}
+
+}  // namespace
+}  // namespace nudge::serve
