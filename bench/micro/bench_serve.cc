@@ -1,0 +1,144 @@
+// Serving hot paths in-process, without HTTP (bench/serve_load.sh measures them end to end
+// with wrk). One engine: 20k users, 100k items with features, 1M synthetic events, iALS 64
+// factors, HNSW over every item with a vector; built once (about half a minute on 2 cores).
+//   recommend top-10            fold-in (if stale) + HNSW + exclusions, target well under 1 ms
+//   event -> recommend          ingest one event (fsync) and answer the same user at once
+//   filtered / diverse          category filter (exact scan), MMR re-ranking
+//   ingest batch of 1000        durable (fsync) group commit
+#include <benchmark/benchmark.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "nudge/serve/engine.h"
+#include "nudge/serve/import.h"
+#include "nudge/synth.h"
+
+namespace {
+
+using namespace nudge::serve;
+
+struct Served {
+  std::filesystem::path dir;
+  nudge::SynthData synth;
+  std::unique_ptr<Engine> engine;
+
+  Served() {
+    dir = std::filesystem::temp_directory_path() / ("nudge-bench-serve-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    nudge::SynthOptions so;
+    so.num_users = 20000;
+    so.num_items = 100000;
+    so.num_interactions = 1000000;
+    so.num_topics = 50;
+    so.num_tags = 500;
+    synth = nudge::synthesize(so).value();
+    EngineOptions o;
+    o.data_dir = dir.string();
+    o.model.ials.factors = 64;
+    o.retrain_interval_s = 0;
+    o.retrain_after_events = 0;
+    o.train_on_start = false;
+    engine = std::move(Engine::open(o)).value();
+    if (!import_dataset(*engine, synth.dataset).is_ok() || !engine->retrain().is_ok()) std::abort();
+  }
+  ~Served() {
+    engine.reset();
+    std::filesystem::remove_all(dir);
+  }
+  std::string user(size_t n) const { return synth.dataset.catalog().users.id_of(static_cast<uint32_t>(n % 20000)); }
+  std::string item(size_t n) const { return synth.dataset.catalog().items.id_of(static_cast<uint32_t>(n % 100000)); }
+};
+
+Served& served() {
+  static Served s;
+  return s;
+}
+
+void recommend(benchmark::State& state, RecommendRequest req) {
+  Served& s = served();
+  size_t n = 0;
+  for (auto _ : state) {
+    req.user = s.user(n++ * 7919);
+    auto r = s.engine->recommend(req);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_Recommend(benchmark::State& state) { recommend(state, {}); }
+
+void BM_RecommendExplained(benchmark::State& state) {
+  RecommendRequest req;
+  req.explain = true;
+  recommend(state, req);
+}
+
+void BM_RecommendCategoryFilter(benchmark::State& state) {
+  RecommendRequest req;
+  req.categories = {"c07"};
+  recommend(state, req);
+}
+
+void BM_RecommendMmr(benchmark::State& state) {
+  RecommendRequest req;
+  req.mmr_lambda = 0.7f;
+  req.max_per_category = 3;
+  recommend(state, req);
+}
+
+void BM_RecommendColdUser(benchmark::State& state) {
+  Served& s = served();
+  RecommendRequest req;
+  req.user = "nobody";
+  for (auto _ : state) benchmark::DoNotOptimize(s.engine->recommend(req));
+}
+
+// "An event is in the next answer": durable ingest of one event (fsync included), then a
+// request for the same user, which must fold the user in again.
+void BM_EventThenRecommend(benchmark::State& state) {
+  Served& s = served();
+  RecommendRequest req;
+  size_t n = 0;
+  for (auto _ : state) {
+    req.user = s.user(n * 13);
+    if (!s.engine->ingest({{req.user, s.item(n * 31), "view", 1.f, 0}}).is_ok()) state.SkipWithError("ingest failed");
+    benchmark::DoNotOptimize(s.engine->recommend(req));
+    ++n;
+  }
+}
+
+void BM_Similar(benchmark::State& state) {
+  Served& s = served();
+  SimilarRequest req;
+  size_t n = 0;
+  for (auto _ : state) {
+    req.item = s.item(n++ * 17);
+    benchmark::DoNotOptimize(s.engine->similar(req));
+  }
+}
+
+void BM_IngestDurableBatch(benchmark::State& state) {
+  Served& s = served();
+  const size_t batch = static_cast<size_t>(state.range(0));
+  size_t n = 0;
+  for (auto _ : state) {
+    std::vector<Event> events;
+    events.reserve(batch);
+    for (size_t k = 0; k < batch; ++k, ++n) events.push_back({s.user(n), s.item(n * 31), "view", 1.f, 0});
+    if (!s.engine->ingest(std::move(events)).is_ok()) state.SkipWithError("ingest failed");
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch));
+}
+
+BENCHMARK(BM_Recommend)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RecommendExplained)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RecommendCategoryFilter)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RecommendMmr)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RecommendColdUser)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_EventThenRecommend)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Similar)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IngestDurableBatch)->Arg(1)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+}  // namespace
