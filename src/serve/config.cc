@@ -116,6 +116,7 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
   NUDGE_ASSIGN_OR_RETURN(Section events, section("events"));
   NUDGE_RETURN_IF_ERROR(events.string("weights", &config->engine.event_weights));
   NUDGE_RETURN_IF_ERROR(events.number("trending_half_life_hours", &config->engine.trending_half_life_hours));
+  NUDGE_RETURN_IF_ERROR(events.number("trending_refresh_s", &config->engine.trending_refresh_s));
   NUDGE_RETURN_IF_ERROR(events.check_unknown());
   return Status::ok();
 }

@@ -55,6 +55,27 @@ UserState* Engine::State::find_user(std::string_view id) const {
   return index ? user_states[*index].get() : nullptr;
 }
 
+void Engine::State::set_record(uint32_t item, ItemRecord record) {
+  auto drop = [item](std::unordered_map<std::string, std::vector<uint32_t>>& index, const std::string& key) {
+    auto it = index.find(key);
+    if (it == index.end()) return;
+    auto& list = it->second;
+    list.erase(std::remove(list.begin(), list.end(), item), list.end());
+    if (list.empty()) index.erase(it);
+  };
+  auto add = [item](std::unordered_map<std::string, std::vector<uint32_t>>& index, const std::string& key) {
+    auto& list = index[key];
+    auto at = std::lower_bound(list.begin(), list.end(), item);
+    if (at == list.end() || *at != item) list.insert(at, item);
+  };
+  ItemRecord& r = item_states[item].record;
+  if (!r.category.empty()) drop(items_by_category, r.category);
+  for (const auto& tag : r.tags) drop(items_by_tag, tag);
+  r = std::move(record);
+  if (!r.category.empty()) add(items_by_category, r.category);
+  for (const auto& tag : r.tags) add(items_by_tag, tag);
+}
+
 void Engine::State::refresh_cold_vector(uint32_t item, const ServingModel* m) {
   ItemState& s = item_states[item];
   const bool cold = m && !m->has_vector(item);  // described after the model was built
@@ -83,6 +104,7 @@ void Engine::State::apply(const std::vector<Event>& events) {
         trend = log_add(trend, std::log(static_cast<double>(weight[k])) + trend_rate * static_cast<double>(e.timestamp));
       }
     }
+    trend_updates.fetch_add(1);
   }
   {
     std::unique_lock lock(users_mutex);
@@ -130,6 +152,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   State& s = *engine->state_;
   s.options = options;
   if (options.trending_half_life_hours <= 0) return Status::invalid_argument("trending half-life must be > 0 hours");
+  if (!(options.trending_refresh_s >= 0)) return Status::invalid_argument("trending refresh must be >= 0 seconds");
   s.trend_rate = std::log(2.0) / (options.trending_half_life_hours * 3600.0);
   if (!options.event_weights.empty()) NUDGE_RETURN_IF_ERROR(s.event_types.parse_weights(options.event_weights));
   std::error_code ec;
@@ -140,7 +163,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   // Replay: item features, user attributes, then every event in order.
   NUDGE_RETURN_IF_ERROR(s.store->scan_items([&](ItemRecord&& item) {
     const uint32_t index = s.intern_item(item.id);
-    s.item_states[index].record = std::move(item);
+    s.set_record(index, std::move(item));
   }));
   NUDGE_RETURN_IF_ERROR(s.store->scan_users([&](UserRecord&& user) {
     const uint32_t index = s.intern_user(user.id);
@@ -344,7 +367,7 @@ Status Engine::put_item(ItemRecord item) {
   auto m = model();
   std::unique_lock lock(state_->catalog_mutex);
   const uint32_t index = state_->intern_item(item.id);
-  state_->item_states[index].record = std::move(item);
+  state_->set_record(index, std::move(item));
   state_->refresh_cold_vector(index, m.get());
   return Status::ok();
 }

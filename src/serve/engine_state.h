@@ -6,11 +6,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "nudge/event_types.h"
 #include "nudge/id_map.h"
@@ -34,6 +36,14 @@ struct ItemState {
   double log_trend = -std::numeric_limits<double>::infinity();  // log of the decayed count
 };
 
+// Items with events, best first by decayed popularity, scores relative to the top item. Decay
+// is shared by every item, so the order changes only when events arrive.
+struct TrendingRanking {
+  std::vector<ScoredItem> order;
+  std::chrono::steady_clock::time_point built;
+  uint64_t updates = 0;                // State::trend_updates when built
+};
+
 struct Engine::State {
   EngineOptions options;
   std::unique_ptr<EventStore> store;
@@ -44,6 +54,11 @@ struct Engine::State {
   std::vector<ItemState> item_states;
   EventTypes event_types;
   std::vector<uint32_t> cold_items;    // untrained items with a feature vector, ascending
+  // Category / tag -> items carrying it (ascending), so filtered requests score only those.
+  std::unordered_map<std::string, std::vector<uint32_t>> items_by_category, items_by_tag;
+  std::atomic<uint64_t> trend_updates{0};   // apply() bumps it under catalog_mutex
+  mutable std::mutex trending_mutex;        // guards `trending`; one re-sort at a time
+  mutable std::shared_ptr<const TrendingRanking> trending;
 
   mutable std::shared_mutex users_mutex;    // users, user_states (the vector, not the states)
   IdMap users;
@@ -67,6 +82,10 @@ struct Engine::State {
 
   // Callers hold catalog_mutex exclusively.
   uint32_t intern_item(std::string_view id);
+  void set_record(uint32_t item, ItemRecord record);  // keeps items_by_category/tag current
+  // Callers hold catalog_mutex (shared is enough). Re-sorted when events arrived and the
+  // last sort is older than options.trending_refresh_s.
+  std::shared_ptr<const TrendingRanking> trending_ranking() const;
   void refresh_cold_vector(uint32_t item, const ServingModel* m);
   // Callers hold users_mutex exclusively.
   uint32_t intern_user(std::string_view id);

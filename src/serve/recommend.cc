@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <queue>
 #include <unordered_map>
 
 #include "serve/engine_state.h"
@@ -40,6 +41,37 @@ struct Rules {
       if (request->price_max && r.price > *request->price_max) return false;
     }
     return true;
+  }
+  // The most boosts can add to one item (an upper bound: they may not all match one item).
+  float max_boost() const {
+    float total = 0.f;
+    if (request)
+      for (const Boost& b : request->boosts) total += std::max(b.weight, 0.f);
+    return total;
+  }
+  // Calls fn(item) for every item below `n` that can pass the category or tag filter: the
+  // items carrying a wanted category (or tag), or all of them when neither is asked for.
+  template <typename Fn>
+  void for_each_candidate(uint32_t n, Fn&& fn) const {
+    const std::vector<std::string>* wanted = &categories;
+    const auto* index = &s.items_by_category;
+    if (wanted->empty() && request && !request->tags.empty()) {
+      wanted = &request->tags;
+      index = &s.items_by_tag;
+    }
+    if (wanted->empty()) {
+      for (uint32_t i = 0; i < n; ++i) fn(i);
+      return;
+    }
+    std::vector<uint32_t> subset;
+    for (const auto& key : *wanted)
+      if (auto it = index->find(key); it != index->end()) subset.insert(subset.end(), it->second.begin(), it->second.end());
+    if (wanted->size() > 1) {
+      std::sort(subset.begin(), subset.end());
+      subset.erase(std::unique(subset.begin(), subset.end()), subset.end());
+    }
+    for (uint32_t i : subset)
+      if (i < n) fn(i);
   }
   float boost(uint32_t item, std::vector<std::string>* why = nullptr) const {
     if (!request) return 0.f;
@@ -100,7 +132,13 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
       done = out->size() >= pool || found.size() >= m.ann()->size();
     }
   }
-  if (!done) {
+  if (!done && rules.has_filters) {
+    // Filters usually keep a small part of the catalogue: score only that part.
+    out->clear();
+    rules.for_each_candidate(m.num_items(), [&](uint32_t i) {
+      if (m.has_vector(i) && rules.eligible(i)) out->push_back({i, m.score(i, x) + rules.boost(i)});
+    });
+  } else if (!done) {
     thread_local std::vector<float> scores;
     scores.resize(m.num_items());
     Eigen::Map<Eigen::VectorXf>(scores.data(), static_cast<Eigen::Index>(scores.size())).noalias() = m.items() * x;
@@ -118,25 +156,26 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
   keep_best(out, pool);
 }
 
+// Walks the trending ranking from the top and stops once no later item, even with every boost,
+// could beat the pool's worst: a few items for a plain request instead of the catalogue.
 void trending_candidates(const Rules& rules, size_t pool, std::vector<ScoredItem>* out) {
   const Engine::State& s = rules.s;
-  thread_local std::vector<float> scores;
-  scores.resize(s.item_states.size());
-  // Scores are log decayed counts relative to the most trending item (a shared offset keeps
-  // the order, and keeps floats in range).
-  double top = -std::numeric_limits<double>::infinity();
-  for (const auto& st : s.item_states) top = std::max(top, st.log_trend);
-  for (uint32_t i = 0; i < scores.size(); ++i) {
-    const double t = s.item_states[i].log_trend;
-    scores[i] = std::isinf(t) || !rules.eligible(i) ? kNaN : static_cast<float>(t - top) + rules.boost(i);
+  const auto ranking = s.trending_ranking();
+  const float max_boost = rules.max_boost();
+  out->clear();
+  std::priority_queue<float, std::vector<float>, std::greater<float>> best;  // the pool's scores
+  for (const ScoredItem& c : ranking->order) {
+    if (best.size() >= pool && c.score + max_boost < best.top()) break;
+    if (!rules.eligible(c.item)) continue;
+    const float score = c.score + rules.boost(c.item);
+    out->push_back({c.item, score});
+    best.push(score);
+    if (best.size() > pool) best.pop();
   }
-  top_k(scores, pool, {}, out);
+  keep_best(out, pool);
   // Items never interacted with (new, described ones) come after every trending item.
-  if (out->size() < pool) {
-    for (uint32_t i = 0; i < scores.size() && out->size() < pool; ++i)
-      if (std::isinf(s.item_states[i].log_trend) && rules.eligible(i))
-        out->push_back({i, -1e6f + rules.boost(i)});
-  }
+  for (uint32_t i = 0; i < s.item_states.size() && out->size() < pool; ++i)
+    if (std::isinf(s.item_states[i].log_trend) && rules.eligible(i)) out->push_back({i, -1e6f + rules.boost(i)});
 }
 
 // Greedy pick of k from the candidates, best first: at most max_per_category per category,
@@ -203,6 +242,32 @@ std::vector<std::string> closest_history(const Engine::State& s, const ServingMo
   for (size_t k = 0; k < sims.size() && k < 2; ++k) out.push_back(s.items.id_of(sims[k].item));
   return out;
 }
+
+}  // namespace
+
+std::shared_ptr<const TrendingRanking> Engine::State::trending_ranking() const {
+  std::lock_guard lock(trending_mutex);
+  const auto now = std::chrono::steady_clock::now();
+  const uint64_t updates = trend_updates.load();
+  if (trending && (trending->updates == updates ||
+                   now - trending->built < std::chrono::duration<double>(options.trending_refresh_s)))
+    return trending;
+  auto ranking = std::make_shared<TrendingRanking>();
+  ranking->built = now;
+  ranking->updates = updates;
+  // Log decayed counts relative to the top item: a shared offset keeps the order and keeps
+  // the floats in range.
+  double top = -std::numeric_limits<double>::infinity();
+  for (const auto& st : item_states) top = std::max(top, st.log_trend);
+  for (uint32_t i = 0; i < item_states.size(); ++i)
+    if (!std::isinf(item_states[i].log_trend))
+      ranking->order.push_back({i, static_cast<float>(item_states[i].log_trend - top)});
+  sort_best_first(&ranking->order);
+  trending = ranking;
+  return trending;
+}
+
+namespace {
 
 std::optional<ApiError> check_k(size_t k) {
   if (k == 0 || k > kMaxK) return ApiError{400, "k", "must be between 1 and " + std::to_string(kMaxK)};
@@ -326,8 +391,9 @@ std::variant<RecommendResponse, ApiError> Engine::similar(const SimilarRequest& 
       for (const ScoredItem& c : found_items)
         if (rules.eligible(c.item)) cands.push_back({c.item, cosine(q, m->items().row(c.item).data(), f)});
     } else {
-      for (uint32_t i = 0; i < m->num_items(); ++i)
+      rules.for_each_candidate(m->num_items(), [&](uint32_t i) {
         if (m->has_vector(i) && rules.eligible(i)) cands.push_back({i, cosine(q, m->items().row(i).data(), f)});
+      });
     }
     for (uint32_t i : s.cold_items)
       if (rules.eligible(i)) cands.push_back({i, cosine(q, s.item_states[i].cold_vector.data(), f)});

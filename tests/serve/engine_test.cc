@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -46,6 +47,7 @@ struct Fixture {
     o.model.ann_min_items = ann_min_items;
     o.retrain_interval_s = 0;
     o.retrain_after_events = 0;
+    o.trending_refresh_s = 0;  // the trending ranking follows every event
     return o;
   }
   std::unique_ptr<Engine> open(uint32_t ann_min_items = 1000000) const {
@@ -187,6 +189,106 @@ TEST(Engine, RulesAreHonoured) {
   auto after_hide = ids(f.recommend(req));
   EXPECT_EQ(std::count(after_hide.begin(), after_hide.end(), base[0]), 0);
   EXPECT_EQ(f.engine->hide_item("never-seen").code(), Status::Code::kNotFound);
+}
+
+// Filtered requests score only the items indexed under the wanted category or tag: they must
+// give exactly the unfiltered ranking restricted to those items.
+TEST(Engine, FilteredAnswersEqualTheFullRankingRestricted) {
+  Fixture f;
+  RecommendRequest all;
+  all.user = f.synth.dataset.catalog().users.id_of(3);
+  all.k = 300;
+  const auto full = ids(f.recommend(all));
+  auto restricted = [&](auto keep) {
+    std::vector<std::string> out;
+    for (const auto& id : full)
+      if (keep(f.item(id)) && out.size() < 10) out.push_back(id);
+    return out;
+  };
+  RecommendRequest req = all;
+  req.k = 10;
+  req.categories = {"c02", "c04"};
+  EXPECT_EQ(ids(f.recommend(req)), restricted([](const ItemRecord& r) { return r.category == "c02" || r.category == "c04"; }));
+  req.categories.clear();
+  const std::string tag = f.items[7].tags.at(0);
+  req.tags = {tag};
+  EXPECT_EQ(ids(f.recommend(req)), restricted([&](const ItemRecord& r) {
+    return std::find(r.tags.begin(), r.tags.end(), tag) != r.tags.end();
+  }));
+  // Similar items with a category filter agree with the same filter applied afterwards.
+  SimilarRequest sim;
+  sim.item = f.items[0].id;
+  sim.k = 300;
+  auto similar_all = f.engine->similar(sim);
+  sim.k = 5;
+  sim.categories = {"c03"};
+  auto similar_c03 = f.engine->similar(sim);
+  std::vector<std::string> expected;
+  for (const auto& r : std::get<RecommendResponse>(similar_all).items)
+    if (f.item(r.item).category == "c03" && expected.size() < 5) expected.push_back(r.item);
+  EXPECT_EQ(ids(std::get<RecommendResponse>(similar_c03)), expected);
+}
+
+TEST(Engine, RecategorisedItemMovesBetweenFilters) {
+  Fixture f;
+  ItemRecord moved = f.items[0];
+  const std::string old_category = moved.category;
+  const std::string new_category = old_category == "c00" ? "c01" : "c00";
+  moved.category = new_category;
+  moved.tags = {"only-here"};
+  ASSERT_TRUE(f.engine->put_item(moved).is_ok());
+  RecommendRequest req;
+  req.user = f.synth.dataset.catalog().users.id_of(9);
+  req.k = 300;
+  req.exclude_seen = false;
+  req.categories = {old_category};
+  auto in_old = ids(f.recommend(req));
+  EXPECT_EQ(std::count(in_old.begin(), in_old.end(), moved.id), 0);
+  req.categories = {new_category};
+  auto in_new = ids(f.recommend(req));
+  EXPECT_EQ(std::count(in_new.begin(), in_new.end(), moved.id), 1);
+  req.categories.clear();
+  req.tags = {"only-here"};
+  EXPECT_EQ(ids(f.recommend(req)), std::vector<std::string>{moved.id});
+}
+
+TEST(Engine, TrendingForNewUsersHonoursBoostsAndFollowsEvents) {
+  Fixture f;
+  RecommendRequest req;
+  req.user = "visitor";
+  req.k = 10;
+  const auto plain = f.recommend(req);
+  ASSERT_EQ(plain.source, "trending");
+  // A large boost on a category equals filtering by it: the walk down the ranking must go on
+  // until no boosted item can be missed.
+  const std::string category = f.item(plain.items.back().item).category == "c05" ? "c04" : "c05";
+  req.boosts = {{"category", category, 1000.f}};
+  auto boosted = ids(f.recommend(req));
+  req.boosts.clear();
+  req.categories = {category};
+  EXPECT_EQ(boosted, ids(f.recommend(req)));
+  req.categories.clear();
+  // An item nobody wanted becomes the top trending item after a burst of purchases.
+  const std::string quiet = f.items_of(category).back();
+  std::vector<Event> burst;
+  for (int n = 0; n < 400; ++n) burst.push_back({"buyer" + std::to_string(n), quiet, "purchase", 1.f, 0});
+  ASSERT_TRUE(f.engine->ingest(burst).is_ok());
+  EXPECT_EQ(ids(f.recommend(req)).front(), quiet);
+}
+
+TEST(Engine, TrendingRankingIsResortedAtMostEveryRefreshInterval) {
+  Fixture f;
+  f.engine.reset();
+  EngineOptions o = f.options(1000000);
+  o.trending_refresh_s = 3600;
+  f.engine = std::move(Engine::open(o)).value();
+  RecommendRequest req;
+  req.user = "visitor";
+  const auto before = ids(f.recommend(req));
+  std::vector<Event> burst;
+  for (int n = 0; n < 400; ++n) burst.push_back({"buyer" + std::to_string(n), f.items.back().id, "purchase", 1.f, 0});
+  ASSERT_TRUE(f.engine->ingest(burst).is_ok());
+  EXPECT_EQ(ids(f.recommend(req)), before) << "re-sorted before the refresh interval";
 }
 
 TEST(Engine, ExplanationsNameHistoryItems) {

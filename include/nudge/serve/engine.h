@@ -35,6 +35,7 @@ struct EngineOptions {
   ServingModelOptions model;
   std::string event_weights;                 // "view=1,purchase=8"; empty: the defaults
   double trending_half_life_hours = 24.0;    // decay of the popularity counters
+  double trending_refresh_s = 1.0;           // the trending ranking (cold start) is re-sorted at most this often
   int64_t retrain_interval_s = 3600;         // 0: no scheduled retrain
   int64_t retrain_after_events = 100000;     // 0: not triggered by event count
   int64_t retrain_min_events = 1;            // fewer events than this: no model (trending only)
