@@ -6,10 +6,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "io/atomic_file.h"
+#include "nudge/input_limits.h"
 #include "nudge/registry.h"
 
 namespace nudge {
@@ -176,6 +177,7 @@ Result<LoadedModel> load_model_bytes(std::string_view bytes, const std::string& 
     std::string id;
     for (uint32_t k = 0; k < n; ++k) {
       NUDGE_RETURN_IF_ERROR(in.str(&id, what));
+      if (auto why = id_problem(id)) return in.corrupt(what, "ID " + std::to_string(k) + ": " + *why);
       if (ids->intern(id) != k) return in.corrupt(what, "duplicate ID '" + id + "'");
     }
   }
@@ -194,9 +196,30 @@ Result<LoadedModel> load_model_bytes(std::string_view bytes, const std::string& 
 Result<LoadedModel> load_model(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return Status::io_error("cannot open model '" + path + "': " + std::strerror(errno));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return load_model_bytes(ss.str(), path);
+  // The header first: its magic and length decide how much to read, so a wrong file
+  // (/dev/zero, a pipe, a huge log) is refused before anything else is read.
+  std::string bytes(kHeaderSize, '\0');
+  f.read(bytes.data(), kHeaderSize);
+  bytes.resize(static_cast<size_t>(f.gcount()));
+  if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, 8) != 0) return load_model_bytes(bytes, path);
+  uint64_t length = 0;
+  std::memcpy(&length, bytes.data() + 16, 8);
+  if (length > (uint64_t{1} << 40)) return Status::corruption(path + ": header says " + std::to_string(length) + " bytes");
+  std::error_code ec;
+  const auto file_size = std::filesystem::file_size(path, ec);
+  if (!ec && length != file_size - kHeaderSize) {
+    return Status::corruption(path + ": payload is " + std::to_string(file_size - kHeaderSize) + " bytes, header says " +
+                              std::to_string(length) + " (truncated or padded file)");
+  }
+  // Not a regular file: read at most what the header promises (plus one byte to see padding).
+  constexpr size_t kChunk = 1 << 24;
+  while (f && bytes.size() < kHeaderSize + length + 1) {
+    const size_t old = bytes.size();
+    bytes.resize(old + std::min<uint64_t>(kChunk, kHeaderSize + length + 1 - old));
+    f.read(bytes.data() + old, static_cast<std::streamsize>(bytes.size() - old));
+    bytes.resize(old + static_cast<size_t>(f.gcount()));
+  }
+  return load_model_bytes(bytes, path);
 }
 
 }  // namespace nudge

@@ -83,9 +83,19 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
   NUDGE_RETURN_IF_ERROR(server.integer("port", &config->server.port));
   NUDGE_RETURN_IF_ERROR(server.integer("threads", &config->server.threads));
   NUDGE_RETURN_IF_ERROR(server.integer("max_body_bytes", &config->server.max_body_bytes));
+  NUDGE_RETURN_IF_ERROR(server.integer("max_header_bytes", &config->server.max_header_bytes));
+  NUDGE_RETURN_IF_ERROR(server.integer("max_connections", &config->server.max_connections));
   NUDGE_RETURN_IF_ERROR(server.integer("idle_timeout_s", &config->server.idle_timeout_s));
+  NUDGE_RETURN_IF_ERROR(server.integer("request_timeout_s", &config->server.request_timeout_s));
+  NUDGE_RETURN_IF_ERROR(server.integer("max_batch_events", &config->api.max_batch_events));
+  NUDGE_RETURN_IF_ERROR(server.integer("max_list_values", &config->api.max_list_values));
   NUDGE_RETURN_IF_ERROR(server.string("api_key", &config->api.api_key));
   NUDGE_RETURN_IF_ERROR(server.check_unknown());
+  const HttpServerOptions& sv = config->server;
+  if (sv.max_header_bytes < 1024 || sv.max_header_bytes > (1u << 30) || sv.max_connections < 1 ||
+      sv.idle_timeout_s < 1 || sv.request_timeout_s < 1 || config->api.max_batch_events < 1 ||
+      config->api.max_list_values < 1)
+    return Status::invalid_argument(source + ": [server] limits must be >= 1 (max_header_bytes 1024..2^30)");
 
   NUDGE_ASSIGN_OR_RETURN(Section store, section("store"));
   NUDGE_RETURN_IF_ERROR(store.string("data_dir", &config->engine.data_dir));

@@ -5,17 +5,19 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <future>
 
 #include "nudge/dataset.h"
+#include "nudge/input_limits.h"
 #include "nudge/log.h"
 #include "nudge/model_file.h"
+#include "io/atomic_file.h"
 #include "serve/engine_state.h"
+#include "serve/record_codec.h"
 
 namespace nudge::serve {
 namespace {
-
-constexpr int64_t kMaxTimestamp = 100'000'000'000;  // year ~5138: beyond it is a unit mistake
 
 int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
@@ -27,10 +29,13 @@ double log_add(double a, double b) {
 
 std::optional<ApiError> check_id(std::string_view id, const std::string& field) {
   if (id.empty()) return ApiError{400, field, "must be a non-empty string"};
-  if (id.size() > kMaxIdBytes)
-    return ApiError{400, field, "longer than " + std::to_string(kMaxIdBytes) + " bytes"};
+  if (auto why = id_problem(id)) return ApiError{400, field, *why};
   return std::nullopt;
 }
+
+constexpr size_t kMaxTagsPerItem = 1000;
+constexpr size_t kMaxUserAttributesBytes = 64 * 1024;
+
 
 }  // namespace
 
@@ -160,12 +165,21 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   if (ec) return Status::io_error("cannot create data directory " + options.data_dir + ": " + ec.message());
   NUDGE_ASSIGN_OR_RETURN(s.store, EventStore::open(options.data_dir + "/events", options.store));
 
-  // Replay: item features, user attributes, then every event in order.
+  // Replay: item features, user attributes, then every event in order. A record the API
+  // would refuse today (stored by an older build, or damaged) is reported and skipped: one
+  // bad record must not stop the server from starting.
+  uint64_t skipped = 0;
+  auto skip = [&](std::string_view kind, std::string_view id, const ApiError& e) {
+    if (++skipped <= 10)
+      spdlog::warn("serve: skipping stored {} '{}': {}: {}", kind, printable_key(id), e.field, e.message);
+  };
   NUDGE_RETURN_IF_ERROR(s.store->scan_items([&](ItemRecord&& item) {
+    if (auto e = validate_item(item)) return skip("item", item.id, *e);
     const uint32_t index = s.intern_item(item.id);
     s.set_record(index, std::move(item));
   }));
   NUDGE_RETURN_IF_ERROR(s.store->scan_users([&](UserRecord&& user) {
+    if (auto e = validate_user(user)) return skip("user", user.id, *e);
     const uint32_t index = s.intern_user(user.id);
     s.user_states[index]->attributes = std::move(user.attributes_json);
   }));
@@ -175,10 +189,14 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
     batch.clear();
   };
   NUDGE_RETURN_IF_ERROR(s.store->scan_events([&](uint64_t, Event&& e) {
+    if (auto err = validate_event(e, "event.")) return skip("event of user", e.user, *err);
     batch.push_back(std::move(e));
     if (batch.size() == 65536) flush();
   }));
   flush();
+  skipped += s.store->records_skipped();
+  if (skipped > 0) spdlog::warn("serve: skipped {} stored records that are invalid or do not decode", skipped);
+  s.records_skipped = skipped;
   spdlog::info("serve: replayed {} events, {} users, {} items from {}", s.store->num_events(), s.users.size(),
                s.items.size(), options.data_dir);
 
@@ -190,6 +208,16 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   s.events_since_train = 0;
   s.retrainer = std::thread([&s] { s.retrain_loop(); });
   return engine;
+}
+
+uint64_t Engine::State::read_saved_version() const {
+  std::ifstream in(version_path());
+  uint64_t version = 0;
+  if (!(in >> version) || version == 0) {
+    if (std::filesystem::exists(version_path())) spdlog::warn("serve: ignoring unreadable {}", version_path());
+    return 1;
+  }
+  return version;
 }
 
 Status Engine::State::load_saved_model() {
@@ -218,6 +246,8 @@ Status Engine::State::load_saved_model() {
   }
   FactorMatrix x = owned->user_factors();
   owned->set_factors(std::move(x), std::move(y));
+  // The version the model had when it was saved, so a restart does not renumber it.
+  next_version = std::max<uint64_t>(next_version, read_saved_version());
   auto m = ServingModel::build(std::move(owned), std::move(trained), features, options.model, next_version++);
   std::unique_lock lock(catalog_mutex);
   model.store(m);
@@ -262,6 +292,8 @@ Status Engine::State::retrain() {
   }
   auto m = std::move(trained).value();
   NUDGE_RETURN_IF_ERROR(save_model(m->ials(), catalog->users, catalog->items, dataset.user_items(), model_path()));
+  // After the model: a crash in between leaves the previous number, never one for a model not saved.
+  NUDGE_RETURN_IF_ERROR(write_file_atomically(version_path(), {std::to_string(m->version()) + "\n"}));
   {
     std::unique_lock lock(catalog_mutex);
     model.store(m);  // the swap: later requests see the new model, earlier ones keep theirs
@@ -317,17 +349,39 @@ void Engine::request_retrain(std::function<void(const Status&)> done) {
   done(Status::io_error("server is shutting down"));
 }
 
+std::optional<ApiError> Engine::validate_event(const Event& e, const std::string& at) {
+  if (auto err = check_id(e.user, at + "user")) return err;
+  if (auto err = check_id(e.item, at + "item")) return err;
+  if (e.type.empty() || e.type.size() > kMaxEventTypeBytes) return ApiError{400, at + "type", "must be 1 to 64 bytes"};
+  if (auto why = text_problem(e.type, kMaxEventTypeBytes)) return ApiError{400, at + "type", *why};
+  if (!std::isfinite(e.value) || e.value < 0) return ApiError{400, at + "value", "must be a finite number >= 0"};
+  if (auto why = value_problem(e.value)) return ApiError{400, at + "value", *why};
+  if (timestamp_problem(e.timestamp)) return ApiError{400, at + "timestamp", "must be seconds since the Unix epoch"};
+  return std::nullopt;
+}
+
 std::optional<ApiError> Engine::validate(const std::vector<Event>& events) {
-  for (size_t k = 0; k < events.size(); ++k) {
-    const Event& e = events[k];
-    const std::string at = "events[" + std::to_string(k) + "].";
-    if (auto err = check_id(e.user, at + "user")) return err;
-    if (auto err = check_id(e.item, at + "item")) return err;
-    if (e.type.empty() || e.type.size() > 64) return ApiError{400, at + "type", "must be 1 to 64 bytes"};
-    if (!std::isfinite(e.value) || e.value < 0) return ApiError{400, at + "value", "must be a finite number >= 0"};
-    if (e.timestamp < 0 || e.timestamp > kMaxTimestamp)
-      return ApiError{400, at + "timestamp", "must be seconds since the Unix epoch"};
-  }
+  for (size_t k = 0; k < events.size(); ++k)
+    if (auto err = validate_event(events[k], "events[" + std::to_string(k) + "].")) return err;
+  return std::nullopt;
+}
+
+std::optional<ApiError> Engine::validate_item(const ItemRecord& item) {
+  if (auto err = check_id(item.id, "id")) return err;
+  if (!item.category.empty())
+    if (auto why = id_problem(item.category)) return ApiError{400, "category", *why};
+  if (item.tags.size() > kMaxTagsPerItem)
+    return ApiError{400, "tags", "more than " + std::to_string(kMaxTagsPerItem) + " tags"};
+  for (size_t k = 0; k < item.tags.size(); ++k)
+    if (auto why = id_problem(item.tags[k])) return ApiError{400, "tags[" + std::to_string(k) + "]", *why};
+  if (!std::isnan(item.price))
+    if (auto why = value_problem(item.price)) return ApiError{400, "price", *why};
+  return std::nullopt;
+}
+
+std::optional<ApiError> Engine::validate_user(const UserRecord& user) {
+  if (auto err = check_id(user.id, "id")) return err;
+  if (auto why = text_problem(user.attributes_json, kMaxUserAttributesBytes)) return ApiError{400, "body", *why};
   return std::nullopt;
 }
 
@@ -360,8 +414,7 @@ Status Engine::ingest(std::vector<Event> events) {
 }
 
 Status Engine::put_item(ItemRecord item) {
-  if (auto err = check_id(item.id, "id")) return Status::invalid_argument(err->message);
-  if (!std::isnan(item.price) && !std::isfinite(item.price)) return Status::invalid_argument("price must be finite");
+  if (auto err = validate_item(item)) return Status::invalid_argument(err->field + ": " + err->message);
   // Storing first: a failed write changes nothing in memory.
   NUDGE_RETURN_IF_ERROR(state_->store->put_item(item));
   auto m = model();
@@ -385,7 +438,7 @@ Status Engine::hide_item(const std::string& id) {
 }
 
 Status Engine::put_user(UserRecord user) {
-  if (auto err = check_id(user.id, "id")) return Status::invalid_argument(err->message);
+  if (auto err = validate_user(user)) return Status::invalid_argument(err->field + ": " + err->message);
   NUDGE_RETURN_IF_ERROR(state_->store->put_user(user));
   UserState* u = nullptr;
   {
@@ -438,6 +491,7 @@ EngineStats Engine::stats() const {
   }
   st.retrains = state_->retrains.load();
   st.retrain_failures = state_->retrain_failures.load();
+  st.records_skipped = state_->records_skipped;
   return st;
 }
 

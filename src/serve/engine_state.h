@@ -72,6 +72,7 @@ struct Engine::State {
   std::atomic<uint64_t> next_version{1};
   std::atomic<uint64_t> events_since_train{0};
   std::atomic<uint64_t> retrains{0}, retrain_failures{0};
+  uint64_t records_skipped = 0;  // at startup; constant afterwards
   std::atomic<int> retrain_holds{0};   // > 0: no retrain by count or schedule (bulk loads)
 
   std::mutex wake_mutex;
@@ -95,6 +96,9 @@ struct Engine::State {
   Status retrain();
   void retrain_loop();
   std::string model_path() const { return options.data_dir + "/model.nudge"; }
+  std::string version_path() const { return options.data_dir + "/model.version"; }
+  // The version of the saved model (model.version), 1 when there is none.
+  uint64_t read_saved_version() const;
   Status load_saved_model();
 };
 

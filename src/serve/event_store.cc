@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "nudge/log.h"
 #include "serve/record_codec.h"
 
 namespace nudge::serve {
@@ -20,21 +21,6 @@ Status from_rocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::ok();
   if (s.IsCorruption()) return Status::corruption(std::string(what) + ": " + s.ToString());
   return Status::io_error(std::string(what) + ": " + s.ToString());
-}
-
-std::string printable_key(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += c;
-    } else {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out += hex[(static_cast<uint8_t>(c) >> 4) & 0xf];
-      out += hex[static_cast<uint8_t>(c) & 0xf];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -63,6 +49,9 @@ struct EventStore::Impl {
     return from_rocks(db->Write(wo, batch), what);
   }
   Status scan_prefix(char prefix, const std::function<Status(std::string_view key, std::string_view value)>& fn) const;
+  // Reports a record that does not decode; scans go on without it.
+  void skip(std::string_view kind, std::string_view key) const;
+  mutable std::atomic<uint64_t> skipped{0};
 };
 
 void EventStore::Impl::commit_loop() {
@@ -75,19 +64,29 @@ void EventStore::Impl::commit_loop() {
       batch.swap(queue);
     }
     // Everything queued while the previous write synced goes out in one WriteBatch.
-    rocksdb::WriteBatch wb;
     const uint64_t first = next_sequence.load();
-    uint64_t seq = first;
-    for (const Pending& p : batch)
-      for (const Event& e : p.events) wb.Put(event_key(seq++), encode_event(e));
-    const Status s = write(&wb, "event store: append");
-    if (s.is_ok()) {
-      next_sequence.store(seq);
-      commits.fetch_add(1);
+    Status s;
+    // The thread's boundary: an exception (out of memory) fails this batch, not the process.
+    try {
+      rocksdb::WriteBatch wb;
+      uint64_t seq = first;
+      for (const Pending& p : batch)
+        for (const Event& e : p.events) wb.Put(event_key(seq++), encode_event(e));
+      s = write(&wb, "event store: append");
+      if (s.is_ok()) {
+        next_sequence.store(seq);
+        commits.fetch_add(1);
+      }
+    } catch (const std::exception& e) {
+      s = Status::io_error(std::string("event store: append: ") + e.what());
     }
     uint64_t at = first;
     for (Pending& p : batch) {
-      p.done(s, at);
+      try {
+        p.done(s, at);
+      } catch (const std::exception& e) {
+        spdlog::error("event store: an append callback failed: {}", e.what());
+      }
       at += p.events.size();
     }
   }
@@ -178,13 +177,19 @@ Status EventStore::put_user(const UserRecord& user) {
   return impl_->write(&wb, "event store: put user");
 }
 
+void EventStore::Impl::skip(std::string_view kind, std::string_view key) const {
+  if (skipped.fetch_add(1) < 10)
+    spdlog::warn("event store {}: skipping {} record {}: it does not decode", dir, kind, printable_key(key));
+}
+
 Status EventStore::scan_events(const std::function<void(uint64_t, Event&&)>& fn) const {
   return impl_->scan_prefix(kEventPrefix, [&](std::string_view key, std::string_view value) {
     uint64_t seq = 0;
     Event e;
-    if (!parse_event_key(key, &seq) || !decode_event(value, &e))
-      return Status::corruption("event store " + impl_->dir + ": event record " + printable_key(key) +
-                                " does not decode");
+    if (!parse_event_key(key, &seq) || !decode_event(value, &e)) {
+      impl_->skip("event", key);
+      return Status::ok();
+    }
     fn(seq, std::move(e));
     return Status::ok();
   });
@@ -193,9 +198,10 @@ Status EventStore::scan_events(const std::function<void(uint64_t, Event&&)>& fn)
 Status EventStore::scan_items(const std::function<void(ItemRecord&&)>& fn) const {
   return impl_->scan_prefix(kItemPrefix, [&](std::string_view key, std::string_view value) {
     ItemRecord item;
-    if (!decode_item(value, &item) || item.id != key.substr(1))
-      return Status::corruption("event store " + impl_->dir + ": item record " + printable_key(key) +
-                                " does not decode");
+    if (!decode_item(value, &item) || item.id != key.substr(1)) {
+      impl_->skip("item", key);
+      return Status::ok();
+    }
     fn(std::move(item));
     return Status::ok();
   });
@@ -210,5 +216,6 @@ Status EventStore::scan_users(const std::function<void(UserRecord&&)>& fn) const
 
 uint64_t EventStore::num_events() const { return impl_->next_sequence.load(); }
 uint64_t EventStore::num_commits() const { return impl_->commits.load(); }
+uint64_t EventStore::records_skipped() const { return impl_->skipped.load(); }
 
 }  // namespace nudge::serve

@@ -1,10 +1,14 @@
 #include "nudge/serve/http_api.h"
 
+#include <atomic>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "nudge/input_limits.h"
+#include "nudge/log.h"
 #include "serve/query_string.h"
 
 namespace nudge::serve {
@@ -13,7 +17,11 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-HttpResponse json_response(int status, const json& body) { return {status, "application/json", body.dump()}; }
+// Every string that reaches a response was checked to be UTF-8 at the edge; replacing bad
+// bytes here only keeps a missed path from turning into an exception.
+HttpResponse json_response(int status, const json& body) {
+  return {status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
 HttpResponse from_error(const ApiError& e) { return HttpApi::error(e.http_status, e.field, e.message); }
 
 int status_for(const Status& s) {
@@ -27,7 +35,7 @@ int status_for(const Status& s) {
 // Query parameters of one request, checked against the names an endpoint accepts.
 class Params {
  public:
-  explicit Params(const QueryString& q) : q_(q) {}
+  Params(const QueryString& q, size_t max_list_values) : q_(q), max_list_values_(max_list_values) {}
   std::optional<ApiError> only(std::initializer_list<std::string_view> known) const {
     for (const auto& [name, value] : q_.params)
       if (std::find(known.begin(), known.end(), name) == known.end())
@@ -40,8 +48,8 @@ class Params {
       if (n == name) found = &v;  // the last one wins
     return found;
   }
-  // Every value of a repeatable, comma-separated parameter.
-  std::vector<std::string> list(std::string_view name) const {
+  // Every value of a repeatable, comma-separated parameter; at most max_list_values of them.
+  std::variant<std::vector<std::string>, ApiError> list(std::string_view name) const {
     std::vector<std::string> out;
     for (const auto& [n, v] : q_.params) {
       if (n != name) continue;
@@ -50,6 +58,8 @@ class Params {
         const size_t comma = v.find(',', start);
         std::string part = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (!part.empty()) out.push_back(std::move(part));
+        if (out.size() > max_list_values_)
+          return ApiError{400, std::string(name), "more than " + std::to_string(max_list_values_) + " values"};
         if (comma == std::string::npos) break;
         start = comma + 1;
       }
@@ -59,14 +69,35 @@ class Params {
 
  private:
   const QueryString& q_;
+  size_t max_list_values_;
 };
 
-std::optional<ApiError> read_size(const Params& p, std::string_view name, size_t* out) {
+// Assigns a list parameter's values to *out, or returns its error.
+std::optional<ApiError> read_list(const Params& p, std::string_view name, std::vector<std::string>* out) {
+  auto values = p.list(name);
+  if (auto* e = std::get_if<ApiError>(&values)) return *e;
+  *out = std::move(std::get<std::vector<std::string>>(values));
+  return std::nullopt;
+}
+
+// Every name and value in the target must be UTF-8: IDs end up in JSON answers and the store.
+std::optional<ApiError> check_target_text(const QueryString& q) {
+  if (auto why = text_problem(q.path, 4096)) return ApiError{400, "path", *why};
+  for (const auto& [name, value] : q.params) {
+    if (auto why = text_problem(name, 64)) return ApiError{400, "query", "parameter name " + *why};
+    if (auto why = text_problem(value, 64 * 1024)) return ApiError{400, name, *why};
+  }
+  return std::nullopt;
+}
+
+// A whole number in [0, max].
+std::optional<ApiError> read_size(const Params& p, std::string_view name, size_t max, size_t* out) {
   const std::string* v = p.get(name);
   if (!v) return std::nullopt;
   uint64_t n = 0;
   auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (ec != std::errc() || end != v->data() + v->size()) return ApiError{400, std::string(name), "not a whole number: '" + *v + "'"};
+  if (ec != std::errc() || end != v->data() + v->size() || n > max)
+    return ApiError{400, std::string(name), "expected a whole number from 0 to " + std::to_string(max) + ", got '" + *v + "'"};
   *out = static_cast<size_t>(n);
   return std::nullopt;
 }
@@ -111,14 +142,17 @@ std::variant<RecommendRequest, ApiError> parse_recommend(const Params& p) {
   const std::string* user = p.get("user");
   if (!user || user->empty()) return ApiError{400, "user", "required"};
   r.user = *user;
-  NUDGE_API_TRY(read_size(p, "k", &r.k));
+  NUDGE_API_TRY(read_size(p, "k", kMaxK, &r.k));
   NUDGE_API_TRY(read_bool(p, "exclude_seen", &r.exclude_seen));
-  r.exclude = p.list("exclude");
-  r.categories = p.list("category");
-  r.tags = p.list("tag");
+  NUDGE_API_TRY(read_list(p, "exclude", &r.exclude));
+  NUDGE_API_TRY(read_list(p, "category", &r.categories));
+  NUDGE_API_TRY(read_list(p, "tag", &r.tags));
+  std::vector<std::string> pins, boosts;
+  NUDGE_API_TRY(read_list(p, "pin", &pins));
+  NUDGE_API_TRY(read_list(p, "boost", &boosts));
   NUDGE_API_TRY(read_float(p, "price_min", &r.price_min));
   NUDGE_API_TRY(read_float(p, "price_max", &r.price_max));
-  for (const std::string& pin : p.list("pin")) {
+  for (const std::string& pin : pins) {
     const size_t colon = pin.rfind(':');
     size_t position = 0;
     const char* end = pin.data() + pin.size();
@@ -127,7 +161,7 @@ std::variant<RecommendRequest, ApiError> parse_recommend(const Params& p) {
       return ApiError{400, "pin", "expected ITEM:POSITION (position from 1), got '" + pin + "'"};
     r.pins.push_back({pin.substr(0, colon), position});
   }
-  for (const std::string& boost : p.list("boost")) {
+  for (const std::string& boost : boosts) {
     const size_t first = boost.find(':'), last = boost.rfind(':');
     Boost b;
     if (first == std::string::npos || first == last)
@@ -139,11 +173,12 @@ std::variant<RecommendRequest, ApiError> parse_recommend(const Params& p) {
     NUDGE_API_TRY(parse_float(std::string_view(boost).substr(last + 1), "boost", &b.weight));
     r.boosts.push_back(std::move(b));
   }
-  NUDGE_API_TRY(read_size(p, "max_per_category", &r.max_per_category));
+  NUDGE_API_TRY(read_size(p, "max_per_category", kMaxK, &r.max_per_category));
   std::optional<float> mmr;
   NUDGE_API_TRY(read_float(p, "mmr", &mmr));
   if (mmr) r.mmr_lambda = *mmr;
   NUDGE_API_TRY(read_bool(p, "explain", &r.explain));
+  if (!(r.mmr_lambda >= 0.f && r.mmr_lambda <= 1.f)) return ApiError{400, "mmr", "expected a number from 0 to 1"};
   if (r.price_min && r.price_max && *r.price_min > *r.price_max)
     return ApiError{400, "price_min", "greater than price_max"};
   return r;
@@ -173,7 +208,10 @@ std::optional<ApiError> parse_event(const json& j, const std::string& at, Event*
       (key == "user" ? e->user : key == "item" ? e->item : e->type) = value.get<std::string>();
     } else if (key == "value") {
       if (!value.is_number()) return ApiError{400, field, "expected a number"};
-      e->value = value.get<float>();
+      // Checked as a double: a float would turn 1e300 into inf before the check sees it.
+      const double v = value.get<double>();
+      if (auto why = value_problem(v)) return ApiError{400, field, *why};
+      e->value = static_cast<float>(v);
     } else if (key == "timestamp") {
       if (!value.is_number_integer() && !value.is_number_unsigned())
         return ApiError{400, field, "expected whole seconds since the Unix epoch"};
@@ -187,17 +225,28 @@ std::optional<ApiError> parse_event(const json& j, const std::string& at, Event*
   return std::nullopt;
 }
 
-std::variant<std::vector<Event>, ApiError> parse_events(const std::string& body) {
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded()) {
-    // Parse again with exceptions for the byte position of the mistake.
-    try {
-      json::parse(body).clear();
-    } catch (const json::parse_error& e) {
-      return ApiError{400, "body", std::string("malformed JSON at byte ") + std::to_string(e.byte)};
-    }
-    return ApiError{400, "body", "malformed JSON"};
+// The body as JSON, or a 400 saying where it breaks. An empty body reads as `empty`.
+std::variant<json, ApiError> parse_body(const std::string& body, const char* empty) {
+  json doc = json::parse(body.empty() ? std::string_view(empty) : std::string_view(body), nullptr, false);
+  if (!doc.is_discarded()) return doc;
+  // Parse again with exceptions for the place of the mistake. A number too large for a
+  // double (1e400) is an out_of_range error, not a parse_error, and has no byte position.
+  try {
+    json::parse(body).clear();
+  } catch (const json::parse_error& e) {
+    return ApiError{400, "body", "malformed JSON at byte " + std::to_string(e.byte)};
+  } catch (const json::exception& e) {
+    std::string what = e.what();
+    if (const size_t p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    return ApiError{400, "body", "malformed JSON: " + what};
   }
+  return ApiError{400, "body", "malformed JSON"};
+}
+
+std::variant<std::vector<Event>, ApiError> parse_events(const std::string& body, size_t max_events) {
+  auto parsed = parse_body(body, "");
+  if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
+  const json& doc = std::get<json>(parsed);
   const json* list = &doc;
   const std::string prefix = "events";
   std::vector<Event> events;
@@ -211,15 +260,18 @@ std::variant<std::vector<Event>, ApiError> parse_events(const std::string& body)
   }
   if (!list->is_array()) return ApiError{400, "events", "expected an event object or a list of them"};
   if (list->empty()) return ApiError{400, "events", "empty list"};
+  if (list->size() > max_events)
+    return ApiError{413, "events", "more than " + std::to_string(max_events) + " events in one request"};
   events.resize(list->size());
   for (size_t k = 0; k < list->size(); ++k)
     if (auto err = parse_event((*list)[k], prefix + "[" + std::to_string(k) + "]", &events[k])) return *err;
   return events;
 }
 
-std::variant<ItemRecord, ApiError> parse_item(const std::string& id, const std::string& body) {
-  json doc = json::parse(body.empty() ? "{}" : body, nullptr, false);
-  if (doc.is_discarded()) return ApiError{400, "body", "malformed JSON"};
+std::variant<ItemRecord, ApiError> parse_item(const std::string& id, const std::string& body, size_t max_tags) {
+  auto parsed = parse_body(body, "{}");
+  if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
+  const json& doc = std::get<json>(parsed);
   if (!doc.is_object()) return ApiError{400, "body", "expected an object"};
   ItemRecord item;
   item.id = id;
@@ -229,24 +281,39 @@ std::variant<ItemRecord, ApiError> parse_item(const std::string& id, const std::
       if (value.is_string()) item.category = value.get<std::string>();
     } else if (key == "tags") {
       if (!value.is_array()) return ApiError{400, key, "expected a list of strings"};
+      if (value.size() > max_tags) return ApiError{400, key, "more than " + std::to_string(max_tags) + " tags"};
       for (size_t k = 0; k < value.size(); ++k) {
-        if (!value[k].is_string()) return ApiError{400, "tags[" + std::to_string(k) + "]", "expected a string"};
+        const std::string at = "tags[" + std::to_string(k) + "]";
+        if (!value[k].is_string()) return ApiError{400, at, "expected a string"};
         item.tags.push_back(value[k].get<std::string>());
+        if (auto why = id_problem(item.tags.back())) return ApiError{400, at, *why};
       }
     } else if (key == "price") {
       if (value.is_null()) continue;
-      if (!value.is_number() || !std::isfinite(value.get<double>()) || !std::isfinite(value.get<float>()))
-        return ApiError{400, key, "expected a finite number"};
+      if (!value.is_number()) return ApiError{400, key, "expected a finite number"};
+      if (auto why = value_problem(value.get<double>())) return ApiError{400, key, *why};
       item.price = value.get<float>();
     } else {
       return ApiError{400, key, "unknown field"};
     }
   }
-  if (item.category.size() > kMaxIdBytes) return ApiError{400, "category", "too long"};
+  if (!item.category.empty())
+    if (auto why = id_problem(item.category)) return ApiError{400, "category", *why};
   return item;
 }
 
 bool is_write(const std::string& method) { return method == "POST" || method == "PUT" || method == "DELETE"; }
+
+// "Bearer <token>": the scheme is case-insensitive (RFC 7235), the token is not.
+bool bearer_matches(std::string_view authorization, std::string_view key) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() < kScheme.size()) return false;
+  for (size_t k = 0; k < kScheme.size(); ++k)
+    if (std::tolower(static_cast<unsigned char>(authorization[k])) != kScheme[k]) return false;
+  std::string_view token = authorization.substr(kScheme.size());
+  while (token.starts_with(' ')) token.remove_prefix(1);
+  return token == key;
+}
 
 }  // namespace
 
@@ -261,25 +328,44 @@ HttpResponse HttpApi::error(int status, std::string_view field, std::string_view
 void HttpApi::handle(const HttpRequest& request, Respond respond) {
   const auto start = Clock::now();
   auto endpoint = std::make_shared<Endpoint>(Endpoint::kOther);
-  route(request, endpoint.get(), [this, start, endpoint, respond = std::move(respond)](HttpResponse r) {
+  // Exactly one answer even if routing throws after answering (or an answer throws).
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  Respond once = [this, start, endpoint, answered, respond = std::move(respond)](HttpResponse r) {
+    if (answered->exchange(true)) return;
     metrics_.observe(*endpoint, r.status, std::chrono::duration<double>(Clock::now() - start).count());
     respond(std::move(r));
-  });
+  };
+  // The boundary: a bug or an exhausted resource in one request answers 500, never ends the process.
+  try {
+    route(request, endpoint.get(), once);
+  } catch (const std::exception& e) {
+    spdlog::error("http: {} {}: internal error: {}", request.method, request.target.substr(0, 200), e.what());
+    once(error(500, "", "internal error"));
+  } catch (...) {
+    spdlog::error("http: {} {}: internal error (unknown exception)", request.method, request.target.substr(0, 200));
+    once(error(500, "", "internal error"));
+  }
 }
 
 void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& respond) {
   std::string bad;
   auto target = parse_target(req.target, &bad);
-  if (!target) return respond(error(400, bad, "malformed percent-escape"));
+  if (!target) {
+    if (!is_valid_utf8(bad)) bad = "query";
+    return respond(error(400, bad, "malformed percent-escape"));
+  }
+  if (auto e = check_target_text(*target)) return respond(from_error(*e));
   const std::string& path = target->path;
-  const Params params(*target);
-  if (is_write(req.method) && !options_.api_key.empty() && req.authorization != "Bearer " + options_.api_key)
+  const Params params(*target, options_.max_list_values);
+  if (is_write(req.method) && !options_.api_key.empty() && !bearer_matches(req.authorization, options_.api_key))
     return respond(error(401, "Authorization", "missing or wrong bearer token"));
+  // HEAD is GET without the body (the network layer drops it).
+  const bool is_get = req.method == "GET" || req.method == "HEAD";
   auto method_not_allowed = [&] { respond(error(405, "method", req.method + " is not allowed on " + path)); };
 
   if (path == "/v1/recommend") {
     *endpoint = Endpoint::kRecommend;
-    if (req.method != "GET") return method_not_allowed();
+    if (!is_get) return method_not_allowed();
     auto parsed = parse_recommend(params);
     if (auto* e = std::get_if<ApiError>(&parsed)) return respond(from_error(*e));
     const auto& r = std::get<RecommendRequest>(parsed);
@@ -289,14 +375,14 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   }
   if (path == "/v1/similar") {
     *endpoint = Endpoint::kSimilar;
-    if (req.method != "GET") return method_not_allowed();
+    if (!is_get) return method_not_allowed();
     if (auto e = params.only({"item", "k", "category", "explain"})) return respond(from_error(*e));
     SimilarRequest r;
     const std::string* item = params.get("item");
     if (!item || item->empty()) return respond(error(400, "item", "required"));
     r.item = *item;
-    r.categories = params.list("category");
-    if (auto e = read_size(params, "k", &r.k)) return respond(from_error(*e));
+    if (auto e = read_list(params, "category", &r.categories)) return respond(from_error(*e));
+    if (auto e = read_size(params, "k", kMaxK, &r.k)) return respond(from_error(*e));
     if (auto e = read_bool(params, "explain", &r.explain)) return respond(from_error(*e));
     auto result = engine_.similar(r);
     if (auto* e = std::get_if<ApiError>(&result)) return respond(from_error(*e));
@@ -305,7 +391,7 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   if (path == "/v1/events") {
     *endpoint = Endpoint::kEvents;
     if (req.method != "POST") return method_not_allowed();
-    auto parsed = parse_events(req.body);
+    auto parsed = parse_events(req.body, options_.max_batch_events);
     if (auto* e = std::get_if<ApiError>(&parsed)) return respond(from_error(*e));
     auto& events = std::get<std::vector<Event>>(parsed);
     if (auto e = Engine::validate(events)) return respond(from_error(*e));
@@ -321,9 +407,9 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   if (path.starts_with(items_prefix)) {
     *endpoint = Endpoint::kItems;
     const std::string id = path.substr(items_prefix.size());
-    if (id.empty() || id.size() > kMaxIdBytes) return respond(error(400, "id", "item id must be 1 to 256 bytes"));
+    if (auto why = id_problem(id)) return respond(error(400, "id", "item id: " + *why));
     if (req.method == "PUT") {
-      auto parsed = parse_item(id, req.body);
+      auto parsed = parse_item(id, req.body, options_.max_list_values);
       if (auto* e = std::get_if<ApiError>(&parsed)) return respond(from_error(*e));
       const Status st = engine_.put_item(std::move(std::get<ItemRecord>(parsed)));
       if (!st.is_ok()) return respond(error(status_for(st), "", st.message()));
@@ -339,15 +425,17 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   if (path.starts_with(users_prefix)) {
     *endpoint = Endpoint::kUsers;
     const std::string id = path.substr(users_prefix.size());
-    if (id.empty() || id.size() > kMaxIdBytes) return respond(error(400, "id", "user id must be 1 to 256 bytes"));
+    if (auto why = id_problem(id)) return respond(error(400, "id", "user id: " + *why));
     if (req.method == "PUT") {
-      json doc = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
-      if (doc.is_discarded() || !doc.is_object()) return respond(error(400, "body", "expected a JSON object"));
+      auto parsed = parse_body(req.body, "{}");
+      if (auto* e = std::get_if<ApiError>(&parsed)) return respond(from_error(*e));
+      const json& doc = std::get<json>(parsed);
+      if (!doc.is_object()) return respond(error(400, "body", "expected a JSON object"));
       const Status st = engine_.put_user({id, doc.dump()});
       if (!st.is_ok()) return respond(error(status_for(st), "", st.message()));
       return respond(json_response(200, {{"user", id}}));
     }
-    if (req.method == "GET") {
+    if (is_get) {
       auto info = engine_.user_info(id);
       if (!info) return respond(error(404, "id", "unknown user '" + id + "'"));
       json history = json::array();
@@ -369,12 +457,14 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   }
   if (path == "/healthz") {
     *endpoint = Endpoint::kHealth;
+    if (!is_get) return method_not_allowed();
     const EngineStats st = engine_.stats();
     return respond(json_response(200, {{"status", "ok"}, {"model_version", st.model_version}, {"events", st.events},
                                        {"users", st.users}, {"items", st.items}}));
   }
   if (path == "/metrics") {
     *endpoint = Endpoint::kMetrics;
+    if (!is_get) return method_not_allowed();
     return respond({200, "text/plain; version=0.0.4", metrics_.render(engine_.stats(), std::time(nullptr))});
   }
   respond(error(404, "path", "no such endpoint: " + path));

@@ -2,13 +2,17 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <atomic>
 #include <future>
 #include <thread>
 #include <vector>
 
+#include "nudge/log.h"
 #include "nudge/parallel.h"
 
 namespace nudge::serve {
@@ -22,18 +26,35 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpApi& api, const HttpServerOptions& options)
-      : stream_(std::move(socket)), api_(api), options_(options) {}
+  Session(tcp::socket socket, HttpApi& api, const HttpServerOptions& options, std::atomic<size_t>& open_connections)
+      : stream_(std::move(socket)), api_(api), options_(options), open_connections_(open_connections) {
+    ++open_connections_;
+  }
+  ~Session() { --open_connections_; }
 
   void start() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this()));
   }
 
  private:
+  // Waits up to idle_timeout_s for the first bytes of the next request; from then on the whole
+  // request must arrive within request_timeout_s, so a client trickling bytes (slowloris)
+  // cannot hold a connection longer than that.
   void read() {
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
+    parser_->header_limit(static_cast<uint32_t>(options_.max_header_bytes));
+    if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
     stream_.expires_after(std::chrono::seconds(options_.idle_timeout_s));
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) return self->close();
+      self->buffer_.commit(n);
+      self->read_request();
+    });
+  }
+
+  void read_request() {
+    stream_.expires_after(std::chrono::seconds(options_.request_timeout_s));
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 
@@ -43,8 +64,11 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     if (ec == http::error::body_limit)
       return send(HttpApi::error(413, "body", "larger than " + std::to_string(options_.max_body_bytes) + " bytes"), 11,
-                  false);
-    if (ec) return send(HttpApi::error(400, "request", "malformed HTTP request: " + ec.message()), 11, false);
+                  false, false);
+    if (ec == http::error::header_limit)
+      return send(HttpApi::error(431, "headers", "larger than " + std::to_string(options_.max_header_bytes) + " bytes"),
+                  11, false, false);
+    if (ec) return send(HttpApi::error(400, "request", "malformed HTTP request: " + ec.message()), 11, false, false);
 
     auto& req = parser_->get();
     HttpRequest request;
@@ -54,21 +78,26 @@ class Session : public std::enable_shared_from_this<Session> {
     request.body = std::move(req.body());
     const unsigned version = req.version();
     const bool keep_alive = req.keep_alive();
+    const bool head = req.method() == http::verb::head;
+    // No deadline while the engine works on it (a retrain request waits for training).
+    stream_.expires_never();
     // The answer may come from another thread (durable ingest): hop back onto our strand.
-    api_.handle(request, [self = shared_from_this(), version, keep_alive](HttpResponse r) {
-      net::post(self->stream_.get_executor(), [self, r = std::move(r), version, keep_alive]() mutable {
-        self->send(std::move(r), version, keep_alive);
+    api_.handle(request, [self = shared_from_this(), version, keep_alive, head](HttpResponse r) {
+      net::post(self->stream_.get_executor(), [self, r = std::move(r), version, keep_alive, head]() mutable {
+        self->send(std::move(r), version, keep_alive, head);
       });
     });
   }
 
-  void send(HttpResponse r, unsigned version, bool keep_alive) {
+  void send(HttpResponse r, unsigned version, bool keep_alive, bool head) {
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version);
     res->set(http::field::server, "nudge");
     res->set(http::field::content_type, r.content_type);
     res->keep_alive(keep_alive);
     res->body() = std::move(r.body);
     res->prepare_payload();
+    if (head) res->body().clear();  // HEAD: the GET answer's headers (Content-Length included), no body
+    stream_.expires_after(std::chrono::seconds(options_.request_timeout_s));  // a client that never reads
     http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
       if (ec || !res->keep_alive()) return self->close();
       self->read();
@@ -85,6 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpApi& api_;
   const HttpServerOptions& options_;
+  std::atomic<size_t>& open_connections_;
 };
 
 }  // namespace
@@ -96,18 +126,54 @@ struct HttpServer::Impl {
   void accept() {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-      if (!ec) {
+      if (ec) {
+        // Out of file descriptors (EMFILE) or similar: retrying at once would spin a core.
+        spdlog::warn("http: accept failed: {}; retrying in 100 ms", ec.message());
+        retry_timer.expires_after(std::chrono::milliseconds(100));
+        retry_timer.async_wait([this](beast::error_code e) {
+          if (!e) accept();
+        });
+        return;
+      }
+      if (open_connections.load() >= options.max_connections) {
+        // A short, fixed answer fits the empty send buffer, so this write never blocks.
+        static constexpr std::string_view kBusy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 40\r\n"
+            "Connection: close\r\n\r\n{\"error\":\"too many open connections\"}\n";
+        net::write(socket, net::buffer(kBusy.data(), kBusy.size()), ec);
+        socket.shutdown(tcp::socket::shutdown_both, ec);
+        socket.close(ec);
+        ++connections_refused;
+      } else {
         socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), api, options)->start();
+        std::make_shared<Session>(std::move(socket), api, options, open_connections)->start();
       }
       accept();
     });
   }
 
+  // A thread's boundary: an exception escaping a handler is logged and the thread goes on.
+  void run_thread() {
+    for (;;) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("http: network thread: {}", e.what());
+      } catch (...) {
+        spdlog::error("http: network thread: unknown exception");
+      }
+    }
+  }
+
   HttpApi& api;
   HttpServerOptions options;
+  // Before ioc: sessions still queued in it when it is destroyed count themselves out here.
+  std::atomic<size_t> open_connections{0};
+  std::atomic<uint64_t> connections_refused{0};
   net::io_context ioc;
   tcp::acceptor acceptor;
+  net::steady_timer retry_timer{acceptor.get_executor()};
   std::vector<std::thread> threads;
   uint16_t port = 0;
 };
@@ -131,11 +197,13 @@ Status HttpServer::start() {
   s.port = s.acceptor.local_endpoint().port();
   s.accept();
   const int n = resolve_threads(s.options.threads);
-  for (int t = 0; t < n; ++t) s.threads.emplace_back([&s] { s.ioc.run(); });
+  for (int t = 0; t < n; ++t) s.threads.emplace_back([&s] { s.run_thread(); });
   return Status::ok();
 }
 
 uint16_t HttpServer::port() const { return impl_->port; }
+size_t HttpServer::open_connections() const { return impl_->open_connections.load(); }
+uint64_t HttpServer::connections_refused() const { return impl_->connections_refused.load(); }
 
 void HttpServer::wait_for_signal() {
   net::io_context signals_ioc;

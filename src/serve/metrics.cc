@@ -84,6 +84,8 @@ std::string Metrics::render(const EngineStats& stats, int64_t now_unix) const {
   line(out, "# TYPE nudge_retrains_total counter\nnudge_retrains_total {}\n", stats.retrains);
   line(out, "# HELP nudge_retrain_failures_total Retrains that failed.\n");
   line(out, "# TYPE nudge_retrain_failures_total counter\nnudge_retrain_failures_total {}\n", stats.retrain_failures);
+  line(out, "# HELP nudge_store_records_skipped Stored records skipped at startup (invalid or undecodable).\n");
+  line(out, "# TYPE nudge_store_records_skipped gauge\nnudge_store_records_skipped {}\n", stats.records_skipped);
   return out;
 }
 

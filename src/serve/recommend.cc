@@ -236,7 +236,7 @@ std::vector<std::string> closest_history(const Engine::State& s, const ServingMo
   if (!v) return {};
   std::vector<ScoredItem> sims;
   for (uint32_t h : history)
-    if (m.trained(h) && h != item) sims.push_back({h, cosine(v, m.items().row(h).data(), m.factors())});
+    if (m.trained(h) && h != item && !s.item_states[h].record.hidden) sims.push_back({h, cosine(v, m.items().row(h).data(), m.factors())});
   sort_best_first(&sims);
   std::vector<std::string> out;
   for (size_t k = 0; k < sims.size() && k < 2; ++k) out.push_back(s.items.id_of(sims[k].item));

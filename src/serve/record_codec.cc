@@ -113,4 +113,19 @@ bool decode_item(std::string_view bytes, ItemRecord* item) {
   return r.done();
 }
 
+std::string printable_key(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += c;
+    } else {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[(static_cast<uint8_t>(c) >> 4) & 0xf];
+      out += hex[static_cast<uint8_t>(c) & 0xf];
+    }
+  }
+  return out;
+}
+
 }  // namespace nudge::serve

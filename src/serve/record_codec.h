@@ -19,6 +19,9 @@ inline constexpr char kUserPrefix = 'u';
 std::string event_key(uint64_t sequence);
 bool parse_event_key(std::string_view key, uint64_t* sequence);
 
+// For messages: the key with bytes outside printable ASCII as \xNN.
+std::string printable_key(std::string_view key);
+
 std::string encode_event(const Event& event);
 bool decode_event(std::string_view bytes, Event* event);
 std::string encode_item(const ItemRecord& item);

@@ -17,7 +17,7 @@ TEST(WritersTest, InteractionsRoundTripExactly) {
   const uint32_t u = c.users.intern("Smith, \"J\""), u2 = c.users.intern(" padded ");
   const uint32_t i = c.items.intern("item-1");
   const EventType share = *c.event_types.intern("share");
-  b.interactions().push_back(u, i, share, 0.1f, -5);
+  b.interactions().push_back(u, i, share, 0.1f, 5);
   b.interactions().push_back(u2, i, 0, 3.14159f, 1700000000);
   const Dataset d = b.build();
   testing::TempDir dir;

@@ -120,7 +120,7 @@ TEST(Server, MalformedRequestsGetTheRightCodes) {
   };
   expect(http::verb::post, "/v1/events", "{\"user\": ", 400, "body");
   expect(http::verb::post, "/v1/events", R"({"user":"u","item":"i","value":"NaN"})", 400, "event.value");
-  expect(http::verb::post, "/v1/events", R"({"user":"u","item":"i","value":1e40})", 400, "events[0].value");
+  expect(http::verb::post, "/v1/events", R"({"user":"u","item":"i","value":1e40})", 400, "event.value");
   expect(http::verb::post, "/v1/events", R"([{"user":"u","item":"i"},{"user":"u"}])", 400, "events[1].item");
   expect(http::verb::post, "/v1/events", R"({"user":"u","item":"i","colour":"red"})", 400, "event.colour");
   expect(http::verb::post, "/v1/events", R"({"user":"u","item":"i"})", 401, "Authorization", "wrong");

@@ -41,7 +41,7 @@ void add_recommend_commands(CLI::App& root) {
   rec->add_option("--history", f->history, "Items of an unknown user, e.g. --history i1 i7 (fold-in)");
   rec->add_option("--exclude", f->exclude, "Items never to recommend");
   rec->add_flag("--include-seen", f->include_seen, "Allow items the user already interacted with");
-  rec->add_option("-k", f->k, "How many items")->capture_default_str();
+  rec->add_option("-k", f->k, "How many items")->capture_default_str()->check(CLI::Range(1, 1000000));
   rec->callback([f] {
     if (f->users.empty() && f->history.empty()) throw CommandError("give --user or --history");
     LoadedModel m = value_or_throw(load_model(f->model_file));
@@ -77,7 +77,7 @@ void add_recommend_commands(CLI::App& root) {
   CLI::App* sim = root.add_subcommand("similar", "Items most similar to an item, from a model file");
   sim->add_option("--model-file", g->model_file, "Model written by nudge train")->required();
   sim->add_option("-i,--item", g->history, "Item ID (repeat for several)")->required();
-  sim->add_option("-k", g->k, "How many items")->capture_default_str();
+  sim->add_option("-k", g->k, "How many items")->capture_default_str()->check(CLI::Range(1, 1000000));
   sim->callback([g] {
     LoadedModel m = value_or_throw(load_model(g->model_file));
     std::vector<ScoredItem> out;

@@ -42,10 +42,10 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("-c,--config", f->config, "TOML configuration file (flags override it)");
   cmd->add_option("-d,--data-dir", f->data_dir, "Directory of the event store and model (default nudge-data)");
   cmd->add_option("--host", f->host, "Address to listen on (default 127.0.0.1)");
-  cmd->add_option("-p,--port", f->port, "Port (default 8080; 0 picks a free one)");
-  cmd->add_option("--threads", f->threads, "Network threads (default: all cores)");
+  cmd->add_option("-p,--port", f->port, "Port (default 8080; 0 picks a free one)")->check(CLI::Range(0, 65535));
+  cmd->add_option("--threads", f->threads, "Network threads (default: all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--api-key", f->api_key, "Bearer token required on POST/PUT/DELETE");
-  cmd->add_option("--factors", f->factors, "iALS factors of the served model (default 64)");
+  cmd->add_option("--factors", f->factors, "iALS factors of the served model (default 64)")->check(CLI::Range(1, 1024));
   cmd->add_flag("--no-sync", f->no_sync, "Acknowledge events once written, before fsync (survives crashes, not power loss)");
   cmd->add_option("--port-file", f->port_file, "Write the bound port here once listening");
   cmd->add_option("--import", f->import, "Import this interactions file (csv, jsonl, MovieLens) into the store first");

@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every argument error exits 1, as the README promises.
+    return app.exit(e) == 0 ? 0 : 1;
   } catch (const nudge::cli::CommandError& e) {
     std::fprintf(stderr, "nudge: error: %s\n", e.what());
     return 1;

@@ -52,6 +52,7 @@ struct EngineStats {
   double last_train_seconds = 0;
   uint64_t retrains = 0;
   uint64_t retrain_failures = 0;
+  uint64_t records_skipped = 0;  // stored records skipped at startup (invalid or undecodable)
 };
 
 struct UserInfo {
@@ -67,8 +68,15 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Checks events (ids, value, timestamp; event index in `field`), without storing them.
+  // Checks events (ids, value, timestamp; event index in `field`), without storing them:
+  // IDs are 1..256 bytes of UTF-8, values finite in [0, 1e9], timestamps 1970..9999.
   static std::optional<ApiError> validate(const std::vector<Event>& events);
+  // One event; `at` prefixes the field ("events[3].").
+  static std::optional<ApiError> validate_event(const Event& event, const std::string& at);
+  // An item's ID, category and tags (UTF-8 IDs, at most 1000 tags) and price (finite, |p| <= 1e9).
+  static std::optional<ApiError> validate_item(const ItemRecord& item);
+  // A user's ID, and attributes of at most 64 KiB of UTF-8.
+  static std::optional<ApiError> validate_user(const UserRecord& user);
   // Stores and applies validated events; `done` runs once they are durable and visible.
   void ingest_async(std::vector<Event> events, std::function<void(const Status&)> done);
   Status ingest(std::vector<Event> events);

@@ -70,13 +70,15 @@ class EventStore {
   Status put_user(const UserRecord& user);
 
   // Full scans over a consistent snapshot, in key order (events by sequence). A record that
-  // does not decode is reported as corruption with its key.
+  // does not decode is logged with its key and skipped (counted in records_skipped()): one
+  // damaged record must not keep the server from starting.
   Status scan_events(const std::function<void(uint64_t sequence, Event&& event)>& fn) const;
   Status scan_items(const std::function<void(ItemRecord&& item)>& fn) const;
   Status scan_users(const std::function<void(UserRecord&& user)>& fn) const;
 
   uint64_t num_events() const;   // == next sequence number
   uint64_t num_commits() const;  // WriteBatches written (group-commit effectiveness)
+  uint64_t records_skipped() const;  // records the scans skipped because they do not decode
 
   struct Impl;
 

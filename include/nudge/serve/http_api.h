@@ -3,8 +3,11 @@
 // error codes are unit-tested without sockets.
 //
 // Bad input never reaches the engine: bodies and query strings are parsed strictly (unknown
-// parameters and fields are errors) and every error names the field, e.g.
+// parameters and fields are errors), every string is checked to be UTF-8 and every number to
+// be in range (input_limits.h), and every error names the field, e.g.
 //   400 {"error": "must be a finite number >= 0", "field": "events[2].value"}
+// handle() is a boundary: an exception from anything below it becomes a 500 JSON answer and
+// an error log line, never an exception in the caller's thread.
 // Thread-safety: handle() may be called concurrently.
 #pragma once
 
@@ -31,7 +34,9 @@ struct HttpResponse {
 };
 
 struct HttpApiOptions {
-  std::string api_key;  // non-empty: POST/PUT/DELETE need "Authorization: Bearer <api_key>"
+  std::string api_key;            // non-empty: POST/PUT/DELETE need "Authorization: Bearer <api_key>"
+  size_t max_batch_events = 10000;  // events in one POST /v1/events; more: 413
+  size_t max_list_values = 1000;    // values of one list parameter (exclude, category, tag, pin, boost) or tags of an item
 };
 
 class HttpApi {

@@ -1,8 +1,12 @@
 // HttpServer: HTTP/1.1 with keep-alive on Boost.Beast, asynchronous, on a pool of threads
-// running one io_context. Each connection reads one request at a time (with a body limit:
-// larger bodies get 413 and the connection closes), hands it to HttpApi and writes the
-// response when HttpApi answers -- possibly from another thread, so event ingestion never
-// blocks a network thread while its batch syncs to disk.
+// running one io_context. Each connection reads one request at a time, hands it to HttpApi
+// and writes the response when HttpApi answers -- possibly from another thread, so event
+// ingestion never blocks a network thread while its batch syncs to disk.
+//
+// Limits (HttpServerOptions): body size (413), header size (431), open connections (503 and
+// close), an idle timeout before a request starts and a deadline for receiving a started one,
+// so idle or trickling clients cannot starve the others. HEAD answers like GET without a
+// body. The network threads catch what a handler throws, log it and go on.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +22,10 @@ struct HttpServerOptions {
   uint16_t port = 8080;                   // 0: any free port (see port())
   int threads = 0;                        // 0: all cores
   size_t max_body_bytes = 8 << 20;        // larger bodies: 413
-  int idle_timeout_s = 60;                // idle keep-alive connections are closed
+  size_t max_header_bytes = 16 << 10;     // request line and headers; larger: 431
+  size_t max_connections = 10000;         // open at once; more are answered 503 and closed
+  int idle_timeout_s = 60;                // a connection with no request started for this long is closed
+  int request_timeout_s = 10;             // a started request must be complete within this (slowloris)
 };
 
 class HttpServer {
@@ -31,6 +38,8 @@ class HttpServer {
   // Binds and starts the threads; fails when the address cannot be bound.
   Status start();
   uint16_t port() const;  // the bound port
+  size_t open_connections() const;
+  uint64_t connections_refused() const;  // turned away at max_connections
   // Blocks until SIGINT or SIGTERM, then stops accepting and returns.
   void wait_for_signal();
   // Stops accepting, closes connections and joins the threads.

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "nudge/input_limits.h"  // kMaxIdBytes and the other bounds on IDs and numbers
+
 namespace nudge::serve {
 
 // A client mistake, with the request field it concerns; becomes a JSON error response.
@@ -67,7 +69,6 @@ struct RecommendResponse {
   uint64_t model_version = 0;
 };
 
-inline constexpr size_t kMaxK = 1000;
-inline constexpr size_t kMaxIdBytes = 256;
+inline constexpr size_t kMaxK = 1000;  // largest k (and max_per_category) a request may ask for
 
 }  // namespace nudge::serve

@@ -55,4 +55,39 @@ Status FieldSplitter::split(std::string_view line, std::vector<std::string_view>
   }
 }
 
+bool FieldSplitter::ends_inside_quotes(std::string_view record) const {
+  size_t pos = 0;
+  for (;;) {
+    if (pos < record.size() && record[pos] == '"') {
+      size_t i = pos + 1;
+      for (;;) {
+        const size_t q = record.find('"', i);
+        if (q == std::string_view::npos) return true;
+        if (q + 1 < record.size() && record[q + 1] == '"') {
+          i = q + 2;
+          continue;
+        }
+        pos = q + 1;
+        break;
+      }
+    }
+    const size_t d = record.find(delimiter_, pos);
+    if (d == std::string_view::npos) return false;
+    pos = d + delimiter_.size();
+  }
+}
+
+void FieldSplitter::complete_record(LineSource& src, std::string_view* record, std::string* storage,
+                                    uint64_t* lines_seen) const {
+  if (!quoting_ || !ends_inside_quotes(*record)) return;
+  storage->assign(*record);
+  std::string_view more;
+  while (storage->size() <= kMaxRecordBytes && src.next(&more)) {
+    ++*lines_seen;
+    storage->append("\n").append(more);
+    if (!ends_inside_quotes(*storage)) break;
+  }
+  *record = *storage;
+}
+
 }  // namespace nudge

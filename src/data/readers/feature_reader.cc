@@ -5,6 +5,7 @@
 #include "../text.h"
 #include "delimited.h"
 #include "line_source.h"
+#include "nudge/input_limits.h"
 #include "nudge/readers.h"
 #include "row_sink.h"
 
@@ -61,6 +62,15 @@ Result<std::vector<Column>> parse_header(const std::vector<std::string_view>& fi
   return cols;
 }
 
+// A categorical value is one ID; a multi-valued one is IDs joined by `separator`.
+std::optional<std::string> feature_text_problem(FeatureKind kind, std::string_view text, char separator) {
+  if (kind == FeatureKind::kCategorical) return text_problem(text, kMaxIdBytes);
+  if (auto why = text_problem(text, kMaxIdBytes * 64)) return why;
+  for (std::string_view part : split_view(text, separator))
+    if (trim(part).size() > kMaxIdBytes) return "a value is longer than " + std::to_string(kMaxIdBytes) + " bytes";
+  return std::nullopt;
+}
+
 // A row validated in full before anything is applied, so a rejected row changes nothing.
 struct ParsedValue {
   const Column* column;
@@ -78,8 +88,10 @@ Status read_annotated_csv(LineSource& src, std::string_view header_line, const F
   NUDGE_ASSIGN_OR_RETURN(std::vector<Column> cols, parse_header(fields, o, table, log.place(src.line_number())));
   std::vector<ParsedValue> parsed;
   std::string_view line;
+  std::string record_storage;
   while (src.next_non_blank(&line, &log.report().lines)) {
     const uint64_t no = src.line_number();
+    splitter.complete_record(src, &line, &record_storage, &log.report().lines);
     if (Status s = splitter.split(line, &fields); !s.is_ok()) {
       NUDGE_RETURN_IF_ERROR(log.reject(no, s.message()));
       continue;
@@ -106,13 +118,22 @@ Status read_annotated_csv(LineSource& src, std::string_view header_line, const F
           bad = true;
           continue;
         }
+        if (auto why = value_problem(*d)) {
+          NUDGE_RETURN_IF_ERROR(log.reject(no, "field '" + cols[c].name + "': " + *why + ": " + quote_for_error(v)));
+          bad = true;
+          continue;
+        }
         pv.number = static_cast<float>(*d);
+      } else if (auto why = feature_text_problem(cols[c].kind, v, o.multi_separator)) {
+        NUDGE_RETURN_IF_ERROR(log.reject(no, "field '" + cols[c].name + "': " + *why));
+        bad = true;
+        continue;
       }
       parsed.push_back(pv);
     }
     if (bad) continue;
-    if (id.empty()) {
-      NUDGE_RETURN_IF_ERROR(log.reject(no, "field 'id': empty ID"));
+    if (auto why = id_problem(id)) {
+      NUDGE_RETURN_IF_ERROR(log.reject(no, "field 'id': " + *why));
       continue;
     }
     const uint32_t entity = ids.intern(id);
@@ -143,13 +164,19 @@ Status read_movielens_movies(LineSource& src, std::string_view first_line, bool 
   NUDGE_ASSIGN_OR_RETURN(uint32_t genre, table.add_field("genre", FeatureKind::kMultiCategorical));
   NUDGE_ASSIGN_OR_RETURN(uint32_t year, table.add_field("year", FeatureKind::kNumeric));
   std::vector<std::string_view> fields;
+  std::string record_storage;
   auto process = [&](uint64_t no, std::string_view line) -> Status {
+    splitter.complete_record(src, &line, &record_storage, &log.report().lines);
     if (Status s = splitter.split(line, &fields); !s.is_ok()) return log.reject(no, s.message());
     if (fields.size() != 3) {
       return log.reject(no, "expected 3 fields (id, title, genres), found " + std::to_string(fields.size()));
     }
     const std::string_view id = trim(fields[0]);
-    if (id.empty()) return log.reject(no, "field 'id': empty ID");
+    if (auto why = id_problem(id)) return log.reject(no, "field 'id': " + *why);
+    if (auto why = feature_text_problem(FeatureKind::kMultiCategorical, fields[1], o.multi_separator))
+      return log.reject(no, "field 'title': " + *why);
+    if (auto why = feature_text_problem(FeatureKind::kMultiCategorical, fields[2], o.multi_separator))
+      return log.reject(no, "field 'genres': " + *why);
     const uint32_t entity = ids.intern(id);
     table.clear_field(entity, genre);
     table.clear_field(entity, year);

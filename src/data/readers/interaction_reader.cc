@@ -130,6 +130,8 @@ Status read_delimited(LineSource& src, std::string_view first_line, InputFormat 
   FieldSplitter splitter(layout.delimiter, layout.quoting);
   std::vector<std::string_view> fields;
   const uint64_t first_no = src.line_number();
+  std::string first_storage, record_storage;
+  splitter.complete_record(src, &first_line, &first_storage, &log.report().lines);
   if (Status s = splitter.split(first_line, &fields); !s.is_ok()) {
     return Status::invalid_argument(log.place(first_no) + ": " + s.message());
   }
@@ -145,6 +147,7 @@ Status read_delimited(LineSource& src, std::string_view first_line, InputFormat 
   RowSink sink(builder, log, default_type);
 
   auto process = [&](uint64_t line_no, std::string_view line) -> Status {
+    splitter.complete_record(src, &line, &record_storage, &log.report().lines);
     if (Status s = splitter.split(line, &fields); !s.is_ok()) return log.reject(line_no, s.message());
     if (fields.size() < needed) {
       return log.reject(line_no, "expected at least " + std::to_string(needed) + " fields, found " +

@@ -14,7 +14,7 @@ namespace {
 std::string describe_bad_json(std::string_view line, simdjson::error_code error) {
   try {
     [[maybe_unused]] const auto parsed = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
     std::string what = e.what();
     if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
     return "invalid JSON: " + what;

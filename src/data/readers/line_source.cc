@@ -73,6 +73,8 @@ bool LineSource::next(std::string_view* line) {
     }
   }
   if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
+  // A UTF-8 byte order mark (Excel writes one) is not part of the first field.
+  if (line_number_ == 0 && line->starts_with("\xEF\xBB\xBF")) line->remove_prefix(3);
   ++line_number_;
   return true;
 }

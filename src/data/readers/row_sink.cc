@@ -1,6 +1,6 @@
 #include "row_sink.h"
 
-#include <cmath>
+#include "nudge/input_limits.h"
 
 #include "../text.h"
 
@@ -14,14 +14,18 @@ Status RejectLog::reject(uint64_t line, std::string reason) {
 }
 
 Status RowSink::add(uint64_t line, const RawRow& row) {
-  if (row.user.empty()) return log_.reject(line, "field 'user': empty ID");
-  if (row.item.empty()) return log_.reject(line, "field 'item': empty ID");
-  if (row.value && !std::isfinite(*row.value)) {
-    return log_.reject(line, "field 'value': not a finite number");
+  if (auto why = id_problem(row.user)) return log_.reject(line, "field 'user': " + *why);
+  if (auto why = id_problem(row.item)) return log_.reject(line, "field 'item': " + *why);
+  if (row.value) {
+    if (auto why = value_problem(*row.value)) return log_.reject(line, "field 'value': " + *why);
+  }
+  if (row.timestamp) {
+    if (auto why = timestamp_problem(*row.timestamp)) return log_.reject(line, "field 'timestamp': " + *why);
   }
   EventType type = default_type_;
   if (row.type) {
     if (row.type->empty()) return log_.reject(line, "field 'type': empty event type");
+    if (auto why = text_problem(*row.type, kMaxEventTypeBytes)) return log_.reject(line, "field 'type': " + *why);
     auto t = builder_.catalog().event_types.intern(*row.type);
     if (!t.is_ok()) return log_.reject(line, "field 'type': " + t.status().message());
     type = *t;

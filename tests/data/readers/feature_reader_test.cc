@@ -52,6 +52,28 @@ TEST(FeatureReaderTest, BadRowsChangeNothing) {
   EXPECT_EQ(tokens_of(d.catalog().item_features, 0), (std::vector<std::string>{"color=red"}));
 }
 
+TEST(FeatureReaderTest, InvalidTextAndHugeNumbersAreRejected) {
+  DatasetBuilder b;
+  ReadReport report;
+  ASSERT_OK(read_features_text("\xEF\xBB\xBFid,color,tags:multi,price:num\n"
+                               "a,red,x|y,10\n"
+                               "b,r\xff" "d,x,1\n"
+                               "c,red,x|\xc0\x80,1\n"
+                               "d\xed\xa0\x80,red,x,1\n"
+                               "e,red,x,1e300\n"
+                               "f,red,\"x\ny\",2\n",
+                               "f.csv", FeatureTarget::kItems, {}, b, report));
+  ASSERT_EQ(report.rejects.size(), 4u);
+  EXPECT_EQ(report.rejects[0].place, "f.csv:3");
+  EXPECT_EQ(report.rejects[0].reason, "field 'color': not valid UTF-8 (byte 2)");
+  EXPECT_EQ(report.rejects[1].reason, "field 'tags': not valid UTF-8 (byte 3)");
+  EXPECT_EQ(report.rejects[2].reason, "field 'id': not valid UTF-8 (byte 2)");
+  EXPECT_EQ(report.rejects[3].reason, "field 'price': out of range (|value| must be <= 1e9): '1e300'");
+  const Dataset d = b.build();
+  ASSERT_EQ(d.num_items(), 2u);  // a (the BOM stripped from the header) and f (a quoted newline)
+  EXPECT_EQ(d.catalog().items.id_of(1), "f");
+}
+
 TEST(FeatureReaderTest, HeaderErrors) {
   DatasetBuilder b;
   ReadReport report;

@@ -85,9 +85,9 @@ TEST(InteractionReaderTest, MalformedRowsReportedWithPlaceAndReason) {
       "u5,i5,3,yesterday\n"
       ",i6,3,100\n"
       "u7,,3,100\n"
-      "\"u8,i8,3,100\n"
       "\n"
-      "u9,i9,5,2020-01-01\n";
+      "u9,i9,5,2020-01-01\n"
+      "\"u8,i8,3,100\n";
   auto r = read_text(text, "ratings.csv");
   ASSERT_OK(r.status);
   EXPECT_EQ(r.report.rows_kept, 2u);
@@ -100,7 +100,7 @@ TEST(InteractionReaderTest, MalformedRowsReportedWithPlaceAndReason) {
       {"ratings.csv:6", "field 'timestamp' (column 'timestamp'): not a timestamp: 'yesterday'"},
       {"ratings.csv:7", "field 'user': empty ID"},
       {"ratings.csv:8", "field 'item': empty ID"},
-      {"ratings.csv:9", "unterminated quoted field starting at column 1"},
+      {"ratings.csv:11", "unterminated quoted field starting at column 1"},
   };
   for (size_t k = 0; k < expected.size(); ++k) {
     EXPECT_EQ(r.report.rejects[k].place, expected[k].first);
@@ -218,5 +218,87 @@ TEST(InteractionReaderTest, FormatNames) {
             "invalid argument: unknown input format 'xls' (known: auto, csv, tsv, jsonl, ml-100k, ml-1m, ml-csv)");
 }
 
+// Hostile rows: each is rejected with its line and field, the good rows around it are kept,
+// and nothing invalid reaches the dataset (later JSON encoding of IDs cannot fail).
+TEST(InteractionReaderTest, InvalidTextAndOutOfRangeNumbersAreRejectedRows) {
+  const std::string text =
+      "user,item,rating,timestamp\n"
+      "u1,i1,4,1600000000\n"
+      "u1,bad\xff,1,1600000000\n"
+      "u\xc0\x80,i2,1,1600000000\n"
+      "u2,i2,1e308,1600000000\n"
+      "u2,i3,1,1e18\n"
+      "u2,i4,1,-9223372036854775808\n"
+      "u2,i5,1,9223372036854775807\n"
+      "u3," + std::string(300, 'x') + ",1,1600000000\n"
+      "u4,i4,2,1600000000\n";
+  auto r = read_text(text, "hostile.csv");
+  ASSERT_OK(r.status);
+  EXPECT_EQ(r.report.rows_kept, 2u);
+  ASSERT_EQ(r.report.rejects.size(), 7u);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"hostile.csv:3", "field 'item': not valid UTF-8 (byte 4)"},
+      {"hostile.csv:4", "field 'user': not valid UTF-8 (byte 2)"},
+      {"hostile.csv:5", "field 'value': out of range (|value| must be <= 1e9)"},
+      {"hostile.csv:6", "field 'timestamp': out of range (seconds since the Unix epoch, 1970-01-01 to 9999-12-31)"},
+      {"hostile.csv:7", "field 'timestamp': out of range (seconds since the Unix epoch, 1970-01-01 to 9999-12-31)"},
+      {"hostile.csv:8", "field 'timestamp': out of range (seconds since the Unix epoch, 1970-01-01 to 9999-12-31)"},
+      {"hostile.csv:9", "field 'item': longer than 256 bytes"},
+  };
+  for (size_t k = 0; k < expected.size(); ++k) {
+    EXPECT_EQ(r.report.rejects[k].place, expected[k].first);
+    EXPECT_EQ(r.report.rejects[k].reason, expected[k].second);
+  }
+  ReadOptions strict;
+  strict.strict = true;
+  auto s = read_text("u1,i1,1,1600000000\nu1,bad\xff,1,1600000000\n", "strict.csv", strict);
+  EXPECT_EQ(s.status.to_string(), "invalid argument: strict.csv:2: field 'item': not valid UTF-8 (byte 4)");
+}
+
+TEST(InteractionReaderTest, JsonLinesNumbersTooLargeAreRejectedRowsNotAFailedRead) {
+  const std::string text =
+      "{\"user\":\"u1\",\"item\":\"i1\",\"value\":1e400}\n"
+      "{\"user\":\"u1\",\"item\":\"i1\",\"value\":" + std::string(400, '9') + "}\n"
+      "{\"user\":\"u1\",\"item\":\"i1\",\"colour\":1e400}\n"
+      "{\"user\":\"u1\",\"item\":\"i2\",\"value\":1e308}\n"
+      "{\"user\":\"u1\",\"item\":\"i3\",\"timestamp\":-5}\n"
+      "{\"user\":\"u2\",\"item\":\"i2\",\"value\":2}\n";
+  auto r = read_text(text, "events.jsonl");
+  ASSERT_OK(r.status);
+  EXPECT_EQ(r.report.rows_kept, 1u);
+  ASSERT_EQ(r.report.rejects.size(), 5u);
+  EXPECT_EQ(r.report.rejects[0].place, "events.jsonl:1");
+  EXPECT_EQ(r.report.rejects[0].reason.rfind("invalid JSON: number overflow", 0), 0u) << r.report.rejects[0].reason;
+  EXPECT_EQ(r.report.rejects[1].place, "events.jsonl:2");
+  EXPECT_EQ(r.report.rejects[2].place, "events.jsonl:3");
+  EXPECT_EQ(r.report.rejects[3].reason, "field 'value': out of range (|value| must be <= 1e9)");
+  EXPECT_EQ(r.report.rejects[4].place, "events.jsonl:5");
+}
+
+TEST(InteractionReaderTest, ByteOrderMarkIsNotPartOfTheFirstId) {
+  auto r = read_text("\xEF\xBB\xBFu1,i1\nu2,i2\n", "bom.csv");
+  ASSERT_OK(r.status);
+  ASSERT_EQ(r.dataset.num_interactions(), 2u);
+  EXPECT_EQ(r.dataset.catalog().users.id_of(0), "u1");
+  auto h = read_text("\xEF\xBB\xBFuser,item\nu1,i1\n", "bom-header.csv");
+  ASSERT_OK(h.status);
+  EXPECT_EQ(h.dataset.num_interactions(), 1u);
+}
+
+TEST(InteractionReaderTest, QuotedFieldsMayHoldNewlines) {
+  auto r = read_text("user,item,type\n\"Smith,\nJ\",\"i\"\"1\",view\nu2,\"two\n\nlines\",view\nu3,i3,view\n", "q.csv");
+  ASSERT_OK(r.status);
+  ASSERT_EQ(r.dataset.num_interactions(), 3u) << r.report.summary("q.csv");
+  EXPECT_EQ(r.dataset.catalog().users.id_of(0), "Smith,\nJ");
+  EXPECT_EQ(r.dataset.catalog().items.id_of(0), "i\"1");
+  EXPECT_EQ(r.dataset.catalog().items.id_of(1), "two\n\nlines");
+  EXPECT_EQ(r.report.lines, 7u);
+  // Rows after a multi-line record keep their own line numbers in reports.
+  auto bad = read_text("user,item,rating\n\"a\nb\",i1,1\nu2,i2,x\n", "q2.csv");
+  ASSERT_EQ(bad.report.rejects.size(), 1u);
+  EXPECT_EQ(bad.report.rejects[0].place, "q2.csv:4");
+}
+
 }  // namespace
 }  // namespace nudge
+
