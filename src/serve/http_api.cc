@@ -80,9 +80,9 @@ std::optional<ApiError> read_list(const Params& p, std::string_view name, std::v
   return std::nullopt;
 }
 
-// Every name and value in the target must be UTF-8: IDs end up in JSON answers and the store.
-std::optional<ApiError> check_target_text(const QueryString& q) {
-  if (auto why = text_problem(q.path, 4096)) return ApiError{400, "path", *why};
+// Every query name and value must be UTF-8: IDs end up in JSON answers and the store. (IDs
+// in the path are checked by their routes, other paths where they are echoed in a 404.)
+std::optional<ApiError> check_query_text(const QueryString& q) {
   for (const auto& [name, value] : q.params) {
     if (auto why = text_problem(name, 64)) return ApiError{400, "query", "parameter name " + *why};
     if (auto why = text_problem(value, 64 * 1024)) return ApiError{400, name, *why};
@@ -354,7 +354,7 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     if (!is_valid_utf8(bad)) bad = "query";
     return respond(error(400, bad, "malformed percent-escape"));
   }
-  if (auto e = check_target_text(*target)) return respond(from_error(*e));
+  if (auto e = check_query_text(*target)) return respond(from_error(*e));
   const std::string& path = target->path;
   const Params params(*target, options_.max_list_values);
   if (is_write(req.method) && !options_.api_key.empty() && !bearer_matches(req.authorization, options_.api_key))
@@ -467,6 +467,7 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     if (!is_get) return method_not_allowed();
     return respond({200, "text/plain; version=0.0.4", metrics_.render(engine_.stats(), std::time(nullptr))});
   }
+  if (auto why = text_problem(path, 4096)) return respond(error(400, "path", *why));
   respond(error(404, "path", "no such endpoint: " + path));
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -109,6 +110,85 @@ TEST_F(HttpApiTest, HealthMetricsRetrain) {
   EXPECT_NE(m.find("nudge_http_requests_total{endpoint=\"retrain\",code=\"2xx\"} 1\n"), std::string::npos);
   EXPECT_NE(m.find("nudge_http_request_duration_seconds_count{endpoint=\"events\"} 1\n"), std::string::npos);
   expect_error(call("GET", "/nothing"), 404, "path");
+}
+
+// Each request below aborted the first-wave server (issue #11). Every one must now be a 400
+// naming the field, with nothing stored, and the engine must still answer afterwards.
+TEST_F(HttpApiTest, InvalidUtf8AnywhereIsA400AndNothingIsStored) {
+  expect_error(call("GET", "/v1/recommend?user=%FF"), 400, "user");
+  expect_error(call("GET", "/v1/recommend?user=u&exclude=a,%C0%80"), 400, "exclude");
+  expect_error(call("GET", "/v1/recommend?user=u&boost=category:%FF:1"), 400, "boost");
+  expect_error(call("GET", "/v1/recommend?user=u&%FF=1"), 400, "query");
+  expect_error(call("GET", "/v1/similar?item=%ED%A0%80"), 400, "item");
+  expect_error(call("PUT", "/v1/items/%FF", "{}"), 400, "id");
+  expect_error(call("PUT", "/v1/users/%FF", "{}"), 400, "id");
+  expect_error(call("GET", "/v1/users/%FF"), 400, "id");
+  expect_error(call("DELETE", "/v1/items/%FF"), 400, "id");
+  expect_error(call("GET", "/v1/%FF"), 400, "path");
+  // Raw invalid bytes in a JSON body are malformed JSON (JSON text is UTF-8).
+  expect_error(call("POST", "/v1/events", "{\"user\":\"u\xff\",\"item\":\"a\"}"), 400, "body");
+  expect_error(call("PUT", "/v1/items/a", "{\"category\":\"\xff\"}"), 400, "body");
+  const EngineStats st = engine_->stats();
+  EXPECT_EQ(st.items, 0u);
+  EXPECT_EQ(st.users, 0u);
+  EXPECT_EQ(st.events, 0u);
+  EXPECT_EQ(call("GET", "/v1/recommend?user=u").status, 200);
+}
+
+TEST_F(HttpApiTest, NumbersOutOfRangeAre400sAnywhereInTheBody) {
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","value":1e400})"), 400, "body");
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","value":)" + std::string(400, '9') + "}"), 400, "body");
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","colour":-1e400})"), 400, "body");
+  expect_error(call("PUT", "/v1/items/a", R"({"price":1e400})"), 400, "body");
+  expect_error(call("PUT", "/v1/users/u", R"({"age":1e400})"), 400, "body");
+  const auto r = call("POST", "/v1/events", R"({"user":"u","item":"a","value":1e400})");
+  EXPECT_EQ(json::parse(r.body)["error"], "malformed JSON: number overflow parsing '1e400'") << r.body;
+  // Finite for a double, out of our range (a float would be inf after the type's weight).
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","value":1e38})"), 400, "event.value");
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","timestamp":9223372036854775807})"), 400,
+               "events[0].timestamp");
+  expect_error(call("PUT", "/v1/items/a", R"({"price":1e38})"), 400, "price");
+  EXPECT_EQ(engine_->stats().events, 0u);
+  EXPECT_EQ(engine_->stats().items, 0u);
+}
+
+TEST_F(HttpApiTest, ListsBatchesAndKAreBounded) {
+  expect_error(call("GET", "/v1/recommend?user=u&k=1001"), 400, "k");
+  expect_error(call("GET", "/v1/recommend?user=u&k=-1"), 400, "k");
+  expect_error(call("GET", "/v1/similar?item=a&k=99999999999999999999"), 400, "k");
+  expect_error(call("GET", "/v1/recommend?user=u&mmr=2"), 400, "mmr");
+  std::string many = "/v1/recommend?user=u&exclude=";
+  for (int k = 0; k < 1001; ++k) many += "i" + std::to_string(k) + ",";
+  expect_error(call("GET", many), 400, "exclude");
+  std::string batch = "[";
+  for (int k = 0; k < 10001; ++k) batch += std::string(k ? "," : "") + R"({"user":"u","item":"a"})";
+  expect_error(call("POST", "/v1/events", batch + "]"), 413, "events");
+  EXPECT_EQ(engine_->stats().events, 0u);
+}
+
+TEST_F(HttpApiTest, MethodsAndAuthorization) {
+  expect_error(call("DELETE", "/healthz"), 405, "method");
+  expect_error(call("POST", "/metrics"), 405, "method");
+  EXPECT_EQ(call("HEAD", "/healthz").status, 200);
+  EXPECT_EQ(call("HEAD", "/v1/recommend?user=u").status, 200);
+  EXPECT_EQ(call("POST", "/v1/events", R"({"user":"u","item":"a"})", "bearer secret").status, 200);
+  EXPECT_EQ(call("POST", "/v1/events", R"({"user":"u","item":"a"})", "BEARER  secret").status, 200);
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a"})", "Bearer SECRET"), 401, "Authorization");
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a"})", "Basic secret"), 401, "Authorization");
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a"})", ""), 401, "Authorization");
+}
+
+// A callback that throws on the store's committer thread must not end that thread (or the
+// process): later events are still stored and acknowledged.
+TEST_F(HttpApiTest, AnExceptionInAnAnswerCallbackSparesTheCommitter) {
+  std::promise<int> status;
+  api_->handle({"POST", "/v1/events", "Bearer secret", R"({"user":"u","item":"a"})"}, [&](HttpResponse r) {
+    status.set_value(r.status);
+    throw std::runtime_error("the network layer failed");
+  });
+  EXPECT_EQ(status.get_future().get(), 200);
+  EXPECT_EQ(call("POST", "/v1/events", R"({"user":"u","item":"b"})").status, 200);
+  EXPECT_EQ(engine_->stats().events, 2u);
 }
 
 }  // namespace
