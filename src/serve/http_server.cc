@@ -137,9 +137,10 @@ struct HttpServer::Impl {
       }
       if (open_connections.load() >= options.max_connections) {
         // A short, fixed answer fits the empty send buffer, so this write never blocks.
-        static constexpr std::string_view kBusy =
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 40\r\n"
-            "Connection: close\r\n\r\n{\"error\":\"too many open connections\"}\n";
+        static constexpr std::string_view kBusyBody = "{\"error\":\"too many open connections\"}\n";
+        static const std::string kBusy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
+            std::to_string(kBusyBody.size()) + "\r\nConnection: close\r\n\r\n" + std::string(kBusyBody);
         net::write(socket, net::buffer(kBusy.data(), kBusy.size()), ec);
         socket.shutdown(tcp::socket::shutdown_both, ec);
         socket.close(ec);

@@ -61,6 +61,39 @@ TEST(ModelFileTest, CorruptFilesAreRejectedWithTheReason) {
   EXPECT_EQ(load_model(dir.file("none")).status().code(), Status::Code::kIoError);
 }
 
+TEST(ModelFileTest, EndlessOrHugeInputIsRefusedWithoutReadingIt) {
+  // /dev/zero never ends: the loader must read the header, see a bad magic and stop.
+  auto zero = load_model("/dev/zero");
+  EXPECT_FALSE(zero.is_ok());
+  EXPECT_EQ(zero.status().code(), Status::Code::kCorruption) << zero.status().to_string();
+  // A header claiming 2^50 bytes of payload is refused before any allocation.
+  testing::TempDir dir;
+  std::string bytes = saved_model(dir).bytes.substr(0, 24);
+  for (int b = 0; b < 8; ++b) bytes[16 + b] = b == 6 ? '\x04' : '\0';
+  testing::write_file(dir.file("huge.nudge"), bytes);
+  EXPECT_EQ(load_model(dir.file("huge.nudge")).status().to_string(),
+            "corruption: " + dir.file("huge.nudge") + ": header says " + std::to_string(uint64_t{1} << 50) + " bytes");
+}
+
+TEST(ModelFileTest, IdsThatAreNotUtf8AreCorruption) {
+  testing::TempDir dir;
+  SynthOptions o;
+  o.num_users = 20;
+  o.num_items = 15;
+  o.num_interactions = 100;
+  o.num_topics = 3;
+  const Dataset d = synthesize(o).value().dataset;
+  auto m = make_recommender("popularity", Params()).value();
+  ASSERT_OK(m->fit(d));
+  IdMap users;
+  for (uint32_t u = 0; u < d.num_users(); ++u) users.intern(u == 3 ? std::string("bad\xff") : d.catalog().users.id_of(u));
+  ASSERT_OK(save_model(*m, users, d.catalog().items, d.user_items(), dir.file("bad.nudge")));
+  auto loaded = load_model(dir.file("bad.nudge"));
+  ASSERT_FALSE(loaded.is_ok());
+  EXPECT_NE(loaded.status().to_string().find("user IDs: ID 3: not valid UTF-8 (byte 4)"), std::string::npos)
+      << loaded.status().to_string();
+}
+
 // Damage the payload but recompute the checksum: the structural checks must still catch it.
 TEST(ModelFileTest, StructurallyBadPayloadsFailCleanly) {
   ModelWriter w;

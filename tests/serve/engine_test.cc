@@ -8,9 +8,12 @@
 #include <atomic>
 #include <map>
 #include <chrono>
+#include <limits>
 #include <set>
 #include <thread>
 
+#include "nudge/input_limits.h"
+#include "nudge/serve/event_store.h"
 #include "nudge/serve/import.h"
 #include "nudge/synth.h"
 #include "test_util.h"
@@ -348,6 +351,61 @@ TEST(Engine, RestartRecoversHistoryModelAndAnswers) {
   EXPECT_EQ(ids(f.recommend(req)), before);  // the saved model was loaded, not retrained
   EXPECT_EQ(f.engine->user_info("late")->history, late_before);
   EXPECT_EQ(f.engine->stats().events, f.synth.dataset.num_interactions() + 2);
+}
+
+TEST(Engine, RestartKeepsTheModelVersion) {
+  Fixture f;
+  ASSERT_TRUE(f.engine->retrain().is_ok());
+  const uint64_t version = f.engine->stats().model_version;
+  ASSERT_GE(version, 2u);
+  f.engine.reset();
+  f.engine = f.open();
+  EXPECT_EQ(f.engine->stats().model_version, version);  // the same model, so the same version
+  ASSERT_TRUE(f.engine->retrain().is_ok());
+  EXPECT_EQ(f.engine->stats().model_version, version + 1);
+}
+
+TEST(Engine, InvalidStoredRecordsAreSkippedAtRestartNotServed) {
+  Fixture f;
+  f.engine.reset();
+  {
+    // Records as an older server (or a damaged disk) may have left them: they decode, but
+    // their IDs are not UTF-8 or their values out of range.
+    auto store = EventStore::open(f.dir.file("data") + "/events").value();
+    ASSERT_TRUE(store->append({{"bad\xff", f.items[0].id, "view", 1.f, 0},
+                               {"fine", "item\xc3", "view", 1.f, 0},
+                               {"fine", f.items[1].id, "view", std::numeric_limits<float>::infinity(), 0},
+                               {"fine", f.items[2].id, "view", 1.f, 0}})
+                    .is_ok());
+    ASSERT_TRUE(store->put_item({"poison\xff", "c00", {"t"}, 1.f, false}).is_ok());
+    ASSERT_TRUE(store->put_user({"user\xfe", "{}"}).is_ok());
+  }
+  f.engine = f.open();
+  EXPECT_EQ(f.engine->stats().records_skipped, 5u);
+  const auto fine = f.engine->user_info("fine");
+  ASSERT_TRUE(fine);
+  ASSERT_EQ(fine->history.size(), 1u);
+  EXPECT_EQ(fine->history[0].first, f.items[2].id);
+  // New users (trending) and known users get answers with valid IDs only.
+  for (const std::string user : {"nobody", "fine"}) {
+    RecommendRequest req;
+    req.user = user;
+    req.k = 400;
+    for (const auto& rec : f.recommend(req).items) EXPECT_TRUE(is_valid_utf8(rec.item)) << rec.item;
+  }
+}
+
+TEST(Engine, ExplanationsNeverNameHiddenItems) {
+  Fixture f;
+  RecommendRequest req;
+  req.user = f.synth.dataset.catalog().users.id_of(3);
+  req.explain = true;
+  std::set<std::string> named;
+  for (const auto& rec : f.recommend(req).items) named.insert(rec.because.begin(), rec.because.end());
+  ASSERT_FALSE(named.empty());
+  for (const auto& id : named) ASSERT_TRUE(f.engine->hide_item(id).is_ok());
+  for (const auto& rec : f.recommend(req).items)
+    for (const auto& b : rec.because) EXPECT_EQ(named.count(b), 0u) << "explanation names hidden item " << b;
 }
 
 TEST(Engine, HotSwapUnderConcurrentRequestsGivesOnlyValidAnswers) {

@@ -7,6 +7,11 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include "http_client.h"
 #include "test_util.h"
 
@@ -33,6 +38,22 @@ class HttpServerTest : public ::testing::Test {
     server_ = std::make_unique<HttpServer>(*api_, so);
     ASSERT_TRUE(server_->start().is_ok());
     ASSERT_NE(server_->port(), 0);
+  }
+  // Replaces the server by one with these limits (same engine and API).
+  void restart(HttpServerOptions so) {
+    server_.reset();
+    so.port = 0;
+    server_ = std::make_unique<HttpServer>(*api_, so);
+    ASSERT_TRUE(server_->start().is_ok());
+  }
+  boost::asio::ip::tcp::endpoint endpoint() const {
+    return {boost::asio::ip::make_address("127.0.0.1"), server_->port()};
+  }
+  // Polls until the server counts `n` open connections (accepting is asynchronous).
+  bool wait_for_open_connections(size_t n) {
+    for (int tries = 0; tries < 500 && server_->open_connections() != n; ++tries)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return server_->open_connections() == n;
   }
   // Writes raw bytes and reads until the server closes the connection.
   std::string raw_exchange(const std::string& bytes) {
@@ -118,4 +139,97 @@ TEST_F(HttpServerTest, StopClosesTheListenerAndIsIdempotent) {
 }
 
 }  // namespace
+TEST_F(HttpServerTest, HeadersOverTheLimitGet431) {
+  const std::string reply =
+      raw_exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(20000, 'a') + "\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply.substr(0, 200);
+  EXPECT_NE(reply.find(R"("field":"headers")"), std::string::npos) << reply;
+  HttpClient client(server_->port());
+  EXPECT_EQ(client.get("/healthz").status, 200);
+}
+
+TEST_F(HttpServerTest, HeadAnswersHeadersOnly) {
+  const std::string reply = raw_exchange("HEAD /healthz HTTP/1.0\r\n\r\n");
+  ASSERT_EQ(reply.rfind("HTTP/1.0 200", 0), 0u) << reply;
+  const size_t end_of_headers = reply.find("\r\n\r\n");
+  ASSERT_NE(end_of_headers, std::string::npos) << reply;
+  EXPECT_EQ(reply.size(), end_of_headers + 4) << "HEAD sent a body: " << reply;
+}
+
+TEST_F(HttpServerTest, ConnectionsOverTheLimitGet503AndTheServerRecovers) {
+  HttpServerOptions so;
+  so.threads = 2;
+  so.max_connections = 3;
+  restart(so);
+  boost::asio::io_context ioc;
+  std::vector<boost::asio::ip::tcp::socket> held;
+  for (int n = 0; n < 3; ++n) {
+    held.emplace_back(ioc);
+    held.back().connect(endpoint());
+  }
+  ASSERT_TRUE(wait_for_open_connections(3));
+  const std::string refused = raw_exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find("too many open connections"), std::string::npos) << refused;
+  const size_t body_at = refused.find("\r\n\r\n") + 4;
+  EXPECT_NE(refused.find("Content-Length: " + std::to_string(refused.size() - body_at) + "\r\n"), std::string::npos)
+      << refused;
+  EXPECT_EQ(server_->connections_refused(), 1u);
+  held.clear();  // the held connections go away: the server accepts again
+  ASSERT_TRUE(wait_for_open_connections(0));
+  HttpClient client(server_->port());
+  EXPECT_EQ(client.get("/healthz").status, 200);
+}
+
+TEST_F(HttpServerTest, HundredsOfIdleConnectionsDoNotStopTheServer) {
+  boost::asio::io_context ioc;
+  std::vector<boost::asio::ip::tcp::socket> idle;
+  for (int n = 0; n < 400; ++n) {
+    idle.emplace_back(ioc);
+    idle.back().connect(endpoint());
+  }
+  ASSERT_TRUE(wait_for_open_connections(400));
+  HttpClient client(server_->port());
+  EXPECT_EQ(client.get("/healthz").status, 200);
+  EXPECT_EQ(client.post("/v1/events", R"({"user":"u","item":"a"})").status, 200);
+}
+
+TEST_F(HttpServerTest, IdleAndSlowClientsAreClosedAtTheirDeadlines) {
+  HttpServerOptions so;
+  so.threads = 2;
+  so.idle_timeout_s = 1;
+  so.request_timeout_s = 1;
+  restart(so);
+  boost::asio::io_context ioc;
+  // Idle: connects and never sends; the server hangs up.
+  boost::asio::ip::tcp::socket idle(ioc);
+  idle.connect(endpoint());
+  char byte;
+  boost::system::error_code ec;
+  boost::asio::read(idle, boost::asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, boost::asio::error::eof);
+  // Slowloris: keeps sending one header byte every 100 ms for up to 10 s; the server must hang
+  // up at the request deadline, long before the client would finish.
+  boost::asio::ip::tcp::socket slow(ioc);
+  slow.connect(endpoint());
+  std::atomic<bool> closed{false};
+  std::thread reader([&] {
+    boost::system::error_code read_ec;
+    boost::asio::read(slow, boost::asio::buffer(&byte, 1), read_ec);
+    closed = true;
+  });
+  const std::string start = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+  boost::asio::write(slow, boost::asio::buffer(start), ec);
+  for (int n = 0; n < 100 && !closed; ++n) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    boost::asio::write(slow, boost::asio::buffer("a", 1), ec);
+  }
+  const bool closed_while_trickling = closed;
+  if (!closed) slow.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+  reader.join();
+  EXPECT_TRUE(closed_while_trickling) << "a slow client held its connection for 10 s";
+  HttpClient client(server_->port());
+  EXPECT_EQ(client.get("/healthz").status, 200);
+}
+
 }  // namespace nudge::serve

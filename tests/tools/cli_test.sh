@@ -91,7 +91,30 @@ check "export explains" test "$err" = "nudge: error: export supports ials models
 "$nudge" --help >/dev/null
 check "help exits 0" test $? -eq 0
 "$nudge" bogus >/dev/null 2>&1
-check "unknown command fails" test $? -ne 0
+check "unknown command exits 1" test $? -eq 1
+
+# Argument errors exit 1 before anything runs (no out-of-range port or k slips through).
+for args in "serve --port 99999" "serve --port -5" "serve --threads 5000" "recommend --model-file $dir/m.nudge -u u1 -k -1" \
+            "recommend --model-file $dir/m.nudge -u u1 -k 0" "train --no-such-flag" "synth --users 0"; do
+  # shellcheck disable=SC2086
+  timeout 20 "$nudge" -q $args >"$dir/arg.out" 2>&1
+  check "'$args' exits 1" test $? -eq 1
+done
+
+# Hostile data files: invalid UTF-8, overflowing weights, absurd timestamps are rejected rows
+# (named by file:line), never stored; the read still succeeds with the good rows.
+printf 'user,item,value,timestamp\nu1,i1,1,1600000000\nu1,bad\xff,1,1600000000\nu2,i2,1e308,1600000000\nu3,i3,1,1000000000000000000\nu4,i4,1,1600000000\n' >"$dir/hostile.csv"
+"$nudge" -q data stats -i "$dir/hostile.csv" --rejects "$dir/hostile.tsv" >"$dir/hostile.out"
+check "hostile rows: read succeeds" test $? -eq 0
+check "hostile rows: three rejected" test "$(wc -l <"$dir/hostile.tsv")" -eq 3
+check "hostile rows: invalid UTF-8 named" grep -q "hostile.csv:3	.*not valid UTF-8" "$dir/hostile.tsv"
+check "hostile rows: overflowing weight named" grep -q "hostile.csv:4	.*out of range" "$dir/hostile.tsv"
+check "hostile rows: timestamp named" grep -q "hostile.csv:5	.*out of range" "$dir/hostile.tsv"
+err=$("$nudge" -q data stats -i "$dir/hostile.csv" --strict 2>&1 >/dev/null); rc=$?
+check "hostile rows: strict exits 1" test $rc -eq 1
+check "hostile rows: strict names line 3" grep -q "hostile.csv:3:" <<<"$err"
+err=$(timeout 20 "$nudge" -q recommend --model-file /dev/zero -u u1 2>&1); rc=$?
+check "model file /dev/zero exits 1" test $rc -eq 1
 
 echo "cli: $passed passed, $failed failed"
 test "$failed" -eq 0
