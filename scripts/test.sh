@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
 # README command 2: installs dependencies, builds, runs the whole test suite.
-# Usage: scripts/test.sh [release|debug|asan ...]
-# Default: release, then asan, then the embedded core cross-built for aarch64 under qemu.
+# Usage: scripts/test.sh [release|debug|asan|tsan ...]
+# Default: release (every test, the crash soak scenario), asan (clang-14 ASan/UBSan: every
+# test but four deep-model quality tests that take minutes there and run in release, then
+# each libFuzzer target on its seeds and fuzzing for NUDGE_FUZZ_SECONDS, default 20), tsan
+# (the in-process serve tests: store, engine, HTTP API and server), then the embedded core
+# cross-built for aarch64 under qemu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(release asan)
+[ ${#presets[@]} -gt 0 ] || presets=(release asan tsan)
 for preset in "${presets[@]}"; do
   echo "== build + test: $preset"
-  scripts/build.sh "$preset"
+  start=$SECONDS
+  case "$preset" in
+    tsan) scripts/build.sh tsan serve_tests ;;  # only what its tests need
+    asan)
+      cmake --preset asan -DNUDGE_FUZZ_SECONDS="${NUDGE_FUZZ_SECONDS:-20}" >/dev/null
+      scripts/build.sh asan
+      ;;
+    *) scripts/build.sh "$preset" ;;
+  esac
   ctest --preset "$preset"
+  echo "== $preset: $((SECONDS - start)) s"
 done
 if [ $# -eq 0 ]; then
   echo "== cross build + test: embedded core on aarch64 (qemu-user)"

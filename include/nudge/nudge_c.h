@@ -32,7 +32,8 @@ enum nudge_status {
   NUDGE_ERR_VERSION = 3,     /* a snapshot version this build does not read */
   NUDGE_ERR_ARGUMENT = 4,    /* NULL pointer, index out of range, NaN weight, ... */
   NUDGE_ERR_NOT_FOUND = 5,   /* unknown item ID */
-  NUDGE_ERR_NO_MEMORY = 6
+  NUDGE_ERR_NO_MEMORY = 6,
+  NUDGE_ERR_INTERNAL = 7     /* a bug in the core, caught at the API boundary (see nudge_last_error) */
 };
 
 /* Flags for nudge_snapshot_open. */

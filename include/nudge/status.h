@@ -19,7 +19,7 @@ namespace nudge {
 
 class Status {
  public:
-  enum class Code { kOk = 0, kInvalidArgument, kNotFound, kIoError, kCorruption, kUnsupported };
+  enum class Code { kOk = 0, kInvalidArgument, kNotFound, kIoError, kCorruption, kUnsupported, kInternal };
 
   Status() = default;  // OK
   static Status ok() { return Status(); }
@@ -28,6 +28,8 @@ class Status {
   static Status io_error(std::string message) { return {Code::kIoError, std::move(message)}; }
   static Status corruption(std::string message) { return {Code::kCorruption, std::move(message)}; }
   static Status unsupported(std::string message) { return {Code::kUnsupported, std::move(message)}; }
+  // A bug caught at a boundary (an exception where none was expected).
+  static Status internal(std::string message) { return {Code::kInternal, std::move(message)}; }
 
   bool is_ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

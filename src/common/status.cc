@@ -13,6 +13,7 @@ std::string_view code_name(Status::Code code) {
     case Status::Code::kIoError: return "I/O error";
     case Status::Code::kCorruption: return "corruption";
     case Status::Code::kUnsupported: return "unsupported";
+    case Status::Code::kInternal: return "internal error";
   }
   return "unknown";
 }

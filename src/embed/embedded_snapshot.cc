@@ -224,12 +224,16 @@ EmbeddedSnapshot::Query EmbeddedSnapshot::prepare(const float* user) const {
   if (!vectors_i8_) return q;
   // The query is quantised like the rows (symmetric, max |u| -> 127), so scoring is an
   // integer dot product: about twice the speed of converting each int8 to float.
+  // Non-finite components (a damaged snapshot's item vector, used by similar()) count as 0:
+  // converting NaN to an integer is undefined behaviour.
   float max_abs = 0.f;
-  for (size_t k = 0; k < dim(); ++k) max_abs = std::max(max_abs, std::fabs(user[k]));
-  q.scale = max_abs > 0.f ? max_abs / 127.f : 1.f;
+  for (size_t k = 0; k < dim(); ++k)
+    if (std::isfinite(user[k])) max_abs = std::max(max_abs, std::fabs(user[k]));
+  q.scale = max_abs > 0.f && std::isfinite(max_abs / 127.f) ? max_abs / 127.f : 1.f;
   q.quantised.resize(dim());
   for (size_t k = 0; k < dim(); ++k) {
-    q.quantised[k] = static_cast<int8_t>(std::clamp(std::round(user[k] / q.scale), -127.f, 127.f));
+    const float r = std::round(user[k] / q.scale);
+    q.quantised[k] = std::isfinite(r) ? static_cast<int8_t>(std::clamp(r, -127.f, 127.f)) : int8_t{0};
   }
   return q;
 }

@@ -37,8 +37,10 @@ int guarded(Fn&& fn) {
     return fn();
   } catch (const std::bad_alloc&) {
     return fail(NUDGE_ERR_NO_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(NUDGE_ERR_INTERNAL, std::string("internal error: ") + e.what());
   } catch (...) {
-    return fail(NUDGE_ERR_ARGUMENT, "unexpected internal error");
+    return fail(NUDGE_ERR_INTERNAL, "internal error: unknown exception");
   }
 }
 
@@ -59,6 +61,27 @@ int check_items(const nudge::embed::EmbeddedSnapshot& s, const uint32_t* items, 
     }
   }
   return NUDGE_OK;
+}
+
+// The ID of item `index` into `buf`, NUL-terminated; its length, or -1 (with the error set).
+int copy_item_id(const nudge_snapshot* s, uint32_t index, char* buf, size_t buf_size) {
+  if (!s || !buf || buf_size == 0) {
+    fail(NUDGE_ERR_ARGUMENT, "nudge_snapshot_item_id: NULL argument");
+    return -1;
+  }
+  if (index >= s->impl->num_items()) {
+    fail(NUDGE_ERR_ARGUMENT, "item index " + std::to_string(index) + " out of range");
+    return -1;
+  }
+  const std::string_view id = s->impl->item_id(index);
+  if (id.size() + 1 > buf_size) {
+    fail(NUDGE_ERR_ARGUMENT, "buffer of " + std::to_string(buf_size) + " bytes too small for an ID of " +
+                                 std::to_string(id.size()));
+    return -1;
+  }
+  if (!id.empty()) std::memcpy(buf, id.data(), id.size());  // a damaged ID is an empty view with no data
+  buf[id.size()] = '\0';
+  return static_cast<int>(id.size());
 }
 
 }  // namespace
@@ -89,34 +112,31 @@ int nudge_snapshot_is_int8(const nudge_snapshot* s) { return s && s->impl->is_in
 
 int nudge_snapshot_item_index(const nudge_snapshot* s, const char* id, uint32_t* index) {
   if (!s || !id || !index) return fail(NUDGE_ERR_ARGUMENT, "nudge_snapshot_item_index: NULL argument");
-  if (!s->impl->find_item(id, index)) return fail(NUDGE_ERR_NOT_FOUND, std::string("unknown item '") + id + "'");
-  return NUDGE_OK;
+  return guarded([&]() -> int {
+    if (!s->impl->find_item(id, index)) return fail(NUDGE_ERR_NOT_FOUND, std::string("unknown item '") + id + "'");
+    return NUDGE_OK;
+  });
 }
 
 int nudge_snapshot_item_id(const nudge_snapshot* s, uint32_t index, char* buf, size_t buf_size) {
-  if (!s || !buf || buf_size == 0) {
-    fail(NUDGE_ERR_ARGUMENT, "nudge_snapshot_item_id: NULL argument");
-    return -1;
-  }
-  if (index >= s->impl->num_items()) {
-    fail(NUDGE_ERR_ARGUMENT, "item index " + std::to_string(index) + " out of range");
-    return -1;
-  }
-  const std::string_view id = s->impl->item_id(index);
-  if (id.size() + 1 > buf_size) {
-    fail(NUDGE_ERR_ARGUMENT, "buffer of " + std::to_string(buf_size) + " bytes too small for an ID of " +
-                                 std::to_string(id.size()));
-    return -1;
-  }
-  std::memcpy(buf, id.data(), id.size());
-  buf[id.size()] = '\0';
-  return static_cast<int>(id.size());
+  int length = -1;
+  // Error messages allocate: the guard keeps even bad_alloc inside the boundary.
+  guarded([&]() -> int {
+    length = copy_item_id(s, index, buf, buf_size);
+    return NUDGE_OK;
+  });
+  return length;
 }
 
 int nudge_snapshot_recommend_vector(const nudge_snapshot* s, const float* user_vector, const uint32_t* exclude,
                                     size_t n_exclude, size_t k, nudge_scored_item* out, size_t* n_out) {
   if (!s || !user_vector || !out || !n_out || (n_exclude && !exclude)) {
     return fail(NUDGE_ERR_ARGUMENT, "nudge_snapshot_recommend_vector: NULL argument");
+  }
+  for (uint32_t d = 0; d < s->impl->dim(); ++d) {
+    if (!std::isfinite(user_vector[d])) {
+      return fail(NUDGE_ERR_ARGUMENT, "user vector component " + std::to_string(d) + " is not a finite number");
+    }
   }
   return guarded([&]() -> int {
     std::vector<uint32_t> ex(exclude, exclude + n_exclude);

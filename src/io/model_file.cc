@@ -88,7 +88,7 @@ Status ModelReader::array(std::vector<T>* v, std::string_view what, size_t expec
   }
   if (n > remaining() / sizeof(T)) return corrupt(what, std::to_string(n) + " values run past the end");
   v->resize(n);
-  std::memcpy(v->data(), bytes_.data() + pos_, n * sizeof(T));
+  if (n > 0) std::memcpy(v->data(), bytes_.data() + pos_, n * sizeof(T));  // data() may be null when empty
   pos_ += n * sizeof(T);
   return Status::ok();
 }

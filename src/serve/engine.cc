@@ -320,9 +320,23 @@ void Engine::State::retrain_loop() {
     auto requests = std::move(retrain_requests);
     retrain_requests.clear();
     lock.unlock();
-    const Status st = retrain();
+    // The thread's boundary: a failure in training or in a caller's callback is logged and
+    // the loop goes on (an exception escaping a std::thread would end the process).
+    Status st;
+    try {
+      st = retrain();
+    } catch (const std::exception& e) {
+      ++retrain_failures;
+      st = Status::internal(std::string("retrain: ") + e.what());
+    }
     if (!st.is_ok()) spdlog::error("serve: retrain failed: {}", st.to_string());
-    for (auto& done : requests) done(st);
+    for (auto& done : requests) {
+      try {
+        done(st);
+      } catch (const std::exception& e) {
+        spdlog::error("serve: a retrain callback failed: {}", e.what());
+      }
+    }
     last = std::chrono::steady_clock::now();
     lock.lock();
   }

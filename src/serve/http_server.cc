@@ -141,10 +141,10 @@ struct HttpServer::Impl {
         static const std::string kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
             std::to_string(kBusyBody.size()) + "\r\nConnection: close\r\n\r\n" + std::string(kBusyBody);
+        ++connections_refused;  // counted before the answer, which a client may read at once
         net::write(socket, net::buffer(kBusy.data(), kBusy.size()), ec);
         socket.shutdown(tcp::socket::shutdown_both, ec);
         socket.close(ec);
-        ++connections_refused;
       } else {
         socket.set_option(tcp::no_delay(true), ec);
         std::make_shared<Session>(std::move(socket), api, options, open_connections)->start();

@@ -148,6 +148,14 @@ int main(int argc, char** argv) {
   CHECK(nudge_snapshot_recommend_vector(fs, vec, ex, 1, K, r, &n) == NUDGE_OK && n == K);
   CHECK(nudge_user_recommend(user, K, r2, &n2) == NUDGE_OK && memcmp(r, r2, sizeof r) == 0);
   nudge_user_free(user);
+  /* A NaN or infinite component is refused, not quantised (found by fuzz_snapshot). */
+  const float saved = vec[0];
+  vec[0] = NAN;
+  CHECK(nudge_snapshot_recommend_vector(fs, vec, NULL, 0, K, r, &n) == NUDGE_ERR_ARGUMENT);
+  vec[0] = INFINITY;
+  CHECK(nudge_snapshot_recommend_vector(qs, vec, NULL, 0, K, r, &n) == NUDGE_ERR_ARGUMENT);
+  CHECK(strstr(nudge_last_error(), "not a finite number") != NULL);
+  vec[0] = saved;
 
   /* Similar items: not the item itself, cosine within [-1, 1]. */
   CHECK(nudge_snapshot_similar(fs, 7, K, r, &n) == NUDGE_OK && n == K);

@@ -23,6 +23,7 @@ TEST(StatusTest, OkAndErrorsCarryCodeAndMessage) {
   EXPECT_EQ(s.code(), Status::Code::kIoError);
   EXPECT_EQ(s.to_string(), "I/O error: cannot open 'x'");
   EXPECT_EQ(s.with_context("loading").to_string(), "I/O error: loading: cannot open 'x'");
+  EXPECT_EQ(Status::internal("retrain: bad_alloc").to_string(), "internal error: retrain: bad_alloc");
 }
 
 TEST(StatusTest, ResultPropagatesThroughMacros) {

@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 
 #include "http_client.h"
+#include "server_process.h"
 #include "nudge/serve/event_store.h"
 #include "test_util.h"
 
@@ -27,46 +28,18 @@ using nudge::testing::TempDir;
 namespace http = boost::beast::http;
 
 // Runs `nudge serve` on a free port with its data in `dir`.
-class ServerProcess {
+class ServerProcess : public nudge::testing::ServerProcess {
  public:
-  ServerProcess(const TempDir& dir, std::vector<std::string> extra = {}) {
-    const std::string port_file = dir.file("port");
-    std::remove(port_file.c_str());
-    std::vector<std::string> args = {NUDGE_CLI, "-q", "serve", "-d", dir.file("data"), "--port", "0", "--threads", "2",
-                                     "--port-file", port_file, "--factors", "16"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    for (int k = 0; k < 600 && port_ == 0; ++k) {
-      std::ifstream in(port_file);
-      int p = 0;
-      if (in >> p) port_ = static_cast<uint16_t>(p);
-      else std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    EXPECT_NE(port_, 0) << "server did not start";
+  explicit ServerProcess(const TempDir& dir, std::vector<std::string> extra = {})
+      : nudge::testing::ServerProcess(NUDGE_CLI, dir.file("data"), dir.file("port"), with_factors(std::move(extra))) {
+    EXPECT_NE(port(), 0) << "server did not start";
   }
-  ~ServerProcess() {
-    if (pid_ > 0) stop(SIGTERM);
-  }
-  // Sends the signal and returns the exit status.
-  int stop(int sig) {
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  uint16_t port() const { return port_; }
 
  private:
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
+  static std::vector<std::string> with_factors(std::vector<std::string> extra) {
+    extra.insert(extra.begin(), {"--factors", "16"});
+    return extra;
+  }
 };
 
 std::string fmt_user(char group, int u) { return std::string(1, group) + "user" + std::to_string(u); }

@@ -69,7 +69,7 @@ Result<ReadOptions> read_options_from_json_text(std::string_view text, std::stri
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
     return Status::invalid_argument(where + ": invalid JSON: " + e.what());
   }
   if (!j.is_object()) return Status::invalid_argument(where + ": expected a JSON object at the top level");

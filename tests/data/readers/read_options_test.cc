@@ -39,6 +39,10 @@ TEST(ReadOptionsTest, JsonConfigErrorsNameFileAndKey) {
             "timestamp, type)");
   EXPECT_NE(read_options_from_json_text("{oops", "r.json").status().message().find("r.json: invalid JSON"),
             std::string::npos);
+  // Found by fuzz_text_configs: a number too large for a double threw out of the reader.
+  EXPECT_NE(read_options_from_json_text(R"({"max_rejects_kept": 443e829})", "r.json").status().message().find(
+                "r.json: invalid JSON: [json.exception.out_of_range.406] number overflow"),
+            std::string::npos);
 }
 
 TEST(ReadOptionsTest, ColumnMappingParse) {
