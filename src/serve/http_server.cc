@@ -8,7 +8,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <atomic>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -24,10 +26,36 @@ using tcp = net::ip::tcp;
 
 namespace {
 
+// Answers the API owes: an answer can come from another thread (the store's committer, the
+// retrainer) and is posted into the io_context, so stop() must wait for all of them before
+// that io_context goes away.
+class PendingAnswers {
+ public:
+  void add() {
+    std::lock_guard lock(mutex_);
+    ++count_;
+  }
+  void done() {
+    std::lock_guard lock(mutex_);
+    if (--count_ == 0) none_left_.notify_all();
+  }
+  void wait_until_none() {
+    std::unique_lock lock(mutex_);
+    none_left_.wait(lock, [&] { return count_ == 0; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable none_left_;
+  size_t count_ = 0;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpApi& api, const HttpServerOptions& options, std::atomic<size_t>& open_connections)
-      : stream_(std::move(socket)), api_(api), options_(options), open_connections_(open_connections) {
+  Session(tcp::socket socket, HttpApi& api, const HttpServerOptions& options, std::atomic<size_t>& open_connections,
+          PendingAnswers& pending)
+      : stream_(std::move(socket)), api_(api), options_(options), open_connections_(open_connections),
+        pending_(pending) {
     ++open_connections_;
   }
   ~Session() { --open_connections_; }
@@ -82,10 +110,13 @@ class Session : public std::enable_shared_from_this<Session> {
     // No deadline while the engine works on it (a retrain request waits for training).
     stream_.expires_never();
     // The answer may come from another thread (durable ingest): hop back onto our strand.
+    pending_.add();
     api_.handle(request, [self = shared_from_this(), version, keep_alive, head](HttpResponse r) {
+      PendingAnswers& pending = self->pending_;
       net::post(self->stream_.get_executor(), [self, r = std::move(r), version, keep_alive, head]() mutable {
         self->send(std::move(r), version, keep_alive, head);
       });
+      pending.done();  // after the post: stop() may now destroy the io_context
     });
   }
 
@@ -115,6 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpApi& api_;
   const HttpServerOptions& options_;
   std::atomic<size_t>& open_connections_;
+  PendingAnswers& pending_;
 };
 
 }  // namespace
@@ -147,7 +179,7 @@ struct HttpServer::Impl {
         socket.close(ec);
       } else {
         socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), api, options, open_connections)->start();
+        std::make_shared<Session>(std::move(socket), api, options, open_connections, pending_answers)->start();
       }
       accept();
     });
@@ -172,6 +204,7 @@ struct HttpServer::Impl {
   // Before ioc: sessions still queued in it when it is destroyed count themselves out here.
   std::atomic<size_t> open_connections{0};
   std::atomic<uint64_t> connections_refused{0};
+  PendingAnswers pending_answers;
   net::io_context ioc;
   tcp::acceptor acceptor;
   net::steady_timer retry_timer{acceptor.get_executor()};
@@ -223,6 +256,9 @@ void HttpServer::stop() {
     closed.set_value();
   });
   closed.get_future().wait();
+  // Answers still owed (an ingest waiting for its commit, a retrain request) post into ioc:
+  // they must have done so before it stops and is destroyed.
+  s.pending_answers.wait_until_none();
   s.ioc.stop();
   for (auto& t : s.threads) t.join();
   s.threads.clear();

@@ -42,7 +42,8 @@ class HttpServer {
   uint64_t connections_refused() const;  // turned away at max_connections
   // Blocks until SIGINT or SIGTERM, then stops accepting and returns.
   void wait_for_signal();
-  // Stops accepting, closes connections and joins the threads.
+  // Stops accepting, waits for the answers the API still owes (events waiting for their
+  // commit, a retrain in progress), closes connections and joins the threads.
   void stop();
 
   struct Impl;
