@@ -51,6 +51,9 @@ TEST(ServeConfig, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(s.message(), "a.toml:1: unknown section [serve]");
   s = parse_serve_config("[server]\nport = 70000\n", "a.toml", &c);
   EXPECT_EQ(s.message(), "a.toml:2: server.port: out of range");
+  // Found by fuzz_text_configs: a float where an integer belongs was converted (UB for 9e60).
+  s = parse_serve_config("[server]\nmax_connections = 9.135e60\n", "a.toml", &c);
+  EXPECT_EQ(s.message(), "a.toml:2: server.max_connections: expected an integer >= 0");
   s = parse_serve_config("[server\n", "a.toml", &c);
   EXPECT_EQ(s.message().rfind("a.toml:1: ", 0), 0u) << s.message();
 }
