@@ -111,9 +111,12 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     // The answer may come from another thread (durable ingest): hop back onto our strand.
     pending_.add();
-    api_.handle(request, [self = shared_from_this(), version, keep_alive, head](HttpResponse r) {
+    api_.handle(request, [self = shared_from_this(), version, keep_alive, head](HttpResponse r) mutable {
       PendingAnswers& pending = self->pending_;
-      net::post(self->stream_.get_executor(), [self, r = std::move(r), version, keep_alive, head]() mutable {
+      const auto executor = self->stream_.get_executor();
+      // The session moves into the posted handler: once done() lets stop() go on, no other
+      // thread holds it (it dies with the io_context, not after the server).
+      net::post(executor, [self = std::move(self), r = std::move(r), version, keep_alive, head]() mutable {
         self->send(std::move(r), version, keep_alive, head);
       });
       pending.done();  // after the post: stop() may now destroy the io_context
