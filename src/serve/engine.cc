@@ -36,6 +36,15 @@ std::optional<ApiError> check_id(std::string_view id, const std::string& field) 
 constexpr size_t kMaxTagsPerItem = 1000;
 constexpr size_t kMaxUserAttributesBytes = 64 * 1024;
 
+// Runs on the retrainer thread: a caller's callback that throws is logged, never lets the
+// exception end the thread (and the process).
+void answer_retrain_request(const std::function<void(const Status&)>& done, const Status& status) {
+  try {
+    done(status);
+  } catch (const std::exception& e) {
+    spdlog::error("serve: a retrain callback failed: {}", e.what());
+  }
+}
 
 }  // namespace
 
@@ -330,17 +339,11 @@ void Engine::State::retrain_loop() {
       st = Status::internal(std::string("retrain: ") + e.what());
     }
     if (!st.is_ok()) spdlog::error("serve: retrain failed: {}", st.to_string());
-    for (auto& done : requests) {
-      try {
-        done(st);
-      } catch (const std::exception& e) {
-        spdlog::error("serve: a retrain callback failed: {}", e.what());
-      }
-    }
+    for (auto& done : requests) answer_retrain_request(done, st);
     last = std::chrono::steady_clock::now();
     lock.lock();
   }
-  for (auto& done : retrain_requests) done(Status::io_error("server is shutting down"));
+  for (auto& done : retrain_requests) answer_retrain_request(done, Status::io_error("server is shutting down"));
   retrain_requests.clear();
 }
 

@@ -14,12 +14,17 @@ struct Saved {
   std::string path;
 };
 
-Saved saved_model(const testing::TempDir& dir) {
+Dataset small_dataset(uint32_t users, uint32_t items, uint64_t interactions, uint32_t topics) {
   SynthOptions o;
-  o.num_users = 100;
-  o.num_items = 80;
-  o.num_interactions = 2000;
-  const Dataset d = synthesize(o).value().dataset;
+  o.num_users = users;
+  o.num_items = items;
+  o.num_interactions = interactions;
+  o.num_topics = topics;
+  return synthesize(o).value().dataset;
+}
+
+Saved saved_model(const testing::TempDir& dir) {
+  const Dataset d = small_dataset(100, 80, 2000, SynthOptions().num_topics);
   auto m = make_recommender("ials", Params::parse("factors=4,iterations=2").value()).value();
   EXPECT_TRUE(m->fit(d).is_ok());
   const std::string path = dir.file("m.nudge");
@@ -77,12 +82,7 @@ TEST(ModelFileTest, EndlessOrHugeInputIsRefusedWithoutReadingIt) {
 
 TEST(ModelFileTest, IdsThatAreNotUtf8AreCorruption) {
   testing::TempDir dir;
-  SynthOptions o;
-  o.num_users = 20;
-  o.num_items = 15;
-  o.num_interactions = 100;
-  o.num_topics = 3;
-  const Dataset d = synthesize(o).value().dataset;
+  const Dataset d = small_dataset(20, 15, 100, 3);
   auto m = make_recommender("popularity", Params()).value();
   ASSERT_OK(m->fit(d));
   IdMap users;
