@@ -8,8 +8,10 @@
 #include <atomic>
 #include <map>
 #include <chrono>
+#include <future>
 #include <limits>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "nudge/input_limits.h"
@@ -393,6 +395,18 @@ TEST(Engine, InvalidStoredRecordsAreSkippedAtRestartNotServed) {
     req.k = 400;
     for (const auto& rec : f.recommend(req).items) EXPECT_TRUE(is_valid_utf8(rec.item)) << rec.item;
   }
+}
+
+TEST(Engine, AThrowingRetrainCallbackSparesTheRetrainer) {
+  Fixture f;
+  const uint64_t version = f.engine->stats().model_version;
+  f.engine->request_retrain([](const Status&) { throw std::runtime_error("a caller's bug"); });
+  std::promise<Status> answered;
+  f.engine->request_retrain([&](const Status& st) { answered.set_value(st); });
+  auto done = answered.get_future();
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(60)), std::future_status::ready) << "the retrainer thread is gone";
+  EXPECT_TRUE(done.get().is_ok());
+  EXPECT_GT(f.engine->stats().model_version, version);
 }
 
 TEST(Engine, ExplanationsNeverNameHiddenItems) {
