@@ -20,7 +20,7 @@ echo "== data: 100k users, 100k items, 2M events"
 "$nudge" -q synth --users 100000 --items 100000 --interactions 2000000 -o "$work/synth"
 start=$(date +%s.%N)
 "$nudge" serve -d "$work/data" --import "$work/synth/interactions.csv" --import-items "$work/synth/items.csv" \
-  --import-only --factors 64
+  --import-only -m ials:factors=64
 echo "import + train + HNSW build: $(echo "$(date +%s.%N) - $start" | bc) s"
 
 "$nudge" -q serve -d "$work/data" --port 0 --port-file "$work/port" --threads "$threads" > "$work/server.log" 2>&1 &

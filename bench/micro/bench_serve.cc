@@ -36,7 +36,7 @@ struct Served {
     synth = nudge::synthesize(so).value();
     EngineOptions o;
     o.data_dir = dir.string();
-    o.model.ials.factors = 64;
+    o.model.spec = "ials:factors=64";
     o.retrain_interval_s = 0;
     o.retrain_after_events = 0;
     o.train_on_start = false;

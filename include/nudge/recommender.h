@@ -55,6 +55,15 @@ class Recommender {
   // Up to k items most similar to `item` (not including it). Unsupported -> Status.
   virtual Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const;
 
+  // Item vectors (num_items x dim, row-major) for models that embed items (iALS, the
+  // two-tower model, a fusion holding one); {nullptr, 0} otherwise. Explanations use them
+  // to find the history items closest to a recommended one.
+  struct ItemEmbeddings {
+    const float* data = nullptr;
+    uint32_t dim = 0;
+  };
+  virtual ItemEmbeddings item_embeddings() const { return {}; }
+
   // True for models trained on explicit ratings whose scores predict them (SVD, SVD++).
   virtual bool predicts_ratings() const { return false; }
 

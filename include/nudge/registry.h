@@ -26,6 +26,10 @@ namespace nudge {
 
 // Unknown names and bad parameters are errors that list what is accepted.
 Result<std::unique_ptr<Recommender>> make_recommender(std::string_view name, const Params& params);
+// The same from a spec as `nudge train -m` takes it: "ials" or "ials:factors=64,alpha=2".
+Result<std::unique_ptr<Recommender>> make_recommender_from_spec(std::string_view spec);
+// The spec that recreates `model` untrained: its name and parameters.
+std::string spec_of(const Recommender& model);
 std::vector<std::string> registered_models();
 
 }  // namespace nudge

@@ -241,12 +241,34 @@ void FusionModel::score_user(uint32_t user, std::span<float> scores) const {
 void FusionModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
                                 std::span<float> scores) const {
   check_history_call(items, weights, scores);
-  std::vector<std::vector<float>> z(parts_.size(), std::vector<float>(num_items()));
-  for (size_t k = 0; k < parts_.size(); ++k) {
-    parts_[k]->score_history(items, weights, z[k]);
-    normalise_scores(options_.normalise, z[k]);
-  }
+  std::vector<std::vector<float>> z;
+  component_scores(items, weights, &z);
   combine(z, std::min(1.f, std::log1p(static_cast<float>(items.size())) / history_scale_), scores);
+}
+
+Status FusionModel::similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const {
+  Status last = Status::unsupported("fusion: no component finds similar items");
+  for (const auto& p : parts_) {
+    last = p->similar_items(item, k, out);
+    if (last.is_ok()) return last;
+  }
+  return last;
+}
+
+Recommender::ItemEmbeddings FusionModel::item_embeddings() const {
+  for (const auto& p : parts_)
+    if (auto e = p->item_embeddings(); e.data) return e;
+  return {};
+}
+
+void FusionModel::component_scores(std::span<const uint32_t> items, std::span<const float> weights,
+                                   std::vector<std::vector<float>>* out) const {
+  out->resize(parts_.size());
+  for (size_t k = 0; k < parts_.size(); ++k) {
+    (*out)[k].resize(num_items());
+    parts_[k]->score_history(items, weights, (*out)[k]);
+    normalise_scores(options_.normalise, (*out)[k]);
+  }
 }
 
 void FusionModel::save_state(ModelWriter& out) const {

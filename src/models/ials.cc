@@ -111,6 +111,7 @@ Status IalsModel::fit_more(const Dataset& train, int64_t iterations) {
     solve_side(iu, users_, &items_);
     progress.advance();
   }
+  gram_ = items_.transpose() * items_;
   return Status::ok();
 }
 
@@ -138,10 +139,8 @@ double IalsModel::loss(const Dataset& train) const {
   return total;
 }
 
-Eigen::MatrixXf IalsModel::item_gram() const { return items_.transpose() * items_; }
-
 Eigen::VectorXf IalsModel::fold_in(std::span<const uint32_t> items, std::span<const float> weights) const {
-  return fold_in(items, weights, item_gram());
+  return fold_in(items, weights, gram_);
 }
 
 Eigen::VectorXf IalsModel::fold_in(std::span<const uint32_t> items, std::span<const float> weights,
@@ -193,6 +192,7 @@ void IalsModel::set_factors(FactorMatrix users, FactorMatrix items) {
   NUDGE_CHECK(users.cols() == items.cols(), "ials: set_factors with different factor counts");
   users_ = std::move(users);
   items_ = std::move(items);
+  gram_ = items_.transpose() * items_;
   set_shape(static_cast<uint32_t>(users_.rows()), static_cast<uint32_t>(items_.rows()));
 }
 
@@ -205,6 +205,7 @@ Status IalsModel::load_state(ModelReader& in) {
   NUDGE_RETURN_IF_ERROR(read_factors(in, &users_, "ials: user factors"));
   NUDGE_RETURN_IF_ERROR(read_factors(in, &items_, "ials: item factors"));
   if (users_.cols() != items_.cols()) return in.corrupt("ials: item factors", "factor count differs from the users'");
+  gram_ = items_.transpose() * items_;
   set_shape(static_cast<uint32_t>(users_.rows()), static_cast<uint32_t>(items_.rows()));
   return Status::ok();
 }

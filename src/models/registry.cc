@@ -76,6 +76,20 @@ Result<std::unique_ptr<Recommender>> make_recommender(std::string_view name, con
   return Status::invalid_argument("unknown model '" + std::string(name) + "' (known: " + known + ")");
 }
 
+Result<std::unique_ptr<Recommender>> make_recommender_from_spec(std::string_view spec) {
+  const size_t colon = spec.find(':');
+  Params params;
+  if (colon != std::string_view::npos) {
+    NUDGE_ASSIGN_OR_RETURN(params, Params::parse(spec.substr(colon + 1)));
+  }
+  return make_recommender(spec.substr(0, colon), params);
+}
+
+std::string spec_of(const Recommender& model) {
+  const std::string params = model.params().to_string();
+  return std::string(model.name()) + (params.empty() ? "" : ":" + params);
+}
+
 std::vector<std::string> registered_models() {
   std::vector<std::string> out;
   for (const Entry& e : kModels) out.emplace_back(e.name);

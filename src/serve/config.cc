@@ -5,6 +5,8 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "nudge/registry.h"
+
 namespace nudge::serve {
 namespace {
 
@@ -108,6 +110,8 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
 
   NUDGE_ASSIGN_OR_RETURN(Section model, section("model"));
   IalsOptions& ials = config->engine.model.ials;
+  NUDGE_RETURN_IF_ERROR(model.string("spec", &config->engine.model.spec));
+  NUDGE_RETURN_IF_ERROR(model.string("file", &config->engine.model_file));
   NUDGE_RETURN_IF_ERROR(model.integer("factors", &ials.factors));
   NUDGE_RETURN_IF_ERROR(model.integer("iterations", &ials.iterations));
   NUDGE_RETURN_IF_ERROR(model.number("regularization", &ials.regularization));
@@ -119,6 +123,9 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
   NUDGE_RETURN_IF_ERROR(model.integer("ann_m", &config->engine.model.ann.m));
   NUDGE_RETURN_IF_ERROR(model.check_unknown());
   if (ials.factors < 1 || ials.factors > 1024) return Status::invalid_argument(source + ": model.factors must be 1..1024");
+  if (!config->engine.model.spec.empty())
+    if (auto m = make_recommender_from_spec(config->engine.model.spec); !m.is_ok())
+      return Status::invalid_argument(where(source, *root["model"]["spec"].node()) + ": model.spec: " + m.status().message());
 
   NUDGE_ASSIGN_OR_RETURN(Section retrain, section("retrain"));
   NUDGE_RETURN_IF_ERROR(retrain.integer("interval_s", &config->engine.retrain_interval_s));

@@ -12,6 +12,8 @@
 #include "nudge/input_limits.h"
 #include "nudge/log.h"
 #include "nudge/model_file.h"
+#include "nudge/models/fusion.h"
+#include "nudge/registry.h"
 #include "io/atomic_file.h"
 #include "serve/engine_state.h"
 #include "serve/record_codec.h"
@@ -209,6 +211,29 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   spdlog::info("serve: replayed {} events, {} users, {} items from {}", s.store->num_events(), s.users.size(),
                s.items.size(), options.data_dir);
 
+  // What retrains fit: the configured spec, else the offline model's, else what this data
+  // directory was last told (model.spec), else the default. A chosen one is kept there so a
+  // restart without the flag goes on with the same kind.
+  s.retrain_spec = options.model.spec;
+  if (!options.model_file.empty()) {
+    // An offline model replaces the saved one; its kind is what later retrains fit.
+    NUDGE_ASSIGN_OR_RETURN(LoadedModel offline, load_model(options.model_file));
+    if (s.retrain_spec.empty()) s.retrain_spec = spec_of(*offline.model);
+    std::error_code copy_error;
+    std::filesystem::copy_file(options.model_file, s.model_path() + ".tmp",
+                               std::filesystem::copy_options::overwrite_existing, copy_error);
+    if (!copy_error) std::filesystem::rename(s.model_path() + ".tmp", s.model_path(), copy_error);
+    if (copy_error) return Status::io_error("cannot copy " + options.model_file + " into " + s.model_path() + ": " + copy_error.message());
+  } else if (s.retrain_spec.empty() && std::filesystem::exists(s.spec_path())) {
+    std::ifstream in(s.spec_path());
+    std::getline(in, s.retrain_spec);
+  }
+  if (!s.retrain_spec.empty()) {
+    // A bad spec fails at startup, not at the first retrain an hour later.
+    auto check = make_recommender_from_spec(s.retrain_spec);
+    if (!check.is_ok()) return Status::invalid_argument("model spec '" + s.retrain_spec + "': " + check.status().message());
+    NUDGE_RETURN_IF_ERROR(write_file_atomically(s.spec_path(), {s.retrain_spec + "\n"}));
+  }
   if (std::filesystem::exists(s.model_path())) {
     NUDGE_RETURN_IF_ERROR(s.load_saved_model());
   } else if (options.train_on_start && s.log.size() >= static_cast<size_t>(std::max<int64_t>(options.retrain_min_events, 1))) {
@@ -231,38 +256,33 @@ uint64_t Engine::State::read_saved_version() const {
 
 Status Engine::State::load_saved_model() {
   NUDGE_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(model_path()));
-  auto* ials = dynamic_cast<IalsModel*>(loaded.model.get());
-  if (!ials) return Status::corruption(model_path() + ": not an iALS model");
-  std::unique_ptr<IalsModel> owned(ials);
-  loaded.model.release();
-  // Rows follow the catalogue at training time; re-index them into today's catalogue.
+  // The model's rows keep their order; map them onto today's catalogue by ID.
+  const uint32_t rows = loaded.model->num_items();
+  if (loaded.items.size() != rows) return Status::corruption(model_path() + ": item IDs do not match the model");
   std::vector<ItemRecord> features;
-  FactorMatrix y;
-  std::vector<bool> trained;
+  std::vector<uint32_t> catalogue_index(rows);
+  std::vector<bool> trained(rows, false);
+  for (uint32_t i : loaded.history.indices) trained[i] = true;
+  uint32_t num_items = 0;
   {
     std::unique_lock lock(catalog_mutex);
-    for (uint32_t r = 0; r < loaded.items.size(); ++r) intern_item(loaded.items.id_of(r));
-    y = FactorMatrix::Zero(items.size(), owned->item_factors().cols());
-    trained.assign(items.size(), false);
-    std::vector<bool> seen(loaded.items.size(), false);
-    for (uint32_t i : loaded.history.indices) seen[i] = true;
-    for (uint32_t r = 0; r < loaded.items.size(); ++r) {
-      const uint32_t i = *items.find(loaded.items.id_of(r));
-      y.row(i) = owned->item_factors().row(r);
-      trained[i] = seen[r];
-    }
+    for (uint32_t r = 0; r < rows; ++r) catalogue_index[r] = intern_item(loaded.items.id_of(r));
+    num_items = static_cast<uint32_t>(items.size());
     for (const auto& st : item_states) features.push_back(st.record);
   }
-  FactorMatrix x = owned->user_factors();
-  owned->set_factors(std::move(x), std::move(y));
   // The version the model had when it was saved, so a restart does not renumber it.
   next_version = std::max<uint64_t>(next_version, read_saved_version());
-  auto m = ServingModel::build(std::move(owned), std::move(trained), features, options.model, next_version++);
+  auto m = ServingModel::build(std::move(loaded.model), std::move(catalogue_index), num_items, trained, features,
+                               options.model, next_version++);
   std::unique_lock lock(catalog_mutex);
   model.store(m);
   for (uint32_t i = 0; i < items.size(); ++i) refresh_cold_vector(i, m.get());
-  spdlog::info("serve: loaded model {} ({} items, {} factors)", model_path(), m->num_items(), m->factors());
+  spdlog::info("serve: loaded model {} ({}, {} items)", model_path(), m->spec(), rows);
   return Status::ok();
+}
+
+std::string Engine::State::spec_to_train(bool items_have_features) const {
+  return retrain_spec.empty() ? default_model_spec(options.model, items_have_features) : retrain_spec;
 }
 
 Status Engine::State::retrain() {
@@ -293,14 +313,21 @@ Status Engine::State::retrain() {
     events_since_train.fetch_add(pending_before);
     return Status::ok();
   }
+  const bool described = std::any_of(features.begin(), features.end(), [](const ItemRecord& r) {
+    return !r.category.empty() || !r.tags.empty() || !std::isnan(r.price);
+  });
+  if (described) catalog->item_features = item_feature_table(features);
+  catalog->item_features.resize(static_cast<uint32_t>(catalog->items.size()));
+  catalog->user_features.resize(static_cast<uint32_t>(catalog->users.size()));
+  const std::string spec = spec_to_train(described);
   Dataset dataset(catalog, std::move(data));
-  auto trained = ServingModel::train(dataset, features, options.model, next_version++);
+  auto trained = ServingModel::train(dataset, spec, features, options.model, next_version++);
   if (!trained.is_ok()) {
     ++retrain_failures;
     return trained.status();
   }
   auto m = std::move(trained).value();
-  NUDGE_RETURN_IF_ERROR(save_model(m->ials(), catalog->users, catalog->items, dataset.user_items(), model_path()));
+  NUDGE_RETURN_IF_ERROR(save_model(m->recommender(), catalog->users, catalog->items, dataset.user_items(), model_path()));
   // After the model: a crash in between leaves the previous number, never one for a model not saved.
   NUDGE_RETURN_IF_ERROR(write_file_atomically(version_path(), {std::to_string(m->version()) + "\n"}));
   {
@@ -309,8 +336,8 @@ Status Engine::State::retrain() {
     for (uint32_t i = 0; i < items.size(); ++i) refresh_cold_vector(i, m.get());
   }
   ++retrains;
-  spdlog::info("serve: model {} trained on {} events in {:.2f} s", m->version(), dataset.num_interactions(),
-               m->train_seconds());
+  spdlog::info("serve: model {} ({}) trained on {} events in {:.2f} s", m->version(), m->spec(),
+               dataset.num_interactions(), m->train_seconds());
   return Status::ok();
 }
 
@@ -505,6 +532,12 @@ EngineStats Engine::stats() const {
     st.model_version = m->version();
     st.model_trained_at = m->trained_at();
     st.last_train_seconds = m->train_seconds();
+    st.model_kind = std::string(m->kind());
+    st.model_spec = m->spec();
+    if (const auto* fusion = dynamic_cast<const FusionModel*>(&m->recommender());
+        fusion && fusion->options().method == "weighted")
+      for (size_t k = 0; k < fusion->weights().size(); ++k)
+        st.fusion_weights.emplace_back(fusion->options().models[k], fusion->weights()[k]);
   }
   st.retrains = state_->retrains.load();
   st.retrain_failures = state_->retrain_failures.load();

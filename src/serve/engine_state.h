@@ -69,6 +69,7 @@ struct Engine::State {
 
   std::atomic<std::shared_ptr<const ServingModel>> model;
   std::mutex retrain_mutex;            // one retrain at a time
+  std::string retrain_spec;            // what retrains fit; empty: the default (set at open)
   std::atomic<uint64_t> next_version{1};
   std::atomic<uint64_t> events_since_train{0};
   std::atomic<uint64_t> retrains{0}, retrain_failures{0};
@@ -97,6 +98,9 @@ struct Engine::State {
   void retrain_loop();
   std::string model_path() const { return options.data_dir + "/model.nudge"; }
   std::string version_path() const { return options.data_dir + "/model.version"; }
+  std::string spec_path() const { return options.data_dir + "/model.spec"; }
+  // The spec the next retrain fits: the configured one, else the kept one, else the default.
+  std::string spec_to_train(bool items_have_features) const;
   // The version of the saved model (model.version), 1 when there is none.
   uint64_t read_saved_version() const;
   Status load_saved_model();

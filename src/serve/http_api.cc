@@ -192,6 +192,11 @@ json to_json(const RecommendResponse& r, std::string_view key, std::string_view 
     if (explain) {
       j["reason"] = rec.reason;
       j["because"] = rec.because;
+      if (!rec.components.empty()) {
+        json parts = json::object();
+        for (const auto& [name, score] : rec.components) parts[name] = score;
+        j["components"] = std::move(parts);
+      }
     }
     items.push_back(std::move(j));
   }
@@ -454,6 +459,17 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
       respond(json_response(200, {{"model_version", engine_.stats().model_version}}));
     });
     return;
+  }
+  if (path == "/v1/model") {
+    *endpoint = Endpoint::kModel;
+    if (!is_get) return method_not_allowed();
+    const EngineStats st = engine_.stats();
+    if (st.model_version == 0) return respond(error(404, "model", "no model yet (too few events to train)"));
+    json weights = json::object();
+    for (const auto& [component, weight] : st.fusion_weights) weights[component] = weight;
+    return respond(json_response(200, {{"model_version", st.model_version}, {"kind", st.model_kind},
+                                       {"spec", st.model_spec}, {"trained_at", st.model_trained_at},
+                                       {"train_seconds", st.last_train_seconds}, {"fusion_weights", std::move(weights)}}));
   }
   if (path == "/healthz") {
     *endpoint = Endpoint::kHealth;

@@ -20,6 +20,7 @@ std::string_view endpoint_name(Endpoint e) {
     case Endpoint::kItems: return "items";
     case Endpoint::kUsers: return "users";
     case Endpoint::kRetrain: return "retrain";
+    case Endpoint::kModel: return "model";
     case Endpoint::kHealth: return "healthz";
     case Endpoint::kMetrics: return "metrics";
     case Endpoint::kOther:
@@ -84,6 +85,16 @@ std::string Metrics::render(const EngineStats& stats, int64_t now_unix) const {
   line(out, "# TYPE nudge_retrains_total counter\nnudge_retrains_total {}\n", stats.retrains);
   line(out, "# HELP nudge_retrain_failures_total Retrains that failed.\n");
   line(out, "# TYPE nudge_retrain_failures_total counter\nnudge_retrain_failures_total {}\n", stats.retrain_failures);
+  if (!stats.model_kind.empty()) {
+    line(out, "# HELP nudge_model_info The kind of model serving (registry name).\n");
+    line(out, "# TYPE nudge_model_info gauge\nnudge_model_info{{kind=\"{}\"}} 1\n", stats.model_kind);
+  }
+  if (!stats.fusion_weights.empty()) {
+    line(out, "# HELP nudge_fusion_weight Tuned weight of each fusion component in the serving model.\n");
+    line(out, "# TYPE nudge_fusion_weight gauge\n");
+    for (const auto& [component, weight] : stats.fusion_weights)
+      line(out, "nudge_fusion_weight{{component=\"{}\"}} {}\n", component, weight);
+  }
   line(out, "# HELP nudge_store_records_skipped Stored records skipped at startup (invalid or undecodable).\n");
   line(out, "# TYPE nudge_store_records_skipped gauge\nnudge_store_records_skipped {}\n", stats.records_skipped);
   return out;

@@ -6,6 +6,7 @@
 #include <queue>
 #include <unordered_map>
 
+#include "nudge/models/fusion.h"
 #include "serve/engine_state.h"
 
 namespace nudge::serve {
@@ -156,6 +157,21 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
   keep_best(out, pool);
 }
 
+// Personal candidates on the history path: the model scores the whole catalogue from the
+// user's current history, so the answer reflects the latest event without any cached state.
+void history_candidates(const Rules& rules, const ServingModel& m, std::span<const uint32_t> history,
+                        std::span<const float> weights, size_t pool, std::vector<ScoredItem>* out) {
+  thread_local std::vector<float> scores, scratch;
+  scores.resize(m.num_items());
+  m.score_history(history, weights, scores, &scratch);
+  const bool boosted = !rules.request || !rules.request->boosts.empty();
+  for (uint32_t i = 0; i < m.num_items(); ++i) {
+    if (std::isnan(scores[i]) || !rules.eligible(i)) scores[i] = kNaN;
+    else if (boosted) scores[i] += rules.boost(i);
+  }
+  top_k(scores, pool, {}, out);
+}
+
 // Walks the trending ranking from the top and stops once no later item, even with every boost,
 // could beat the pool's worst: a few items for a plain request instead of the catalogue.
 void trending_candidates(const Rules& rules, size_t pool, std::vector<ScoredItem>* out) {
@@ -190,7 +206,7 @@ std::vector<ScoredItem> diversify(const Rules& rules, const ServingModel* m, std
     auto it = per_category.find(rules.s.item_states[item].record.category);
     return it != per_category.end() && it->second >= max_per_category;
   };
-  const bool mmr = lambda < 1.f && m;
+  const bool mmr = lambda < 1.f && m && m->factor_model();
   float lo = 0, hi = 1;
   if (mmr && !cands.empty()) {
     hi = cands.front().score;
@@ -229,18 +245,56 @@ std::vector<ScoredItem> diversify(const Rules& rules, const ServingModel* m, std
   return picked;
 }
 
-// "Because you engaged with ...": the two history items closest to the recommended one.
+// "Because you engaged with ...": the two history items closest to the recommended one, by
+// the served model's item vectors (the factor path's, else the model's own embeddings).
 std::vector<std::string> closest_history(const Engine::State& s, const ServingModel& m, uint32_t item,
                                          const std::vector<uint32_t>& history) {
-  const float* v = item_vector(s, &m, item);
+  const float* v = nullptr;
+  Eigen::Index dim = 0;
+  auto vector_of = [&](uint32_t i) -> const float* {
+    if (m.factor_model()) return m.trained(i) ? m.items().row(i).data() : nullptr;
+    const auto e = m.recommender().item_embeddings();
+    const uint32_t r = m.row_of(i);
+    return e.data && r != kNoIndex ? e.data + static_cast<size_t>(r) * e.dim : nullptr;
+  };
+  if (m.factor_model()) {
+    v = item_vector(s, &m, item);
+    dim = m.factors();
+  } else {
+    v = vector_of(item);
+    dim = m.recommender().item_embeddings().dim;
+  }
   if (!v) return {};
   std::vector<ScoredItem> sims;
-  for (uint32_t h : history)
-    if (m.trained(h) && h != item && !s.item_states[h].record.hidden) sims.push_back({h, cosine(v, m.items().row(h).data(), m.factors())});
+  for (uint32_t h : history) {
+    const float* w = h != item && !s.item_states[h].record.hidden ? vector_of(h) : nullptr;
+    if (w) sims.push_back({h, cosine(v, w, dim)});
+  }
   sort_best_first(&sims);
   std::vector<std::string> out;
   for (size_t k = 0; k < sims.size() && k < 2; ++k) out.push_back(s.items.id_of(sims[k].item));
   return out;
+}
+
+// Each fusion component's normalised score of the picked items (explain=true).
+void explain_components(const ServingModel& m, std::span<const uint32_t> history, std::span<const float> weights,
+                        std::span<const ScoredItem> picked, std::vector<Recommendation>* out) {
+  const auto* fusion = dynamic_cast<const FusionModel*>(&m.recommender());
+  if (!fusion) return;
+  std::vector<uint32_t> rows;
+  std::vector<float> w;
+  for (size_t k = 0; k < history.size(); ++k) {
+    if (m.row_of(history[k]) == kNoIndex) continue;
+    rows.push_back(m.row_of(history[k]));
+    w.push_back(weights[k]);
+  }
+  std::vector<std::vector<float>> parts;
+  fusion->component_scores(rows, w, &parts);
+  for (size_t c = 0; c < picked.size(); ++c) {
+    const uint32_t r = m.row_of(picked[c].item);
+    if (r == kNoIndex) continue;
+    for (size_t p = 0; p < parts.size(); ++p) (*out)[c].components.emplace_back(fusion->options().models[p], parts[p][r]);
+  }
 }
 
 }  // namespace
@@ -286,20 +340,26 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
   response.model_version = m ? m->version() : 0;
 
   // The user's vector, re-folded when an event arrived since (or the model changed).
+  // The factor path folds it in once per event and keeps it; the history path scores
+  // from the history itself.
   Eigen::VectorXf x;
   std::vector<uint32_t> history;
+  std::vector<float> history_weights;
+  const bool factor_path = m && m->factor_model();
   if (UserState* u = s.find_user(request.user)) {
     std::lock_guard lock(u->mutex);
     history = u->items;
-    if (m && !u->items.empty()) {
+    if (factor_path && !u->items.empty()) {
       if (u->vector_version != m->version()) {
         u->vector = m->fold_in(u->items, u->weights);
         u->vector_version = m->version();
       }
       x = u->vector;
+    } else if (m) {
+      history_weights = u->weights;
     }
   }
-  const bool personal = x.size() > 0 && x.squaredNorm() > 0.f;
+  const bool personal = factor_path ? x.size() > 0 && x.squaredNorm() > 0.f : m && m->knows_any(history);
   response.source = personal ? "personal" : "trending";
 
   std::shared_lock lock(s.catalog_mutex);
@@ -322,7 +382,8 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
   const bool rerank = request.max_per_category > 0 || request.mmr_lambda < 1.f;
   const size_t pool = rerank ? std::max<size_t>(request.k * 5, 50) : request.k;
   std::vector<ScoredItem> cands;
-  if (personal) personal_candidates(rules, *m, x, pool, &cands);
+  if (personal && factor_path) personal_candidates(rules, *m, x, pool, &cands);
+  else if (personal) history_candidates(rules, *m, history, history_weights, pool, &cands);
   else trending_candidates(rules, pool, &cands);
   std::vector<ScoredItem> picked =
       rerank ? diversify(rules, m.get(), std::move(cands), request.k, request.max_per_category, request.mmr_lambda)
@@ -336,7 +397,7 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
     if (request.explain) {
       if (!personal) {
         r.reason = "trending";
-      } else if (m->trained(c.item)) {
+      } else if (m->trained(c.item) || !factor_path) {
         r.reason = "similar_items";
         r.because = closest_history(s, *m, c.item, history);
       } else {
@@ -347,6 +408,7 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
     }
     response.items.push_back(std::move(r));
   }
+  if (request.explain && personal && !factor_path) explain_components(*m, history, history_weights, picked, &response.items);
   // Pins last, at their positions (in order of position, so later pins do not shift earlier).
   std::stable_sort(pins.begin(), pins.end(), [](const auto& a, const auto& b) { return a.second->position < b.second->position; });
   for (const auto& [item, pin] : pins) {
@@ -374,15 +436,32 @@ std::variant<RecommendResponse, ApiError> Engine::similar(const SimilarRequest& 
   Rules rules{s, nullptr};
   rules.categories = request.categories;
   rules.excluded = {item};
-  const float* q = item_vector(s, m.get(), item);
+  const float* q = m && m->factor_model() ? item_vector(s, m.get(), item) : nullptr;
   std::vector<ScoredItem> cands;
-  if (!q) {
+  // History path: the model's own similarity (cosine of its item vectors, EASE weights,
+  // item neighbours), fetched generously so the rules leave k.
+  bool found_similar = false;
+  if (m && !m->factor_model()) {
+    std::vector<ScoredItem> found_items;
+    for (size_t fetch = request.k * 4 + 16; !found_similar; fetch *= 4) {
+      if (!m->similar(item, fetch, &found_items).is_ok()) break;
+      cands.clear();
+      for (const ScoredItem& c : found_items)
+        if (rules.eligible(c.item)) cands.push_back(c);
+      found_similar = cands.size() >= request.k || found_items.size() < fetch || fetch >= m->num_items();
+    }
+    if (found_similar) {
+      response.source = "similar";
+      keep_best(&cands, request.k);
+    }
+  }
+  if (!found_similar && !q) {
     // No vector yet (no events, no known features): trending items of the same category.
     response.source = "trending";
     if (rules.categories.empty() && !s.item_states[item].record.category.empty())
       rules.categories = {s.item_states[item].record.category};
     trending_candidates(rules, request.k, &cands);
-  } else {
+  } else if (!found_similar) {
     response.source = "similar";
     const Eigen::Index f = m->factors();
     if (m->ann() && rules.categories.empty()) {

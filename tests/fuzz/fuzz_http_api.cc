@@ -53,8 +53,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   EngineOptions o;
   o.data_dir = (harness->dir / "data").string();
   o.store.sync = false;
-  o.model.ials.factors = 4;
-  o.model.ials.iterations = 2;
+  o.model.spec = "ials:factors=4,iterations=2";
   o.retrain_interval_s = 0;
   o.retrain_after_events = 0;
   o.train_on_start = false;

@@ -18,6 +18,8 @@ max_body_bytes = 1024
 data_dir = "/tmp/x"
 sync = false
 [model]
+spec = "fusion:models=ials+ease,ials.factors=16"
+file = "offline.nudge"
 factors = 32
 ann_min_items = 10
 [retrain]
@@ -34,6 +36,8 @@ trending_half_life_hours = 2.5
   EXPECT_EQ(c.api.api_key, "secret");
   EXPECT_EQ(c.engine.data_dir, "/tmp/x");
   EXPECT_FALSE(c.engine.store.sync);
+  EXPECT_EQ(c.engine.model.spec, "fusion:models=ials+ease,ials.factors=16");
+  EXPECT_EQ(c.engine.model_file, "offline.nudge");
   EXPECT_EQ(c.engine.model.ials.factors, 32);
   EXPECT_EQ(c.engine.model.ann_min_items, 10u);
   EXPECT_EQ(c.engine.retrain_after_events, 5);
@@ -54,6 +58,9 @@ TEST(ServeConfig, ErrorsNameFileLineAndKey) {
   // Found by fuzz_text_configs: a float where an integer belongs was converted (UB for 9e60).
   s = parse_serve_config("[server]\nmax_connections = 9.135e60\n", "a.toml", &c);
   EXPECT_EQ(s.message(), "a.toml:2: server.max_connections: expected an integer >= 0");
+  // A spec is checked when the file is read, as nudge train -m checks it.
+  s = parse_serve_config("[model]\n\nspec = \"fusion:models=ials+nope\"\n", "a.toml", &c);
+  EXPECT_EQ(s.message().rfind("a.toml:3: model.spec: fusion: unknown model 'nope'", 0), 0u) << s.message();
   s = parse_serve_config("[server\n", "a.toml", &c);
   EXPECT_EQ(s.message().rfind("a.toml:1: ", 0), 0u) << s.message();
 }

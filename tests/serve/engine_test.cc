@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "nudge/input_limits.h"
+#include "nudge/model_file.h"
+#include "nudge/registry.h"
 #include "nudge/serve/event_store.h"
 #include "nudge/serve/import.h"
 #include "nudge/synth.h"
@@ -31,7 +33,10 @@ struct Fixture {
   std::vector<ItemRecord> items;
   std::unique_ptr<Engine> engine;
 
-  explicit Fixture(uint32_t ann_min_items = 1000000) {
+  std::string spec;
+
+  explicit Fixture(uint32_t ann_min_items = 1000000, std::string model_spec = "ials:factors=16,threads=1")
+      : spec(std::move(model_spec)) {
     SynthOptions so;
     so.num_users = 400;
     so.num_items = 300;
@@ -47,8 +52,7 @@ struct Fixture {
   EngineOptions options(uint32_t ann_min_items) const {
     EngineOptions o;
     o.data_dir = dir.file("data");
-    o.model.ials.factors = 16;
-    o.model.ials.threads = 1;
+    o.model.spec = spec;
     o.model.ann_min_items = ann_min_items;
     o.retrain_interval_s = 0;
     o.retrain_after_events = 0;
@@ -519,6 +523,140 @@ TEST(Engine, BadRequestsAndEventsAreRefused) {
   const uint64_t before = f.engine->stats().events;
   EXPECT_FALSE(f.engine->ingest({{"u", "i", "view", -1.f, 0}}).is_ok());
   EXPECT_EQ(f.engine->stats().events, before);  // nothing stored
+}
+
+// Every served kind on the history path (and fusion), through the same engine.
+class EngineKinds : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EngineKinds, EventsChangeTheNextAnswerAndARestartReloadsTheModel) {
+  Fixture f(1000000, GetParam());
+  const std::string kind = GetParam().substr(0, GetParam().find(':'));
+  EXPECT_EQ(f.engine->stats().model_kind, kind);
+  RecommendRequest req;
+  req.user = "newcomer";
+  req.k = 10;
+  req.explain = true;
+  EXPECT_EQ(f.recommend(req).source, "trending");
+  const std::string category = f.items.front().category;
+  const auto chosen = f.items_of(category);
+  ASSERT_TRUE(f.engine->ingest({{"newcomer", chosen[0], "purchase", 1.f, 0},
+                                {"newcomer", chosen[1], "purchase", 1.f, 0},
+                                {"newcomer", chosen[2], "purchase", 1.f, 0}}).is_ok());
+  const auto after = f.recommend(req);
+  EXPECT_EQ(after.source, "personal");
+  ASSERT_EQ(after.items.size(), 10u);
+  int same = 0;
+  for (const auto& rec : after.items) {
+    EXPECT_TRUE(rec.item != chosen[0] && rec.item != chosen[1] && rec.item != chosen[2]);
+    same += f.item(rec.item).category == category;
+    EXPECT_EQ(rec.reason, "similar_items");
+    if (kind == "fusion") {
+      EXPECT_EQ(rec.components.size(), 2u);
+    }
+  }
+  EXPECT_GE(same, 5) << "a 6-topic catalogue: by chance about 2 of 10";
+  // One more event moves the answer.
+  ASSERT_TRUE(f.engine->ingest({{"newcomer", after.items[0].item, "purchase", 1.f, 0}}).is_ok());
+  const auto next = ids(f.recommend(req));
+  EXPECT_EQ(std::count(next.begin(), next.end(), after.items[0].item), 0);
+  // Similar items come from the model's own measure.
+  SimilarRequest sr;
+  sr.item = chosen[0];
+  const auto similar = std::get<RecommendResponse>(f.engine->similar(sr));
+  EXPECT_EQ(similar.source, "similar");
+  EXPECT_EQ(similar.items.size(), 10u);
+  // kill -9 is covered by server_test; a restart reloads this model, not a default one.
+  f.engine.reset();
+  f.engine = f.open();
+  EXPECT_EQ(f.engine->stats().model_kind, kind);
+  EXPECT_EQ(ids(f.recommend(req)), next);
+}
+
+INSTANTIATE_TEST_SUITE_P(Served, EngineKinds,
+                         ::testing::Values("ease:regularization=20", "itemknn",
+                                           "twotower:factors=16,epochs=8,threads=1",
+                                           "fusion:models=ials+ease,ials.factors=16,ials.threads=1"),
+                         [](const auto& param) { return param.param.substr(0, param.param.find(':')); });
+
+TEST(Engine, DefaultServedModelIsTheFusionOfIalsAndTwoTowerWhenItemsHaveFeatures) {
+  Fixture f(1000000, "");
+  const EngineStats st = f.engine->stats();
+  EXPECT_EQ(st.model_kind, "fusion");
+  EXPECT_EQ(st.model_spec.find("models=ials+twotower") != std::string::npos, true) << st.model_spec;
+  ASSERT_EQ(st.fusion_weights.size(), 2u);
+  EXPECT_EQ(st.fusion_weights[0].first, "ials");
+  EXPECT_EQ(st.fusion_weights[1].first, "twotower");
+}
+
+// The served answer for a model file and a history equals what nudge recommend computes
+// from the same file: score_history, then the top k without the history.
+TEST(Engine, AnOfflineModelFileAnswersAsOffline) {
+  TempDir dir;
+  SynthOptions so;
+  so.num_users = 300;
+  so.num_items = 200;
+  so.num_interactions = 8000;
+  so.num_topics = 5;
+  so.seed = 11;
+  const Dataset data = synthesize(so).value().dataset;
+  const std::string spec = "fusion:models=ials+itemknn,ials.factors=8,ials.threads=1";
+  auto model = make_recommender_from_spec(spec).value();
+  ASSERT_TRUE(model->fit(data).is_ok());
+  const std::string file = dir.file("offline.nudge");
+  ASSERT_TRUE(save_model(*model, data.catalog().users, data.catalog().items, data.user_items(), file).is_ok());
+  const LoadedModel offline = load_model(file).value();
+
+  EngineOptions o;
+  o.data_dir = dir.file("data");
+  o.model_file = file;
+  o.retrain_interval_s = 0;
+  o.retrain_after_events = 0;
+  auto engine = std::move(Engine::open(o)).value();
+  EXPECT_EQ(engine->stats().model_kind, "fusion");
+  EXPECT_EQ(engine->stats().model_spec, spec_of(*offline.model));
+  const IdMap& items = data.catalog().items;
+  for (int user = 0; user < 5; ++user) {
+    std::vector<uint32_t> history = {static_cast<uint32_t>(user * 7 % 200), static_cast<uint32_t>(user * 13 % 200 + 1),
+                                     static_cast<uint32_t>(user * 29 % 200)};
+    std::sort(history.begin(), history.end());
+    history.erase(std::unique(history.begin(), history.end()), history.end());
+    const std::string id = "visitor" + std::to_string(user);
+    std::vector<Event> events;
+    for (uint32_t i : history) events.push_back({id, std::string(items.id_of(i)), "view", 1.f, 0});
+    ASSERT_TRUE(engine->ingest(events).is_ok());
+    std::vector<float> scores(offline.model->num_items());
+    const std::vector<float> weights(history.size(), 1.f);
+    offline.model->score_history(history, weights, scores);
+    std::vector<ScoredItem> top;
+    top_k(scores, 10, history, &top);
+    RecommendRequest req;
+    req.user = id;
+    req.k = 10;
+    const auto served = std::get<RecommendResponse>(engine->recommend(req));
+    ASSERT_EQ(served.items.size(), top.size());
+    for (size_t k = 0; k < top.size(); ++k) {
+      EXPECT_EQ(served.items[k].item, items.id_of(top[k].item)) << "user " << user << " rank " << k;
+      EXPECT_FLOAT_EQ(served.items[k].score, top[k].score);
+    }
+  }
+  // It keeps learning: a retrain fits the file's kind on the log, not the default.
+  ASSERT_TRUE(engine->retrain().is_ok());
+  EXPECT_EQ(engine->stats().model_spec, spec_of(*offline.model));
+  engine.reset();
+  o.model_file.clear();
+  engine = std::move(Engine::open(o)).value();
+  ASSERT_TRUE(engine->retrain().is_ok());
+  EXPECT_EQ(engine->stats().model_spec, spec_of(*offline.model)) << "kept in model.spec across restarts";
+}
+
+TEST(Engine, ABadModelSpecIsRefusedAtOpen) {
+  TempDir dir;
+  EngineOptions o;
+  o.data_dir = dir.file("data");
+  o.model.spec = "ials:factorz=3";
+  auto r = Engine::open(o);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("factorz"), std::string::npos) << r.status().message();
 }
 
 }  // namespace

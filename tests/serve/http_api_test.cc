@@ -7,6 +7,8 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "nudge/serve/import.h"
+#include "nudge/synth.h"
 #include "test_util.h"
 
 namespace nudge::serve {
@@ -19,7 +21,7 @@ class HttpApiTest : public ::testing::Test {
   void SetUp() override {
     EngineOptions o;
     o.data_dir = dir_.file("data");
-    o.model.ials.factors = 8;
+    o.model.spec = "ials:factors=8";
     o.retrain_interval_s = 0;
     o.retrain_after_events = 0;
     engine_ = Engine::open(o).value();
@@ -110,6 +112,62 @@ TEST_F(HttpApiTest, HealthMetricsRetrain) {
   EXPECT_NE(m.find("nudge_http_requests_total{endpoint=\"retrain\",code=\"2xx\"} 1\n"), std::string::npos);
   EXPECT_NE(m.find("nudge_http_request_duration_seconds_count{endpoint=\"events\"} 1\n"), std::string::npos);
   expect_error(call("GET", "/nothing"), 404, "path");
+}
+
+TEST_F(HttpApiTest, ModelEndpointAndMetricsNameTheServedKind) {
+  expect_error(call("GET", "/v1/model"), 404, "model");
+  call("POST", "/v1/events", R"([{"user":"u","item":"a"},{"user":"u","item":"b"},{"user":"v","item":"a"}])");
+  ASSERT_EQ(call("POST", "/v1/retrain").status, 200);
+  const auto r = call("GET", "/v1/model");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json j = json::parse(r.body);
+  EXPECT_EQ(j["model_version"], 1);
+  EXPECT_EQ(j["kind"], "ials");
+  EXPECT_EQ(j["spec"].get<std::string>().rfind("ials:", 0), 0u) << j["spec"];
+  EXPECT_TRUE(j["fusion_weights"].empty());
+  EXPECT_NE(call("GET", "/metrics").body.find("nudge_model_info{kind=\"ials\"} 1\n"), std::string::npos);
+  expect_error(call("POST", "/v1/model"), 405, "method");
+}
+
+// A served fusion over HTTP: its tuned weights in /v1/model and /metrics, and per-component
+// scores in explanations.
+TEST(HttpApiFusion, ModelWeightsAndComponentExplanations) {
+  nudge::testing::TempDir dir;
+  EngineOptions o;
+  o.data_dir = dir.file("data");
+  o.model.spec = "fusion:models=ials+ease,ials.factors=8,ials.threads=1";
+  o.retrain_interval_s = 0;
+  o.retrain_after_events = 0;
+  auto engine = Engine::open(o).value();
+  SynthOptions so;
+  so.num_users = 200;
+  so.num_items = 100;
+  so.num_interactions = 4000;
+  so.seed = 3;
+  ASSERT_TRUE(import_dataset(*engine, synthesize(so).value().dataset).is_ok());
+  ASSERT_TRUE(engine->retrain().is_ok());
+  HttpApi api(*engine, HttpApiOptions{});
+  auto call = [&](std::string method, std::string target) {
+    std::promise<HttpResponse> p;
+    api.handle({std::move(method), std::move(target), "", ""}, [&](HttpResponse r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  };
+  const json model = json::parse(call("GET", "/v1/model").body);
+  EXPECT_EQ(model["kind"], "fusion");
+  ASSERT_TRUE(model["fusion_weights"].contains("ials"));
+  ASSERT_TRUE(model["fusion_weights"].contains("ease"));
+  const std::string metrics = call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("nudge_fusion_weight{component=\"ease\"} "), std::string::npos) << metrics;
+  const auto r = call("GET", "/v1/recommend?user=u1&k=3&explain=true");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json items = json::parse(r.body)["items"];
+  ASSERT_EQ(items.size(), 3u);
+  for (const auto& item : items) {
+    EXPECT_EQ(item["reason"], "similar_items") << item;
+    EXPECT_TRUE(item["components"].contains("ials")) << item;
+    EXPECT_TRUE(item["components"].contains("ease")) << item;
+    EXPECT_FALSE(item["because"].empty()) << item;
+  }
 }
 
 // Each request below aborted the first-wave server (issue #11). Every one must now be a 400

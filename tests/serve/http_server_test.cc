@@ -28,7 +28,7 @@ class HttpServerTest : public ::testing::Test {
   void SetUp() override {
     EngineOptions o;
     o.data_dir = dir_.file("data");
-    o.model.ials.factors = 4;
+    o.model.spec = "ials:factors=4";
     o.retrain_interval_s = 0;
     o.retrain_after_events = 0;
     engine_ = Engine::open(o).value();

@@ -6,9 +6,9 @@
 
 #include "commands.h"
 #include "data_flags.h"
-#include "model_flags.h"
 #include "nudge/evaluate.h"
 #include "nudge/log.h"
+#include "nudge/registry.h"
 #include "nudge/split.h"
 
 namespace nudge::cli {
@@ -30,7 +30,7 @@ struct EvalFlags {
 
 EvalResult run_one(const std::string& spec, const Dataset& train, const Dataset& test, const EvalFlags& f,
                    const NegativeLists* given) {
-  auto model = value_or_throw(model_from_spec(spec));
+  auto model = value_or_throw(make_recommender_from_spec(spec));
   const auto start = std::chrono::steady_clock::now();
   ok_or_throw(model->fit(train).with_context(spec));
   const double fit_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

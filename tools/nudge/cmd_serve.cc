@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "data_flags.h"
 #include "nudge/log.h"
+#include "nudge/registry.h"
 #include "nudge/serve/config.h"
 #include "nudge/serve/import.h"
 
@@ -17,7 +18,7 @@ namespace {
 
 struct ServeFlags {
   std::string config;
-  std::string data_dir, host, api_key, port_file;
+  std::string data_dir, host, api_key, port_file, model, model_file;
   int port = -1, threads = -1, factors = -1;
   bool no_sync = false;
   std::string import, import_items;
@@ -45,7 +46,11 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("-p,--port", f->port, "Port (default 8080; 0 picks a free one)")->check(CLI::Range(0, 65535));
   cmd->add_option("--threads", f->threads, "Network threads (default: all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--api-key", f->api_key, "Bearer token required on POST/PUT/DELETE");
-  cmd->add_option("--factors", f->factors, "iALS factors of the served model (default 64)")->check(CLI::Range(1, 1024));
+  cmd->add_option("-m,--model", f->model,
+                  "Model to serve and retrain, as nudge train -m takes it (default: fusion of ials and twotower "
+                  "when items have features, else ials)");
+  cmd->add_option("--model-file", f->model_file, "Serve this model trained by nudge train, and keep learning from events");
+  cmd->add_option("--factors", f->factors, "iALS factors of the default model (default 64)")->check(CLI::Range(1, 1024));
   cmd->add_flag("--no-sync", f->no_sync, "Acknowledge events once written, before fsync (survives crashes, not power loss)");
   cmd->add_option("--port-file", f->port_file, "Write the bound port here once listening");
   cmd->add_option("--import", f->import, "Import this interactions file (csv, jsonl, MovieLens) into the store first");
@@ -60,6 +65,11 @@ void add_serve_command(CLI::App& root) {
     if (f->threads >= 0) config.server.threads = f->threads;
     if (!f->api_key.empty()) config.api.api_key = f->api_key;
     if (f->factors > 0) config.engine.model.ials.factors = f->factors;
+    if (!f->model.empty()) {
+      ok_or_throw(make_recommender_from_spec(f->model).status());  // refused before anything is read
+      config.engine.model.spec = f->model;
+    }
+    if (!f->model_file.empty()) config.engine.model_file = f->model_file;
     if (f->no_sync) config.engine.store.sync = false;
     if (!f->import.empty()) config.engine.train_on_start = false;  // trained once, after the import
 

@@ -4,9 +4,9 @@
 
 #include "commands.h"
 #include "data_flags.h"
-#include "model_flags.h"
 #include "nudge/log.h"
 #include "nudge/model_file.h"
+#include "nudge/registry.h"
 
 namespace nudge::cli {
 
@@ -19,7 +19,7 @@ void add_train_command(CLI::App& root) {
   cmd->add_option("-m,--model", *spec, "Model and parameters, e.g. ials:factors=64,iterations=15")->capture_default_str();
   cmd->add_option("-o,--out", *out, "Model file to write")->required();
   cmd->callback([flags, spec, out] {
-    auto model = value_or_throw(model_from_spec(*spec));
+    auto model = value_or_throw(make_recommender_from_spec(*spec));
     Dataset d = value_or_throw(load_dataset(*flags));
     const auto start = std::chrono::steady_clock::now();
     ok_or_throw(model->fit(d));

@@ -46,10 +46,18 @@ class FusionModel : public Recommender {
   void score_user(uint32_t user, std::span<float> scores) const override;
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
+  // The first component's that has them.
+  Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
+  ItemEmbeddings item_embeddings() const override;
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;
   // Tuned combination: lambda per model (weighted) or the stacking weights (learned).
   const std::vector<float>& weights() const { return weights_; }
+  const FusionOptions& options() const { return options_; }
+  // Each component's normalised scores for a history (one vector of num_items() per
+  // component, in options().models order): what score_history combines. For explanations.
+  void component_scores(std::span<const uint32_t> items, std::span<const float> weights,
+                        std::vector<std::vector<float>>* out) const;
 
  private:
   FusionOptions options_;

@@ -39,17 +39,20 @@ class IalsModel : public Recommender {
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
   Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
+  ItemEmbeddings item_embeddings() const override {
+    return {items_.data(), static_cast<uint32_t>(items_.cols())};
+  }
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;
 
   // The user vector that best explains a history given the item factors: an exact solve of
-  // the user's least-squares problem, O(n f^2 + f^3). What serving calls on each event.
+  // the user's least-squares problem with the item Gram matrix Y'Y cached when the factors
+  // were set, O(n f^2 + f^3) for n history items. What serving calls on each event.
   Eigen::VectorXf fold_in(std::span<const uint32_t> items, std::span<const float> weights) const;
-  // The same with the item Gram matrix Y'Y precomputed (item_gram()): O(n f^2 + f^3) instead
-  // of O(num_items f^2), which is what makes per-request fold-in cheap in a server.
+  // The same with another Gram matrix (of these item factors).
   Eigen::VectorXf fold_in(std::span<const uint32_t> items, std::span<const float> weights,
                           const Eigen::MatrixXf& gram) const;
-  Eigen::MatrixXf item_gram() const;
+  const Eigen::MatrixXf& item_gram() const { return gram_; }
   // The training objective on `train` (for tests: it must not increase across iterations).
   double loss(const Dataset& train) const;
   // Fits `iterations` more sweeps from the current state (tests use it to watch the loss).
@@ -66,6 +69,7 @@ class IalsModel : public Recommender {
   IalsOptions options_;
   Params params_;
   FactorMatrix users_, items_;
+  Eigen::MatrixXf gram_;  // items_' items_, refreshed whenever items_ changes
 };
 
 }  // namespace nudge

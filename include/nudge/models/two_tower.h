@@ -44,6 +44,9 @@ class TwoTowerModel : public Recommender {
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
   Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
+  ItemEmbeddings item_embeddings() const override {
+    return {item_vectors_.data(), static_cast<uint32_t>(item_vectors_.cols())};
+  }
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;
 

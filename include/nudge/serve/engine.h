@@ -4,15 +4,20 @@
 //               (user history, decayed item popularity, the training log) -> acknowledge.
 //               An acknowledged event is in the user's next recommendation: the user's
 //               vector is marked stale and re-folded from the history on the next request.
-//   recommend   the user's vector (iALS fold-in against the current model) scores the
-//               catalogue (exactly, or through HNSW for large catalogues), then business
-//               rules (request.h) pick the top k; users with no history get trending items.
-//   retrain     a background thread retrains on the whole log every `retrain_interval_s` or
+//   recommend   the served model scores the catalogue from the user's current history
+//               (serving_model.h: iALS fold-in, exactly or through HNSW; any other kind
+//               through its score_history), then business rules (request.h) pick the top k;
+//               users with no history get trending items.
+//   retrain     a background thread retrains the configured model (options.model.spec, any
+//               registered kind or fusion) on the whole log every `retrain_interval_s` or
 //               after `retrain_after_events` new events, then swaps the model pointer
 //               atomically: requests in flight finish on the model they started with.
 //
 // Startup replays the store (items, users, events) and loads the last saved model
 // (<data_dir>/model.nudge), so a restart -- even after kill -9 -- resumes where it stopped.
+// `model_file` replaces that model with one trained offline (nudge train); its kind and
+// parameters become what retrains fit unless a spec is set. A spec chosen either way is kept
+// in <data_dir>/model.spec, so a restart without it goes on with the same kind.
 // Thread-safety: every public method may be called concurrently.
 #pragma once
 
@@ -33,6 +38,7 @@ struct EngineOptions {
   std::string data_dir;
   EventStoreOptions store;
   ServingModelOptions model;
+  std::string model_file;                    // serve this model file (copied into data_dir)
   std::string event_weights;                 // "view=1,purchase=8"; empty: the defaults
   double trending_half_life_hours = 24.0;    // decay of the popularity counters
   double trending_refresh_s = 1.0;           // the trending ranking (cold start) is re-sorted at most this often
@@ -48,6 +54,9 @@ struct EngineStats {
   uint64_t users = 0;
   uint64_t items = 0;
   uint64_t model_version = 0;   // 0: no model yet
+  std::string model_kind;       // "ials", "fusion", ...; empty without a model
+  std::string model_spec;       // the served model's spec (name and parameters)
+  std::vector<std::pair<std::string, float>> fusion_weights;  // per component, weighted fusion
   int64_t model_trained_at = 0;
   double last_train_seconds = 0;
   uint64_t retrains = 0;

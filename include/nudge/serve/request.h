@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nudge/input_limits.h"  // kMaxIdBytes and the other bounds on IDs and numbers
@@ -61,6 +62,8 @@ struct Recommendation {
   bool pinned = false;
   std::string reason;                // with explain: "similar_items", "features", "trending", "pinned"
   std::vector<std::string> because;  // with explain: the history items or features behind it
+  // With explain, for a fusion: each component's normalised score of this item.
+  std::vector<std::pair<std::string, float>> components;
 };
 
 struct RecommendResponse {

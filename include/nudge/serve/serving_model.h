@@ -1,10 +1,19 @@
 // ServingModel: one trained, immutable model as the server uses it; swapped whole on retrain.
 //
-// Holds the iALS item factors in the engine's catalogue order, their Gram matrix (so folding a
-// user in costs O(n f^2 + f^3) per request, not O(items f^2)), row norms for cosine
-// similarity, an HNSW index when the catalogue is large, and feature vectors for cold start:
-// the mean factor vector of the trained items carrying each category or tag, so an item with
-// features but no events gets a vector the moment it is described.
+// Any registered model that can score a history is served: iALS, EASE, ItemKNN, BPR, the
+// two-tower model, a fusion of them. Items are addressed by the engine's catalogue index;
+// the model's own rows may be in another order (a model file trained offline has its own),
+// so the model keeps the map between the two. Items added to the catalogue after the model
+// was built have no row: they are scored through feature vectors where the model has them
+// (the factor path below), else only once a retrain includes them.
+//
+// Two scoring paths:
+//   factor path   iALS: item factors in catalogue order with their Gram matrix (fold-in
+//                 costs O(n f^2 + f^3) per request), row norms for cosine similarity, an
+//                 HNSW index for large catalogues, and cold-start feature vectors: the mean
+//                 factor vector of the trained items carrying each category or tag.
+//   history path  every other kind: Recommender::score_history on the user's current
+//                 history, on every request (EASE, ItemKNN, two-tower, fusion).
 #pragma once
 
 #include <Eigen/Dense>
@@ -12,6 +21,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -23,56 +33,93 @@
 namespace nudge::serve {
 
 struct ServingModelOptions {
-  IalsOptions ials;
-  uint32_t ann_min_items = 50000;  // catalogues at least this large use the HNSW index
+  // What is served, in the syntax of `nudge train -m`: "ials:factors=64",
+  // "fusion:models=ials+twotower,ials.factors=32". Empty: default_model_spec().
+  std::string spec;
+  IalsOptions ials;                // the iALS parameters of the default spec
+  uint32_t ann_min_items = 50000;  // factor-path catalogues at least this large use HNSW
   AnnOptions ann;
 };
 
+// The spec served when none is configured: iALS with `options.ials`; when items have
+// features, the fusion of that iALS with the two-tower model (the feature model, 10 epochs).
+std::string default_model_spec(const ServingModelOptions& options, bool items_have_features);
+
+// Item features as a FeatureTable for training feature-aware models: field "category", the
+// multi-valued field "tag" and the numeric field "price". Row i describes catalogue item i.
+FeatureTable item_feature_table(const std::vector<ItemRecord>& items);
+
 class ServingModel {
  public:
-  // Trains iALS on `data` (users and items are the engine's catalogue indices). `features`
-  // is indexed by item and may be shorter than the catalogue.
-  static Result<std::shared_ptr<const ServingModel>> train(const Dataset& data, const std::vector<ItemRecord>& features,
+  // Fits the model `spec` on `data` (users and items are catalogue indices; the catalogue
+  // carries the item features, see item_feature_table).
+  static Result<std::shared_ptr<const ServingModel>> train(const Dataset& data, std::string_view spec,
+                                                           const std::vector<ItemRecord>& features,
                                                            const ServingModelOptions& options, uint64_t version);
-  // Wraps a trained (or loaded) model whose item rows are already in catalogue order;
-  // `trained[i]` says whether item i had events to learn from.
-  static std::shared_ptr<const ServingModel> build(std::unique_ptr<IalsModel> model, std::vector<bool> trained,
+  // Wraps a fitted model. `catalogue_index[r]` is the catalogue index of model item r,
+  // `num_items` the catalogue size, `trained[r]` whether model item r had events to learn
+  // from. `features` is indexed by catalogue item and may be shorter than the catalogue.
+  static std::shared_ptr<const ServingModel> build(std::unique_ptr<Recommender> model,
+                                                   std::vector<uint32_t> catalogue_index, uint32_t num_items,
+                                                   const std::vector<bool>& trained,
                                                    const std::vector<ItemRecord>& features,
                                                    const ServingModelOptions& options, uint64_t version,
                                                    double train_seconds = 0);
 
   uint64_t version() const { return version_; }
   int64_t trained_at() const { return trained_at_; }  // unix seconds
-  double train_seconds() const { return train_seconds_; }  // the iALS fit (the HNSW build is logged)
-  uint32_t num_items() const { return static_cast<uint32_t>(items().rows()); }
-  uint32_t factors() const { return static_cast<uint32_t>(items().cols()); }
+  double train_seconds() const { return train_seconds_; }  // the fit (the HNSW build is logged)
+  const Recommender& recommender() const { return *model_; }
+  std::string_view kind() const { return model_->name(); }
+  std::string spec() const;                               // recreates this model untrained
+  uint32_t num_items() const { return num_items_; }       // the catalogue size when built
   bool trained(uint32_t item) const { return item < trained_.size() && trained_[item]; }
+  // The model's row for a catalogue item, kNoIndex when it has none.
+  uint32_t row_of(uint32_t item) const { return item < row_of_.size() ? row_of_[item] : kNoIndex; }
+  uint32_t item_of_row(uint32_t row) const { return item_of_row_[row]; }
+
+  // History path (every kind): scores for catalogue items [0, num_items()) from a history
+  // of catalogue items; NaN for items the model has no row for. Items without a row in the
+  // history are skipped. `scratch` holds the model-order scores when the orders differ.
+  void score_history(std::span<const uint32_t> items, std::span<const float> weights, std::span<float> scores,
+                     std::vector<float>* scratch) const;
+  // Whether score_history can say anything for this history (one item with a row).
+  bool knows_any(std::span<const uint32_t> items) const;
+  // Items most similar to `item` by the model's own measure, as catalogue indices;
+  // NotFound when the model has no row for it, Unsupported when the kind has no measure.
+  Status similar(uint32_t item, size_t k, std::vector<ScoredItem>* out) const;
+
+  // Factor path: null unless the served model is a factor model (iALS).
+  const IalsModel* factor_model() const { return ials_; }
+  uint32_t factors() const { return static_cast<uint32_t>(vectors_.cols()); }
   // Trained items, and untrained ones whose features gave a vector when the model was built.
   bool has_vector(uint32_t item) const { return item < has_vector_.size() && has_vector_[item]; }
-  const IalsModel& ials() const { return *model_; }
   // The vectors items are scored with: trained factors, else feature vectors, else zero.
   const FactorMatrix& items() const { return vectors_; }
   const AnnIndex* ann() const { return ann_.get(); }
-
-  // The user's vector from a history of item indices (untrained items are skipped).
+  // The user's vector from a history of catalogue items (items without factors are skipped).
   Eigen::VectorXf fold_in(std::span<const uint32_t> items, std::span<const float> weights) const;
   float score(uint32_t item, const Eigen::VectorXf& user) const { return items().row(item).dot(user); }
   // Cosine similarity between two items with vectors.
   float cosine(uint32_t a, uint32_t b) const;
   float cosine_to(uint32_t item, const Eigen::VectorXf& v) const;
   // A vector for an item from its category and tags; empty when none of them was seen in
-  // training. Which features contributed goes to `used` when given.
+  // training (or on the history path). Which features contributed goes to `used`.
   Eigen::VectorXf feature_vector(const ItemRecord& item, std::vector<std::string>* used = nullptr) const;
 
  private:
   ServingModel() = default;
+  void build_factor_path(const std::vector<ItemRecord>& features, const ServingModelOptions& options);
   uint64_t version_ = 0;
   int64_t trained_at_ = 0;
   double train_seconds_ = 0;
-  std::unique_ptr<IalsModel> model_;
-  std::vector<bool> trained_, has_vector_;
-  FactorMatrix vectors_;
-  Eigen::MatrixXf gram_;
+  uint32_t num_items_ = 0;
+  std::unique_ptr<Recommender> model_;
+  const IalsModel* ials_ = nullptr;                  // model_ when it is iALS
+  std::vector<uint32_t> row_of_, item_of_row_;
+  bool identity_rows_ = true;                        // row r is catalogue item r for every r
+  std::vector<bool> trained_, has_vector_;           // by catalogue item
+  FactorMatrix vectors_;                             // factor path, catalogue order
   std::vector<float> norms_;
   std::unique_ptr<AnnIndex> ann_;
   std::unordered_map<std::string, Eigen::VectorXf> token_vectors_;  // "category=x", "tag=y"
