@@ -24,7 +24,7 @@ Result<FusionOptions> FusionOptions::from_params(const Params& p) {
   o.models.clear();
   for (std::string_view m : split_view(models, '+')) o.models.emplace_back(trim(m));
   if (o.models.size() < 2) return Status::invalid_argument("fusion: parameter 'models' needs at least two models, e.g. ials+twotower");
-  std::set<std::string> known = {"models", "method", "normalise", "validation", "tuning_users", "seed"};
+  std::set<std::string> known = {"models", "method", "normalise", "validation", "split", "tuning_users", "seed"};
   const std::string text = p.to_string();
   o.model_params.assign(o.models.size(), Params{});
   for (std::string_view entry : split_view(text, ',')) {
@@ -45,6 +45,9 @@ Result<FusionOptions> FusionOptions::from_params(const Params& p) {
   NUDGE_RETURN_IF_ERROR(p.read_choice("fusion", "method", {"weighted", "learned"}, &o.method));
   NUDGE_RETURN_IF_ERROR(p.read_choice("fusion", "normalise", {"zscore", "minmax", "rank"}, &o.normalise));
   NUDGE_RETURN_IF_ERROR(p.read_double("fusion", "validation", 0.01, 0.5, &o.validation));
+  std::string split = "random";
+  NUDGE_RETURN_IF_ERROR(p.read_choice("fusion", "split", {"random", "leave-last", "temporal"}, &split));
+  o.split = parse_split_method(split).value();
   NUDGE_RETURN_IF_ERROR(p.read_int("fusion", "tuning_users", 10, 1 << 30, &o.tuning_users));
   NUDGE_RETURN_IF_ERROR(p.read_int("fusion", "seed", 0, INT64_MAX, &o.seed));
   for (size_t m = 0; m < o.models.size(); ++m) {
@@ -149,8 +152,20 @@ Status FusionModel::tune(const Dataset& fit_part, const Dataset& validation) {
     return sum / static_cast<double>(cases.size());
   };
   if (options_.method == "weighted") {
-    weights_.assign(m, 1.f);
+    // Start from the best of the equal mix and each component alone, so the search can only
+    // end at or above the best single component on the validation users.
+    std::vector<float> start(m, 1.f);
+    weights_ = start;
     double best = ndcg();
+    for (size_t k = 0; k < m; ++k) {
+      weights_.assign(m, 0.f);
+      weights_[k] = 1.f;
+      if (const double v = ndcg(); v > best) {
+        best = v;
+        start = weights_;
+      }
+    }
+    weights_ = start;
     // Coordinate search on a 0.1 grid (weights relative; one is the scale).
     for (int round = 0; round < 3; ++round) {
       bool improved = false;
@@ -219,7 +234,7 @@ Status FusionModel::fit(const Dataset& train) {
   for (uint32_t i = 0; i < num_items(); ++i) item_pop_[i] = std::log1p(static_cast<float>(iu.row_nnz(i))) / std::log1p(max_pop);
   history_scale_ = std::log1p(max_hist);
   for (uint32_t u = 0; u < num_users(); ++u) user_history_[u] = std::log1p(static_cast<float>(ui.row_nnz(u))) / history_scale_;
-  NUDGE_ASSIGN_OR_RETURN(TrainTest parts, split(train, {.method = SplitMethod::kRandom,
+  NUDGE_ASSIGN_OR_RETURN(TrainTest parts, split(train, {.method = options_.split,
                                                         .test_fraction = options_.validation,
                                                         .seed = static_cast<uint64_t>(options_.seed)}));
   for (auto& p : parts_) NUDGE_RETURN_IF_ERROR(p->fit(parts.train).with_context("fusion: " + std::string(p->name())));

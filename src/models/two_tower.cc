@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <unordered_map>
 
 #include "nudge/model_file.h"
 #include "nudge/parallel.h"
@@ -15,7 +14,10 @@ Result<TwoTowerOptions> TwoTowerOptions::from_params(const Params& p) {
   TwoTowerOptions o;
   const char* n = "twotower";
   NUDGE_RETURN_IF_ERROR(p.check_known(n, {"factors", "epochs", "learning_rate", "regularization", "id_dropout",
-                                          "history", "buckets", "threads", "seed"}));
+                                          "loss", "negatives", "history", "buckets", "threads", "seed"}));
+  NUDGE_RETURN_IF_ERROR(p.read_choice(n, "loss", {"warp", "bpr"}, &o.loss));
+  NUDGE_RETURN_IF_ERROR(p.read_int(n, "negatives", 0, 1000, &o.negatives));
+  if (o.negatives == 0) o.negatives = o.loss == "warp" ? 50 : 1;
   NUDGE_RETURN_IF_ERROR(p.read_int(n, "factors", 1, 1024, &o.factors));
   NUDGE_RETURN_IF_ERROR(p.read_int(n, "epochs", 0, 10000, &o.epochs));
   NUDGE_RETURN_IF_ERROR(p.read_double(n, "learning_rate", 0, 10, &o.learning_rate));
@@ -113,57 +115,142 @@ Eigen::VectorXf TwoTowerModel::user_vector(std::span<const uint32_t> user_tokens
   return u;
 }
 
-double TwoTowerModel::example_loss(const Example& ex, Gradient* grad) const {
-  const Eigen::Index d = embeddings_.cols();
-  std::vector<uint32_t> tp, tn;
-  item_tokens(ex.positive, ex.drop_ids, &tp);
-  item_tokens(ex.negative, ex.drop_ids, &tn);
-  Eigen::VectorXf vp, vn;
-  float bp = 0, bn = 0;
-  mean_of(tp, &vp, &bp);
-  mean_of(tn, &vn, &bn);
-  // The user tower, computed here from tokens so dropped IDs also apply to the history.
-  Eigen::VectorXf u = Eigen::VectorXf::Zero(d);
-  for (uint32_t t : ex.user_tokens) u += embeddings_.row(t).transpose();
-  if (!ex.user_tokens.empty()) u /= static_cast<float>(ex.user_tokens.size());
-  std::vector<std::vector<uint32_t>> hist_tokens(ex.history.size());
-  Eigen::VectorXf hsum = Eigen::VectorXf::Zero(d);
-  Eigen::VectorXf vh;
-  float bh;
-  for (size_t k = 0; k < ex.history.size(); ++k) {
-    item_tokens(ex.history[k], ex.drop_ids, &hist_tokens[k]);
-    mean_of(hist_tokens[k], &vh, &bh);
-    hsum += vh;
-  }
-  if (!ex.history.empty()) u += hsum / static_cast<float>(ex.history.size());
-  const double x = static_cast<double>(u.dot(vp - vn)) + bp - bn;
-  const double loss = x > 0 ? std::log1p(std::exp(-x)) : -x + std::log1p(std::exp(x));  // softplus(-x)
-  if (!grad) return loss;
+void TwoTowerModel::Gradient::resize(size_t tokens, size_t factors) {
+  embeddings.assign(tokens * factors, 0.f);
+  biases.assign(tokens, 0.f);
+  is_touched.assign(tokens, 0);
+  touched.clear();
+}
 
-  const auto g = static_cast<float>(-1.0 / (1.0 + std::exp(x)));  // d loss / d x
-  std::unordered_map<uint32_t, size_t> at;
-  grad->embeddings.clear();
-  grad->biases.clear();
-  auto add = [&](uint32_t tok, const Eigen::VectorXf& v) {
-    auto [it, inserted] = at.try_emplace(tok, grad->embeddings.size());
-    if (inserted) grad->embeddings.emplace_back(tok, v);
-    else grad->embeddings[it->second].second += v;
+float* TwoTowerModel::Gradient::row(uint32_t token, size_t factors) {
+  if (!is_touched[token]) {
+    is_touched[token] = 1;
+    touched.push_back(token);
+  }
+  return embeddings.data() + static_cast<size_t>(token) * factors;
+}
+
+void TwoTowerModel::Gradient::clear(size_t factors) {
+  for (uint32_t t : touched) {
+    std::fill_n(embeddings.data() + static_cast<size_t>(t) * factors, factors, 0.f);
+    biases[t] = 0.f;
+    is_touched[t] = 0;
+  }
+  touched.clear();
+}
+
+double TwoTowerModel::batch_loss(const UserBatch& b, Gradient* grad) const {
+  const Eigen::Index d = embeddings_.cols();
+  const auto fd = static_cast<size_t>(d);
+  using Vec = Eigen::VectorXf;
+  auto add_to = [&](uint32_t token, const Vec& v, float scale) {
+    Eigen::Map<Vec>(grad->row(token, fd), d) += scale * v;
   };
-  const Eigen::VectorXf du = g * (vp - vn);
-  for (uint32_t t : tp) {
-    add(t, (g / static_cast<float>(tp.size())) * u);
-    grad->biases.emplace_back(t, g / static_cast<float>(tp.size()));
+  // The user tower's parts: the mean of the user tokens, and each history item's vector.
+  Vec eu = Vec::Zero(d);
+  for (uint32_t t : b.user_tokens) eu += embeddings_.row(t).transpose();
+  if (!b.user_tokens.empty()) eu /= static_cast<float>(b.user_tokens.size());
+  const size_t m = b.history.size();
+  std::vector<std::vector<uint32_t>> history_tokens(m);
+  Eigen::MatrixXf hv(d, static_cast<Eigen::Index>(m));
+  float unused_bias = 0.f;
+  Vec v;
+  for (size_t k = 0; k < m; ++k) {
+    item_tokens(b.history[k], b.drop_history_ids, &history_tokens[k]);
+    mean_of(history_tokens[k], &v, &unused_bias);
+    hv.col(static_cast<Eigen::Index>(k)) = v;
   }
-  for (uint32_t t : tn) {
-    add(t, (-g / static_cast<float>(tn.size())) * u);
-    grad->biases.emplace_back(t, -g / static_cast<float>(tn.size()));
+  const Vec hsum = m > 0 ? Vec(hv.rowwise().sum()) : Vec::Zero(d);
+
+  // Gradients reaching the user tower, summed over the batch and applied once at the end:
+  // every history item gets `all` except what came from examples it was the positive of.
+  Vec user_grad = Vec::Zero(d), all = Vec::Zero(d);
+  Eigen::MatrixXf left_out = Eigen::MatrixXf::Zero(d, static_cast<Eigen::Index>(m));
+  std::vector<uint32_t> tp, tn;
+  Vec vp, vn, u(d), du(d);
+  const bool warp = options_.loss == "warp";
+  double total = 0;
+  for (const Pair& pair : b.pairs) {
+    // The tower without the positive: it must not see the item it is asked to rank.
+    const auto it = std::find(b.history.begin(), b.history.end(), pair.positive);
+    const auto at = static_cast<Eigen::Index>(it - b.history.begin());
+    const bool in_history = it != b.history.end();
+    const size_t mh = m - (in_history ? 1 : 0);
+    u = eu;
+    if (mh > 0 && in_history) u += (hsum - hv.col(at)) / static_cast<float>(mh);
+    else if (mh > 0) u += hsum / static_cast<float>(mh);
+    float bp = 0, bn = 0;
+    item_tokens(pair.positive, pair.drop_ids, &tp);
+    item_tokens(pair.negative, pair.drop_ids, &tn);
+    mean_of(tp, &vp, &bp);
+    mean_of(tn, &vn, &bn);
+    const double x = static_cast<double>(u.dot(vp - vn)) + bp - bn;
+    double loss = 0, dx = 0;  // d loss / d x
+    if (warp) {
+      loss = std::max(0.0, 1.0 - x);
+      dx = x < 1.0 ? -1.0 : 0.0;
+    } else {
+      loss = x > 0 ? std::log1p(std::exp(-x)) : -x + std::log1p(std::exp(x));  // softplus(-x)
+      dx = -1.0 / (1.0 + std::exp(x));
+    }
+    total += pair.weight * loss;
+    if (!grad || dx == 0.0) continue;
+    const auto g = static_cast<float>(pair.weight * dx);
+    for (uint32_t t : tp) {
+      add_to(t, u, g / static_cast<float>(tp.size()));
+      grad->biases[t] += g / static_cast<float>(tp.size());
+    }
+    for (uint32_t t : tn) {
+      add_to(t, u, -g / static_cast<float>(tn.size()));
+      grad->biases[t] -= g / static_cast<float>(tn.size());
+    }
+    du.noalias() = g * (vp - vn);
+    user_grad += du;
+    if (mh > 0) {
+      all += du / static_cast<float>(mh);
+      if (in_history) left_out.col(at) += du / static_cast<float>(mh);
+    }
   }
-  for (uint32_t t : ex.user_tokens) add(t, du / static_cast<float>(ex.user_tokens.size()));
-  for (const auto& toks : hist_tokens) {
-    const float w = 1.f / static_cast<float>(ex.history.size() * toks.size());
-    for (uint32_t t : toks) add(t, w * du);
+  if (!grad) return total;
+  for (uint32_t t : b.user_tokens) add_to(t, user_grad, 1.f / static_cast<float>(b.user_tokens.size()));
+  for (size_t k = 0; k < m; ++k) {
+    if (history_tokens[k].empty()) continue;
+    const Vec gh = all - left_out.col(static_cast<Eigen::Index>(k));
+    for (uint32_t t : history_tokens[k]) add_to(t, gh, 1.f / static_cast<float>(history_tokens[k].size()));
   }
-  return loss;
+  return total;
+}
+
+void TwoTowerModel::sample_pairs(uint32_t u, std::span<const uint32_t> positives, Rng& rng, UserBatch* b) const {
+  b->pairs.clear();
+  const uint32_t n = num_items();
+  auto is_positive = [&](uint32_t i) { return std::binary_search(positives.begin(), positives.end(), i); };
+  // WARP scores candidates with the epoch's cached vectors and this user's tower.
+  Eigen::VectorXf tower;
+  if (options_.loss == "warp") tower = user_vector(user_token_lists_.row_indices(u), recent_.row_indices(u));
+  auto score = [&](uint32_t i) { return item_vectors_.row(i).dot(tower) + item_bias_[i]; };
+  for (size_t step = 0; step < positives.size(); ++step) {
+    Pair pair;
+    pair.positive = positives[rng.uniform_index(static_cast<uint32_t>(positives.size()))];
+    pair.drop_ids = rng.uniform() < options_.id_dropout;
+    if (options_.loss == "bpr") {
+      for (int64_t k = 0; k < options_.negatives; ++k) {
+        do pair.negative = rng.uniform_index(n);
+        while (is_positive(pair.negative));
+        b->pairs.push_back(pair);
+      }
+      continue;
+    }
+    const float target = score(pair.positive) - 1.f;
+    for (int64_t tries = 1; tries <= options_.negatives; ++tries) {
+      // The score first: most candidates fail it, and the positives check is a search.
+      pair.negative = rng.uniform_index(n);
+      if (score(pair.negative) <= target || is_positive(pair.negative)) continue;
+      pair.weight = std::log1p(std::floor(static_cast<float>(n - 1) / static_cast<float>(tries)));
+      b->pairs.push_back(pair);
+      break;
+    }
+  }
 }
 
 void TwoTowerModel::refresh_item_vectors() {
@@ -210,54 +297,52 @@ Status TwoTowerModel::fit(const Dataset& train) {
   Rng rng(static_cast<uint64_t>(options_.seed));
   embeddings_ = random_factors(next, options_.factors, 0.1, rng);
   biases_.assign(next, 0.f);
-  std::vector<float> accum(static_cast<size_t>(next) * options_.factors, 0.f), bias_accum(next, 0.f);
+  const auto fd = static_cast<size_t>(options_.factors);
+  std::vector<float> accum(static_cast<size_t>(next) * fd, 0.f), bias_accum(next, 0.f);
   const int threads = resolve_threads(static_cast<int>(options_.threads));
   const float lr = static_cast<float>(options_.learning_rate), reg = static_cast<float>(options_.regularization);
   std::vector<uint32_t> users(num_users());
   std::iota(users.begin(), users.end(), 0u);
+  std::vector<Gradient> grads(static_cast<size_t>(threads));
+  for (auto& g : grads) g.resize(next, fd);
   Progress progress("twotower epochs", static_cast<uint64_t>(options_.epochs));
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch, progress.advance()) {
     rng.shuffle(users);
     std::vector<Rng> rngs;
     for (int t = 0; t < threads; ++t) rngs.push_back(rng.fork(static_cast<uint64_t>(t)));
-    // History vectors move as tokens train; refresh the cache once per epoch.
+    // WARP samples against item vectors as of the epoch's start.
     refresh_item_vectors();
     parallel_for(static_cast<size_t>(threads), threads, [&](size_t tb, size_t te, int) {
       for (size_t t = tb; t < te; ++t) {
         Rng& r = rngs[t];
-        Example ex;
-        Gradient grad;
+        Gradient& grad = grads[t];
+        UserBatch batch;
+        using Row = Eigen::Map<Eigen::ArrayXf>;
+        Eigen::ArrayXf gc(options_.factors);
         for (size_t k = users.size() * t / threads; k < users.size() * (t + 1) / threads; ++k) {
           const uint32_t u = users[k];
           const auto pos = seen.row_indices(u);
           if (pos.empty() || pos.size() >= num_items()) continue;
+          sample_pairs(u, pos, r, &batch);
+          if (batch.pairs.empty()) continue;
           auto ut = user_token_lists_.row_indices(u);
-          ex.user_tokens.assign(ut.begin(), ut.end());
-          for (size_t step = 0; step < pos.size(); ++step) {
-            ex.positive = pos[r.uniform_index(static_cast<uint32_t>(pos.size()))];
-            do ex.negative = r.uniform_index(num_items());
-            while (std::binary_search(pos.begin(), pos.end(), ex.negative));
-            ex.history.clear();
-            for (uint32_t h : recent_.row_indices(u)) {
-              if (h != ex.positive) ex.history.push_back(h);
-            }
-            ex.drop_ids = r.uniform() < options_.id_dropout;
-            example_loss(ex, &grad);
-            // Adagrad, Hogwild: rows are updated without locks.
-            for (const auto& [tok, gv] : grad.embeddings) {
-              float* e = embeddings_.row(tok).data();
-              float* a = accum.data() + static_cast<size_t>(tok) * options_.factors;
-              for (Eigen::Index c = 0; c < gv.size(); ++c) {
-                const float gc = gv[c] + reg * e[c];
-                a[c] += gc * gc;
-                e[c] -= lr * gc / (std::sqrt(a[c]) + 1e-8f);
-              }
-            }
-            for (const auto& [tok, gb] : grad.biases) {
-              bias_accum[tok] += gb * gb;
-              biases_[tok] -= lr * gb / (std::sqrt(bias_accum[tok]) + 1e-8f);
-            }
+          batch.user_tokens.assign(ut.begin(), ut.end());
+          auto history = recent_.row_indices(u);
+          batch.history.assign(history.begin(), history.end());
+          batch.drop_history_ids = r.uniform() < options_.id_dropout;
+          batch_loss(batch, &grad);
+          // Adagrad, Hogwild: rows are updated without locks.
+          for (uint32_t tok : grad.touched) {
+            Row e(embeddings_.row(tok).data(), options_.factors);
+            Row a(accum.data() + static_cast<size_t>(tok) * fd, options_.factors);
+            gc = Row(grad.embeddings.data() + static_cast<size_t>(tok) * fd, options_.factors) + reg * e;
+            a += gc.square();
+            e -= lr * gc / (a.sqrt() + 1e-8f);
+            const float gb = grad.biases[tok];
+            bias_accum[tok] += gb * gb;
+            biases_[tok] -= lr * gb / (std::sqrt(bias_accum[tok]) + 1e-8f);
           }
+          grad.clear(fd);
         }
       }
     }, 1);

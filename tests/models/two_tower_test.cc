@@ -27,33 +27,42 @@ TwoTowerModel model(const std::string& extra) {
   return TwoTowerModel(TwoTowerOptions::from_params(p).value(), p);
 }
 
-TEST(TwoTowerTest, GradientCheckOfTheBprLoss) {
+// The batch gradient training applies, against central differences, for both losses: user
+// tokens, history items (one of them a positive, left out of its own tower), positives and
+// negatives with and without their ID tokens.
+TEST(TwoTowerTest, GradientCheckOfTheBatchLoss) {
   const SynthData s = data();
-  TwoTowerModel m = model(",epochs=1");
-  ASSERT_TRUE(m.fit(s.dataset).is_ok());
-  TwoTowerModel::Example ex;
-  const auto last_token = static_cast<uint32_t>(m.embeddings().rows() - 1);  // user tokens come last
-  ex.user_tokens = {last_token - 3, last_token - 7};
-  ex.history = {5, 17, 40};
-  ex.positive = 3;
-  ex.negative = 99;
-  for (bool drop : {false, true}) {
-    ex.drop_ids = drop;
-    TwoTowerModel::Gradient g;
-    m.example_loss(ex, &g);
-    auto loss = [&] { return m.example_loss(ex, nullptr); };
-    ASSERT_FALSE(g.embeddings.empty());
-    for (const auto& [tok, grad] : g.embeddings) {
-      for (Eigen::Index c = 0; c < grad.size(); ++c) {
-        EXPECT_NEAR(grad[c], testing::numeric_gradient(&m.embeddings()(tok, c), loss), 2e-3)
-            << "token " << tok << " dim " << c << " drop " << drop;
+  for (const std::string loss : {"bpr", "warp"}) {
+    TwoTowerModel m = model(",epochs=1,loss=" + loss);
+    ASSERT_TRUE(m.fit(s.dataset).is_ok());
+    TwoTowerModel::UserBatch b;
+    const auto last_token = static_cast<uint32_t>(m.embeddings().rows() - 1);  // user tokens come last
+    b.user_tokens = {last_token - 3, last_token - 7};
+    b.history = {5, 17, 40};
+    // WARP's hinge has a kink at x = 1: weights and pairs keep every x away from it.
+    b.pairs = {{3, 99, 1.5f, false}, {17, 250, 0.7f, true}, {3, 5, 2.f, false}};
+    for (bool drop : {false, true}) {
+      b.drop_history_ids = drop;
+      TwoTowerModel::Gradient g;
+      g.resize(static_cast<size_t>(m.embeddings().rows()), static_cast<size_t>(m.embeddings().cols()));
+      m.batch_loss(b, &g);
+      auto f = [&] { return m.batch_loss(b, nullptr); };
+      ASSERT_FALSE(g.touched.empty());
+      const auto d = static_cast<size_t>(m.embeddings().cols());
+      for (uint32_t tok : g.touched) {
+        for (size_t c = 0; c < d; ++c) {
+          EXPECT_NEAR(g.embeddings[tok * d + c],
+                      testing::numeric_gradient(&m.embeddings()(tok, static_cast<Eigen::Index>(c)), f), 2e-3)
+              << loss << " token " << tok << " dim " << c << " drop " << drop;
+        }
+        EXPECT_NEAR(g.biases[tok], testing::numeric_gradient(&m.biases()[tok], f), 2e-3)
+            << loss << " bias of token " << tok;
       }
-    }
-    // Bias gradients are listed per occurrence; sum them per token before comparing.
-    std::map<uint32_t, double> bias_grad;
-    for (const auto& [tok, gb] : g.biases) bias_grad[tok] += gb;
-    for (const auto& [tok, gb] : bias_grad) {
-      EXPECT_NEAR(gb, testing::numeric_gradient(&m.biases()[tok], loss), 2e-3) << "bias of token " << tok;
+      // Tokens not touched have no gradient at all: the training update skips them.
+      const uint32_t untouched = last_token - 11;
+      if (std::find(g.touched.begin(), g.touched.end(), untouched) == g.touched.end()) {
+        EXPECT_NEAR(testing::numeric_gradient(&m.embeddings()(untouched, 0), f), 0.0, 1e-6);
+      }
     }
   }
 }

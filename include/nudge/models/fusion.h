@@ -8,9 +8,12 @@
 //             h = the user's history length and p = the item's popularity (log-scaled to
 //             [0, 1]), trained on validation positives against sampled negatives, so the
 //             weight of each model can depend on how much the user has done
-// fit() holds out `validation` of the training pairs, fits the components on the rest,
-// tunes the combination there, then refits the components on all of the training data.
-// Params: models=ials+twotower (registry names), method, normalise, validation, seed, and
+// fit() holds out `validation` of the training pairs (random, leave-last or temporal:
+// `split`), fits the components on the rest, tunes the combination there, then refits the
+// components on all of the training data. The weighted search starts from the best of the
+// equal mix and each component alone, and a weight may reach 0, so on the validation users
+// the fusion never ends below its best component.
+// Params: models=ials+twotower (registry names), method, normalise, validation, split, seed, and
 // component parameters prefixed by the component name (ials.factors=32).
 #pragma once
 
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "nudge/recommender.h"
+#include "nudge/split.h"
 
 namespace nudge {
 
@@ -29,6 +33,9 @@ struct FusionOptions {
   std::string method = "weighted";   // weighted, learned
   std::string normalise = "zscore";  // zscore, minmax, rank
   double validation = 0.1;
+  // How the validation pairs are held out: random, leave-last (each user's newest event, as
+  // the leave-last protocol evaluates) or temporal (the newest `validation` share of events).
+  SplitMethod split = SplitMethod::kRandom;
   int64_t tuning_users = 2000;       // validation users used for tuning (speed)
   int64_t seed = 42;
   static Result<FusionOptions> from_params(const Params& params);

@@ -6,7 +6,13 @@
 //   user tower  u   = mean of the user's token embeddings + mean of v_h over the user's
 //                     recent items h (up to `history` most recent, excluding the target)
 //   score       s(u, i) = u . v_i + b_i
-// Trained with BPR (observed item above a sampled unobserved one), Adagrad, Hogwild threads.
+// Training goes user by user (Hogwild threads, Adagrad): one user's examples of an epoch
+// form a mini-batch, so the user tower is built once per user, not once per example. Losses:
+//   warp  (default) for each positive, negatives are sampled until one scores within a
+//         margin of 1 of it (at most `negatives` tries, default 50); the hinge 1 - s(u,p) + s(u,n) is
+//         weighted by log(1 + floor((items - 1) / tries)), the WARP rank estimate (Weston et
+//         al. 2011): hard negatives found early push hardest, as LightFM's WARP does
+//   bpr   `negatives` uniform negatives per positive (default 1), -log sigmoid(s(u,p) - s(u,n))
 // During training the item ID token is dropped with probability `id_dropout`, so features
 // must carry the signal on their own: an item with no interactions (cold start) is scored
 // from its features, and a user with a single event from that event (the history term).
@@ -17,6 +23,7 @@
 
 #include "nudge/models/factors.h"
 #include "nudge/recommender.h"
+#include "nudge/rng.h"
 
 namespace nudge {
 
@@ -26,6 +33,9 @@ struct TwoTowerOptions {
   double learning_rate = 0.05;  // Adagrad
   double regularization = 1e-5;
   double id_dropout = 0.3;
+  std::string loss = "warp";  // warp, bpr
+  // warp: most negatives tried per positive; bpr: negatives per positive. 0: 50 for warp, 1 for bpr.
+  int64_t negatives = 0;
   int64_t history = 20;   // recent items in the user tower
   int64_t buckets = 8;    // quantile buckets per numeric feature
   int64_t threads = 0;
@@ -50,20 +60,35 @@ class TwoTowerModel : public Recommender {
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;
 
-  // The BPR loss -log sigmoid(s(u,pos) - s(u,neg)) for one example, with its gradient
-  // (token -> d loss / d embedding, and d loss / d bias) when `grad` is not null. The user
-  // is given by its tokens and history items. Exposed for the gradient check.
-  struct Example {
-    std::vector<uint32_t> user_tokens;
-    std::vector<uint32_t> history;
+  // One user's examples, trained as one mini-batch.
+  struct Pair {
     uint32_t positive = 0, negative = 0;
-    bool drop_ids = false;
+    float weight = 1.f;     // WARP's rank weight; 1 for BPR
+    bool drop_ids = false;  // the ID tokens of the positive and negative are dropped
   };
+  struct UserBatch {
+    std::vector<uint32_t> user_tokens;
+    std::vector<uint32_t> history;  // recent items; an example's positive is left out of its tower
+    bool drop_history_ids = false;
+    std::vector<Pair> pairs;
+  };
+  // Per-token gradient: dense rows, with the tokens touched listed once each so that only
+  // those are applied and cleared. Reused across batches.
   struct Gradient {
-    std::vector<std::pair<uint32_t, Eigen::VectorXf>> embeddings;  // (token, gradient)
-    std::vector<std::pair<uint32_t, float>> biases;
+    std::vector<float> embeddings;  // tokens x factors
+    std::vector<float> biases;
+    std::vector<uint32_t> touched;
+    std::vector<uint8_t> is_touched;
+    void resize(size_t tokens, size_t factors);
+    float* row(uint32_t token, size_t factors);  // marks the token touched
+    void clear(size_t factors);                  // zeroes the touched rows
   };
-  double example_loss(const Example& ex, Gradient* grad) const;
+  // The summed loss of a batch under options().loss (weight x softplus(-x) for BPR,
+  // weight x max(0, 1 - x) for WARP, x = s(u,pos) - s(u,neg)), and its gradient with respect
+  // to every embedding and bias when `grad` is not null (resized by the caller). Exposed
+  // for the gradient check.
+  double batch_loss(const UserBatch& batch, Gradient* grad) const;
+  const TwoTowerOptions& options() const { return options_; }
   FactorMatrix& embeddings() { return embeddings_; }
   std::vector<float>& biases() { return biases_; }
   // Item vectors as served (cold items: features only).
@@ -76,6 +101,8 @@ class TwoTowerModel : public Recommender {
   void item_vector(uint32_t item, bool drop_id, Eigen::VectorXf* v, float* bias) const;
   Eigen::VectorXf user_vector(std::span<const uint32_t> user_tokens, std::span<const uint32_t> history) const;
   void refresh_item_vectors();
+  // Samples the pairs of user u's batch (WARP: against the epoch's cached item vectors).
+  void sample_pairs(uint32_t u, std::span<const uint32_t> positives, Rng& rng, UserBatch* batch) const;
 
   TwoTowerOptions options_;
   Params params_;
