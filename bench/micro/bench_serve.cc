@@ -1,6 +1,9 @@
 // Serving hot paths in-process, without HTTP (bench/serve_load.sh measures them end to end
-// with wrk). One engine: 20k users, 100k items with features, 1M synthetic events, iALS 64
-// factors, HNSW over every item with a vector; built once (about half a minute on 2 cores).
+// with wrk). One engine per served kind: 20k users, 100k items with features, 1M synthetic
+// events; iALS 64 factors with HNSW over every item with a vector (about half a minute on 2
+// cores), and for the */kind benchmarks item-KNN, the two-tower model and the fusion of
+// iALS and the two-tower model (the server's default with features; about a minute), each
+// built the first time a benchmark needs it. Their retrain times are logged.
 //   recommend top-10            fold-in (if stale) + HNSW + exclusions, target well under 1 ms
 //   event -> recommend          ingest one event (fsync) and answer the same user at once
 //   filtered / diverse          category filter (exact scan), MMR re-ranking
@@ -10,6 +13,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
 
 #include "nudge/serve/engine.h"
 #include "nudge/serve/import.h"
@@ -24,8 +30,9 @@ struct Served {
   nudge::SynthData synth;
   std::unique_ptr<Engine> engine;
 
-  Served() {
-    dir = std::filesystem::temp_directory_path() / ("nudge-bench-serve-" + std::to_string(::getpid()));
+  explicit Served(const std::string& spec) {
+    dir = std::filesystem::temp_directory_path() /
+          ("nudge-bench-serve-" + std::to_string(::getpid()) + "-" + spec.substr(0, spec.find(':')));
     std::filesystem::remove_all(dir);
     nudge::SynthOptions so;
     so.num_users = 20000;
@@ -36,7 +43,7 @@ struct Served {
     synth = nudge::synthesize(so).value();
     EngineOptions o;
     o.data_dir = dir.string();
-    o.model.spec = "ials:factors=64";
+    o.model.spec = spec;
     o.retrain_interval_s = 0;
     o.retrain_after_events = 0;
     o.train_on_start = false;
@@ -51,13 +58,17 @@ struct Served {
   std::string item(size_t n) const { return synth.dataset.catalog().items.id_of(static_cast<uint32_t>(n % 100000)); }
 };
 
-Served& served() {
-  static Served s;
-  return s;
+constexpr char kIals[] = "ials:factors=64";
+
+Served& served(const std::string& spec = kIals) {
+  static std::map<std::string, std::unique_ptr<Served>> engines;
+  auto& s = engines[spec];
+  if (!s) s = std::make_unique<Served>(spec);
+  return *s;
 }
 
-void recommend(benchmark::State& state, RecommendRequest req) {
-  Served& s = served();
+void recommend(benchmark::State& state, RecommendRequest req, const std::string& spec = kIals) {
+  Served& s = served(spec);
   size_t n = 0;
   for (auto _ : state) {
     req.user = s.user(n++ * 7919);
@@ -68,6 +79,21 @@ void recommend(benchmark::State& state, RecommendRequest req) {
 }
 
 void BM_Recommend(benchmark::State& state) { recommend(state, {}); }
+
+// Every other kind scores the catalogue from the history on each request.
+void BM_RecommendKind(benchmark::State& state, const char* spec) { recommend(state, {}, spec); }
+
+void BM_EventThenRecommendKind(benchmark::State& state, const char* spec) {
+  Served& s = served(spec);
+  RecommendRequest req;
+  size_t n = 0;
+  for (auto _ : state) {
+    req.user = s.user(n * 13);
+    if (!s.engine->ingest({{req.user, s.item(n * 31), "view", 1.f, 0}}).is_ok()) state.SkipWithError("ingest failed");
+    benchmark::DoNotOptimize(s.engine->recommend(req));
+    ++n;
+  }
+}
 
 void BM_RecommendExplained(benchmark::State& state) {
   RecommendRequest req;
@@ -140,5 +166,11 @@ BENCHMARK(BM_RecommendColdUser)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_EventThenRecommend)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_Similar)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IngestDurableBatch)->Arg(1)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+constexpr char kFusion[] = "fusion:models=ials+twotower,split=temporal,ials.factors=64,twotower.epochs=10";
+BENCHMARK_CAPTURE(BM_RecommendKind, itemknn, "itemknn")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_RecommendKind, twotower, "twotower:epochs=10")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_RecommendKind, fusion, kFusion)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_EventThenRecommendKind, fusion, kFusion)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace

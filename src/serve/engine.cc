@@ -87,6 +87,10 @@ void Engine::State::set_record(uint32_t item, ItemRecord record) {
   ItemRecord& r = item_states[item].record;
   if (!r.category.empty()) drop(items_by_category, r.category);
   for (const auto& tag : r.tags) drop(items_by_tag, tag);
+  auto hidden_at = std::lower_bound(hidden_items.begin(), hidden_items.end(), item);
+  const bool listed = hidden_at != hidden_items.end() && *hidden_at == item;
+  if (record.hidden && !listed) hidden_items.insert(hidden_at, item);
+  if (!record.hidden && listed) hidden_items.erase(hidden_at);
   r = std::move(record);
   if (!r.category.empty()) add(items_by_category, r.category);
   for (const auto& tag : r.tags) add(items_by_tag, tag);

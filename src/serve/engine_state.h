@@ -56,6 +56,7 @@ struct Engine::State {
   std::vector<uint32_t> cold_items;    // untrained items with a feature vector, ascending
   // Category / tag -> items carrying it (ascending), so filtered requests score only those.
   std::unordered_map<std::string, std::vector<uint32_t>> items_by_category, items_by_tag;
+  std::vector<uint32_t> hidden_items;  // ascending; unfiltered requests skip these without reading records
   std::atomic<uint64_t> trend_updates{0};   // apply() bumps it under catalog_mutex
   mutable std::mutex trending_mutex;        // guards `trending`; one re-sort at a time
   mutable std::shared_ptr<const TrendingRanking> trending;

@@ -162,12 +162,24 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
 void history_candidates(const Rules& rules, const ServingModel& m, std::span<const uint32_t> history,
                         std::span<const float> weights, size_t pool, std::vector<ScoredItem>* out) {
   thread_local std::vector<float> scores, scratch;
-  scores.resize(m.num_items());
+  const uint32_t n = m.num_items();
+  scores.resize(n);
   m.score_history(history, weights, scores, &scratch);
   const bool boosted = !rules.request || !rules.request->boosts.empty();
-  for (uint32_t i = 0; i < m.num_items(); ++i) {
-    if (std::isnan(scores[i]) || !rules.eligible(i)) scores[i] = kNaN;
-    else if (boosted) scores[i] += rules.boost(i);
+  if (!rules.has_filters && rules.categories.empty()) {
+    // Only hidden and excluded items fail: mark those, without touching every item's record.
+    for (uint32_t i : rules.s.hidden_items)
+      if (i < n) scores[i] = kNaN;
+    for (uint32_t i : rules.excluded)
+      if (i < n) scores[i] = kNaN;
+    if (boosted)
+      for (uint32_t i = 0; i < n; ++i)
+        if (!std::isnan(scores[i])) scores[i] += rules.boost(i);
+  } else {
+    for (uint32_t i = 0; i < n; ++i) {
+      if (std::isnan(scores[i]) || !rules.eligible(i)) scores[i] = kNaN;
+      else if (boosted) scores[i] += rules.boost(i);
+    }
   }
   top_k(scores, pool, {}, out);
 }
