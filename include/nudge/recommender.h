@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "nudge/dataset.h"
@@ -26,6 +27,13 @@ namespace nudge {
 
 class ModelWriter;
 class ModelReader;
+
+// An item known only by its features, described after the model was trained (cold start):
+// categorical and multi-valued features as (field, value) pairs, numeric ones as (field, x).
+struct ItemDescription {
+  std::vector<std::pair<std::string, std::string>> values;  // ("category", "shoes"), ("tag", "red")
+  std::vector<std::pair<std::string, float>> numbers;       // ("price", 19.9)
+};
 
 class Recommender {
  public:
@@ -51,6 +59,15 @@ class Recommender {
   // user): the fold-in path serving uses. Items must be < num_items().
   virtual void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                              std::span<float> scores) const = 0;
+
+  // score_history, plus scores on the same scale for items the model has never seen, known
+  // only by their features (`described`, one score each into `described_scores`). Models
+  // with a feature view (the two-tower model, a fusion holding one) return true; the
+  // default scores the history only and returns false.
+  virtual bool score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
+                                  std::span<const ItemDescription> described, std::span<float> scores,
+                                  std::span<float> described_scores) const;
+  virtual bool has_feature_view() const { return false; }
 
   // Up to k items most similar to `item` (not including it). Unsupported -> Status.
   virtual Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const;

@@ -56,6 +56,30 @@ Result<FusionOptions> FusionOptions::from_params(const Params& p) {
   return o;
 }
 
+void normalise_scores(std::string_view method, std::span<float> s, std::span<float> extras) {
+  if (s.empty()) return;
+  if (method == "rank") {
+    // The share of catalogue scores below each extra, as ranks / (n - 1) are.
+    std::vector<float> sorted(s.begin(), s.end());
+    std::sort(sorted.begin(), sorted.end());
+    const float denom = s.size() > 1 ? static_cast<float>(s.size() - 1) : 1.f;
+    for (float& x : extras)
+      x = std::min(1.f, static_cast<float>(std::lower_bound(sorted.begin(), sorted.end(), x) - sorted.begin()) / denom);
+  } else if (method == "minmax") {
+    const auto [lo, hi] = std::minmax_element(s.begin(), s.end());
+    const float l = *lo, range = *hi - *lo;
+    for (float& x : extras) x = range > 0 ? (x - l) / range : 0.f;
+  } else {
+    double mean = 0, sq = 0;
+    for (float x : s) mean += x;
+    mean /= static_cast<double>(s.size());
+    for (float x : s) sq += (x - mean) * (x - mean);
+    const double sd = std::sqrt(sq / static_cast<double>(s.size()));
+    for (float& x : extras) x = sd > 0 ? static_cast<float>((x - mean) / sd) : 0.f;
+  }
+  normalise_scores(method, s);
+}
+
 void normalise_scores(std::string_view method, std::span<float> s) {
   if (s.empty()) return;
   if (method == "rank") {
@@ -110,6 +134,26 @@ void FusionModel::combine(const std::vector<std::vector<float>>& z, float histor
   // Learned: w . [z_k, z_k * h, p, h * p, 1] (the logit; ranking needs no sigmoid).
   for (size_t i = 0; i < out.size(); ++i) {
     float s = weights_[2 * m] * item_pop_[i] + weights_[2 * m + 1] * history * item_pop_[i] + weights_[2 * m + 2];
+    for (size_t k = 0; k < m; ++k) s += (weights_[k] + weights_[m + k] * history) * z[k][i];
+    out[i] = s;
+  }
+}
+
+void FusionModel::combine_described(const std::vector<std::vector<float>>& z, float history,
+                                    std::span<float> out) const {
+  const size_t m = parts_.size();
+  if (options_.method == "weighted") {
+    float total = 0;
+    for (float w : weights_) total += w;
+    for (size_t i = 0; i < out.size(); ++i) {
+      float s = 0;
+      for (size_t k = 0; k < m; ++k) s += (total > 0 ? weights_[k] / total : 1.f / static_cast<float>(m)) * z[k][i];
+      out[i] = s;
+    }
+    return;
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    float s = weights_[2 * m + 2];  // popularity 0: never seen
     for (size_t k = 0; k < m; ++k) s += (weights_[k] + weights_[m + k] * history) * z[k][i];
     out[i] = s;
   }
@@ -253,12 +297,49 @@ void FusionModel::score_user(uint32_t user, std::span<float> scores) const {
   combine(z, user_history_[user], scores);
 }
 
+float FusionModel::history_feature(size_t items) const {
+  return std::min(1.f, std::log1p(static_cast<float>(items)) / history_scale_);
+}
+
 void FusionModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
                                 std::span<float> scores) const {
   check_history_call(items, weights, scores);
   std::vector<std::vector<float>> z;
   component_scores(items, weights, &z);
-  combine(z, std::min(1.f, std::log1p(static_cast<float>(items.size())) / history_scale_), scores);
+  combine(z, history_feature(items.size()), scores);
+}
+
+bool FusionModel::has_feature_view() const {
+  return std::any_of(parts_.begin(), parts_.end(), [](const auto& p) { return p->has_feature_view(); });
+}
+
+bool FusionModel::score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
+                                     std::span<const ItemDescription> described, std::span<float> scores,
+                                     std::span<float> described_scores) const {
+  check_history_call(items, weights, scores);
+  NUDGE_CHECK(described.size() == described_scores.size(), "fusion: one score per described item");
+  if (!has_feature_view() || described.empty()) {
+    score_history(items, weights, scores);
+    return has_feature_view();
+  }
+  std::vector<std::vector<float>> z(parts_.size()), zd(parts_.size());
+  for (size_t k = 0; k < parts_.size(); ++k) {
+    z[k].resize(num_items());
+    zd[k].resize(described.size());
+    if (parts_[k]->score_history_with(items, weights, described, z[k], zd[k])) {
+      normalise_scores(options_.normalise, z[k], zd[k]);
+    } else {
+      normalise_scores(options_.normalise, z[k]);
+      // No evidence from this component: its average normalised score.
+      double mean = 0;
+      for (float x : z[k]) mean += x;
+      std::fill(zd[k].begin(), zd[k].end(), static_cast<float>(mean / std::max<size_t>(1, z[k].size())));
+    }
+  }
+  const float h = history_feature(items.size());
+  combine(z, h, scores);
+  combine_described(zd, h, described_scores);
+  return true;
 }
 
 Status FusionModel::similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const {

@@ -8,6 +8,13 @@ Status Recommender::similar_items(uint32_t, size_t, std::vector<ScoredItem>*) co
   return Status::unsupported(std::string(name()) + " has no notion of item similarity");
 }
 
+bool Recommender::score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
+                                     std::span<const ItemDescription>, std::span<float> scores,
+                                     std::span<float>) const {
+  score_history(items, weights, scores);
+  return false;
+}
+
 void Recommender::score_user_items(uint32_t user, std::span<const uint32_t> items, std::span<float> out) const {
   NUDGE_CHECK(items.size() == out.size(), std::string(name()) + ": items and out differ in length");
   std::vector<float> all(num_items_);

@@ -47,9 +47,11 @@ CsrMatrix from_lists(const std::vector<std::vector<uint32_t>>& rows, uint32_t co
 }
 
 // Token ids for one feature table: its vocabulary, then `buckets` per numeric field.
-// Returns the number of tokens used, starting at `base`.
+// Returns the number of tokens used, starting at `base`. `numeric` (when given) receives each
+// numeric field's first token and bucket boundaries.
 uint32_t feature_tokens(const FeatureTable& table, uint32_t entities, int64_t buckets, uint32_t base,
-                        std::vector<std::vector<uint32_t>>* lists) {
+                        std::vector<std::vector<uint32_t>>* lists,
+                        std::vector<TwoTowerModel::NumericField>* numeric = nullptr) {
   lists->assign(entities, {});
   for (uint32_t e = 0; e < entities; ++e) {
     for (uint32_t t : table.tokens(e)) (*lists)[e].push_back(base + t);
@@ -71,6 +73,7 @@ uint32_t feature_tokens(const FeatureTable& table, uint32_t entities, int64_t bu
       const auto bucket = static_cast<uint32_t>(std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin());
       (*lists)[e].push_back(next + bucket);
     }
+    if (numeric) numeric->push_back({table.fields()[f].name, next, std::move(cuts)});
     next += static_cast<uint32_t>(buckets);
   }
   return next - base;
@@ -269,7 +272,11 @@ Status TwoTowerModel::fit(const Dataset& train) {
   const CsrMatrix& seen = train.user_items();
   const CsrMatrix& iu = train.item_users();
   std::vector<std::vector<uint32_t>> item_lists, user_lists;
-  uint32_t next = feature_tokens(cat.item_features, num_items(), options_.buckets, 0, &item_lists);
+  item_fields_.clear();
+  for (const auto& f : cat.item_features.fields()) item_fields_.push_back(f.name);
+  item_vocabulary_ = cat.item_features.vocabulary();
+  numeric_fields_.clear();
+  uint32_t next = feature_tokens(cat.item_features, num_items(), options_.buckets, 0, &item_lists, &numeric_fields_);
   item_id_token_.assign(num_items(), kNoIndex);
   for (uint32_t i = 0; i < num_items(); ++i) {
     if (iu.row_nnz(i) > 0) item_id_token_[i] = next++;  // only items seen in training get an ID token
@@ -368,6 +375,41 @@ void TwoTowerModel::score_history(std::span<const uint32_t> items, std::span<con
   out += Eigen::Map<const Eigen::VectorXf>(item_bias_.data(), static_cast<Eigen::Index>(item_bias_.size()));
 }
 
+void TwoTowerModel::describe(const ItemDescription& item, std::vector<uint32_t>* tokens) const {
+  tokens->clear();
+  for (const auto& [field, value] : item.values) {
+    // The field as named in training, else the value under any field (a "tag" served as
+    // "tags" in the file the model was trained from).
+    auto t = item_vocabulary_.find(field + "=" + value);
+    for (size_t f = 0; !t && f < item_fields_.size(); ++f) t = item_vocabulary_.find(item_fields_[f] + "=" + value);
+    if (t) tokens->push_back(*t);
+  }
+  for (const auto& [field, x] : item.numbers) {
+    for (const NumericField& f : numeric_fields_) {
+      if (f.field != field || std::isnan(x)) continue;
+      tokens->push_back(f.first_token +
+                        static_cast<uint32_t>(std::upper_bound(f.cuts.begin(), f.cuts.end(), x) - f.cuts.begin()));
+    }
+  }
+}
+
+bool TwoTowerModel::score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
+                                       std::span<const ItemDescription> described, std::span<float> scores,
+                                       std::span<float> described_scores) const {
+  score_history(items, weights, scores);
+  NUDGE_CHECK(described.size() == described_scores.size(), "twotower: one score per described item");
+  const Eigen::VectorXf u = user_vector({}, items);
+  std::vector<uint32_t> tokens;
+  Eigen::VectorXf v;
+  float bias = 0.f;
+  for (size_t k = 0; k < described.size(); ++k) {
+    describe(described[k], &tokens);
+    mean_of(tokens, &v, &bias);
+    described_scores[k] = u.dot(v) + bias;  // no known feature: a zero tower, score 0
+  }
+  return true;
+}
+
 Status TwoTowerModel::similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const {
   if (item >= num_items()) return Status::not_found("item index " + std::to_string(item) + " out of range");
   cosine_neighbours(item_vectors_.data(), num_items(), static_cast<uint32_t>(item_vectors_.cols()), item, k, out);
@@ -382,6 +424,19 @@ void TwoTowerModel::save_state(ModelWriter& out) const {
   out.csr(recent_);
   write_factors(out, embeddings_);
   out.floats(biases_);
+  // The item feature vocabulary, for items described after training (cold start). Files
+  // written before it existed end here when the model is read.
+  out.u32(kFeatureIndexMarker);
+  out.u32(static_cast<uint32_t>(item_fields_.size()));
+  for (const auto& f : item_fields_) out.str(f);
+  out.u32(item_vocabulary_.size());
+  for (uint32_t t = 0; t < item_vocabulary_.size(); ++t) out.str(item_vocabulary_.id_of(t));
+  out.u32(static_cast<uint32_t>(numeric_fields_.size()));
+  for (const auto& f : numeric_fields_) {
+    out.str(f.field);
+    out.u32(f.first_token);
+    out.floats(f.cuts);
+  }
 }
 
 Status TwoTowerModel::load_state(ModelReader& in) {
@@ -401,8 +456,43 @@ Status TwoTowerModel::load_state(ModelReader& in) {
   for (uint32_t t : item_id_token_) {
     if (t != kNoIndex && t >= tokens) return in.corrupt("twotower: item ID tokens", "token out of range");
   }
+  item_fields_.clear();
+  item_vocabulary_ = IdMap();
+  numeric_fields_.clear();
+  if (in.remaining() > 0) {  // files from before the index end here
+    uint32_t marker = 0;
+    NUDGE_RETURN_IF_ERROR(in.u32(&marker, "twotower: feature index"));
+    if (marker != kFeatureIndexMarker) return in.corrupt("twotower: feature index", "bad marker");
+    NUDGE_RETURN_IF_ERROR(load_feature_index(in, tokens));
+  }
   set_shape(users, item_token_lists_.num_rows);
   refresh_item_vectors();
+  return Status::ok();
+}
+
+Status TwoTowerModel::load_feature_index(ModelReader& in, uint32_t tokens) {
+  uint32_t count = 0;
+  NUDGE_RETURN_IF_ERROR(in.u32(&count, "twotower: feature fields"));
+  if (count > in.remaining()) return in.corrupt("twotower: feature fields", "count larger than the file");
+  item_fields_.resize(count);
+  for (auto& f : item_fields_) NUDGE_RETURN_IF_ERROR(in.str(&f, "twotower: feature field"));
+  NUDGE_RETURN_IF_ERROR(in.u32(&count, "twotower: feature vocabulary"));
+  if (count > tokens) return in.corrupt("twotower: feature vocabulary", "more values than tokens");
+  std::string value;
+  for (uint32_t t = 0; t < count; ++t) {
+    NUDGE_RETURN_IF_ERROR(in.str(&value, "twotower: feature value"));
+    if (item_vocabulary_.intern(value) != t) return in.corrupt("twotower: feature vocabulary", "repeated value");
+  }
+  NUDGE_RETURN_IF_ERROR(in.u32(&count, "twotower: numeric fields"));
+  if (count > in.remaining()) return in.corrupt("twotower: numeric fields", "count larger than the file");
+  numeric_fields_.resize(count);
+  for (auto& f : numeric_fields_) {
+    NUDGE_RETURN_IF_ERROR(in.str(&f.field, "twotower: numeric field"));
+    NUDGE_RETURN_IF_ERROR(in.u32(&f.first_token, "twotower: numeric field token"));
+    NUDGE_RETURN_IF_ERROR(in.floats(&f.cuts, "twotower: numeric field cuts"));
+    if (static_cast<uint64_t>(f.first_token) + f.cuts.size() >= tokens)
+      return in.corrupt("twotower: numeric field token", "token out of range");
+  }
   return Status::ok();
 }
 

@@ -98,12 +98,16 @@ void Engine::State::set_record(uint32_t item, ItemRecord record) {
 
 void Engine::State::refresh_cold_vector(uint32_t item, const ServingModel* m) {
   ItemState& s = item_states[item];
-  const bool cold = m && !m->has_vector(item);  // described after the model was built
-  s.cold_vector = cold ? m->feature_vector(s.record) : Eigen::VectorXf();
+  // Described after the model was built: the factor path's mean feature vector, or the
+  // history path model's own feature view.
+  const bool factor_cold = m && m->factor_model() && !m->has_vector(item);
+  s.cold_vector = factor_cold ? m->feature_vector(s.record) : Eigen::VectorXf();
+  s.described = m && m->describes_new_items() && m->row_of(item) == kNoIndex && describe_item(s.record, &s.description);
+  const bool cold = s.cold_vector.size() > 0 || s.described;
   auto it = std::lower_bound(cold_items.begin(), cold_items.end(), item);
   const bool listed = it != cold_items.end() && *it == item;
-  if (s.cold_vector.size() > 0 && !listed) cold_items.insert(it, item);
-  if (s.cold_vector.size() == 0 && listed) cold_items.erase(it);
+  if (cold && !listed) cold_items.insert(it, item);
+  if (!cold && listed) cold_items.erase(it);
 }
 
 void Engine::State::apply(const std::vector<Event>& events) {

@@ -33,6 +33,9 @@ struct UserState {
 struct ItemState {
   ItemRecord record;                   // features as last PUT (id filled in even if never PUT)
   Eigen::VectorXf cold_vector;         // from features, for items the model has no vector for
+  // History path: the features the model scores a new item by (the two-tower item tower).
+  ItemDescription description;
+  bool described = false;
   double log_trend = -std::numeric_limits<double>::infinity();  // log of the decayed count
 };
 
@@ -53,7 +56,7 @@ struct Engine::State {
   IdMap items;
   std::vector<ItemState> item_states;
   EventTypes event_types;
-  std::vector<uint32_t> cold_items;    // untrained items with a feature vector, ascending
+  std::vector<uint32_t> cold_items;    // items without a model row scored from features, ascending
   // Category / tag -> items carrying it (ascending), so filtered requests score only those.
   std::unordered_map<std::string, std::vector<uint32_t>> items_by_category, items_by_tag;
   std::vector<uint32_t> hidden_items;  // ascending; unfiltered requests skip these without reading records

@@ -92,7 +92,7 @@ struct Rules {
 const float* item_vector(const Engine::State& s, const ServingModel* m, uint32_t item) {
   if (m && m->has_vector(item)) return m->items().row(item).data();
   const auto& cold = s.item_states[item].cold_vector;
-  return cold.size() > 0 ? cold.data() : nullptr;
+  return m && cold.size() == m->factors() ? cold.data() : nullptr;
 }
 
 float cosine(const float* a, const float* b, Eigen::Index dim) {
@@ -150,8 +150,8 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
     top_k(scores, pool, {}, out);
   }
   for (uint32_t i : s.cold_items) {
-    if (!rules.eligible(i)) continue;
     const auto& v = s.item_states[i].cold_vector;
+    if (v.size() != x.size() || !rules.eligible(i)) continue;  // sizes differ only across a swap
     out->push_back({i, v.dot(x) + rules.boost(i)});
   }
   keep_best(out, pool);
@@ -161,10 +161,22 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
 // user's current history, so the answer reflects the latest event without any cached state.
 void history_candidates(const Rules& rules, const ServingModel& m, std::span<const uint32_t> history,
                         std::span<const float> weights, size_t pool, std::vector<ScoredItem>* out) {
-  thread_local std::vector<float> scores, scratch;
+  thread_local std::vector<float> scores, scratch, described_scores;
+  thread_local std::vector<ItemDescription> described;
+  thread_local std::vector<uint32_t> described_items;
   const uint32_t n = m.num_items();
   scores.resize(n);
-  m.score_history(history, weights, scores, &scratch);
+  // Items described since the model was built, scored by its feature view.
+  described.clear();
+  described_items.clear();
+  if (m.describes_new_items())
+    for (uint32_t i : rules.s.cold_items)
+      if (rules.s.item_states[i].described && rules.eligible(i)) {
+        described.push_back(rules.s.item_states[i].description);
+        described_items.push_back(i);
+      }
+  described_scores.resize(described.size());
+  m.score_history_with(history, weights, described, scores, &scratch, described_scores);
   const bool boosted = !rules.request || !rules.request->boosts.empty();
   if (!rules.has_filters && rules.categories.empty()) {
     // Only hidden and excluded items fail: mark those, without touching every item's record.
@@ -182,6 +194,10 @@ void history_candidates(const Rules& rules, const ServingModel& m, std::span<con
     }
   }
   top_k(scores, pool, {}, out);
+  if (described.empty()) return;
+  for (size_t k = 0; k < described.size(); ++k)
+    if (!std::isnan(described_scores[k])) out->push_back({described_items[k], described_scores[k] + rules.boost(described_items[k])});
+  keep_best(out, pool);
 }
 
 // Walks the trending ranking from the top and stops once no later item, even with every boost,
@@ -409,6 +425,9 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
     if (request.explain) {
       if (!personal) {
         r.reason = "trending";
+      } else if (!factor_path && c.item < s.item_states.size() && m->row_of(c.item) == kNoIndex) {
+        r.reason = "features";
+        for (const auto& [field, value] : s.item_states[c.item].description.values) r.because.push_back(field + "=" + value);
       } else if (m->trained(c.item) || !factor_path) {
         r.reason = "similar_items";
         r.because = closest_history(s, *m, c.item, history);
@@ -487,7 +506,8 @@ std::variant<RecommendResponse, ApiError> Engine::similar(const SimilarRequest& 
       });
     }
     for (uint32_t i : s.cold_items)
-      if (rules.eligible(i)) cands.push_back({i, cosine(q, s.item_states[i].cold_vector.data(), f)});
+      if (s.item_states[i].cold_vector.size() == f && rules.eligible(i))
+        cands.push_back({i, cosine(q, s.item_states[i].cold_vector.data(), f)});
     keep_best(&cands, request.k);
   }
   for (const ScoredItem& c : cands) {

@@ -48,6 +48,15 @@ FeatureTable item_feature_table(const std::vector<ItemRecord>& items) {
   return t;
 }
 
+bool describe_item(const ItemRecord& item, ItemDescription* out) {
+  out->values.clear();
+  out->numbers.clear();
+  if (!item.category.empty()) out->values.emplace_back("category", item.category);
+  for (const auto& t : item.tags) out->values.emplace_back("tag", t);
+  if (!std::isnan(item.price)) out->numbers.emplace_back("price", item.price);
+  return !out->values.empty() || !out->numbers.empty();
+}
+
 Result<std::shared_ptr<const ServingModel>> ServingModel::train(const Dataset& data, std::string_view spec,
                                                                 const std::vector<ItemRecord>& features,
                                                                 const ServingModelOptions& options, uint64_t version) {
@@ -143,6 +152,12 @@ bool ServingModel::knows_any(std::span<const uint32_t> items) const {
 
 void ServingModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
                                  std::span<float> scores, std::vector<float>* scratch) const {
+  score_history_with(items, weights, {}, scores, scratch, {});
+}
+
+void ServingModel::score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
+                                      std::span<const ItemDescription> described, std::span<float> scores,
+                                      std::vector<float>* scratch, std::span<float> described_scores) const {
   NUDGE_CHECK(scores.size() == num_items_ && items.size() == weights.size(), "serve: score_history spans");
   thread_local std::vector<uint32_t> rows;
   thread_local std::vector<float> w;
@@ -154,9 +169,12 @@ void ServingModel::score_history(std::span<const uint32_t> items, std::span<cons
     rows.push_back(r);
     w.push_back(weights[k]);
   }
-  if (identity_rows_) return model_->score_history(rows, w, scores);
+  if (identity_rows_) {
+    model_->score_history_with(rows, w, described, scores, described_scores);
+    return;
+  }
   scratch->resize(model_->num_items());
-  model_->score_history(rows, w, *scratch);
+  model_->score_history_with(rows, w, described, *scratch, described_scores);
   std::fill(scores.begin(), scores.end(), std::numeric_limits<float>::quiet_NaN());
   for (uint32_t r = 0; r < item_of_row_.size(); ++r) scores[item_of_row_[r]] = (*scratch)[r];
 }

@@ -27,6 +27,22 @@ TEST(FusionTest, NormalisationByHand) {
   std::vector<float> flat = {4, 4};
   normalise_scores("zscore", flat);
   EXPECT_EQ(flat, (std::vector<float>{0, 0}));
+  // Extras are placed in the scores' distribution, which they do not change.
+  for (const char* method : {"zscore", "minmax", "rank"}) {
+    std::vector<float> with = {1, 2, 3, 6}, alone = with, extras = {2, 3, 7};
+    normalise_scores(method, with, extras);
+    normalise_scores(method, alone);
+    EXPECT_EQ(with, alone) << method;
+    if (std::string(method) != "rank") {
+      EXPECT_FLOAT_EQ(extras[0], alone[1]) << method;  // an extra equal to a score normalises as it does
+      EXPECT_FLOAT_EQ(extras[1], alone[2]) << method;
+    }
+    EXPECT_GE(extras[2], alone[3]) << method;  // above the top score (rank: capped at 1)
+  }
+  std::vector<float> ranked = {10, 20, 30}, between = {15, 40};
+  normalise_scores("rank", ranked, between);
+  EXPECT_FLOAT_EQ(between[0], 0.5f);  // one of the three below: 1 / (n - 1)
+  EXPECT_FLOAT_EQ(between[1], 1.f);
 }
 
 // Half the signal in co-occurrence only (40% of items have features of a random topic),

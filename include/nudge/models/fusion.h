@@ -43,6 +43,9 @@ struct FusionOptions {
 
 // Per-user normalisation of a score vector in place.
 void normalise_scores(std::string_view method, std::span<float> scores);
+// The same, and `extras` normalised against the distribution of `scores` (as if they were
+// among them; the scores themselves are normalised without them).
+void normalise_scores(std::string_view method, std::span<float> scores, std::span<float> extras);
 
 class FusionModel : public Recommender {
  public:
@@ -53,6 +56,12 @@ class FusionModel : public Recommender {
   void score_user(uint32_t user, std::span<float> scores) const override;
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
+  // Described items: each component with a feature view scores them, normalised against
+  // its catalogue scores; a component without one counts them at its mean (no evidence).
+  bool score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
+                          std::span<const ItemDescription> described, std::span<float> scores,
+                          std::span<float> described_scores) const override;
+  bool has_feature_view() const override;
   // The first component's that has them.
   Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
   ItemEmbeddings item_embeddings() const override;
@@ -75,6 +84,9 @@ class FusionModel : public Recommender {
   std::vector<float> user_history_; // log-scaled history length in [0, 1]
   float history_scale_ = 1.f;       // log(1 + longest history), for fold-in users
   void combine(const std::vector<std::vector<float>>& normalised, float history, std::span<float> out) const;
+  // The same for items outside the catalogue (no popularity).
+  void combine_described(const std::vector<std::vector<float>>& normalised, float history, std::span<float> out) const;
+  float history_feature(size_t items) const;  // h for a history of this length
   Status tune(const Dataset& fit_part, const Dataset& validation);
 };
 

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "nudge/id_map.h"
 #include "nudge/models/factors.h"
 #include "nudge/recommender.h"
 #include "nudge/rng.h"
@@ -53,6 +54,11 @@ class TwoTowerModel : public Recommender {
   // A user known only by a history (and no features): the history term alone.
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
+  // Items described after training get the item tower of their known features (no ID).
+  bool score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
+                          std::span<const ItemDescription> described, std::span<float> scores,
+                          std::span<float> described_scores) const override;
+  bool has_feature_view() const override { return true; }
   Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
   ItemEmbeddings item_embeddings() const override {
     return {item_vectors_.data(), static_cast<uint32_t>(item_vectors_.cols())};
@@ -89,6 +95,15 @@ class TwoTowerModel : public Recommender {
   // for the gradient check.
   double batch_loss(const UserBatch& batch, Gradient* grad) const;
   const TwoTowerOptions& options() const { return options_; }
+  // A numeric item feature: its buckets' tokens start at first_token; cuts are the bucket
+  // boundaries (quantiles of the training values).
+  struct NumericField {
+    std::string field;
+    uint32_t first_token = 0;
+    std::vector<float> cuts;
+  };
+  // The item feature tokens of a described item (values the model never saw are skipped).
+  void describe(const ItemDescription& item, std::vector<uint32_t>* tokens) const;
   FactorMatrix& embeddings() { return embeddings_; }
   std::vector<float>& biases() { return biases_; }
   // Item vectors as served (cold items: features only).
@@ -112,6 +127,12 @@ class TwoTowerModel : public Recommender {
   CsrMatrix recent_;                     // user -> most recent training items
   FactorMatrix embeddings_;              // tokens x factors
   std::vector<float> biases_;            // per token (item tokens only are used)
+  // Item features as seen in training, to build the tower of an item described later.
+  static constexpr uint32_t kFeatureIndexMarker = 0x58495454;  // "TTIX"
+  Status load_feature_index(ModelReader& in, uint32_t tokens);
+  std::vector<std::string> item_fields_;
+  IdMap item_vocabulary_;                 // "field=value" -> item feature token
+  std::vector<NumericField> numeric_fields_;
   FactorMatrix item_vectors_;            // cache: v_i
   std::vector<float> item_bias_;         // cache: b_i
 };

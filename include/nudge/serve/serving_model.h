@@ -48,6 +48,9 @@ std::string default_model_spec(const ServingModelOptions& options, bool items_ha
 // Item features as a FeatureTable for training feature-aware models: field "category", the
 // multi-valued field "tag" and the numeric field "price". Row i describes catalogue item i.
 FeatureTable item_feature_table(const std::vector<ItemRecord>& items);
+// The same fields for one item, as feature-aware models score it (cold start); false when
+// the record has no feature at all.
+bool describe_item(const ItemRecord& item, ItemDescription* out);
 
 class ServingModel {
  public:
@@ -83,6 +86,14 @@ class ServingModel {
   // history are skipped. `scratch` holds the model-order scores when the orders differ.
   void score_history(std::span<const uint32_t> items, std::span<const float> weights, std::span<float> scores,
                      std::vector<float>* scratch) const;
+  // The same, and scores for items known only by their features (described after the model
+  // was built) when the model has a feature view (describes_new_items()).
+  void score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
+                          std::span<const ItemDescription> described, std::span<float> scores,
+                          std::vector<float>* scratch, std::span<float> described_scores) const;
+  // History path only: the model scores items from their features alone (the two-tower item
+  // tower, alone or in a fusion).
+  bool describes_new_items() const { return !ials_ && model_->has_feature_view(); }
   // Whether score_history can say anything for this history (one item with a row).
   bool knows_any(std::span<const uint32_t> items) const;
   // Items most similar to `item` by the model's own measure, as catalogue indices;
