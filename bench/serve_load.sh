@@ -3,12 +3,17 @@
 # users (2M events), iALS with 64 factors, HNSW retrieval. Measures recommend latency and
 # throughput, batched durable ingest, event-to-recommendation visibility and resident memory.
 #   bench/serve_load.sh [build-dir]     (environment: DURATION=20 CONNECTIONS=16 THREADS=2)
+#   MODEL=default bench/serve_load.sh   the server's default model (the fused iALS + two-tower,
+#                                        through the fused HNSW index); MODEL=SPEC any other
 set -euo pipefail
 build=${1:-build/release}
 nudge=$build/tools/nudge/nudge
 duration=${DURATION:-20}
 connections=${CONNECTIONS:-16}
 threads=${THREADS:-2}
+model=${MODEL:-ials:factors=64}
+model_flags=(-m "$model")
+[ "$model" = default ] && model_flags=()
 here=$(cd "$(dirname "$0")" && pwd)
 command -v wrk >/dev/null || { echo "serve_load: wrk is missing (scripts/install-deps.sh installs it)" >&2; exit 1; }
 work=$(mktemp -d)
@@ -20,7 +25,7 @@ echo "== data: 100k users, 100k items, 2M events"
 "$nudge" -q synth --users 100000 --items 100000 --interactions 2000000 -o "$work/synth"
 start=$(date +%s.%N)
 "$nudge" serve -d "$work/data" --import "$work/synth/interactions.csv" --import-items "$work/synth/items.csv" \
-  --import-only -m ials:factors=64
+  --import-only "${model_flags[@]}"
 echo "import + train + HNSW build: $(echo "$(date +%s.%N) - $start" | bc) s"
 
 "$nudge" -q serve -d "$work/data" --port 0 --port-file "$work/port" --threads "$threads" > "$work/server.log" 2>&1 &

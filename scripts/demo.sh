@@ -39,15 +39,17 @@ echo "   (40% of items carry features of a random topic: part of the signal is o
   -m fusion:models=ials+twotower,ials.factors=32,twotower.epochs=10 \
   -m fusion:models=ials+twotower,ials.factors=32,twotower.epochs=10,method=learned
 
-echo "== 7. serve: import the 1M events, then ask over HTTP (docs/api.md)"
-rm -rf "$out/serve-data"
-"$nudge" -q serve -d "$out/serve-data" --import "$out/data/interactions.csv" --import-items "$out/data/items.csv" \
+echo "== 7. serve the fused model (iALS + two-tower, the default when items have features): import the"
+echo "   hybrid set of step 6, then ask over HTTP (docs/api.md); events and new items count at once"
+rm -rf "$out/serve-data" "$out/port"
+"$nudge" -q serve -d "$out/serve-data" --import "$out/hybrid/interactions.csv" --import-items "$out/hybrid/items.csv" \
   --port 0 --port-file "$out/port" > "$out/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 600); do [ -s "$out/port" ] && break; sleep 0.2; done
 url=http://127.0.0.1:$(cat "$out/port")
 curl -s "$url/healthz"; echo
-curl -s "$url/v1/recommend?user=u1&k=5&explain=true"; echo
+curl -s "$url/v1/model"; echo
+curl -s "$url/v1/recommend?user=u1&k=3&explain=true"; echo
 curl -s -XPOST "$url/v1/events" -d '[{"user":"visitor","item":"i12","type":"purchase"},{"user":"visitor","item":"i40"}]'; echo
 curl -s "$url/v1/recommend?user=visitor&k=5&max_per_category=2"; echo
 curl -s -XPUT "$url/v1/items/brand-new" -d '{"category":"c03","tags":["t1"],"price":12.5}'; echo

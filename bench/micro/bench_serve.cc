@@ -83,17 +83,6 @@ void BM_Recommend(benchmark::State& state) { recommend(state, {}); }
 // Every other kind scores the catalogue from the history on each request.
 void BM_RecommendKind(benchmark::State& state, const char* spec) { recommend(state, {}, spec); }
 
-void BM_EventThenRecommendKind(benchmark::State& state, const char* spec) {
-  Served& s = served(spec);
-  RecommendRequest req;
-  size_t n = 0;
-  for (auto _ : state) {
-    req.user = s.user(n * 13);
-    if (!s.engine->ingest({{req.user, s.item(n * 31), "view", 1.f, 0}}).is_ok()) state.SkipWithError("ingest failed");
-    benchmark::DoNotOptimize(s.engine->recommend(req));
-    ++n;
-  }
-}
 
 void BM_RecommendExplained(benchmark::State& state) {
   RecommendRequest req;
@@ -122,9 +111,9 @@ void BM_RecommendColdUser(benchmark::State& state) {
 }
 
 // "An event is in the next answer": durable ingest of one event (fsync included), then a
-// request for the same user, which must fold the user in again.
-void BM_EventThenRecommend(benchmark::State& state) {
-  Served& s = served();
+// request for the same user, which must fold the user in again (or rescore the history).
+void event_then_recommend(benchmark::State& state, const std::string& spec) {
+  Served& s = served(spec);
   RecommendRequest req;
   size_t n = 0;
   for (auto _ : state) {
@@ -134,6 +123,9 @@ void BM_EventThenRecommend(benchmark::State& state) {
     ++n;
   }
 }
+
+void BM_EventThenRecommend(benchmark::State& state) { event_then_recommend(state, kIals); }
+void BM_EventThenRecommendKind(benchmark::State& state, const char* spec) { event_then_recommend(state, spec); }
 
 void BM_Similar(benchmark::State& state) {
   Served& s = served();

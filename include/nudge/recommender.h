@@ -80,6 +80,16 @@ class Recommender {
     uint32_t dim = 0;
   };
   virtual ItemEmbeddings item_embeddings() const { return {}; }
+  // Models whose history scores are u . v_i + b_i (v_i the item embeddings): the user vector
+  // u for a history (user.size() == item_embeddings().dim) and the item biases (empty when
+  // there are none). False for every other model. Serving uses it to rank a fusion through
+  // one nearest-neighbour index instead of scoring every item.
+  virtual bool history_vector(std::span<const uint32_t> items, std::span<const float> weights,
+                              std::span<float> user) const {
+    (void)items, (void)weights, (void)user;
+    return false;
+  }
+  virtual std::span<const float> item_biases() const { return {}; }
 
   // True for models trained on explicit ratings whose scores predict them (SVD, SVD++).
   virtual bool predicts_ratings() const { return false; }

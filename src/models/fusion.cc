@@ -56,6 +56,19 @@ Result<FusionOptions> FusionOptions::from_params(const Params& p) {
   return o;
 }
 
+namespace {
+
+// Mean and population standard deviation: what z-scores divide by.
+std::pair<double, double> mean_and_sd(std::span<const float> s) {
+  double mean = 0, sq = 0;
+  for (float x : s) mean += x;
+  mean /= static_cast<double>(s.size());
+  for (float x : s) sq += (x - mean) * (x - mean);
+  return {mean, std::sqrt(sq / static_cast<double>(s.size()))};
+}
+
+}  // namespace
+
 void normalise_scores(std::string_view method, std::span<float> s, std::span<float> extras) {
   if (s.empty()) return;
   if (method == "rank") {
@@ -70,11 +83,7 @@ void normalise_scores(std::string_view method, std::span<float> s, std::span<flo
     const float l = *lo, range = *hi - *lo;
     for (float& x : extras) x = range > 0 ? (x - l) / range : 0.f;
   } else {
-    double mean = 0, sq = 0;
-    for (float x : s) mean += x;
-    mean /= static_cast<double>(s.size());
-    for (float x : s) sq += (x - mean) * (x - mean);
-    const double sd = std::sqrt(sq / static_cast<double>(s.size()));
+    const auto [mean, sd] = mean_and_sd(s);
     for (float& x : extras) x = sd > 0 ? static_cast<float>((x - mean) / sd) : 0.f;
   }
   normalise_scores(method, s);
@@ -98,11 +107,7 @@ void normalise_scores(std::string_view method, std::span<float> s) {
     for (float& x : s) x = range > 0 ? (x - l) / range : 0.f;
     return;
   }
-  double mean = 0, sq = 0;
-  for (float x : s) mean += x;
-  mean /= static_cast<double>(s.size());
-  for (float x : s) sq += (x - mean) * (x - mean);
-  const double sd = std::sqrt(sq / static_cast<double>(s.size()));
+  const auto [mean, sd] = mean_and_sd(s);
   for (float& x : s) x = sd > 0 ? static_cast<float>((x - mean) / sd) : 0.f;
 }
 

@@ -182,6 +182,13 @@ void IalsModel::score_history(std::span<const uint32_t> items, std::span<const f
   Eigen::Map<Eigen::VectorXf>(scores.data(), static_cast<Eigen::Index>(scores.size())).noalias() = items_ * x;
 }
 
+bool IalsModel::history_vector(std::span<const uint32_t> items, std::span<const float> weights,
+                               std::span<float> user) const {
+  NUDGE_CHECK(user.size() == static_cast<size_t>(items_.cols()), "ials: history_vector of the wrong size");
+  Eigen::Map<Eigen::VectorXf>(user.data(), items_.cols()) = fold_in(items, weights);
+  return true;
+}
+
 Status IalsModel::similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const {
   if (item >= num_items()) return Status::not_found("item index " + std::to_string(item) + " out of range");
   cosine_neighbours(items_.data(), num_items(), static_cast<uint32_t>(items_.cols()), item, k, out);

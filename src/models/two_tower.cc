@@ -410,6 +410,13 @@ bool TwoTowerModel::score_history_with(std::span<const uint32_t> items, std::spa
   return true;
 }
 
+bool TwoTowerModel::history_vector(std::span<const uint32_t> items, std::span<const float>,
+                                   std::span<float> user) const {
+  NUDGE_CHECK(user.size() == static_cast<size_t>(embeddings_.cols()), "twotower: history_vector of the wrong size");
+  Eigen::Map<Eigen::VectorXf>(user.data(), embeddings_.cols()) = user_vector({}, items);
+  return true;
+}
+
 Status TwoTowerModel::similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const {
   if (item >= num_items()) return Status::not_found("item index " + std::to_string(item) + " out of range");
   cosine_neighbours(item_vectors_.data(), num_items(), static_cast<uint32_t>(item_vectors_.cols()), item, k, out);

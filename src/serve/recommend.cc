@@ -157,6 +157,28 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
   keep_best(out, pool);
 }
 
+// The fused index (serving_model.h) asked for the fusion's best; false when there is none or
+// the exclusions ate every answer it gave (the caller then scores everything).
+bool fused_candidates(const Rules& rules, const ServingModel& m, std::span<const uint32_t> history,
+                      std::span<const float> weights, size_t pool, std::vector<ScoredItem>* out) {
+  thread_local std::vector<float> query;
+  float offset = 0.f;
+  if (!m.fused_query(history, weights, &query, &offset)) return false;
+  size_t fetch = pool + rules.excluded.size() + 16;
+  std::vector<ScoredItem> found;
+  for (int attempt = 0; attempt < 4; ++attempt, fetch *= 4) {
+    m.fused_ann()->search(query.data(), fetch, &found);
+    out->clear();
+    for (const ScoredItem& c : found)
+      if (rules.eligible(c.item)) out->push_back({c.item, c.score + offset + rules.boost(c.item)});
+    if (out->size() >= pool || found.size() >= m.fused_ann()->size()) {
+      keep_best(out, pool);
+      return true;
+    }
+  }
+  return false;
+}
+
 // Personal candidates on the history path: the model scores the whole catalogue from the
 // user's current history, so the answer reflects the latest event without any cached state.
 void history_candidates(const Rules& rules, const ServingModel& m, std::span<const uint32_t> history,
@@ -175,10 +197,12 @@ void history_candidates(const Rules& rules, const ServingModel& m, std::span<con
         described.push_back(rules.s.item_states[i].description);
         described_items.push_back(i);
       }
+  // A fusion with a fused index and nothing outside it to score: ask the index.
+  if (described.empty() && !rules.has_filters && fused_candidates(rules, m, history, weights, pool, out)) return;
   described_scores.resize(described.size());
   m.score_history_with(history, weights, described, scores, &scratch, described_scores);
   const bool boosted = !rules.request || !rules.request->boosts.empty();
-  if (!rules.has_filters && rules.categories.empty()) {
+  if (!rules.has_filters) {
     // Only hidden and excluded items fail: mark those, without touching every item's record.
     for (uint32_t i : rules.s.hidden_items)
       if (i < n) scores[i] = kNaN;

@@ -53,6 +53,7 @@ struct Fixture {
     EngineOptions o;
     o.data_dir = dir.file("data");
     o.model.spec = spec;
+    o.model.ials.threads = 1;  // the default spec's components too: Hogwild races are by design, not for TSan
     o.model.ann_min_items = ann_min_items;
     o.retrain_interval_s = 0;
     o.retrain_after_events = 0;
@@ -484,6 +485,28 @@ TEST(Engine, BackgroundRetrainWaitsWhileHeldThenFiresOnEventCount) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(engine->stats().retrains, 1u);
   EXPECT_EQ(engine->model()->num_items(), 10u);
+}
+
+TEST(Engine, FusedHnswAnswersAgreeWithExactFusionScoring) {
+  const std::string spec = "fusion:models=ials+twotower,ials.factors=16,ials.threads=1,twotower.factors=16,"
+                           "twotower.epochs=8,twotower.threads=1";
+  Fixture exact(1000000, spec);
+  Fixture ann(/*ann_min_items=*/10, spec);
+  ASSERT_NE(ann.engine->model()->fused_ann(), nullptr);
+  ASSERT_EQ(exact.engine->model()->fused_ann(), nullptr);
+  size_t overlap = 0, total = 0;
+  for (uint32_t u = 0; u < 100; ++u) {
+    RecommendRequest req;
+    req.user = exact.synth.dataset.catalog().users.id_of(u);
+    const auto a = exact.recommend(req), b = ann.recommend(req);
+    const auto b_ids = ids(b);
+    for (const auto& rec : a.items) overlap += std::count(b_ids.begin(), b_ids.end(), rec.item);
+    total += a.items.size();
+    if (a.items[0].item == b.items[0].item) {
+      EXPECT_NEAR(a.items[0].score, b.items[0].score, 1e-3f) << "same scale as the exact fusion";
+    }
+  }
+  EXPECT_GE(static_cast<double>(overlap) / static_cast<double>(total), 0.9);
 }
 
 TEST(Engine, HnswAnswersAgreeWithExactScoring) {

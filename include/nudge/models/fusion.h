@@ -70,6 +70,8 @@ class FusionModel : public Recommender {
   // Tuned combination: lambda per model (weighted) or the stacking weights (learned).
   const std::vector<float>& weights() const { return weights_; }
   const FusionOptions& options() const { return options_; }
+  const Recommender& part(size_t k) const { return *parts_[k]; }
+  size_t num_parts() const { return parts_.size(); }
   // Each component's normalised scores for a history (one vector of num_items() per
   // component, in options().models order): what score_history combines. For explanations.
   void component_scores(std::span<const uint32_t> items, std::span<const float> weights,

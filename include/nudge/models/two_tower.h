@@ -63,6 +63,9 @@ class TwoTowerModel : public Recommender {
   ItemEmbeddings item_embeddings() const override {
     return {item_vectors_.data(), static_cast<uint32_t>(item_vectors_.cols())};
   }
+  bool history_vector(std::span<const uint32_t> items, std::span<const float> weights,
+                      std::span<float> user) const override;
+  std::span<const float> item_biases() const override { return item_bias_; }
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;
 

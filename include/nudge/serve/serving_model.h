@@ -100,6 +100,18 @@ class ServingModel {
   // NotFound when the model has no row for it, Unsupported when the kind has no measure.
   Status similar(uint32_t item, size_t k, std::vector<ScoredItem>* out) const;
 
+  // Fused index (history path): for a weighted z-score fusion of models that score u . v + b
+  // (iALS, the two-tower model), an item's fused score is linear in its concatenated vector
+  // [v_1, b_1, v_2, b_2, ...] once the per-user means and deviations are known, and those
+  // follow in closed form from each component's item mean and covariance, O(d^2). So one
+  // HNSW index ranks the fusion, built when the catalogue has at least ann_min_items items.
+  const AnnIndex* fused_ann() const { return fused_ann_.get(); }
+  // The query for a history: the fused score of catalogue item i is query . row(i) + offset,
+  // equal to what score_history gives. False when there is no fused index.
+  bool fused_query(std::span<const uint32_t> items, std::span<const float> weights, std::vector<float>* query,
+                   float* offset) const;
+  const float* fused_row(uint32_t item) const { return fused_items_.row(item).data(); }
+
   // Factor path: null unless the served model is a factor model (iALS).
   const IalsModel* factor_model() const { return ials_; }
   uint32_t factors() const { return static_cast<uint32_t>(vectors_.cols()); }
@@ -121,6 +133,20 @@ class ServingModel {
  private:
   ServingModel() = default;
   void build_factor_path(const std::vector<ItemRecord>& features, const ServingModelOptions& options);
+  void build_fused_index(const ServingModelOptions& options);
+  // Model rows of a history of catalogue items, with their weights.
+  void history_rows(std::span<const uint32_t> items, std::span<const float> weights, std::vector<uint32_t>* rows,
+                    std::vector<float>* row_weights) const;
+  struct FusedPart {
+    uint32_t offset = 0, dim = 0;  // the component's segment in a fused row: dim embeddings (+ 1 bias)
+    bool bias = false;
+    Eigen::VectorXf mean;          // over every model item, of [v, b]
+    Eigen::MatrixXf covariance;
+    float weight = 0;              // lambda_k / sum of lambdas
+  };
+  std::vector<FusedPart> fused_parts_;
+  FactorMatrix fused_items_;                         // catalogue order, zero for items without a row
+  std::unique_ptr<AnnIndex> fused_ann_;
   uint64_t version_ = 0;
   int64_t trained_at_ = 0;
   double train_seconds_ = 0;
