@@ -10,6 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
+#include <cstdlib>
 #include <thread>
 
 #include <boost/asio/write.hpp>
@@ -54,6 +56,48 @@ std::string import_file(const TempDir& dir) {
     }
   nudge::testing::write_file(dir.file("events.csv"), csv);
   return dir.file("events.csv");
+}
+
+// Runs a CLI command, failing the test on a non-zero exit; returns its standard output.
+std::string run_cli(const TempDir& dir, const std::string& args) {
+  const std::string out = dir.file("cli.out");
+  const int rc = std::system((std::string(NUDGE_CLI) + " -q " + args + " > " + out + " 2>&1").c_str());
+  EXPECT_EQ(rc, 0) << args << ":\n" << nudge::testing::read_file(out);
+  return nudge::testing::read_file(out);
+}
+
+// "Same answers offline and online": a fusion trained by `nudge train`, served with
+// --model-file; a new user's history POSTed as events gets, over HTTP, the top 10 that
+// `nudge recommend --model-file ... --history ...` prints for that history.
+TEST(Server, ServesAModelFileAsNudgeRecommendAnswersForTheSameHistory) {
+  TempDir dir;
+  run_cli(dir, "synth --users 200 --items 120 --interactions 4000 --seed 3 --out " + dir.file("syn"));
+  run_cli(dir, "train -i " + dir.file("syn/interactions.csv") + " --item-features " + dir.file("syn/items.csv") +
+                   " -m fusion:models=ials+twotower,ials.factors=8,ials.threads=1,twotower.epochs=3,"
+                   "twotower.threads=1 -o " + dir.file("f.nudge"));
+  ServerProcess server(dir, {"--model-file", dir.file("f.nudge")});
+  HttpClient c(server.port());
+  auto r = c.post("/v1/events", R"([{"user":"visitor","item":"i3"},{"user":"visitor","item":"i17"},)"
+                                R"({"user":"visitor","item":"i40"}])");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = c.get("/v1/recommend?user=visitor&k=10");
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::vector<std::string> served;
+  const json answer = json::parse(r.body);
+  for (const auto& item : answer["items"]) served.push_back(item["item"].get<std::string>());
+  EXPECT_EQ(json::parse(c.get("/v1/model").body)["kind"], "fusion");
+  // nudge recommend prints "  rank  item  score" lines under a title.
+  std::istringstream printed(run_cli(dir, "recommend --model-file " + dir.file("f.nudge") + " --history i3 i17 i40 -k 10"));
+  std::vector<std::string> offline;
+  std::string line;
+  while (std::getline(printed, line)) {
+    std::istringstream words(line);
+    int rank = 0;
+    std::string item;
+    if (words >> rank >> item) offline.push_back(item);
+  }
+  ASSERT_EQ(offline.size(), 10u);
+  EXPECT_EQ(served, offline) << r.body;
 }
 
 TEST(Server, EventsChangeTheNextRecommendation) {

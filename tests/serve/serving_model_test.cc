@@ -200,7 +200,9 @@ TEST(ServingModel, FusedQueryReproducesTheFusionScores) {
   // Only weighted z-score fusions of u . v + b models have one.
   auto ease = ServingModel::train(data, "fusion:models=ials+ease,ials.factors=4", {}, o, 2).value();
   EXPECT_EQ(ease->fused_ann(), nullptr);
-  auto learned = ServingModel::train(data, "fusion:models=ials+twotower,method=learned,twotower.epochs=1", {}, o, 3).value();
+  auto learned = ServingModel::train(
+      data, "fusion:models=ials+twotower,method=learned,ials.threads=1,twotower.epochs=1,twotower.threads=1", {}, o, 3)
+                     .value();
   EXPECT_EQ(learned->fused_ann(), nullptr);
 }
 
