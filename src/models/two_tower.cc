@@ -360,16 +360,16 @@ Status TwoTowerModel::fit(const Dataset& train) {
 
 void TwoTowerModel::score_user(uint32_t user, std::span<float> scores) const {
   check_user_call(user, scores);
-  const Eigen::VectorXf u = user_vector(user_token_lists_.row_indices(user), recent_.row_indices(user));
-  Eigen::Map<Eigen::VectorXf> out(scores.data(), static_cast<Eigen::Index>(scores.size()));
-  out.noalias() = item_vectors_ * u;
-  out += Eigen::Map<const Eigen::VectorXf>(item_bias_.data(), static_cast<Eigen::Index>(item_bias_.size()));
+  score_items(user_vector(user_token_lists_.row_indices(user), recent_.row_indices(user)), scores);
 }
 
 void TwoTowerModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
                                   std::span<float> scores) const {
   check_history_call(items, weights, scores);
-  const Eigen::VectorXf u = user_vector({}, items);
+  score_items(user_vector({}, items), scores);
+}
+
+void TwoTowerModel::score_items(const Eigen::VectorXf& u, std::span<float> scores) const {
   Eigen::Map<Eigen::VectorXf> out(scores.data(), static_cast<Eigen::Index>(scores.size()));
   out.noalias() = item_vectors_ * u;
   out += Eigen::Map<const Eigen::VectorXf>(item_bias_.data(), static_cast<Eigen::Index>(item_bias_.size()));
@@ -396,9 +396,10 @@ void TwoTowerModel::describe(const ItemDescription& item, std::vector<uint32_t>*
 bool TwoTowerModel::score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
                                        std::span<const ItemDescription> described, std::span<float> scores,
                                        std::span<float> described_scores) const {
-  score_history(items, weights, scores);
+  check_history_call(items, weights, scores);
   NUDGE_CHECK(described.size() == described_scores.size(), "twotower: one score per described item");
   const Eigen::VectorXf u = user_vector({}, items);
+  score_items(u, scores);
   std::vector<uint32_t> tokens;
   Eigen::VectorXf v;
   float bias = 0.f;

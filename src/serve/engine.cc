@@ -224,7 +224,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   // restart without the flag goes on with the same kind.
   s.retrain_spec = options.model.spec;
   if (!options.model_file.empty()) {
-    // An offline model replaces the saved one; its kind is what later retrains fit.
+    // An offline model replaces the saved one; its kind is what later retrains fit. It is
+    // read whole first, so a damaged file never replaces a good saved model.
     NUDGE_ASSIGN_OR_RETURN(LoadedModel offline, load_model(options.model_file));
     if (s.retrain_spec.empty()) s.retrain_spec = spec_of(*offline.model);
     std::error_code copy_error;

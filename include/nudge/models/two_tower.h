@@ -119,6 +119,8 @@ class TwoTowerModel : public Recommender {
   void item_vector(uint32_t item, bool drop_id, Eigen::VectorXf* v, float* bias) const;
   Eigen::VectorXf user_vector(std::span<const uint32_t> user_tokens, std::span<const uint32_t> history) const;
   void refresh_item_vectors();
+  // Every item's score for the user tower u (scores.size() == num_items()).
+  void score_items(const Eigen::VectorXf& u, std::span<float> scores) const;
   // Samples the pairs of user u's batch (WARP: against the epoch's cached item vectors).
   void sample_pairs(uint32_t u, std::span<const uint32_t> positives, Rng& rng, UserBatch* batch) const;
 
