@@ -732,6 +732,23 @@ TEST(Engine, AnOfflineModelFileAnswersAsOffline) {
   EXPECT_EQ(engine->stats().model_spec, spec_of(*offline.model)) << "kept in model.spec across restarts";
 }
 
+// A damaged --model-file is refused at open and never replaces the saved model.
+TEST(Engine, ADamagedModelFileIsRefusedAndTheSavedModelKept) {
+  Fixture f;
+  RecommendRequest req;
+  req.user = f.synth.dataset.catalog().users.id_of(5);
+  const auto before = ids(f.recommend(req));
+  f.engine.reset();
+  nudge::testing::write_file(f.dir.file("bad.nudge"), std::string("NUDGEMDL\x01\0\0\0garbage", 20));
+  EngineOptions o = f.options(1000000);
+  o.model_file = f.dir.file("bad.nudge");
+  auto refused = Engine::open(o);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("bad.nudge"), std::string::npos) << refused.status().message();
+  f.engine = f.open();
+  EXPECT_EQ(ids(f.recommend(req)), before);
+}
+
 TEST(Engine, ABadModelSpecIsRefusedAtOpen) {
   TempDir dir;
   EngineOptions o;
