@@ -46,6 +46,11 @@ class Recommender {
   // Trains on `train` (weights from Dataset::user_items, or raw values for rating models).
   virtual Status fit(const Dataset& train) = 0;
 
+  // Trains on `train` starting from what fit() learnt on a part of it (the same users and
+  // items, fewer interactions: a split of `train`), for a fraction of fit()'s cost. Kinds
+  // that cannot start warm fit from scratch, as by default.
+  virtual Status fit_warm(const Dataset& train) { return fit(train); }
+
   // Scores of training user `user` for every item: scores.size() == num_items().
   // NUDGE_CHECK on an unknown user or a wrong span size.
   virtual void score_user(uint32_t user, std::span<float> scores) const = 0;

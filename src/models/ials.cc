@@ -100,6 +100,13 @@ Status IalsModel::fit(const Dataset& train) {
   return fit_more(train, options_.iterations);
 }
 
+Status IalsModel::fit_warm(const Dataset& train) {
+  if (users_.rows() != train.num_users() || items_.rows() != train.num_items()) return fit(train);
+  // Alternating least squares from factors that already fit most of the data converges in a
+  // few sweeps; the user side is solved first, from the item factors.
+  return fit_more(train, std::max<int64_t>(2, options_.iterations / 5));
+}
+
 Status IalsModel::fit_more(const Dataset& train, int64_t iterations) {
   NUDGE_CHECK(users_.rows() == train.num_users() && items_.rows() == train.num_items(),
               "ials: fit_more on a dataset of another shape");

@@ -17,7 +17,7 @@ Result<TwoTowerOptions> TwoTowerOptions::from_params(const Params& p) {
                                           "loss", "negatives", "history", "buckets", "threads", "seed"}));
   NUDGE_RETURN_IF_ERROR(p.read_choice(n, "loss", {"warp", "bpr"}, &o.loss));
   NUDGE_RETURN_IF_ERROR(p.read_int(n, "negatives", 0, 1000, &o.negatives));
-  if (o.negatives == 0) o.negatives = o.loss == "warp" ? 50 : 1;
+  if (o.negatives == 0) o.negatives = o.loss == "warp" ? 100 : 1;
   NUDGE_RETURN_IF_ERROR(p.read_int(n, "factors", 1, 1024, &o.factors));
   NUDGE_RETURN_IF_ERROR(p.read_int(n, "epochs", 0, 10000, &o.epochs));
   NUDGE_RETURN_IF_ERROR(p.read_double(n, "learning_rate", 0, 10, &o.learning_rate));
@@ -228,31 +228,65 @@ void TwoTowerModel::sample_pairs(uint32_t u, std::span<const uint32_t> positives
   b->pairs.clear();
   const uint32_t n = num_items();
   auto is_positive = [&](uint32_t i) { return std::binary_search(positives.begin(), positives.end(), i); };
-  // WARP scores candidates with the epoch's cached vectors and this user's tower.
-  Eigen::VectorXf tower;
-  if (options_.loss == "warp") tower = user_vector(user_token_lists_.row_indices(u), recent_.row_indices(u));
-  auto score = [&](uint32_t i) { return item_vectors_.row(i).dot(tower) + item_bias_[i]; };
-  for (size_t step = 0; step < positives.size(); ++step) {
-    Pair pair;
-    pair.positive = positives[rng.uniform_index(static_cast<uint32_t>(positives.size()))];
-    pair.drop_ids = rng.uniform() < options_.id_dropout;
-    if (options_.loss == "bpr") {
+  auto draw_positive = [&](Pair* pair) {
+    pair->positive = positives[rng.uniform_index(static_cast<uint32_t>(positives.size()))];
+    pair->drop_ids = rng.uniform() < options_.id_dropout;
+  };
+  if (options_.loss == "bpr") {
+    for (size_t step = 0; step < positives.size(); ++step) {
+      Pair pair;
+      draw_positive(&pair);
       for (int64_t k = 0; k < options_.negatives; ++k) {
         do pair.negative = rng.uniform_index(n);
         while (is_positive(pair.negative));
         b->pairs.push_back(pair);
       }
-      continue;
     }
-    const float target = score(pair.positive) - 1.f;
-    for (int64_t tries = 1; tries <= options_.negatives; ++tries) {
-      // The score first: most candidates fail it, and the positives check is a search.
-      pair.negative = rng.uniform_index(n);
-      if (score(pair.negative) <= target || is_positive(pair.negative)) continue;
-      pair.weight = std::log1p(std::floor(static_cast<float>(n - 1) / static_cast<float>(tries)));
-      b->pairs.push_back(pair);
-      break;
-    }
+    return;
+  }
+  // WARP over one shared pool: the user's tower scores the pool's candidates once, and each
+  // positive takes a random violator among them. Random rows of a large catalogue miss the
+  // cache, so one pool per user instead of fresh tries per positive is what keeps this fast.
+  const Eigen::VectorXf tower = user_vector(user_token_lists_.row_indices(u), recent_.row_indices(u));
+  const size_t pool_size = std::max(static_cast<size_t>(options_.negatives), positives.size());
+  // Rows are prefetched first and scored after: their loads then overlap instead of each
+  // stalling on memory in turn.
+  const size_t row_bytes = static_cast<size_t>(item_vectors_.cols()) * sizeof(float);
+  auto prefetch = [&](uint32_t i) {
+    const char* row = reinterpret_cast<const char*>(item_vectors_.row(i).data());
+    for (size_t at = 0; at < row_bytes; at += 64) __builtin_prefetch(row + at);
+  };
+  auto score = [&](uint32_t i) { return item_vectors_.row(i).dot(tower) + item_bias_[i]; };
+  auto& pool = b->pool;
+  pool.clear();
+  for (size_t k = 0; k < pool_size; ++k) {
+    const uint32_t i = rng.uniform_index(n);
+    if (is_positive(i)) continue;
+    prefetch(i);
+    pool.push_back({i, 0.f});
+  }
+  for (uint32_t i : positives) prefetch(i);
+  for (auto& c : pool) c.score = score(c.item);
+  auto& positive_scores = b->positive_scores;
+  positive_scores.resize(positives.size());
+  for (size_t k = 0; k < positives.size(); ++k) positive_scores[k] = score(positives[k]);
+  if (pool.empty()) return;
+  std::sort(pool.begin(), pool.end(), [](const ScoredItem& a, const ScoredItem& c) { return a.score > c.score; });
+  const auto drawn = static_cast<float>(pool_size);
+  for (size_t step = 0; step < positives.size(); ++step) {
+    Pair pair;
+    const uint32_t k = rng.uniform_index(static_cast<uint32_t>(positives.size()));
+    pair.positive = positives[k];
+    pair.drop_ids = rng.uniform() < options_.id_dropout;
+    const float target = positive_scores[k] - 1.f;
+    // Violators lead the sorted pool: candidates scoring above the positive's score minus the margin.
+    const auto violators = static_cast<size_t>(
+        std::partition_point(pool.begin(), pool.end(), [&](const ScoredItem& c) { return c.score > target; }) -
+        pool.begin());
+    if (violators == 0) continue;
+    pair.negative = pool[rng.uniform_index(static_cast<uint32_t>(violators))].item;
+    pair.weight = std::log1p(std::floor(static_cast<float>(n - 1) * static_cast<float>(violators) / drawn));
+    b->pairs.push_back(pair);
   }
 }
 
@@ -266,8 +300,7 @@ void TwoTowerModel::refresh_item_vectors() {
   }
 }
 
-Status TwoTowerModel::fit(const Dataset& train) {
-  set_shape(train.num_users(), train.num_items());
+uint32_t TwoTowerModel::lay_out(const Dataset& train) {
   const Catalog& cat = train.catalog();
   const CsrMatrix& seen = train.user_items();
   const CsrMatrix& iu = train.item_users();
@@ -277,13 +310,17 @@ Status TwoTowerModel::fit(const Dataset& train) {
   item_vocabulary_ = cat.item_features.vocabulary();
   numeric_fields_.clear();
   uint32_t next = feature_tokens(cat.item_features, num_items(), options_.buckets, 0, &item_lists, &numeric_fields_);
+  layout_.item_features = next;
   item_id_token_.assign(num_items(), kNoIndex);
   for (uint32_t i = 0; i < num_items(); ++i) {
     if (iu.row_nnz(i) > 0) item_id_token_[i] = next++;  // only items seen in training get an ID token
   }
-  next += feature_tokens(cat.user_features, num_users(), options_.buckets, next, &user_lists);
+  layout_.user_base = next;
+  layout_.user_features = feature_tokens(cat.user_features, num_users(), options_.buckets, next, &user_lists);
+  next += layout_.user_features;
+  user_id_token_.assign(num_users(), kNoIndex);
   for (uint32_t u = 0; u < num_users(); ++u) {
-    if (seen.row_nnz(u) > 0) user_lists[u].push_back(next++);
+    if (seen.row_nnz(u) > 0) user_lists[u].push_back(user_id_token_[u] = next++);
   }
   item_token_lists_ = from_lists(item_lists, next);
   user_token_lists_ = from_lists(user_lists, next);
@@ -300,20 +337,72 @@ Status TwoTowerModel::fit(const Dataset& train) {
     }
   }
   recent_ = from_lists(recent, num_items());
+  return next;
+}
 
+Status TwoTowerModel::fit(const Dataset& train) {
+  set_shape(train.num_users(), train.num_items());
+  const uint32_t tokens = lay_out(train);
   Rng rng(static_cast<uint64_t>(options_.seed));
-  embeddings_ = random_factors(next, options_.factors, 0.1, rng);
-  biases_.assign(next, 0.f);
+  embeddings_ = random_factors(tokens, options_.factors, 0.1, rng);
+  biases_.assign(tokens, 0.f);
+  adagrad_.assign(static_cast<size_t>(tokens) * static_cast<size_t>(options_.factors), 0.f);
+  adagrad_bias_.assign(tokens, 0.f);
+  train_epochs(train, options_.epochs, rng);
+  return Status::ok();
+}
+
+Status TwoTowerModel::fit_warm(const Dataset& train) {
+  if (adagrad_.empty() || train.num_users() != num_users() || train.num_items() != num_items()) return fit(train);
+  // Token rows move (items and users seen for the first time get ID tokens), so each old row
+  // is carried to its new place with its Adagrad state; new tokens start as fit() starts them.
+  const TokenLayout old = layout_;
+  const std::vector<uint32_t> old_items = item_id_token_, old_users = user_id_token_;
+  const FactorMatrix old_embeddings = std::move(embeddings_);
+  const std::vector<float> old_biases = std::move(biases_), old_adagrad = std::move(adagrad_),
+                           old_adagrad_bias = std::move(adagrad_bias_);
+  const uint32_t tokens = lay_out(train);
+  NUDGE_CHECK(layout_.item_features == old.item_features && layout_.user_features == old.user_features,
+              "twotower: fit_warm on a dataset with other features");
+  Rng rng(static_cast<uint64_t>(options_.seed) + 1);
+  embeddings_ = random_factors(tokens, options_.factors, 0.1, rng);
+  biases_.assign(tokens, 0.f);
   const auto fd = static_cast<size_t>(options_.factors);
-  std::vector<float> accum(static_cast<size_t>(next) * fd, 0.f), bias_accum(next, 0.f);
+  adagrad_.assign(tokens * fd, 0.f);
+  adagrad_bias_.assign(tokens, 0.f);
+  auto carry = [&](uint32_t from, uint32_t to) {
+    if (from == kNoIndex || to == kNoIndex) return;
+    embeddings_.row(to) = old_embeddings.row(from);
+    biases_[to] = old_biases[from];
+    std::copy_n(old_adagrad.begin() + static_cast<std::ptrdiff_t>(from * fd), fd,
+                adagrad_.begin() + static_cast<std::ptrdiff_t>(to * fd));
+    adagrad_bias_[to] = old_adagrad_bias[from];
+  };
+  for (uint32_t t = 0; t < old.item_features; ++t) carry(t, t);
+  for (uint32_t i = 0; i < num_items(); ++i) carry(old_items[i], item_id_token_[i]);
+  for (uint32_t t = 0; t < old.user_features; ++t) carry(old.user_base + t, layout_.user_base + t);
+  for (uint32_t u = 0; u < num_users(); ++u) carry(old_users[u], user_id_token_[u]);
+  train_epochs(train, std::max<int64_t>(1, options_.epochs / 5), rng);
+  // The Adagrad state is only kept for one warm start: it is as large as the embeddings.
+  adagrad_ = {};
+  adagrad_bias_ = {};
+  return Status::ok();
+}
+
+void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng) {
+  const CsrMatrix& seen = train.user_items();
+  const auto fd = static_cast<size_t>(options_.factors);
+  const auto next = static_cast<uint32_t>(embeddings_.rows());
+  std::vector<float>& accum = adagrad_;
+  std::vector<float>& bias_accum = adagrad_bias_;
   const int threads = resolve_threads(static_cast<int>(options_.threads));
   const float lr = static_cast<float>(options_.learning_rate), reg = static_cast<float>(options_.regularization);
   std::vector<uint32_t> users(num_users());
   std::iota(users.begin(), users.end(), 0u);
   std::vector<Gradient> grads(static_cast<size_t>(threads));
   for (auto& g : grads) g.resize(next, fd);
-  Progress progress("twotower epochs", static_cast<uint64_t>(options_.epochs));
-  for (int64_t epoch = 0; epoch < options_.epochs; ++epoch, progress.advance()) {
+  Progress progress("twotower epochs", static_cast<uint64_t>(epochs));
+  for (int64_t epoch = 0; epoch < epochs; ++epoch, progress.advance()) {
     rng.shuffle(users);
     std::vector<Rng> rngs;
     for (int t = 0; t < threads; ++t) rngs.push_back(rng.fork(static_cast<uint64_t>(t)));
@@ -355,7 +444,6 @@ Status TwoTowerModel::fit(const Dataset& train) {
     }, 1);
   }
   refresh_item_vectors();
-  return Status::ok();
 }
 
 void TwoTowerModel::score_user(uint32_t user, std::span<float> scores) const {

@@ -4,9 +4,11 @@
 
 #include <set>
 
+#include "nudge/evaluate.h"
 #include "nudge/metrics.h"
 #include "nudge/model_file.h"
 #include "nudge/registry.h"
+#include "nudge/split.h"
 #include "nudge/synth.h"
 #include "test_util.h"
 
@@ -189,6 +191,29 @@ TEST(TwoTowerTest, ASingleEventIsEnoughToPersonalise) {
     for (const auto& t : top) same += s.truth.item_topic[t.item] == s.truth.item_topic[item], ++total;
   }
   EXPECT_GT(static_cast<double>(same) / total, 0.5);
+}
+
+// fit_warm() from a fit on the older 90 % of the training events, with a fifth of the
+// epochs, ranks the held-out events about as well as a full fit, and far better than the same
+// few epochs from scratch: the earlier fit is carried over, token rows moved to their new places.
+TEST(TwoTowerTest, AWarmStartCarriesTheEarlierFit) {
+  const SynthData s = data();
+  const TrainTest outer = split(s.dataset, {.method = SplitMethod::kLeaveLastOut}).value();
+  const TrainTest inner = split(outer.train, {.method = SplitMethod::kTemporal, .test_fraction = 0.1}).value();
+  auto ndcg = [&](const Recommender& m) {
+    return evaluate_full_ranking(m, outer.train, outer.test, {}).metrics.at("ndcg@10");
+  };
+  TwoTowerModel full = model(",epochs=10"), warm = model(",epochs=10"), short_fresh = model(",epochs=2");
+  ASSERT_TRUE(full.fit(outer.train).is_ok());
+  ASSERT_TRUE(warm.fit(inner.train).is_ok());
+  ASSERT_TRUE(warm.fit_warm(outer.train).is_ok());
+  ASSERT_TRUE(short_fresh.fit(outer.train).is_ok());
+  const double f = ndcg(full), w = ndcg(warm), fresh = ndcg(short_fresh);
+  std::printf("NDCG@10: full fit %.4f, warm start %.4f, two epochs from scratch %.4f\n", f, w, fresh);
+  EXPECT_GT(w, 0.95 * f);
+  EXPECT_GT(w, 1.2 * fresh);
+  // Items first seen in the newest events got ID tokens: the warm model knows them as a full fit does.
+  EXPECT_EQ(warm.item_vectors().rows(), full.item_vectors().rows());
 }
 
 }  // namespace

@@ -9,11 +9,12 @@
 //             [0, 1]), trained on validation positives against sampled negatives, so the
 //             weight of each model can depend on how much the user has done
 // fit() holds out `validation` of the training pairs (random, leave-last or temporal:
-// `split`), fits the components on the rest, tunes the combination there, then refits the
-// components on all of the training data. The weighted search starts from the best of the
+// `split`), fits the components on the rest, tunes the combination there, then goes on
+// training the components on all of the training data (`refit`: warm or from scratch). The weighted search starts from the best of the
 // equal mix and each component alone, and a weight may reach 0, so on the validation users
 // the fusion never ends below its best component.
-// Params: models=ials+twotower (registry names), method, normalise, validation, split, seed, and
+// Params: models=ials+twotower (registry names), method, normalise, validation, split, refit,
+// tuning_users, seed, and
 // component parameters prefixed by the component name (ials.factors=32).
 #pragma once
 
@@ -36,6 +37,9 @@ struct FusionOptions {
   // How the validation pairs are held out: random, leave-last (each user's newest event, as
   // the leave-last protocol evaluates) or temporal (the newest `validation` share of events).
   SplitMethod split = SplitMethod::kRandom;
+  // After tuning, the components learn the held-out pairs too: warm (from the tuned fit, a
+  // fraction of the cost, for kinds that can) or full (fitted again from scratch).
+  std::string refit = "warm";        // warm, full
   int64_t tuning_users = 2000;       // validation users used for tuning (speed)
   int64_t seed = 42;
   static Result<FusionOptions> from_params(const Params& params);
@@ -89,6 +93,8 @@ class FusionModel : public Recommender {
   // The same for items outside the catalogue (no popularity).
   void combine_described(const std::vector<std::vector<float>>& normalised, float history, std::span<float> out) const;
   float history_feature(size_t items) const;  // h for a history of this length
+  // One item's fused score from its m normalised component scores z (item kNoIndex: no popularity).
+  float fuse(const float* z, uint32_t item, float history) const;
   Status tune(const Dataset& fit_part, const Dataset& validation);
 };
 

@@ -8,10 +8,12 @@
 //   score       s(u, i) = u . v_i + b_i
 // Training goes user by user (Hogwild threads, Adagrad): one user's examples of an epoch
 // form a mini-batch, so the user tower is built once per user, not once per example. Losses:
-//   warp  (default) for each positive, negatives are sampled until one scores within a
-//         margin of 1 of it (at most `negatives` tries, default 50); the hinge 1 - s(u,p) + s(u,n) is
-//         weighted by log(1 + floor((items - 1) / tries)), the WARP rank estimate (Weston et
-//         al. 2011): hard negatives found early push hardest, as LightFM's WARP does
+//   warp  (default) a pool of max(`negatives`, positives) uniform candidates (default 100) is
+//         scored once per user; each positive is paired with a random violator, a candidate
+//         scoring within a margin of 1 of it, and the hinge 1 - s(u,p) + s(u,n) is weighted by
+//         log(1 + floor((items - 1) x violators / pool)): the WARP rank weight (Weston et al.
+//         2011) with the rank estimated from a shared sample, as WMRB does (Liu and Natarajan
+//         2017), instead of from the tries until a violator: hard positives push hardest
 //   bpr   `negatives` uniform negatives per positive (default 1), -log sigmoid(s(u,p) - s(u,n))
 // During training the item ID token is dropped with probability `id_dropout`, so features
 // must carry the signal on their own: an item with no interactions (cold start) is scored
@@ -35,7 +37,7 @@ struct TwoTowerOptions {
   double regularization = 1e-5;
   double id_dropout = 0.3;
   std::string loss = "warp";  // warp, bpr
-  // warp: most negatives tried per positive; bpr: negatives per positive. 0: 50 for warp, 1 for bpr.
+  // warp: least candidates in a user's pool; bpr: negatives per positive. 0: 100 for warp, 1 for bpr.
   int64_t negatives = 0;
   int64_t history = 20;   // recent items in the user tower
   int64_t buckets = 8;    // quantile buckets per numeric feature
@@ -50,6 +52,7 @@ class TwoTowerModel : public Recommender {
   std::string_view name() const override { return "twotower"; }
   const Params& params() const override { return params_; }
   Status fit(const Dataset& train) override;
+  Status fit_warm(const Dataset& train) override;
   void score_user(uint32_t user, std::span<float> scores) const override;
   // A user known only by a history (and no features): the history term alone.
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
@@ -80,6 +83,8 @@ class TwoTowerModel : public Recommender {
     std::vector<uint32_t> history;  // recent items; an example's positive is left out of its tower
     bool drop_history_ids = false;
     std::vector<Pair> pairs;
+    std::vector<ScoredItem> pool;         // WARP's scored negative candidates (scratch)
+    std::vector<float> positive_scores;   // WARP's scores of the positives (scratch)
   };
   // Per-token gradient: dense rows, with the tokens touched listed once each so that only
   // those are applied and cleared. Reused across batches.
@@ -119,6 +124,15 @@ class TwoTowerModel : public Recommender {
   void item_vector(uint32_t item, bool drop_id, Eigen::VectorXf* v, float* bias) const;
   Eigen::VectorXf user_vector(std::span<const uint32_t> user_tokens, std::span<const uint32_t> history) const;
   void refresh_item_vectors();
+  // Where each kind of token starts: item features, then item IDs, then user features
+  // (from user_base), then user IDs.
+  struct TokenLayout {
+    uint32_t item_features = 0, user_base = 0, user_features = 0;
+  };
+  // Builds the token lists and recent histories of `train`; returns the number of tokens.
+  uint32_t lay_out(const Dataset& train);
+  // Adagrad epochs from the current embeddings and accumulators.
+  void train_epochs(const Dataset& train, int64_t epochs, Rng& rng);
   // Every item's score for the user tower u (scores.size() == num_items()).
   void score_items(const Eigen::VectorXf& u, std::span<float> scores) const;
   // Samples the pairs of user u's batch (WARP: against the epoch's cached item vectors).
@@ -128,7 +142,10 @@ class TwoTowerModel : public Recommender {
   Params params_;
   CsrMatrix item_token_lists_;  // item -> feature tokens (ID token excluded)
   CsrMatrix user_token_lists_;  // user -> tokens (ID token included)
+  TokenLayout layout_;
   std::vector<uint32_t> item_id_token_;  // kNoIndex for items with no training interaction
+  std::vector<uint32_t> user_id_token_;  // kNoIndex for users with no training interaction
+  std::vector<float> adagrad_, adagrad_bias_;  // squared-gradient sums, kept from fit() for fit_warm()
   CsrMatrix recent_;                     // user -> most recent training items
   FactorMatrix embeddings_;              // tokens x factors
   std::vector<float> biases_;            // per token (item tokens only are used)
