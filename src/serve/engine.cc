@@ -50,7 +50,7 @@ void answer_retrain_request(const std::function<void(const Status&)>& done, cons
 
 }  // namespace
 
-uint32_t Engine::State::intern_item(std::string_view id) {
+uint32_t Catalogue::intern_item(std::string_view id) {
   const uint32_t index = items.intern(id);
   if (index == item_states.size()) {
     item_states.emplace_back();
@@ -59,19 +59,59 @@ uint32_t Engine::State::intern_item(std::string_view id) {
   return index;
 }
 
-uint32_t Engine::State::intern_user(std::string_view id) {
-  const uint32_t index = users.intern(id);
-  if (index == user_states.size()) user_states.push_back(std::make_unique<UserState>());
-  return index;
+UserState* UserTable::intern(std::string_view id) {
+  std::unique_lock lock(mutex_);
+  const uint32_t index = ids_.intern(id);
+  if (index == states_.size()) states_.push_back(std::make_unique<UserState>());
+  return states_[index].get();
 }
 
-UserState* Engine::State::find_user(std::string_view id) const {
-  std::shared_lock lock(users_mutex);
-  auto index = users.find(id);
-  return index ? user_states[*index].get() : nullptr;
+void UserTable::intern(const std::vector<Event>& events, std::vector<uint32_t>* indices,
+                       std::vector<UserState*>* states) {
+  indices->resize(events.size());
+  states->resize(events.size());
+  std::unique_lock lock(mutex_);
+  for (size_t k = 0; k < events.size(); ++k) {
+    const uint32_t index = (*indices)[k] = ids_.intern(events[k].user);
+    if (index == states_.size()) states_.push_back(std::make_unique<UserState>());
+    (*states)[k] = states_[index].get();
+  }
 }
 
-void Engine::State::set_record(uint32_t item, ItemRecord record) {
+UserState* UserTable::find(std::string_view id) const {
+  std::shared_lock lock(mutex_);
+  auto index = ids_.find(id);
+  return index ? states_[*index].get() : nullptr;
+}
+
+size_t UserTable::size() const {
+  std::shared_lock lock(mutex_);
+  return ids_.size();
+}
+
+IdMap UserTable::ids() const {
+  std::shared_lock lock(mutex_);
+  return ids_;
+}
+
+void TrainingLog::append(const std::vector<Event>& events, const std::vector<uint32_t>& users,
+                         const std::vector<uint32_t>& items, const std::vector<EventType>& types) {
+  std::lock_guard lock(mutex_);
+  for (size_t k = 0; k < events.size(); ++k)
+    log_.push_back(users[k], items[k], types[k], events[k].value, events[k].timestamp);
+}
+
+Interactions TrainingLog::copy() const {
+  std::lock_guard lock(mutex_);
+  return log_;
+}
+
+size_t TrainingLog::size() const {
+  std::lock_guard lock(mutex_);
+  return log_.size();
+}
+
+void Catalogue::set_record(uint32_t item, ItemRecord record) {
   auto drop = [item](std::unordered_map<std::string, std::vector<uint32_t>>& index, const std::string& key) {
     auto it = index.find(key);
     if (it == index.end()) return;
@@ -96,7 +136,7 @@ void Engine::State::set_record(uint32_t item, ItemRecord record) {
   for (const auto& tag : r.tags) add(items_by_tag, tag);
 }
 
-void Engine::State::refresh_cold_vector(uint32_t item, const ServingModel* m) {
+void Catalogue::refresh_cold_vector(uint32_t item, const ServingModel* m) {
   ItemState& s = item_states[item];
   // Described after the model was built: the factor path's mean feature vector, or the
   // history path model's own feature view.
@@ -112,49 +152,37 @@ void Engine::State::refresh_cold_vector(uint32_t item, const ServingModel* m) {
 
 void Engine::State::apply(const std::vector<Event>& events) {
   const size_t n = events.size();
-  std::vector<uint32_t> item_index(n), user_index(n);
+  std::vector<uint32_t> item_index(n), user_index;
   std::vector<float> weight(n);
   std::vector<EventType> type(n);
   {
-    std::unique_lock lock(catalog_mutex);
+    auto cat = catalogue.write();
     for (size_t k = 0; k < n; ++k) {
       const Event& e = events[k];
-      item_index[k] = intern_item(e.item);
-      auto t = event_types.intern(e.type);
+      item_index[k] = cat->intern_item(e.item);
+      auto t = cat->event_types.intern(e.type);
       type[k] = t.is_ok() ? t.value() : EventType{0};  // validate() keeps the table from filling
-      weight[k] = event_types.weight(type[k]) * e.value;
+      weight[k] = cat->event_types.weight(type[k]) * e.value;
       if (weight[k] > 0) {
-        double& trend = item_states[item_index[k]].log_trend;
-        trend = log_add(trend, std::log(static_cast<double>(weight[k])) + trend_rate * static_cast<double>(e.timestamp));
+        double& trend = cat->item_states[item_index[k]].log_trend;
+        trend = log_add(trend, std::log(static_cast<double>(weight[k])) + cat->trend_rate * static_cast<double>(e.timestamp));
       }
     }
-    trend_updates.fetch_add(1);
+    cat->trend_updates.fetch_add(1);
   }
-  {
-    std::unique_lock lock(users_mutex);
-    for (size_t k = 0; k < n; ++k) user_index[k] = intern_user(events[k].user);
-  }
-  {
-    std::lock_guard lock(log_mutex);
-    for (size_t k = 0; k < n; ++k)
-      log.push_back(user_index[k], item_index[k], type[k], events[k].value, events[k].timestamp);
-  }
-  std::vector<UserState*> states(n);
-  {
-    std::shared_lock lock(users_mutex);
-    for (size_t k = 0; k < n; ++k) states[k] = user_states[user_index[k]].get();
-  }
+  std::vector<UserState*> states;
+  users.intern(events, &user_index, &states);
+  log.append(events, user_index, item_index, type);
   for (size_t k = 0; k < n; ++k) {
-    UserState& u = *states[k];
-    std::lock_guard lock(u.mutex);
-    auto it = std::lower_bound(u.items.begin(), u.items.end(), item_index[k]);
-    const size_t at = static_cast<size_t>(it - u.items.begin());
-    if (it == u.items.end() || *it != item_index[k]) {
-      u.items.insert(it, item_index[k]);
-      u.weights.insert(u.weights.begin() + static_cast<std::ptrdiff_t>(at), 0.f);
+    auto u = states[k]->write();
+    auto it = std::lower_bound(u->items.begin(), u->items.end(), item_index[k]);
+    const size_t at = static_cast<size_t>(it - u->items.begin());
+    if (it == u->items.end() || *it != item_index[k]) {
+      u->items.insert(it, item_index[k]);
+      u->weights.insert(u->weights.begin() + static_cast<std::ptrdiff_t>(at), 0.f);
     }
-    u.weights[at] += weight[k];
-    u.vector_version = 0;
+    u->weights[at] += weight[k];
+    u->vector_version = 0;
   }
   events_since_train.fetch_add(n);
 }
@@ -177,8 +205,12 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   s.options = options;
   if (options.trending_half_life_hours <= 0) return Status::invalid_argument("trending half-life must be > 0 hours");
   if (!(options.trending_refresh_s >= 0)) return Status::invalid_argument("trending refresh must be >= 0 seconds");
-  s.trend_rate = std::log(2.0) / (options.trending_half_life_hours * 3600.0);
-  if (!options.event_weights.empty()) NUDGE_RETURN_IF_ERROR(s.event_types.parse_weights(options.event_weights));
+  {
+    auto cat = s.catalogue.write();
+    cat->trend_rate = std::log(2.0) / (options.trending_half_life_hours * 3600.0);
+    cat->trending_refresh_s = options.trending_refresh_s;
+    if (!options.event_weights.empty()) NUDGE_RETURN_IF_ERROR(cat->event_types.parse_weights(options.event_weights));
+  }
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) return Status::io_error("cannot create data directory " + options.data_dir + ": " + ec.message());
@@ -194,13 +226,13 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   };
   NUDGE_RETURN_IF_ERROR(s.store->scan_items([&](ItemRecord&& item) {
     if (auto e = validate_item(item)) return skip("item", item.id, *e);
-    const uint32_t index = s.intern_item(item.id);
-    s.set_record(index, std::move(item));
+    auto cat = s.catalogue.write();
+    const uint32_t index = cat->intern_item(item.id);
+    cat->set_record(index, std::move(item));
   }));
   NUDGE_RETURN_IF_ERROR(s.store->scan_users([&](UserRecord&& user) {
     if (auto e = validate_user(user)) return skip("user", user.id, *e);
-    const uint32_t index = s.intern_user(user.id);
-    s.user_states[index]->attributes = std::move(user.attributes_json);
+    s.users.intern(user.id)->write()->attributes = std::move(user.attributes_json);
   }));
   std::vector<Event> batch;
   auto flush = [&] {
@@ -216,8 +248,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   skipped += s.store->records_skipped();
   if (skipped > 0) spdlog::warn("serve: skipped {} stored records that are invalid or do not decode", skipped);
   s.records_skipped = skipped;
-  spdlog::info("serve: replayed {} events, {} users, {} items from {}", s.store->num_events(), s.users.size(),
-               s.items.size(), options.data_dir);
+  const size_t num_users = s.users.size(), num_items = s.catalogue.read()->items.size();
+  spdlog::info("serve: replayed {} events, {} users, {} items from {}", s.store->num_events(), num_users, num_items,
+               options.data_dir);
 
   // What retrains fit: the configured spec, else the offline model's, else what this data
   // directory was last told (model.spec), else the default. A chosen one is kept there so a
@@ -274,18 +307,18 @@ Status Engine::State::load_saved_model() {
   for (uint32_t i : loaded.history.indices) trained[i] = true;
   uint32_t num_items = 0;
   {
-    std::unique_lock lock(catalog_mutex);
-    for (uint32_t r = 0; r < rows; ++r) catalogue_index[r] = intern_item(loaded.items.id_of(r));
-    num_items = static_cast<uint32_t>(items.size());
-    for (const auto& st : item_states) features.push_back(st.record);
+    auto cat = catalogue.write();
+    for (uint32_t r = 0; r < rows; ++r) catalogue_index[r] = cat->intern_item(loaded.items.id_of(r));
+    num_items = static_cast<uint32_t>(cat->items.size());
+    for (const auto& st : cat->item_states) features.push_back(st.record);
   }
   // The version the model had when it was saved, so a restart does not renumber it.
   next_version = std::max<uint64_t>(next_version, read_saved_version());
   auto m = ServingModel::build(std::move(loaded.model), std::move(catalogue_index), num_items, trained, features,
                                options.model, next_version++);
-  std::unique_lock lock(catalog_mutex);
+  auto cat = catalogue.write();
   model.store(m);
-  for (uint32_t i = 0; i < items.size(); ++i) refresh_cold_vector(i, m.get());
+  for (uint32_t i = 0; i < cat->items.size(); ++i) cat->refresh_cold_vector(i, m.get());
   spdlog::info("serve: loaded model {} ({}, {} items)", model_path(), m->spec(), rows);
   return Status::ok();
 }
@@ -303,21 +336,15 @@ Status Engine::State::retrain() {
   Interactions data;
   // The log first, then the maps: apply() interns before it logs and the maps only grow, so
   // every index in the copied log is below the copied maps' sizes.
+  data = log.copy();  // events after this point wait for the next retrain
   {
-    std::lock_guard lock(log_mutex);
-    data = log;  // events after this point wait for the next retrain
+    auto cat = catalogue.read();
+    catalog->items = cat->items;
+    catalog->event_types = cat->event_types;
+    features.reserve(cat->item_states.size());
+    for (const auto& st : cat->item_states) features.push_back(st.record);
   }
-  {
-    std::shared_lock lock(catalog_mutex);
-    catalog->items = items;
-    catalog->event_types = event_types;
-    features.reserve(item_states.size());
-    for (const auto& st : item_states) features.push_back(st.record);
-  }
-  {
-    std::shared_lock lock(users_mutex);
-    catalog->users = users;
-  }
+  catalog->users = users.ids();
   if (data.size() < static_cast<size_t>(std::max<int64_t>(options.retrain_min_events, 1))) {
     events_since_train.fetch_add(pending_before);
     return Status::ok();
@@ -340,9 +367,9 @@ Status Engine::State::retrain() {
   // After the model: a crash in between leaves the previous number, never one for a model not saved.
   NUDGE_RETURN_IF_ERROR(write_file_atomically(version_path(), {std::to_string(m->version()) + "\n"}));
   {
-    std::unique_lock lock(catalog_mutex);
+    auto cat = catalogue.write();
     model.store(m);  // the swap: later requests see the new model, earlier ones keep theirs
-    for (uint32_t i = 0; i < items.size(); ++i) refresh_cold_vector(i, m.get());
+    for (uint32_t i = 0; i < cat->items.size(); ++i) cat->refresh_cold_vector(i, m.get());
   }
   ++retrains;
   spdlog::info("serve: model {} ({}) trained on {} events in {:.2f} s", m->version(), m->spec(),
@@ -444,9 +471,9 @@ void Engine::ingest_async(std::vector<Event> events, std::function<void(const St
     if (e.timestamp == 0) e.timestamp = now;
   {
     // Event types are a small table (255); refuse new names once it is full.
-    std::shared_lock lock(state_->catalog_mutex);
+    auto cat = state_->catalogue.read();
     for (const Event& e : events)
-      if (!state_->event_types.find(e.type) && state_->event_types.size() >= EventTypes::kMaxTypes) {
+      if (!cat->event_types.find(e.type) && cat->event_types.size() >= EventTypes::kMaxTypes) {
         done(Status::invalid_argument("too many event types; '" + e.type + "' is not one of them"));
         return;
       }
@@ -471,20 +498,20 @@ Status Engine::put_item(ItemRecord item) {
   // Storing first: a failed write changes nothing in memory.
   NUDGE_RETURN_IF_ERROR(state_->store->put_item(item));
   auto m = model();
-  std::unique_lock lock(state_->catalog_mutex);
-  const uint32_t index = state_->intern_item(item.id);
-  state_->set_record(index, std::move(item));
-  state_->refresh_cold_vector(index, m.get());
+  auto cat = state_->catalogue.write();
+  const uint32_t index = cat->intern_item(item.id);
+  cat->set_record(index, std::move(item));
+  cat->refresh_cold_vector(index, m.get());
   return Status::ok();
 }
 
 Status Engine::hide_item(const std::string& id) {
   ItemRecord record;
   {
-    std::shared_lock lock(state_->catalog_mutex);
-    auto index = state_->items.find(id);
+    auto cat = state_->catalogue.read();
+    auto index = cat->items.find(id);
     if (!index) return Status::not_found("unknown item '" + id + "'");
-    record = state_->item_states[*index].record;
+    record = cat->item_states[*index].record;
   }
   record.hidden = true;
   return put_item(std::move(record));
@@ -493,31 +520,25 @@ Status Engine::hide_item(const std::string& id) {
 Status Engine::put_user(UserRecord user) {
   if (auto err = validate_user(user)) return Status::invalid_argument(err->field + ": " + err->message);
   NUDGE_RETURN_IF_ERROR(state_->store->put_user(user));
-  UserState* u = nullptr;
-  {
-    std::unique_lock lock(state_->users_mutex);
-    u = state_->user_states[state_->intern_user(user.id)].get();
-  }
-  std::lock_guard lock(u->mutex);
-  u->attributes = std::move(user.attributes_json);
+  state_->users.intern(user.id)->write()->attributes = std::move(user.attributes_json);
   return Status::ok();
 }
 
 std::optional<UserInfo> Engine::user_info(const std::string& id) const {
-  UserState* u = state_->find_user(id);
+  UserState* u = state_->users.find(id);
   if (!u) return std::nullopt;
   UserInfo info;
   info.id = id;
   std::vector<uint32_t> items;
   std::vector<float> weights;
   {
-    std::lock_guard lock(u->mutex);
-    items = u->items;
-    weights = u->weights;
-    info.attributes_json = u->attributes;
+    auto user = u->read();
+    items = user->items;
+    weights = user->weights;
+    info.attributes_json = user->attributes;
   }
-  std::shared_lock lock(state_->catalog_mutex);
-  for (size_t k = 0; k < items.size(); ++k) info.history.emplace_back(state_->items.id_of(items[k]), weights[k]);
+  auto cat = state_->catalogue.read();
+  for (size_t k = 0; k < items.size(); ++k) info.history.emplace_back(cat->items.id_of(items[k]), weights[k]);
   return info;
 }
 
@@ -529,14 +550,8 @@ EngineStats Engine::stats() const {
   EngineStats st;
   st.events = state_->store->num_events();
   st.commits = state_->store->num_commits();
-  {
-    std::shared_lock lock(state_->users_mutex);
-    st.users = state_->users.size();
-  }
-  {
-    std::shared_lock lock(state_->catalog_mutex);
-    st.items = state_->items.size();
-  }
+  st.users = state_->users.size();
+  st.items = state_->catalogue.read()->items.size();
   if (auto m = model()) {
     st.model_version = m->version();
     st.model_trained_at = m->trained_at();

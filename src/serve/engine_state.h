@@ -1,16 +1,14 @@
-// The engine's shared state (internal to src/serve): the catalogue, per-user online state,
-// the training log and the current model, with the locks that guard them.
-//
-// Lock order: a user's mutex is never held while taking catalog_mutex or users_mutex; the
-// catalogue and user-table locks are taken one at a time.
+// The engine's shared state (internal to src/serve), in parts that each own their data and
+// its lock: the catalogue, the user table and each user's state, the training log, the
+// model slot and the retrainer's controls. Data behind a lock is reachable only through a
+// guard of that lock (guarded.h), and every lock is ranked (lock_rank.h): a thread takes
+// locks in rank order or aborts, so the order is enforced, not only written down.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -18,17 +16,19 @@
 #include "nudge/id_map.h"
 #include "nudge/interactions.h"
 #include "nudge/serve/engine.h"
+#include "serve/guarded.h"
 
 namespace nudge::serve {
 
-struct UserState {
-  mutable std::mutex mutex;
+// One user's online state (behind UserState's lock).
+struct UserData {
   std::vector<uint32_t> items;         // sorted catalogue indices
   std::vector<float> weights;          // summed implicit weight per item
   Eigen::VectorXf vector;              // folded in against model `vector_version`
   uint64_t vector_version = 0;         // 0: stale (an event arrived since)
   std::string attributes = "{}";
 };
+using UserState = Guarded<UserData, LockRank::kUser>;
 
 struct ItemState {
   ItemRecord record;                   // features as last PUT (id filled in even if never PUT)
@@ -47,12 +47,9 @@ struct TrendingRanking {
   uint64_t updates = 0;                // State::trend_updates when built
 };
 
-struct Engine::State {
-  EngineOptions options;
-  std::unique_ptr<EventStore> store;
-  double trend_rate = 0;               // ln 2 / half-life in seconds
-
-  mutable std::shared_mutex catalog_mutex;  // items, item_states, event_types, cold_items
+// The catalogue: items, their records, event types and the indexes derived from them
+// (behind Engine::State::catalogue's lock).
+struct Catalogue {
   IdMap items;
   std::vector<ItemState> item_states;
   EventTypes event_types;
@@ -60,19 +57,62 @@ struct Engine::State {
   // Category / tag -> items carrying it (ascending), so filtered requests score only those.
   std::unordered_map<std::string, std::vector<uint32_t>> items_by_category, items_by_tag;
   std::vector<uint32_t> hidden_items;  // ascending; unfiltered requests skip these without reading records
-  std::atomic<uint64_t> trend_updates{0};   // apply() bumps it under catalog_mutex
-  mutable std::mutex trending_mutex;        // guards `trending`; one re-sort at a time
-  mutable std::shared_ptr<const TrendingRanking> trending;
+  double trend_rate = 0;               // ln 2 / half-life in seconds
+  double trending_refresh_s = 0;
+  std::atomic<uint64_t> trend_updates{0};  // bumped by every batch of events (under the write lock)
 
-  mutable std::shared_mutex users_mutex;    // users, user_states (the vector, not the states)
-  IdMap users;
-  std::vector<std::unique_ptr<UserState>> user_states;
+  uint32_t intern_item(std::string_view id);
+  void set_record(uint32_t item, ItemRecord record);  // keeps items_by_category/tag current
+  void refresh_cold_vector(uint32_t item, const ServingModel* m);
+  // Re-sorted when events arrived and the last sort is older than trending_refresh_s (a
+  // reader may call it: the ranking is a cache with a lock of its own).
+  std::shared_ptr<const TrendingRanking> trending_ranking() const;
 
-  std::mutex log_mutex;
-  Interactions log;                    // every event in catalogue indices: the training set
+ private:
+  mutable RankedMutex<LockRank::kCache> trending_mutex_;  // one re-sort at a time
+  mutable std::shared_ptr<const TrendingRanking> trending_;
+};
+
+// User IDs and their states. Its lock is never held outside its methods; a state's address
+// stays valid for the engine's life.
+class UserTable {
+ public:
+  UserState* intern(std::string_view id);
+  // Interns every event's user: their indices (as in the training log) and states, in order.
+  void intern(const std::vector<Event>& events, std::vector<uint32_t>* indices, std::vector<UserState*>* states);
+  UserState* find(std::string_view id) const;
+  size_t size() const;
+  IdMap ids() const;  // a copy
+
+ private:
+  mutable RankedSharedMutex<LockRank::kTable> mutex_;
+  IdMap ids_;
+  std::vector<std::unique_ptr<UserState>> states_;
+};
+
+// Every event in catalogue indices: the training set. Its lock is never held outside its methods.
+class TrainingLog {
+ public:
+  void append(const std::vector<Event>& events, const std::vector<uint32_t>& users,
+              const std::vector<uint32_t>& items, const std::vector<EventType>& types);
+  Interactions copy() const;
+  size_t size() const;
+
+ private:
+  mutable RankedMutex<LockRank::kTable> mutex_;
+  Interactions log_;
+};
+
+struct Engine::State {
+  EngineOptions options;
+  std::unique_ptr<EventStore> store;
+
+  Guarded<Catalogue, LockRank::kTable> catalogue;
+  UserTable users;
+  TrainingLog log;
 
   std::atomic<std::shared_ptr<const ServingModel>> model;
-  std::mutex retrain_mutex;            // one retrain at a time
+  RankedMutex<LockRank::kRetrain> retrain_mutex;  // one retrain at a time
   std::string retrain_spec;            // what retrains fit; empty: the default (set at open)
   std::atomic<uint64_t> next_version{1};
   std::atomic<uint64_t> events_since_train{0};
@@ -80,22 +120,11 @@ struct Engine::State {
   uint64_t records_skipped = 0;  // at startup; constant afterwards
   std::atomic<int> retrain_holds{0};   // > 0: no retrain by count or schedule (bulk loads)
 
-  std::mutex wake_mutex;
-  std::condition_variable wake;
-  bool stopping = false;
+  RankedMutex<LockRank::kSignal> wake_mutex;
+  std::condition_variable_any wake;
+  bool stopping = false;                                             // guarded by wake_mutex
   std::vector<std::function<void(const Status&)>> retrain_requests;  // guarded by wake_mutex
   std::thread retrainer;
-
-  // Callers hold catalog_mutex exclusively.
-  uint32_t intern_item(std::string_view id);
-  void set_record(uint32_t item, ItemRecord record);  // keeps items_by_category/tag current
-  // Callers hold catalog_mutex (shared is enough). Re-sorted when events arrived and the
-  // last sort is older than options.trending_refresh_s.
-  std::shared_ptr<const TrendingRanking> trending_ranking() const;
-  void refresh_cold_vector(uint32_t item, const ServingModel* m);
-  // Callers hold users_mutex exclusively.
-  uint32_t intern_user(std::string_view id);
-  UserState* find_user(std::string_view id) const;  // takes users_mutex shared
 
   void apply(const std::vector<Event>& events);
   Status retrain();

@@ -22,7 +22,7 @@ bool matches_any(const std::vector<std::string>& wanted, std::string_view value)
 
 // Everything a request needs decided per item, resolved once under the catalogue lock.
 struct Rules {
-  const Engine::State& s;
+  const Catalogue& s;
   const RecommendRequest* request = nullptr;   // null for similar()
   std::vector<uint32_t> excluded;              // sorted: seen (when excluded), exclude list, pins
   std::vector<std::string> categories;
@@ -89,7 +89,7 @@ struct Rules {
 };
 
 // The vector an item is scored with: its factors, or its feature vector when cold.
-const float* item_vector(const Engine::State& s, const ServingModel* m, uint32_t item) {
+const float* item_vector(const Catalogue& s, const ServingModel* m, uint32_t item) {
   if (m && m->has_vector(item)) return m->items().row(item).data();
   const auto& cold = s.item_states[item].cold_vector;
   return m && cold.size() == m->factors() ? cold.data() : nullptr;
@@ -118,7 +118,7 @@ void keep_best(std::vector<ScoredItem>* items, size_t k) {
 // Personal candidates: the `pool` best eligible items for user vector x.
 void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen::VectorXf& x, size_t pool,
                          std::vector<ScoredItem>* out) {
-  const Engine::State& s = rules.s;
+  const Catalogue& s = rules.s;
   out->clear();
   bool done = false;
   if (m.ann() && !rules.has_filters) {
@@ -227,7 +227,7 @@ void history_candidates(const Rules& rules, const ServingModel& m, std::span<con
 // Walks the trending ranking from the top and stops once no later item, even with every boost,
 // could beat the pool's worst: a few items for a plain request instead of the catalogue.
 void trending_candidates(const Rules& rules, size_t pool, std::vector<ScoredItem>* out) {
-  const Engine::State& s = rules.s;
+  const Catalogue& s = rules.s;
   const auto ranking = s.trending_ranking();
   const float max_boost = rules.max_boost();
   out->clear();
@@ -299,7 +299,7 @@ std::vector<ScoredItem> diversify(const Rules& rules, const ServingModel* m, std
 
 // "Because you engaged with ...": the two history items closest to the recommended one, by
 // the served model's item vectors (the factor path's, else the model's own embeddings).
-std::vector<std::string> closest_history(const Engine::State& s, const ServingModel& m, uint32_t item,
+std::vector<std::string> closest_history(const Catalogue& s, const ServingModel& m, uint32_t item,
                                          const std::vector<uint32_t>& history) {
   const float* v = nullptr;
   Eigen::Index dim = 0;
@@ -351,13 +351,13 @@ void explain_components(const ServingModel& m, std::span<const uint32_t> history
 
 }  // namespace
 
-std::shared_ptr<const TrendingRanking> Engine::State::trending_ranking() const {
-  std::lock_guard lock(trending_mutex);
+std::shared_ptr<const TrendingRanking> Catalogue::trending_ranking() const {
+  std::lock_guard lock(trending_mutex_);
   const auto now = std::chrono::steady_clock::now();
   const uint64_t updates = trend_updates.load();
-  if (trending && (trending->updates == updates ||
-                   now - trending->built < std::chrono::duration<double>(options.trending_refresh_s)))
-    return trending;
+  if (trending_ && (trending_->updates == updates ||
+                    now - trending_->built < std::chrono::duration<double>(trending_refresh_s)))
+    return trending_;
   auto ranking = std::make_shared<TrendingRanking>();
   ranking->built = now;
   ranking->updates = updates;
@@ -369,8 +369,8 @@ std::shared_ptr<const TrendingRanking> Engine::State::trending_ranking() const {
     if (!std::isinf(item_states[i].log_trend))
       ranking->order.push_back({i, static_cast<float>(item_states[i].log_trend - top)});
   sort_best_first(&ranking->order);
-  trending = ranking;
-  return trending;
+  trending_ = ranking;
+  return trending_;
 }
 
 namespace {
@@ -386,7 +386,7 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
   if (auto err = check_k(request.k)) return *err;
   if (request.mmr_lambda < 0.f || request.mmr_lambda > 1.f || std::isnan(request.mmr_lambda))
     return ApiError{400, "mmr", "must be between 0 and 1"};
-  const State& s = *state_;
+  const State& state = *state_;
   const auto m = model();
   RecommendResponse response;
   response.model_version = m ? m->version() : 0;
@@ -398,8 +398,8 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
   std::vector<uint32_t> history;
   std::vector<float> history_weights;
   const bool factor_path = m && m->factor_model();
-  if (UserState* u = s.find_user(request.user)) {
-    std::lock_guard lock(u->mutex);
+  if (UserState* user = state.users.find(request.user)) {
+    auto u = user->write();  // the folded vector is cached in the user's state
     history = u->items;
     if (factor_path && !u->items.empty()) {
       if (u->vector_version != m->version()) {
@@ -414,7 +414,8 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
   const bool personal = factor_path ? x.size() > 0 && x.squaredNorm() > 0.f : m && m->knows_any(history);
   response.source = personal ? "personal" : "trending";
 
-  std::shared_lock lock(s.catalog_mutex);
+  const auto catalogue = state.catalogue.read();
+  const Catalogue& s = *catalogue;
   Rules rules{s, &request};
   rules.categories = request.categories;
   rules.has_filters = !request.categories.empty() || !request.tags.empty() || request.price_min || request.price_max;
@@ -480,11 +481,11 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
 
 std::variant<RecommendResponse, ApiError> Engine::similar(const SimilarRequest& request) const {
   if (auto err = check_k(request.k)) return *err;
-  const State& s = *state_;
   const auto m = model();
   RecommendResponse response;
   response.model_version = m ? m->version() : 0;
-  std::shared_lock lock(s.catalog_mutex);
+  const auto catalogue = state_->catalogue.read();
+  const Catalogue& s = *catalogue;
   auto found = s.items.find(request.item);
   if (!found) return ApiError{404, "item", "unknown item '" + request.item + "'"};
   const uint32_t item = *found;

@@ -1,0 +1,73 @@
+// Ranked locks: the serving engine's lock order, checked at every acquisition.
+//
+// Every lock in the engine has a rank, and a thread may take a lock only while it holds no
+// lock of the same or a higher rank. Two threads can then never wait for each other in a
+// cycle. The ranks, lowest first:
+//   kRetrain  one retrain at a time; held while training copies the tables below
+//   kTable    the catalogue, the user table and the training log: one of them at a time
+//   kUser     one user's state (history, folded vector, attributes)
+//   kCache    a cache refreshed while its table is read (the trending ranking)
+//   kSignal   the retrainer's wake-up queue
+// A lock taken out of order aborts with both ranks named, in every build: the tests catch a
+// wrong order on the path they run, not only when two threads happen to deadlock.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <shared_mutex>
+
+namespace nudge::serve {
+
+enum class LockRank : uint8_t { kRetrain = 0, kTable = 1, kUser = 2, kCache = 3, kSignal = 4 };
+
+namespace lock_rank {
+// Marks `rank` held by this thread; aborts when a lock of that rank or above is held.
+void acquire(LockRank rank);
+void release(LockRank rank);
+// Whether this thread holds a lock of `rank` (for tests).
+bool held(LockRank rank);
+}  // namespace lock_rank
+
+// A mutex with a rank (BasicLockable, so std::lock_guard and std::unique_lock work).
+template <LockRank Rank>
+class RankedMutex {
+ public:
+  void lock() {
+    lock_rank::acquire(Rank);
+    mutex_.lock();
+  }
+  void unlock() {
+    mutex_.unlock();
+    lock_rank::release(Rank);
+  }
+
+ private:
+  std::mutex mutex_;
+};
+
+// A reader-writer mutex with a rank (for std::unique_lock and std::shared_lock).
+template <LockRank Rank>
+class RankedSharedMutex {
+ public:
+  void lock() {
+    lock_rank::acquire(Rank);
+    mutex_.lock();
+  }
+  void unlock() {
+    mutex_.unlock();
+    lock_rank::release(Rank);
+  }
+  void lock_shared() {
+    lock_rank::acquire(Rank);
+    mutex_.lock_shared();
+  }
+  void unlock_shared() {
+    mutex_.unlock_shared();
+    lock_rank::release(Rank);
+  }
+
+ private:
+  std::shared_mutex mutex_;
+};
+
+}  // namespace nudge::serve
