@@ -154,8 +154,21 @@ double TwoTowerModel::batch_loss(const UserBatch& b, Gradient* grad) const {
   for (uint32_t t : b.user_tokens) eu += embeddings_.row(t).transpose();
   if (!b.user_tokens.empty()) eu /= static_cast<float>(b.user_tokens.size());
   const size_t m = b.history.size();
-  std::vector<std::vector<uint32_t>> history_tokens(m);
-  Eigen::MatrixXf hv(d, static_cast<Eigen::Index>(m));
+  // Per-thread buffers: a batch is a few microseconds of work, too little to pay for
+  // allocations. hv and left_out keep their memory while m stays at most their columns.
+  struct Scratch {
+    std::vector<std::vector<uint32_t>> history_tokens;
+    Eigen::MatrixXf hv, left_out;
+    std::vector<uint32_t> tp, tn;
+  };
+  thread_local Scratch scratch;
+  auto& history_tokens = scratch.history_tokens;
+  if (history_tokens.size() < m) history_tokens.resize(m);
+  if (scratch.hv.rows() != d || scratch.hv.cols() < static_cast<Eigen::Index>(m)) {
+    scratch.hv.resize(d, static_cast<Eigen::Index>(std::max<size_t>(m, options_.history)));
+    scratch.left_out.resize(d, scratch.hv.cols());
+  }
+  auto hv = scratch.hv.leftCols(static_cast<Eigen::Index>(m));
   float unused_bias = 0.f;
   Vec v;
   for (size_t k = 0; k < m; ++k) {
@@ -163,13 +176,15 @@ double TwoTowerModel::batch_loss(const UserBatch& b, Gradient* grad) const {
     mean_of(history_tokens[k], &v, &unused_bias);
     hv.col(static_cast<Eigen::Index>(k)) = v;
   }
-  const Vec hsum = m > 0 ? Vec(hv.rowwise().sum()) : Vec::Zero(d);
+  const Vec hsum = m > 0 ? Vec(hv.rowwise().sum()) : Vec(Vec::Zero(d));
 
   // Gradients reaching the user tower, summed over the batch and applied once at the end:
   // every history item gets `all` except what came from examples it was the positive of.
   Vec user_grad = Vec::Zero(d), all = Vec::Zero(d);
-  Eigen::MatrixXf left_out = Eigen::MatrixXf::Zero(d, static_cast<Eigen::Index>(m));
-  std::vector<uint32_t> tp, tn;
+  auto left_out = scratch.left_out.leftCols(static_cast<Eigen::Index>(m));
+  left_out.setZero();
+  auto& tp = scratch.tp;
+  auto& tn = scratch.tn;
   Vec vp, vn, u(d), du(d);
   const bool warp = options_.loss == "warp";
   double total = 0;
@@ -433,7 +448,7 @@ void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng)
             Row a(accum.data() + static_cast<size_t>(tok) * fd, options_.factors);
             gc = Row(grad.embeddings.data() + static_cast<size_t>(tok) * fd, options_.factors) + reg * e;
             a += gc.square();
-            e -= lr * gc / (a.sqrt() + 1e-8f);
+            e -= lr * gc * (a + 1e-16f).rsqrt();  // rsqrt: no square root and division per coordinate
             const float gb = grad.biases[tok];
             bias_accum[tok] += gb * gb;
             biases_[tok] -= lr * gb / (std::sqrt(bias_accum[tok]) + 1e-8f);

@@ -28,9 +28,10 @@ void release(LockRank rank);
 bool held(LockRank rank);
 }  // namespace lock_rank
 
-// A mutex with a rank (BasicLockable, so std::lock_guard and std::unique_lock work).
-template <LockRank Rank>
-class RankedMutex {
+// A mutex with a rank: std::mutex or std::shared_mutex underneath, usable with the standard
+// lock guards (lock_guard, unique_lock, shared_lock) and condition_variable_any.
+template <class Mutex, LockRank Rank>
+class Ranked {
  public:
   void lock() {
     lock_rank::acquire(Rank);
@@ -40,34 +41,22 @@ class RankedMutex {
     mutex_.unlock();
     lock_rank::release(Rank);
   }
-
- private:
-  std::mutex mutex_;
-};
-
-// A reader-writer mutex with a rank (for std::unique_lock and std::shared_lock).
-template <LockRank Rank>
-class RankedSharedMutex {
- public:
-  void lock() {
-    lock_rank::acquire(Rank);
-    mutex_.lock();
-  }
-  void unlock() {
-    mutex_.unlock();
-    lock_rank::release(Rank);
-  }
-  void lock_shared() {
+  void lock_shared() requires requires(Mutex m) { m.lock_shared(); } {
     lock_rank::acquire(Rank);
     mutex_.lock_shared();
   }
-  void unlock_shared() {
+  void unlock_shared() requires requires(Mutex m) { m.unlock_shared(); } {
     mutex_.unlock_shared();
     lock_rank::release(Rank);
   }
 
  private:
-  std::shared_mutex mutex_;
+  Mutex mutex_;
 };
+
+template <LockRank Rank>
+using RankedMutex = Ranked<std::mutex, Rank>;
+template <LockRank Rank>
+using RankedSharedMutex = Ranked<std::shared_mutex, Rank>;
 
 }  // namespace nudge::serve
