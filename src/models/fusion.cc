@@ -198,14 +198,20 @@ Status FusionModel::tune(const Dataset& fit_part, const Dataset& validation) {
     std::vector<uint32_t> items;  // candidates
     std::vector<float> z;         // items.size() x m, item-major
     std::vector<float> bound;     // per component
+    // For stacking: the held-out items' scores (truth row order x m), and uniform negatives
+    // (unseen items, 4 per held-out item) with theirs.
+    std::vector<float> truth_z;
+    std::vector<uint32_t> negatives;
+    std::vector<float> negative_z;
   };
   std::vector<UserCase> cases;
+  Rng rng(static_cast<uint64_t>(options_.seed) + 5);
   std::vector<std::vector<float>> full(m, std::vector<float>(n));
   std::vector<uint8_t> is_candidate(n, 0);
   std::vector<ScoredItem> top;
   for (uint32_t u = 0; u < truth.num_rows && static_cast<int64_t>(cases.size()) < options_.tuning_users; ++u) {
     if (truth.row_nnz(u) == 0 || seen.row_nnz(u) == 0) continue;
-    UserCase c{u, user_history_[u], {}, {}, std::vector<float>(m, -std::numeric_limits<float>::infinity())};
+    UserCase c{u, user_history_[u], {}, {}, std::vector<float>(m, -std::numeric_limits<float>::infinity()), {}, {}, {}};
     for (size_t k = 0; k < m; ++k) {
       parts_[k]->score_user(u, full[k]);
       normalise_scores(options_.normalise, full[k]);
@@ -226,6 +232,19 @@ Status FusionModel::tune(const Dataset& fit_part, const Dataset& validation) {
       is_candidate[i] = 0;
     }
     for (uint32_t i : seen.row_indices(u)) is_candidate[i] = 0;
+    if (options_.method == "learned") {
+      const auto hist = seen.row_indices(u);
+      for (uint32_t i : truth.row_indices(u)) {
+        for (size_t k = 0; k < m; ++k) c.truth_z.push_back(full[k][i]);
+        for (int neg = 0; neg < 4; ++neg) {
+          uint32_t j;
+          do j = rng.uniform_index(n);
+          while (std::binary_search(hist.begin(), hist.end(), j));
+          c.negatives.push_back(j);
+          for (size_t k = 0; k < m; ++k) c.negative_z.push_back(full[k][j]);
+        }
+      }
+    }
     cases.push_back(std::move(c));
   }
   if (cases.empty()) return Status::invalid_argument("fusion: no validation user to tune on (dataset too small)");
@@ -297,12 +316,9 @@ Status FusionModel::tune(const Dataset& fit_part, const Dataset& validation) {
     return Status::ok();
   }
   // Learned: logistic regression (nn/logistic.h) on validation positives and sampled negatives.
-  Rng rng(static_cast<uint64_t>(options_.seed) + 5);
   std::vector<std::vector<float>> features;
   std::vector<float> labels;
   const size_t dim = 2 * m + 3;
-  // Validation positives outside the candidates are scored as their components' bounds: a
-  // lower estimate that keeps the example without scoring the whole catalogue again.
   auto add = [&](const UserCase& c, const float* z, uint32_t item, float label) {
     std::vector<float> f(dim);
     for (size_t k = 0; k < m; ++k) {
@@ -316,13 +332,10 @@ Status FusionModel::tune(const Dataset& fit_part, const Dataset& validation) {
     labels.push_back(label);
   };
   for (const auto& c : cases) {
-    for (uint32_t i : truth.row_indices(c.user)) {
-      const auto at = std::find(c.items.begin(), c.items.end(), i);
-      add(c, at == c.items.end() ? c.bound.data() : &c.z[static_cast<size_t>(at - c.items.begin()) * m], i, 1.f);
-      for (int neg = 0; neg < 4; ++neg) {
-        const auto j = rng.uniform_index(static_cast<uint32_t>(c.items.size()));
-        add(c, &c.z[j * m], c.items[j], 0.f);
-      }
+    const auto held_out = truth.row_indices(c.user);
+    for (size_t t = 0; t < held_out.size(); ++t) {
+      add(c, &c.truth_z[t * m], held_out[t], 1.f);
+      for (size_t neg = 4 * t; neg < 4 * t + 4; ++neg) add(c, &c.negative_z[neg * m], c.negatives[neg], 0.f);
     }
   }
   weights_ = nn::fit_logistic(features, labels, dim);

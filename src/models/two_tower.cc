@@ -243,14 +243,11 @@ void TwoTowerModel::sample_pairs(uint32_t u, std::span<const uint32_t> positives
   b->pairs.clear();
   const uint32_t n = num_items();
   auto is_positive = [&](uint32_t i) { return std::binary_search(positives.begin(), positives.end(), i); };
-  auto draw_positive = [&](Pair* pair) {
-    pair->positive = positives[rng.uniform_index(static_cast<uint32_t>(positives.size()))];
-    pair->drop_ids = rng.uniform() < options_.id_dropout;
-  };
   if (options_.loss == "bpr") {
     for (size_t step = 0; step < positives.size(); ++step) {
       Pair pair;
-      draw_positive(&pair);
+      pair.positive = positives[rng.uniform_index(static_cast<uint32_t>(positives.size()))];
+      pair.drop_ids = rng.uniform() < options_.id_dropout;
       for (int64_t k = 0; k < options_.negatives; ++k) {
         do pair.negative = rng.uniform_index(n);
         while (is_positive(pair.negative));

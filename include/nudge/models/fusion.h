@@ -10,9 +10,10 @@
 //             weight of each model can depend on how much the user has done
 // fit() holds out `validation` of the training pairs (random, leave-last or temporal:
 // `split`), fits the components on the rest, tunes the combination there, then goes on
-// training the components on all of the training data (`refit`: warm or from scratch). The weighted search starts from the best of the
-// equal mix and each component alone, and a weight may reach 0, so on the validation users
-// the fusion never ends below its best component.
+// training the components on all of the training data (`refit`: warm or from scratch). The
+// weighted search starts from the best of the equal mix and each component alone, and a
+// weight may reach 0, so on the validation users the fusion never ends below its best
+// component.
 // Params: models=ials+twotower (registry names), method, normalise, validation, split, refit,
 // tuning_users, seed, and
 // component parameters prefixed by the component name (ials.factors=32).
