@@ -427,8 +427,13 @@ TEST(Engine, ExplanationsNeverNameHiddenItems) {
     for (const auto& b : rec.because) EXPECT_EQ(named.count(b), 0u) << "explanation names hidden item " << b;
 }
 
-TEST(Engine, HotSwapUnderConcurrentRequestsGivesOnlyValidAnswers) {
-  Fixture f;
+// Three retrains swap the model while readers ask and a writer ingests: every answer is
+// complete, for iALS and for the fused ensemble (exact scoring: under ThreadSanitizer, the
+// HNSW build reports a lock-order inversion inside one thread that is not yet understood).
+class EngineSwap : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EngineSwap, HotSwapUnderConcurrentRequestsGivesOnlyValidAnswers) {
+  Fixture f(1000000, GetParam());
   std::atomic<bool> stop{false};
   std::atomic<int> bad{0}, answers{0};
   std::vector<std::thread> readers;
@@ -461,6 +466,12 @@ TEST(Engine, HotSwapUnderConcurrentRequestsGivesOnlyValidAnswers) {
   EXPECT_EQ(bad.load(), 0);
   EXPECT_GT(answers.load(), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Served, EngineSwap,
+                         ::testing::Values("ials:factors=16,threads=1",
+                                           "fusion:models=ials+twotower,ials.factors=8,ials.threads=1,"
+                                           "twotower.factors=8,twotower.epochs=2,twotower.threads=1"),
+                         [](const auto& param) { return param.param.substr(0, param.param.find(':')); });
 
 TEST(Engine, BackgroundRetrainWaitsWhileHeldThenFiresOnEventCount) {
   TempDir dir;
