@@ -8,14 +8,19 @@
 # top 10 is asked over HTTP and scored against their held-out item (NDCG@10, HR@10). The
 # same spec is evaluated offline with `nudge eval --method leave-last` on the same split.
 #
+# With USER_FEATURES=1 the users' attributes (synth's segment and country) are imported too
+# (`--import-users`, served to the two-tower user tower) and given to `nudge eval`.
+#
 #   bench/served_accuracy.sh                    # 3,000 users, 2,000 items, 60k events
 #   USERS=6000 ITEMS=3700 EVENTS=200000 bench/served_accuracy.sh
+#   USER_FEATURES=1 bench/served_accuracy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nudge=${NUDGE:-build/release/tools/nudge/nudge}
 [ -x "$nudge" ] || scripts/build.sh release nudge_cli
 users=${USERS:-3000} items=${ITEMS:-2000} events=${EVENTS:-60000}
 read -r -a models <<< "${MODELS:-ials:factors=64 default}"
+import_users=() eval_users=()
 work=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
@@ -25,6 +30,9 @@ trap cleanup EXIT
   --out "$work/synth" > /dev/null
 "$nudge" -q data split -i "$work/synth/interactions.csv" --method leave-last -o "$work/split" > /dev/null
 # One held-out item per test user (leave-last keeps every event of the newest item).
+if [ "${USER_FEATURES:-0}" = 1 ]; then
+  import_users=(--import-users "$work/synth/users.csv") eval_users=(--user-features "$work/synth/users.csv")
+fi
 tail -n +2 "$work/split/test.csv" | cut -d, -f1,2 | sort -u -t, -k1,1 > "$work/truth.csv"
 echo "== $(wc -l < "$work/truth.csv") test users; served = asked over HTTP, offline = nudge eval, same split"
 printf '%-12s %-9s %8s %8s  %s\n' model where ndcg@10 hr@10 spec
@@ -34,7 +42,7 @@ for model in "${models[@]}"; do
   flags=()
   [ "$model" != default ] && flags=(-m "$model")
   "$nudge" -q serve -d "$work/data" --import "$work/split/train.csv" --import-items "$work/synth/items.csv" \
-    "${flags[@]}" --port 0 --port-file "$work/port" > "$work/server.log" 2>&1 &
+    "${import_users[@]}" "${flags[@]}" --port 0 --port-file "$work/port" > "$work/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 3000); do [ -s "$work/port" ] && break; sleep 0.1; done
   [ -s "$work/port" ] || { cat "$work/server.log"; exit 1; }
@@ -48,8 +56,8 @@ for model in "${models[@]}"; do
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
   awk -v m="$model" -v s="$spec" '{ n++; if ($1 > 0) { hit++; ndcg += log(2) / log($1 + 1) } }
     END { printf "%-12s %-9s %8.4f %8.4f  %s\n", substr(m, 1, 12), "served", ndcg / n, hit / n, s }' "$work/ranks"
-  "$nudge" -q eval -i "$work/synth/interactions.csv" --item-features "$work/synth/items.csv" --method leave-last \
-    -k 10 -m "$spec" --json "$work/eval.json" > /dev/null
+  "$nudge" -q eval -i "$work/synth/interactions.csv" --item-features "$work/synth/items.csv" "${eval_users[@]}" \
+    --method leave-last -k 10 -m "$spec" --json "$work/eval.json" > /dev/null
   ndcg=$(grep -o '"ndcg@10": *[0-9.e-]*' "$work/eval.json" | head -1 | sed 's/.*: *//')
   hr=$(grep -o '"hit_rate@10": *[0-9.e-]*' "$work/eval.json" | head -1 | sed 's/.*: *//')
   printf '%-12s %-9s %8.4f %8.4f\n' "$(echo "$model" | cut -c1-12)" offline "$ndcg" "$hr"

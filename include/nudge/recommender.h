@@ -28,11 +28,24 @@ namespace nudge {
 class ModelWriter;
 class ModelReader;
 
-// An item known only by its features, described after the model was trained (cold start):
-// categorical and multi-valued features as (field, value) pairs, numeric ones as (field, x).
-struct ItemDescription {
+// An item or a user known by features rather than by a training index: categorical and
+// multi-valued features as (field, value) pairs, numeric ones as (field, x). Items described
+// after the model was trained (cold start); a user's attributes.
+struct FeatureDescription {
   std::vector<std::pair<std::string, std::string>> values;  // ("category", "shoes"), ("tag", "red")
   std::vector<std::pair<std::string, float>> numbers;       // ("price", 19.9)
+  bool empty() const { return values.empty() && numbers.empty(); }
+};
+
+// A user known by behaviour rather than by a training index (a new or anonymous user, or any
+// user as serving sees them): the summed history and, where the caller tracks them, the most
+// recent items and the user's attributes. Models that build a user from recent behaviour and
+// attributes (the two-tower user tower) use all of it; the others use items and weights.
+struct UserHistory {
+  std::span<const uint32_t> items;    // distinct item indices, < num_items()
+  std::span<const float> weights;     // one per item
+  std::span<const uint32_t> recent;   // distinct item indices, newest first; empty: not tracked
+  const FeatureDescription* attributes = nullptr;  // null: none
 };
 
 class Recommender {
@@ -51,6 +64,10 @@ class Recommender {
   // that cannot start warm fit from scratch, as by default.
   virtual Status fit_warm(const Dataset& train) { return fit(train); }
 
+  // Frees what only a later fit_warm() would use (optimiser state), once the model is final;
+  // scores do not change. Serving calls it on every model it trains.
+  virtual void release_training_state() {}
+
   // Scores of training user `user` for every item: scores.size() == num_items().
   // NUDGE_CHECK on an unknown user or a wrong span size.
   virtual void score_user(uint32_t user, std::span<float> scores) const = 0;
@@ -65,14 +82,20 @@ class Recommender {
   virtual void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                              std::span<float> scores) const = 0;
 
-  // score_history, plus scores on the same scale for items the model has never seen, known
-  // only by their features (`described`, one score each into `described_scores`). Models
-  // with a feature view (the two-tower model, a fusion holding one) return true; the
-  // default scores the history only and returns false.
-  virtual bool score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
-                                  std::span<const ItemDescription> described, std::span<float> scores,
-                                  std::span<float> described_scores) const;
+  // score_history for a user given as a UserHistory (recent items and attributes included),
+  // plus scores on the same scale for items the model has never seen, known only by their
+  // features (`described`, one score each into `described_scores`). Models with a feature
+  // view (the two-tower model, a fusion holding one) return true; the default scores
+  // user.items with score_history and returns false.
+  virtual bool score_history_with(const UserHistory& user, std::span<const FeatureDescription> described,
+                                  std::span<float> scores, std::span<float> described_scores) const;
   virtual bool has_feature_view() const { return false; }
+  // Whether the model can say anything for this user from their attributes alone (the
+  // two-tower model knows at least one of the attribute values from training).
+  virtual bool knows_attributes(const FeatureDescription& attributes) const {
+    (void)attributes;
+    return false;
+  }
 
   // Up to k items most similar to `item` (not including it). Unsupported -> Status.
   virtual Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const;
@@ -89,9 +112,8 @@ class Recommender {
   // u for a history (user.size() == item_embeddings().dim) and the item biases (empty when
   // there are none). False for every other model. Serving uses it to rank a fusion through
   // one nearest-neighbour index instead of scoring every item.
-  virtual bool history_vector(std::span<const uint32_t> items, std::span<const float> weights,
-                              std::span<float> user) const {
-    (void)items, (void)weights, (void)user;
+  virtual bool history_vector(const UserHistory& history, std::span<float> user) const {
+    (void)history, (void)user;
     return false;
   }
   virtual std::span<const float> item_biases() const { return {}; }

@@ -73,6 +73,7 @@ std::pair<double, double> mean_and_sd(std::span<const float> s) {
 
 void normalise_scores(std::string_view method, std::span<float> s, std::span<float> extras) {
   if (s.empty()) return;
+  if (extras.empty()) return normalise_scores(method, s);
   if (method == "rank") {
     // The share of catalogue scores below each extra, as ranks / (n - 1) are.
     std::vector<float> sorted(s.begin(), s.end());
@@ -377,6 +378,10 @@ void FusionModel::score_user(uint32_t user, std::span<float> scores) const {
   combine(z, user_history_[user], scores);
 }
 
+void FusionModel::release_training_state() {
+  for (auto& p : parts_) p->release_training_state();
+}
+
 float FusionModel::history_feature(size_t items) const {
   return std::min(1.f, std::log1p(static_cast<float>(items)) / history_scale_);
 }
@@ -384,29 +389,26 @@ float FusionModel::history_feature(size_t items) const {
 void FusionModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
                                 std::span<float> scores) const {
   check_history_call(items, weights, scores);
-  std::vector<std::vector<float>> z;
-  component_scores(items, weights, &z);
-  combine(z, history_feature(items.size()), scores);
+  score_history_with(UserHistory{items, weights}, {}, scores, {});
 }
 
 bool FusionModel::has_feature_view() const {
   return std::any_of(parts_.begin(), parts_.end(), [](const auto& p) { return p->has_feature_view(); });
 }
 
-bool FusionModel::score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
-                                     std::span<const ItemDescription> described, std::span<float> scores,
-                                     std::span<float> described_scores) const {
-  check_history_call(items, weights, scores);
+bool FusionModel::knows_attributes(const FeatureDescription& attributes) const {
+  return std::any_of(parts_.begin(), parts_.end(), [&](const auto& p) { return p->knows_attributes(attributes); });
+}
+
+bool FusionModel::score_history_with(const UserHistory& user, std::span<const FeatureDescription> described,
+                                     std::span<float> scores, std::span<float> described_scores) const {
+  check_history_call(user.items, user.weights, scores);
   NUDGE_CHECK(described.size() == described_scores.size(), "fusion: one score per described item");
-  if (!has_feature_view() || described.empty()) {
-    score_history(items, weights, scores);
-    return has_feature_view();
-  }
   std::vector<std::vector<float>> z(parts_.size()), zd(parts_.size());
   for (size_t k = 0; k < parts_.size(); ++k) {
     z[k].resize(num_items());
     zd[k].resize(described.size());
-    if (parts_[k]->score_history_with(items, weights, described, z[k], zd[k])) {
+    if (parts_[k]->score_history_with(user, described, z[k], zd[k])) {
       normalise_scores(options_.normalise, z[k], zd[k]);
     } else {
       normalise_scores(options_.normalise, z[k]);
@@ -416,10 +418,10 @@ bool FusionModel::score_history_with(std::span<const uint32_t> items, std::span<
       std::fill(zd[k].begin(), zd[k].end(), static_cast<float>(mean / std::max<size_t>(1, z[k].size())));
     }
   }
-  const float h = history_feature(items.size());
+  const float h = history_feature(user.items.size());
   combine(z, h, scores);
   combine_described(zd, h, described_scores);
-  return true;
+  return has_feature_view();
 }
 
 Status FusionModel::similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const {
@@ -437,12 +439,11 @@ Recommender::ItemEmbeddings FusionModel::item_embeddings() const {
   return {};
 }
 
-void FusionModel::component_scores(std::span<const uint32_t> items, std::span<const float> weights,
-                                   std::vector<std::vector<float>>* out) const {
+void FusionModel::component_scores(const UserHistory& user, std::vector<std::vector<float>>* out) const {
   out->resize(parts_.size());
   for (size_t k = 0; k < parts_.size(); ++k) {
     (*out)[k].resize(num_items());
-    parts_[k]->score_history(items, weights, (*out)[k]);
+    parts_[k]->score_history_with(user, {}, (*out)[k], {});
     normalise_scores(options_.normalise, (*out)[k]);
   }
 }

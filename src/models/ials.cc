@@ -189,10 +189,9 @@ void IalsModel::score_history(std::span<const uint32_t> items, std::span<const f
   Eigen::Map<Eigen::VectorXf>(scores.data(), static_cast<Eigen::Index>(scores.size())).noalias() = items_ * x;
 }
 
-bool IalsModel::history_vector(std::span<const uint32_t> items, std::span<const float> weights,
-                               std::span<float> user) const {
+bool IalsModel::history_vector(const UserHistory& history, std::span<float> user) const {
   NUDGE_CHECK(user.size() == static_cast<size_t>(items_.cols()), "ials: history_vector of the wrong size");
-  Eigen::Map<Eigen::VectorXf>(user.data(), items_.cols()) = fold_in(items, weights);
+  Eigen::Map<Eigen::VectorXf>(user.data(), items_.cols()) = fold_in(history.items, history.weights);
   return true;
 }
 

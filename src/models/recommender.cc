@@ -8,10 +8,9 @@ Status Recommender::similar_items(uint32_t, size_t, std::vector<ScoredItem>*) co
   return Status::unsupported(std::string(name()) + " has no notion of item similarity");
 }
 
-bool Recommender::score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
-                                     std::span<const ItemDescription>, std::span<float> scores,
-                                     std::span<float>) const {
-  score_history(items, weights, scores);
+bool Recommender::score_history_with(const UserHistory& user, std::span<const FeatureDescription>,
+                                     std::span<float> scores, std::span<float>) const {
+  score_history(user.items, user.weights, scores);
   return false;
 }
 

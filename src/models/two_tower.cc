@@ -317,18 +317,23 @@ uint32_t TwoTowerModel::lay_out(const Dataset& train) {
   const CsrMatrix& seen = train.user_items();
   const CsrMatrix& iu = train.item_users();
   std::vector<std::vector<uint32_t>> item_lists, user_lists;
-  item_fields_.clear();
-  for (const auto& f : cat.item_features.fields()) item_fields_.push_back(f.name);
-  item_vocabulary_ = cat.item_features.vocabulary();
-  numeric_fields_.clear();
-  uint32_t next = feature_tokens(cat.item_features, num_items(), options_.buckets, 0, &item_lists, &numeric_fields_);
+  auto start_index = [](const FeatureTable& table, uint32_t base, FeatureIndex* index) {
+    index->fields.clear();
+    for (const auto& f : table.fields()) index->fields.push_back(f.name);
+    index->vocabulary = table.vocabulary();
+    index->base = base;
+    index->numeric.clear();
+  };
+  start_index(cat.item_features, 0, &item_index_);
+  uint32_t next = feature_tokens(cat.item_features, num_items(), options_.buckets, 0, &item_lists, &item_index_.numeric);
   layout_.item_features = next;
   item_id_token_.assign(num_items(), kNoIndex);
   for (uint32_t i = 0; i < num_items(); ++i) {
     if (iu.row_nnz(i) > 0) item_id_token_[i] = next++;  // only items seen in training get an ID token
   }
   layout_.user_base = next;
-  layout_.user_features = feature_tokens(cat.user_features, num_users(), options_.buckets, next, &user_lists);
+  start_index(cat.user_features, next, &user_index_);
+  layout_.user_features = feature_tokens(cat.user_features, num_users(), options_.buckets, next, &user_lists, &user_index_.numeric);
   next += layout_.user_features;
   user_id_token_.assign(num_users(), kNoIndex);
   for (uint32_t u = 0; u < num_users(); ++u) {
@@ -395,9 +400,7 @@ Status TwoTowerModel::fit_warm(const Dataset& train) {
   for (uint32_t t = 0; t < old.user_features; ++t) carry(old.user_base + t, layout_.user_base + t);
   for (uint32_t u = 0; u < num_users(); ++u) carry(old_users[u], user_id_token_[u]);
   train_epochs(train, std::max<int64_t>(1, options_.epochs / 5), rng);
-  // The Adagrad state is only kept for one warm start: it is as large as the embeddings.
-  adagrad_ = {};
-  adagrad_bias_ = {};
+  release_training_state();  // kept for one warm start only: it is as large as the embeddings
   return Status::ok();
 }
 
@@ -435,6 +438,11 @@ void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng)
           if (batch.pairs.empty()) continue;
           auto ut = user_token_lists_.row_indices(u);
           batch.user_tokens.assign(ut.begin(), ut.end());
+          // The ID token comes last; a user with features sometimes trains without it, as a
+          // served user (known by attributes and recent items) is scored.
+          if (batch.user_tokens.size() > 1 && batch.user_tokens.back() == user_id_token_[u] &&
+              r.uniform() < options_.id_dropout)
+            batch.user_tokens.pop_back();
           auto history = recent_.row_indices(u);
           batch.history.assign(history.begin(), history.end());
           batch.drop_history_ids = r.uniform() < options_.id_dropout;
@@ -466,7 +474,24 @@ void TwoTowerModel::score_user(uint32_t user, std::span<float> scores) const {
 void TwoTowerModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
                                   std::span<float> scores) const {
   check_history_call(items, weights, scores);
-  score_items(user_vector({}, items), scores);
+  score_items(user_vector(UserHistory{items, weights}), scores);
+}
+
+Eigen::VectorXf TwoTowerModel::user_vector(const UserHistory& user) const {
+  thread_local std::vector<uint32_t> tokens;
+  tokens.clear();
+  if (user.attributes) user_index_.tokens(*user.attributes, &tokens);
+  std::span<const uint32_t> recent = user.recent.empty() ? user.items : user.recent;
+  if (!user.recent.empty() && static_cast<int64_t>(recent.size()) > options_.history)
+    recent = recent.first(static_cast<size_t>(options_.history));
+  for (uint32_t i : recent) NUDGE_CHECK(i < num_items(), "twotower: recent item out of range");
+  return user_vector(tokens, recent);
+}
+
+bool TwoTowerModel::knows_attributes(const FeatureDescription& attributes) const {
+  std::vector<uint32_t> tokens;
+  user_index_.tokens(attributes, &tokens);
+  return !tokens.empty();
 }
 
 void TwoTowerModel::score_items(const Eigen::VectorXf& u, std::span<float> scores) const {
@@ -475,30 +500,29 @@ void TwoTowerModel::score_items(const Eigen::VectorXf& u, std::span<float> score
   out += Eigen::Map<const Eigen::VectorXf>(item_bias_.data(), static_cast<Eigen::Index>(item_bias_.size()));
 }
 
-void TwoTowerModel::describe(const ItemDescription& item, std::vector<uint32_t>* tokens) const {
-  tokens->clear();
-  for (const auto& [field, value] : item.values) {
+void TwoTowerModel::FeatureIndex::tokens(const FeatureDescription& d, std::vector<uint32_t>* out) const {
+  out->clear();
+  for (const auto& [field, value] : d.values) {
     // The field as named in training, else the value under any field (a "tag" served as
     // "tags" in the file the model was trained from).
-    auto t = item_vocabulary_.find(field + "=" + value);
-    for (size_t f = 0; !t && f < item_fields_.size(); ++f) t = item_vocabulary_.find(item_fields_[f] + "=" + value);
-    if (t) tokens->push_back(*t);
+    auto t = vocabulary.find(field + "=" + value);
+    for (size_t f = 0; !t && f < fields.size(); ++f) t = vocabulary.find(fields[f] + "=" + value);
+    if (t) out->push_back(base + *t);
   }
-  for (const auto& [field, x] : item.numbers) {
-    for (const NumericField& f : numeric_fields_) {
+  for (const auto& [field, x] : d.numbers) {
+    for (const NumericField& f : numeric) {
       if (f.field != field || std::isnan(x)) continue;
-      tokens->push_back(f.first_token +
-                        static_cast<uint32_t>(std::upper_bound(f.cuts.begin(), f.cuts.end(), x) - f.cuts.begin()));
+      out->push_back(f.first_token +
+                     static_cast<uint32_t>(std::upper_bound(f.cuts.begin(), f.cuts.end(), x) - f.cuts.begin()));
     }
   }
 }
 
-bool TwoTowerModel::score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
-                                       std::span<const ItemDescription> described, std::span<float> scores,
-                                       std::span<float> described_scores) const {
-  check_history_call(items, weights, scores);
+bool TwoTowerModel::score_history_with(const UserHistory& user, std::span<const FeatureDescription> described,
+                                       std::span<float> scores, std::span<float> described_scores) const {
+  check_history_call(user.items, user.weights, scores);
   NUDGE_CHECK(described.size() == described_scores.size(), "twotower: one score per described item");
-  const Eigen::VectorXf u = user_vector({}, items);
+  const Eigen::VectorXf u = user_vector(user);
   score_items(u, scores);
   std::vector<uint32_t> tokens;
   Eigen::VectorXf v;
@@ -511,10 +535,9 @@ bool TwoTowerModel::score_history_with(std::span<const uint32_t> items, std::spa
   return true;
 }
 
-bool TwoTowerModel::history_vector(std::span<const uint32_t> items, std::span<const float>,
-                                   std::span<float> user) const {
+bool TwoTowerModel::history_vector(const UserHistory& history, std::span<float> user) const {
   NUDGE_CHECK(user.size() == static_cast<size_t>(embeddings_.cols()), "twotower: history_vector of the wrong size");
-  Eigen::Map<Eigen::VectorXf>(user.data(), embeddings_.cols()) = user_vector({}, items);
+  Eigen::Map<Eigen::VectorXf>(user.data(), embeddings_.cols()) = user_vector(history);
   return true;
 }
 
@@ -532,15 +555,22 @@ void TwoTowerModel::save_state(ModelWriter& out) const {
   out.csr(recent_);
   write_factors(out, embeddings_);
   out.floats(biases_);
-  // The item feature vocabulary, for items described after training (cold start). Files
-  // written before it existed end here when the model is read.
+  // The feature vocabularies, for items described after training (cold start) and users
+  // served by their attributes. Files written before each existed end before it.
   out.u32(kFeatureIndexMarker);
-  out.u32(static_cast<uint32_t>(item_fields_.size()));
-  for (const auto& f : item_fields_) out.str(f);
-  out.u32(item_vocabulary_.size());
-  for (uint32_t t = 0; t < item_vocabulary_.size(); ++t) out.str(item_vocabulary_.id_of(t));
-  out.u32(static_cast<uint32_t>(numeric_fields_.size()));
-  for (const auto& f : numeric_fields_) {
+  item_index_.save(out);
+  out.u32(kUserFeatureIndexMarker);
+  out.u32(user_index_.base);
+  user_index_.save(out);
+}
+
+void TwoTowerModel::FeatureIndex::save(ModelWriter& out) const {
+  out.u32(static_cast<uint32_t>(fields.size()));
+  for (const auto& f : fields) out.str(f);
+  out.u32(vocabulary.size());
+  for (uint32_t t = 0; t < vocabulary.size(); ++t) out.str(vocabulary.id_of(t));
+  out.u32(static_cast<uint32_t>(numeric.size()));
+  for (const auto& f : numeric) {
     out.str(f.field);
     out.u32(f.first_token);
     out.floats(f.cuts);
@@ -564,37 +594,43 @@ Status TwoTowerModel::load_state(ModelReader& in) {
   for (uint32_t t : item_id_token_) {
     if (t != kNoIndex && t >= tokens) return in.corrupt("twotower: item ID tokens", "token out of range");
   }
-  item_fields_.clear();
-  item_vocabulary_ = IdMap();
-  numeric_fields_.clear();
-  if (in.remaining() > 0) {  // files from before the index end here
+  item_index_ = FeatureIndex();
+  user_index_ = FeatureIndex();
+  if (in.remaining() > 0) {  // files from before the item index end here
     uint32_t marker = 0;
     NUDGE_RETURN_IF_ERROR(in.u32(&marker, "twotower: feature index"));
     if (marker != kFeatureIndexMarker) return in.corrupt("twotower: feature index", "bad marker");
-    NUDGE_RETURN_IF_ERROR(load_feature_index(in, tokens));
+    NUDGE_RETURN_IF_ERROR(item_index_.load(in, tokens));
+  }
+  if (in.remaining() > 0) {  // files from before the user index end here
+    uint32_t marker = 0;
+    NUDGE_RETURN_IF_ERROR(in.u32(&marker, "twotower: user feature index"));
+    if (marker != kUserFeatureIndexMarker) return in.corrupt("twotower: user feature index", "bad marker");
+    NUDGE_RETURN_IF_ERROR(in.u32(&user_index_.base, "twotower: user feature base"));
+    NUDGE_RETURN_IF_ERROR(user_index_.load(in, tokens));
   }
   set_shape(users, item_token_lists_.num_rows);
   refresh_item_vectors();
   return Status::ok();
 }
 
-Status TwoTowerModel::load_feature_index(ModelReader& in, uint32_t tokens) {
+Status TwoTowerModel::FeatureIndex::load(ModelReader& in, uint32_t tokens) {
   uint32_t count = 0;
   NUDGE_RETURN_IF_ERROR(in.u32(&count, "twotower: feature fields"));
   if (count > in.remaining()) return in.corrupt("twotower: feature fields", "count larger than the file");
-  item_fields_.resize(count);
-  for (auto& f : item_fields_) NUDGE_RETURN_IF_ERROR(in.str(&f, "twotower: feature field"));
+  fields.resize(count);
+  for (auto& f : fields) NUDGE_RETURN_IF_ERROR(in.str(&f, "twotower: feature field"));
   NUDGE_RETURN_IF_ERROR(in.u32(&count, "twotower: feature vocabulary"));
-  if (count > tokens) return in.corrupt("twotower: feature vocabulary", "more values than tokens");
+  if (base > tokens || count > tokens - base) return in.corrupt("twotower: feature vocabulary", "more values than tokens");
   std::string value;
   for (uint32_t t = 0; t < count; ++t) {
     NUDGE_RETURN_IF_ERROR(in.str(&value, "twotower: feature value"));
-    if (item_vocabulary_.intern(value) != t) return in.corrupt("twotower: feature vocabulary", "repeated value");
+    if (vocabulary.intern(value) != t) return in.corrupt("twotower: feature vocabulary", "repeated value");
   }
   NUDGE_RETURN_IF_ERROR(in.u32(&count, "twotower: numeric fields"));
   if (count > in.remaining()) return in.corrupt("twotower: numeric fields", "count larger than the file");
-  numeric_fields_.resize(count);
-  for (auto& f : numeric_fields_) {
+  numeric.resize(count);
+  for (auto& f : numeric) {
     NUDGE_RETURN_IF_ERROR(in.str(&f.field, "twotower: numeric field"));
     NUDGE_RETURN_IF_ERROR(in.u32(&f.first_token, "twotower: numeric field token"));
     NUDGE_RETURN_IF_ERROR(in.floats(&f.cuts, "twotower: numeric field cuts"));

@@ -14,6 +14,7 @@
 #include "nudge/model_file.h"
 #include "nudge/models/fusion.h"
 #include "nudge/registry.h"
+#include "nudge/serve/user_attributes.h"
 #include "io/atomic_file.h"
 #include "serve/engine_state.h"
 #include "serve/record_codec.h"
@@ -89,9 +90,39 @@ size_t UserTable::size() const {
   return ids_.size();
 }
 
-IdMap UserTable::ids() const {
+IdMap UserTable::ids(std::vector<FeatureDescription>* attributes) const {
   std::shared_lock lock(mutex_);
+  if (attributes) {
+    attributes->clear();
+    attributes->reserve(states_.size());
+    for (const auto& state : states_) attributes->push_back(state->read()->description);
+  }
   return ids_;
+}
+
+void UserData::add(uint32_t item, float weight) {
+  auto it = std::lower_bound(items.begin(), items.end(), item);
+  const size_t at = static_cast<size_t>(it - items.begin());
+  if (it == items.end() || *it != item) {
+    items.insert(it, item);
+    weights.insert(weights.begin() + static_cast<std::ptrdiff_t>(at), 0.f);
+  }
+  weights[at] += weight;
+  vector_version = 0;
+  if (weight <= 0) return;
+  // Move (or push) the item to the front, dropping the oldest beyond the cap.
+  auto seen = std::find(recent.begin(), recent.end(), item);
+  if (seen == recent.end()) {
+    if (recent.size() < kRecentItems) recent.push_back(item);
+    seen = recent.end() - 1;
+  }
+  std::rotate(recent.begin(), seen, seen + 1);
+  recent.front() = item;  // when full, the oldest was rotated to the front: replaced
+}
+
+void UserData::set_attributes(std::string json) {
+  description = describe_user(json);
+  attributes = std::move(json);
 }
 
 void TrainingLog::append(const std::vector<Event>& events, const std::vector<uint32_t>& users,
@@ -173,17 +204,7 @@ void Engine::State::apply(const std::vector<Event>& events) {
   std::vector<UserState*> states;
   users.intern(events, &user_index, &states);
   log.append(events, user_index, item_index, type);
-  for (size_t k = 0; k < n; ++k) {
-    auto u = states[k]->write();
-    auto it = std::lower_bound(u->items.begin(), u->items.end(), item_index[k]);
-    const size_t at = static_cast<size_t>(it - u->items.begin());
-    if (it == u->items.end() || *it != item_index[k]) {
-      u->items.insert(it, item_index[k]);
-      u->weights.insert(u->weights.begin() + static_cast<std::ptrdiff_t>(at), 0.f);
-    }
-    u->weights[at] += weight[k];
-    u->vector_version = 0;
-  }
+  for (size_t k = 0; k < n; ++k) states[k]->write()->add(item_index[k], weight[k]);
   events_since_train.fetch_add(n);
 }
 
@@ -232,7 +253,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   }));
   NUDGE_RETURN_IF_ERROR(s.store->scan_users([&](UserRecord&& user) {
     if (auto e = validate_user(user)) return skip("user", user.id, *e);
-    s.users.intern(user.id)->write()->attributes = std::move(user.attributes_json);
+    s.users.intern(user.id)->write()->set_attributes(std::move(user.attributes_json));
   }));
   std::vector<Event> batch;
   auto flush = [&] {
@@ -344,7 +365,8 @@ Status Engine::State::retrain() {
     features.reserve(cat->item_states.size());
     for (const auto& st : cat->item_states) features.push_back(st.record);
   }
-  catalog->users = users.ids();
+  std::vector<FeatureDescription> attributes;
+  catalog->users = users.ids(&attributes);
   if (data.size() < static_cast<size_t>(std::max<int64_t>(options.retrain_min_events, 1))) {
     events_since_train.fetch_add(pending_before);
     return Status::ok();
@@ -354,6 +376,8 @@ Status Engine::State::retrain() {
   });
   if (described) catalog->item_features = item_feature_table(features);
   catalog->item_features.resize(static_cast<uint32_t>(catalog->items.size()));
+  if (std::any_of(attributes.begin(), attributes.end(), [](const auto& a) { return !a.empty(); }))
+    catalog->user_features = user_feature_table(attributes);
   catalog->user_features.resize(static_cast<uint32_t>(catalog->users.size()));
   const std::string spec = spec_to_train(described);
   Dataset dataset(catalog, std::move(data));
@@ -520,7 +544,7 @@ Status Engine::hide_item(const std::string& id) {
 Status Engine::put_user(UserRecord user) {
   if (auto err = validate_user(user)) return Status::invalid_argument(err->field + ": " + err->message);
   NUDGE_RETURN_IF_ERROR(state_->store->put_user(user));
-  state_->users.intern(user.id)->write()->attributes = std::move(user.attributes_json);
+  state_->users.intern(user.id)->write()->set_attributes(std::move(user.attributes_json));
   return Status::ok();
 }
 

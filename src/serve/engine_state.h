@@ -22,11 +22,19 @@ namespace nudge::serve {
 
 // One user's online state (behind UserState's lock).
 struct UserData {
+  // Most recent items kept per user: the two-tower user tower reads up to its `history`
+  // (20 by default) of them.
+  static constexpr size_t kRecentItems = 32;
   std::vector<uint32_t> items;         // sorted catalogue indices
   std::vector<float> weights;          // summed implicit weight per item
+  std::vector<uint32_t> recent;        // items of positive events, newest first, distinct
   Eigen::VectorXf vector;              // folded in against model `vector_version`
   uint64_t vector_version = 0;         // 0: stale (an event arrived since)
   std::string attributes = "{}";
+  FeatureDescription description;      // the attributes as features (user_attributes.h)
+
+  void add(uint32_t item, float weight);  // one event's item and implicit weight
+  void set_attributes(std::string json);
 };
 using UserState = Guarded<UserData, LockRank::kUser>;
 
@@ -34,7 +42,7 @@ struct ItemState {
   ItemRecord record;                   // features as last PUT (id filled in even if never PUT)
   Eigen::VectorXf cold_vector;         // from features, for items the model has no vector for
   // History path: the features the model scores a new item by (the two-tower item tower).
-  ItemDescription description;
+  FeatureDescription description;
   bool described = false;
   double log_trend = -std::numeric_limits<double>::infinity();  // log of the decayed count
 };
@@ -82,7 +90,9 @@ class UserTable {
   void intern(const std::vector<Event>& events, std::vector<uint32_t>* indices, std::vector<UserState*>* states);
   UserState* find(std::string_view id) const;
   size_t size() const;
-  IdMap ids() const;  // a copy
+  // A copy of the IDs and, when `attributes` is not null, each user's attributes as
+  // features (index order), taken together.
+  IdMap ids(std::vector<FeatureDescription>* attributes = nullptr) const;
 
  private:
   mutable RankedSharedMutex<LockRank::kTable> mutex_;

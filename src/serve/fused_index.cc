@@ -22,7 +22,7 @@ void ServingModel::build_fused_index(const ServingModelOptions& options) {
     const Recommender& part = fusion->part(k);
     const auto e = part.item_embeddings();
     std::vector<float> probe(e.dim);
-    if (!e.data || !part.history_vector({}, {}, probe)) return;  // not a u . v + b model
+    if (!e.data || !part.history_vector(UserHistory{}, probe)) return;  // not a u . v + b model
     FusedPart p;
     p.offset = width;
     p.dim = e.dim;
@@ -54,20 +54,17 @@ void ServingModel::build_fused_index(const ServingModelOptions& options) {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
-bool ServingModel::fused_query(std::span<const uint32_t> items, std::span<const float> weights,
-                               std::vector<float>* query, float* offset) const {
+bool ServingModel::fused_query(const UserHistory& user, std::vector<float>* query, float* offset) const {
   if (!fused_ann_) return false;
   const auto* fusion = static_cast<const FusionModel*>(model_.get());
-  thread_local std::vector<uint32_t> rows;
-  thread_local std::vector<float> w;
-  history_rows(items, weights, &rows, &w);
+  const UserHistory rows = to_rows(user);
   query->assign(static_cast<size_t>(fused_items_.cols()), 0.f);
   *offset = 0.f;
   for (size_t k = 0; k < fused_parts_.size(); ++k) {
     const FusedPart& p = fused_parts_[k];
     const uint32_t ext = p.dim + (p.bias ? 1 : 0);
     Eigen::Map<Eigen::VectorXf> u(query->data() + p.offset, ext);
-    fusion->part(k).history_vector(rows, w, std::span<float>(query->data() + p.offset, p.dim));
+    fusion->part(k).history_vector(rows, std::span<float>(query->data() + p.offset, p.dim));
     if (p.bias) u(p.dim) = 1.f;
     // z = (u . x - mu) / sigma with mu = u . mean and sigma^2 = u' C u over the model's items.
     const float mu = u.dot(p.mean);

@@ -1,5 +1,8 @@
 #include "nudge/serve/import.h"
 
+#include <cmath>
+#include <nlohmann/json.hpp>
+
 namespace nudge::serve {
 
 std::vector<ItemRecord> item_records(const Dataset& data) {
@@ -18,10 +21,34 @@ std::vector<ItemRecord> item_records(const Dataset& data) {
   return out;
 }
 
+std::vector<UserRecord> user_records(const Dataset& data) {
+  const FeatureTable& f = data.catalog().user_features;
+  std::vector<UserRecord> out;
+  if (f.empty()) return out;
+  for (uint32_t u = 0; u < data.num_users(); ++u) {
+    nlohmann::json attributes = nlohmann::json::object();
+    for (uint32_t token : f.tokens(u)) {
+      const FeatureField& field = f.fields()[f.token_field(token)];
+      const std::string value(f.token_value(token));
+      if (field.kind == FeatureKind::kMultiCategorical) attributes[field.name].push_back(value);
+      else attributes[field.name] = value;
+    }
+    for (uint32_t k = 0; k < f.fields().size(); ++k) {
+      if (f.fields()[k].kind != FeatureKind::kNumeric) continue;
+      if (const float x = f.numeric(u, k); !std::isnan(x)) attributes[f.fields()[k].name] = x;
+    }
+    if (attributes.empty()) continue;
+    out.push_back({std::string(data.catalog().users.id_of(u)),
+                   attributes.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+  }
+  return out;
+}
+
 Status import_dataset(Engine& engine, const Dataset& data, size_t batch_size) {
   const auto hold = engine.hold_retrains();
   if (!data.catalog().item_features.empty())
     for (auto& record : item_records(data)) NUDGE_RETURN_IF_ERROR(engine.put_item(std::move(record)));
+  for (auto& record : user_records(data)) NUDGE_RETURN_IF_ERROR(engine.put_user(std::move(record)));
   const Interactions& x = data.interactions();
   const Catalog& c = data.catalog();
   for (size_t begin = 0; begin < x.size(); begin += batch_size) {

@@ -6,6 +6,8 @@
 #include <queue>
 #include <unordered_map>
 
+#include <fmt/format.h>
+
 #include "nudge/models/fusion.h"
 #include "serve/engine_state.h"
 
@@ -159,11 +161,11 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
 
 // The fused index (serving_model.h) asked for the fusion's best; false when there is none or
 // the exclusions ate every answer it gave (the caller then scores everything).
-bool fused_candidates(const Rules& rules, const ServingModel& m, std::span<const uint32_t> history,
-                      std::span<const float> weights, size_t pool, std::vector<ScoredItem>* out) {
+bool fused_candidates(const Rules& rules, const ServingModel& m, const UserHistory& user, size_t pool,
+                      std::vector<ScoredItem>* out) {
   thread_local std::vector<float> query;
   float offset = 0.f;
-  if (!m.fused_query(history, weights, &query, &offset)) return false;
+  if (!m.fused_query(user, &query, &offset)) return false;
   size_t fetch = pool + rules.excluded.size() + 16;
   std::vector<ScoredItem> found;
   for (int attempt = 0; attempt < 4; ++attempt, fetch *= 4) {
@@ -180,11 +182,12 @@ bool fused_candidates(const Rules& rules, const ServingModel& m, std::span<const
 }
 
 // Personal candidates on the history path: the model scores the whole catalogue from the
-// user's current history, so the answer reflects the latest event without any cached state.
-void history_candidates(const Rules& rules, const ServingModel& m, std::span<const uint32_t> history,
-                        std::span<const float> weights, size_t pool, std::vector<ScoredItem>* out) {
+// user's current history (and recent items and attributes), so the answer reflects the
+// latest event without any cached state.
+void history_candidates(const Rules& rules, const ServingModel& m, const UserHistory& user, size_t pool,
+                        std::vector<ScoredItem>* out) {
   thread_local std::vector<float> scores, scratch, described_scores;
-  thread_local std::vector<ItemDescription> described;
+  thread_local std::vector<FeatureDescription> described;
   thread_local std::vector<uint32_t> described_items;
   const uint32_t n = m.num_items();
   scores.resize(n);
@@ -198,9 +201,9 @@ void history_candidates(const Rules& rules, const ServingModel& m, std::span<con
         described_items.push_back(i);
       }
   // A fusion with a fused index and nothing outside it to score: ask the index.
-  if (described.empty() && !rules.has_filters && fused_candidates(rules, m, history, weights, pool, out)) return;
+  if (described.empty() && !rules.has_filters && fused_candidates(rules, m, user, pool, out)) return;
   described_scores.resize(described.size());
-  m.score_history_with(history, weights, described, scores, &scratch, described_scores);
+  m.score_history_with(user, described, scores, &scratch, described_scores);
   const bool boosted = !rules.request || !rules.request->boosts.empty();
   if (!rules.has_filters) {
     // Only hidden and excluded items fail: mark those, without touching every item's record.
@@ -328,20 +331,29 @@ std::vector<std::string> closest_history(const Catalogue& s, const ServingModel&
   return out;
 }
 
+// The user's attribute values the model learnt from, as "field=value".
+std::vector<std::string> known_attributes(const Recommender& model, const FeatureDescription& attributes) {
+  std::vector<std::string> out;
+  FeatureDescription one;
+  for (const auto& [field, value] : attributes.values) {
+    one.values.assign(1, {field, value});
+    if (model.knows_attributes(one)) out.push_back(field + "=" + value);
+  }
+  one.values.clear();
+  for (const auto& [field, x] : attributes.numbers) {
+    one.numbers.assign(1, {field, x});
+    if (model.knows_attributes(one)) out.push_back(fmt::format("{}={}", field, x));
+  }
+  return out;
+}
+
 // Each fusion component's normalised score of the picked items (explain=true).
-void explain_components(const ServingModel& m, std::span<const uint32_t> history, std::span<const float> weights,
-                        std::span<const ScoredItem> picked, std::vector<Recommendation>* out) {
+void explain_components(const ServingModel& m, const UserHistory& user, std::span<const ScoredItem> picked,
+                        std::vector<Recommendation>* out) {
   const auto* fusion = dynamic_cast<const FusionModel*>(&m.recommender());
   if (!fusion) return;
-  std::vector<uint32_t> rows;
-  std::vector<float> w;
-  for (size_t k = 0; k < history.size(); ++k) {
-    if (m.row_of(history[k]) == kNoIndex) continue;
-    rows.push_back(m.row_of(history[k]));
-    w.push_back(weights[k]);
-  }
   std::vector<std::vector<float>> parts;
-  fusion->component_scores(rows, w, &parts);
+  fusion->component_scores(m.to_rows(user), &parts);
   for (size_t c = 0; c < picked.size(); ++c) {
     const uint32_t r = m.row_of(picked[c].item);
     if (r == kNoIndex) continue;
@@ -395,8 +407,9 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
   // The factor path folds it in once per event and keeps it; the history path scores
   // from the history itself.
   Eigen::VectorXf x;
-  std::vector<uint32_t> history;
+  std::vector<uint32_t> history, recent;
   std::vector<float> history_weights;
+  FeatureDescription attributes;
   const bool factor_path = m && m->factor_model();
   if (UserState* user = state.users.find(request.user)) {
     auto u = user->write();  // the folded vector is cached in the user's state
@@ -409,9 +422,12 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
       x = u->vector;
     } else if (m) {
       history_weights = u->weights;
+      recent = u->recent;
+      if (m->recommender().has_feature_view()) attributes = u->description;
     }
   }
-  const bool personal = factor_path ? x.size() > 0 && x.squaredNorm() > 0.f : m && m->knows_any(history);
+  const UserHistory user{history, history_weights, recent, &attributes};
+  const bool personal = factor_path ? x.size() > 0 && x.squaredNorm() > 0.f : m && m->knows(user);
   response.source = personal ? "personal" : "trending";
 
   const auto catalogue = state.catalogue.read();
@@ -436,7 +452,7 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
   const size_t pool = rerank ? std::max<size_t>(request.k * 5, 50) : request.k;
   std::vector<ScoredItem> cands;
   if (personal && factor_path) personal_candidates(rules, *m, x, pool, &cands);
-  else if (personal) history_candidates(rules, *m, history, history_weights, pool, &cands);
+  else if (personal) history_candidates(rules, *m, user, pool, &cands);
   else trending_candidates(rules, pool, &cands);
   std::vector<ScoredItem> picked =
       rerank ? diversify(rules, m.get(), std::move(cands), request.k, request.max_per_category, request.mmr_lambda)
@@ -453,6 +469,9 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
       } else if (!factor_path && c.item < s.item_states.size() && m->row_of(c.item) == kNoIndex) {
         r.reason = "features";
         for (const auto& [field, value] : s.item_states[c.item].description.values) r.because.push_back(field + "=" + value);
+      } else if (!factor_path && history.empty()) {
+        r.reason = "attributes";  // a user known only by attributes
+        r.because = known_attributes(m->recommender(), attributes);
       } else if (m->trained(c.item) || !factor_path) {
         r.reason = "similar_items";
         r.because = closest_history(s, *m, c.item, history);
@@ -464,7 +483,7 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
     }
     response.items.push_back(std::move(r));
   }
-  if (request.explain && personal && !factor_path) explain_components(*m, history, history_weights, picked, &response.items);
+  if (request.explain && personal && !factor_path) explain_components(*m, user, picked, &response.items);
   // Pins last, at their positions (in order of position, so later pins do not shift earlier).
   std::stable_sort(pins.begin(), pins.end(), [](const auto& a, const auto& b) { return a.second->position < b.second->position; });
   for (const auto& [item, pin] : pins) {

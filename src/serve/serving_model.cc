@@ -48,7 +48,7 @@ FeatureTable item_feature_table(const std::vector<ItemRecord>& items) {
   return t;
 }
 
-bool describe_item(const ItemRecord& item, ItemDescription* out) {
+bool describe_item(const ItemRecord& item, FeatureDescription* out) {
   out->values.clear();
   out->numbers.clear();
   if (!item.category.empty()) out->values.emplace_back("category", item.category);
@@ -63,6 +63,7 @@ Result<std::shared_ptr<const ServingModel>> ServingModel::train(const Dataset& d
   const auto start = std::chrono::steady_clock::now();
   NUDGE_ASSIGN_OR_RETURN(std::unique_ptr<Recommender> model, make_recommender_from_spec(spec));
   NUDGE_RETURN_IF_ERROR(model->fit(data));
+  model->release_training_state();
   std::vector<bool> trained(data.num_items(), false);
   for (uint32_t item : data.interactions().items) trained[item] = true;
   std::vector<uint32_t> identity(data.num_items());
@@ -101,16 +102,21 @@ std::shared_ptr<const ServingModel> ServingModel::build(std::unique_ptr<Recommen
   return m;
 }
 
-void ServingModel::history_rows(std::span<const uint32_t> items, std::span<const float> weights,
-                                std::vector<uint32_t>* rows, std::vector<float>* row_weights) const {
-  rows->clear();
-  row_weights->clear();
-  for (size_t k = 0; k < items.size(); ++k) {
-    const uint32_t r = row_of(items[k]);
+UserHistory ServingModel::to_rows(const UserHistory& user) const {
+  thread_local std::vector<uint32_t> rows, recent;
+  thread_local std::vector<float> weights;
+  rows.clear();
+  weights.clear();
+  recent.clear();
+  for (size_t k = 0; k < user.items.size(); ++k) {
+    const uint32_t r = row_of(user.items[k]);
     if (r == kNoIndex) continue;
-    rows->push_back(r);
-    row_weights->push_back(weights[k]);
+    rows.push_back(r);
+    weights.push_back(user.weights[k]);
   }
+  for (uint32_t i : user.recent)
+    if (const uint32_t r = row_of(i); r != kNoIndex) recent.push_back(r);
+  return {rows, weights, recent, user.attributes};
 }
 
 void ServingModel::build_factor_path(const std::vector<ItemRecord>& features, const ServingModelOptions& options) {
@@ -157,30 +163,23 @@ void ServingModel::build_factor_path(const std::vector<ItemRecord>& features, co
 
 std::string ServingModel::spec() const { return spec_of(*model_); }
 
-bool ServingModel::knows_any(std::span<const uint32_t> items) const {
-  for (uint32_t i : items)
+bool ServingModel::knows(const UserHistory& user) const {
+  for (uint32_t i : user.items)
     if (row_of(i) != kNoIndex) return true;
-  return false;
+  return !ials_ && user.attributes && !user.attributes->empty() && model_->knows_attributes(*user.attributes);
 }
 
-void ServingModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
-                                 std::span<float> scores, std::vector<float>* scratch) const {
-  score_history_with(items, weights, {}, scores, scratch, {});
-}
-
-void ServingModel::score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
-                                      std::span<const ItemDescription> described, std::span<float> scores,
-                                      std::vector<float>* scratch, std::span<float> described_scores) const {
-  NUDGE_CHECK(scores.size() == num_items_ && items.size() == weights.size(), "serve: score_history spans");
-  thread_local std::vector<uint32_t> rows;
-  thread_local std::vector<float> w;
-  history_rows(items, weights, &rows, &w);
+void ServingModel::score_history_with(const UserHistory& user, std::span<const FeatureDescription> described,
+                                      std::span<float> scores, std::vector<float>* scratch,
+                                      std::span<float> described_scores) const {
+  NUDGE_CHECK(scores.size() == num_items_ && user.items.size() == user.weights.size(), "serve: score_history spans");
+  const UserHistory rows = to_rows(user);
   if (identity_rows_) {
-    model_->score_history_with(rows, w, described, scores, described_scores);
+    model_->score_history_with(rows, described, scores, described_scores);
     return;
   }
   scratch->resize(model_->num_items());
-  model_->score_history_with(rows, w, described, *scratch, described_scores);
+  model_->score_history_with(rows, described, *scratch, described_scores);
   std::fill(scores.begin(), scores.end(), std::numeric_limits<float>::quiet_NaN());
   for (uint32_t r = 0; r < item_of_row_.size(); ++r) scores[item_of_row_[r]] = (*scratch)[r];
 }

@@ -142,9 +142,9 @@ TEST(TwoTowerTest, DescribedItemsScoreAsUntrainedCatalogueItems) {
   auto fitted = make_recommender("twotower", Params::parse("factors=8,threads=1,epochs=3").value()).value();
   ASSERT_TRUE(fitted->fit(tr).is_ok());
   const FeatureTable& f = d.catalog().item_features;
-  std::vector<ItemDescription> described;
+  std::vector<FeatureDescription> described;
   for (uint32_t i : cold) {
-    ItemDescription item;
+    FeatureDescription item;
     for (uint32_t t : f.tokens(i)) item.values.emplace_back(f.fields()[f.token_field(t)].name, std::string(f.token_value(t)));
     for (uint32_t field = 0; field < f.fields().size(); ++field)
       if (f.fields()[field].kind == FeatureKind::kNumeric) item.numbers.emplace_back(f.fields()[field].name, f.numeric(i, field));
@@ -158,7 +158,7 @@ TEST(TwoTowerTest, DescribedItemsScoreAsUntrainedCatalogueItems) {
   const std::vector<float> weights = {1, 1, 1};
   for (const Recommender* m : {fitted.get(), loaded.model.get()}) {
     std::vector<float> scores(d.num_items()), described_scores(described.size());
-    ASSERT_TRUE(m->score_history_with(history, weights, described, scores, described_scores));
+    ASSERT_TRUE(m->score_history_with(UserHistory{history, weights}, described, scores, described_scores));
     size_t k = 0;
     for (uint32_t i : cold) {
       EXPECT_NEAR(described_scores[k], scores[i], 1e-5f) << "item " << i;
@@ -166,12 +166,12 @@ TEST(TwoTowerTest, DescribedItemsScoreAsUntrainedCatalogueItems) {
     }
   }
   // Values the model never saw are skipped; a field named differently still matches its values.
-  ItemDescription renamed = described.front();
+  FeatureDescription renamed = described.front();
   for (auto& [field, value] : renamed.values) field = "renamed";
   renamed.values.emplace_back("category", "never-seen");
   std::vector<float> scores(d.num_items()), a(1), b(1);
-  loaded.model->score_history_with(history, weights, std::vector<ItemDescription>{renamed}, scores, a);
-  loaded.model->score_history_with(history, weights, std::vector<ItemDescription>{described.front()}, scores, b);
+  loaded.model->score_history_with(UserHistory{history, weights}, std::vector<FeatureDescription>{renamed}, scores, a);
+  loaded.model->score_history_with(UserHistory{history, weights}, std::vector<FeatureDescription>{described.front()}, scores, b);
   EXPECT_FLOAT_EQ(a[0], b[0]);
 }
 
@@ -191,6 +191,45 @@ TEST(TwoTowerTest, ASingleEventIsEnoughToPersonalise) {
     for (const auto& t : top) same += s.truth.item_topic[t.item] == s.truth.item_topic[item], ++total;
   }
   EXPECT_GT(static_cast<double>(same) / total, 0.5);
+}
+
+// A user served without a training index (UserHistory): the tower of their attributes
+// (user feature tokens, the same after a save and load) and of their `history` most recent
+// items. A new user known only by a segment naming their main topic is steered to it: user
+// IDs are dropped in training, so the segment token learns to stand alone.
+TEST(TwoTowerTest, AServedUserIsTheirAttributesAndRecentItems) {
+  const SynthData s = data();
+  const Dataset& d = s.dataset;
+  auto fitted = make_recommender("twotower", Params::parse("factors=8,threads=1,epochs=10,history=5").value()).value();
+  ASSERT_TRUE(fitted->fit(d).is_ok());
+  testing::TempDir dir;
+  ASSERT_TRUE(save_model(*fitted, d.catalog().users, d.catalog().items, d.user_items(), dir.file("t.nudge")).is_ok());
+  const LoadedModel loaded = load_model(dir.file("t.nudge")).value();
+  const Recommender& m = *loaded.model;
+  const FeatureDescription known{{{"segment", "s02"}, {"country", "fr"}}, {}}, unknown{{{"segment", "s99"}}, {}};
+  EXPECT_TRUE(m.knows_attributes(known));
+  EXPECT_FALSE(m.knows_attributes(unknown));
+  std::vector<float> a(d.num_items()), b(d.num_items());
+  fitted->score_history_with(UserHistory{{}, {}, {}, &known}, {}, a, {});
+  m.score_history_with(UserHistory{{}, {}, {}, &known}, {}, b, {});
+  EXPECT_EQ(a, b);
+  // Recent items beyond `history` (5) are not in the tower; without recent items, all are.
+  const std::vector<uint32_t> recent = {80, 70, 60, 50, 40, 30, 20, 10}, first(recent.begin(), recent.begin() + 5);
+  const std::vector<float> ones(8, 1.f);
+  m.score_history_with(UserHistory{recent, ones, recent, &known}, {}, a, {});
+  m.score_history_with(UserHistory{first, std::span(ones).first(5), {}, &known}, {}, b, {});
+  for (uint32_t i = 0; i < d.num_items(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5f) << "item " << i;
+  // Segment sK names topic K for 80% of users: the top 10 of its tower alone mostly are of topic K.
+  int same = 0, total = 0;
+  std::vector<ScoredItem> top;
+  for (uint32_t k = 0; k < 8; ++k) {
+    const FeatureDescription segment{{{"segment", "s0" + std::to_string(k)}}, {}};
+    m.score_history_with(UserHistory{{}, {}, {}, &segment}, {}, a, {});
+    top_k(a, 10, {}, &top);
+    for (const auto& t : top) same += s.truth.item_topic[t.item] == k, ++total;
+  }
+  std::printf("top 10 of a segment's tower in its topic: %d of %d\n", same, total);
+  EXPECT_GT(static_cast<double>(same) / total, 0.5) << "1/8 by chance";
 }
 
 // fit_warm() from a fit on the older 90 % of the training events, with a fifth of the

@@ -27,9 +27,9 @@ TEST(FusedIndex, FusedQueryReproducesTheFusionScores) {
   for (const std::vector<uint32_t>& history : {std::vector<uint32_t>{1, 4, 9}, std::vector<uint32_t>{7}}) {
     const std::vector<float> weights(history.size(), 2.f);
     std::vector<float> direct(m->num_items()), scratch, query;
-    m->score_history(history, weights, direct, &scratch);
+    m->score_history(UserHistory{history, weights}, direct, &scratch);
     float offset = 0;
-    ASSERT_TRUE(m->fused_query(history, weights, &query, &offset));
+    ASSERT_TRUE(m->fused_query(UserHistory{history, weights}, &query, &offset));
     for (uint32_t i = 0; i < m->num_items(); ++i) {
       const float fused = Eigen::Map<const Eigen::VectorXf>(query.data(), static_cast<Eigen::Index>(query.size()))
                               .dot(Eigen::Map<const Eigen::VectorXf>(m->fused_row(i), static_cast<Eigen::Index>(query.size()))) +

@@ -100,6 +100,27 @@ TEST(Server, ServesAModelFileAsNudgeRecommendAnswersForTheSameHistory) {
   EXPECT_EQ(served, offline) << r.body;
 }
 
+// Users imported with attributes (--import-users) teach the two-tower user tower; a user PUT
+// with attributes and no event is answered from them, over HTTP, and explained by them.
+TEST(Server, AUserPutWithAttributesIsServedFromThemAtOnce) {
+  TempDir dir;
+  run_cli(dir, "synth --users 300 --items 120 --interactions 6000 --seed 3 --out " + dir.file("syn"));
+  ServerProcess server(dir, {"--import", dir.file("syn/interactions.csv"), "--import-items", dir.file("syn/items.csv"),
+                             "--import-users", dir.file("syn/users.csv"), "-m",
+                             "twotower:factors=8,epochs=5,threads=1"});
+  HttpClient c(server.port());
+  auto r = c.request(boost::beast::http::verb::put, "/v1/users/newcomer", R"({"segment":"s02","country":"fr"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = c.get("/v1/recommend?user=newcomer&k=5&explain=true");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json answer = json::parse(r.body);
+  EXPECT_EQ(answer["source"], "personal") << r.body;
+  ASSERT_EQ(answer["items"].size(), 5u);
+  EXPECT_EQ(answer["items"][0]["reason"], "attributes") << r.body;
+  const auto because = answer["items"][0]["because"].get<std::vector<std::string>>();
+  EXPECT_NE(std::find(because.begin(), because.end(), "segment=s02"), because.end()) << r.body;
+}
+
 TEST(Server, EventsChangeTheNextRecommendation) {
   TempDir dir;
   ServerProcess server(dir, {"--import", import_file(dir)});

@@ -133,11 +133,13 @@ TEST(ServingModel, HistoryPathScoresAsTheModelDoes) {
   const std::vector<uint32_t> history{1, 4, 9};
   const std::vector<float> weights{1.f, 2.f, 1.f};
   std::vector<float> served(m->num_items()), direct(m->num_items()), scratch;
-  m->score_history(history, weights, served, &scratch);
+  m->score_history(UserHistory{history, weights}, served, &scratch);
   m->recommender().score_history(history, weights, direct);
   EXPECT_EQ(served, direct);
-  EXPECT_TRUE(m->knows_any(history));
-  EXPECT_FALSE(m->knows_any(std::vector<uint32_t>{99}));
+  EXPECT_TRUE(m->knows(UserHistory{history, weights}));
+  const std::vector<uint32_t> unknown{99};
+  const std::vector<float> one{1.f};
+  EXPECT_FALSE(m->knows(UserHistory{unknown, one}));
 }
 
 TEST(ServingModel, ModelRowsInAnotherOrderAreMappedOntoTheCatalogue) {
@@ -162,7 +164,7 @@ TEST(ServingModel, ModelRowsInAnotherOrderAreMappedOntoTheCatalogue) {
   std::vector<float> served(n + 1), scratch;
   const std::vector<uint32_t> history{0, n - 2, n - 5};  // item 0 has no row: skipped
   const std::vector<float> history_weights{7.f, 1.f, 1.f};
-  m->score_history(history, history_weights, served, &scratch);
+  m->score_history(UserHistory{history, history_weights}, served, &scratch);
   EXPECT_TRUE(std::isnan(served[0]));
   for (uint32_t r = 0; r < n; ++r) EXPECT_FLOAT_EQ(served[n - r], direct[r]) << r;
   // The factor path agrees: fold-in through the map, vectors in catalogue order.

@@ -59,6 +59,14 @@ for i in $(awk '/^ /{print $2}' "$dir/rec.out"); do echo "$seen" | grep -qx "$i"
 check "recommend excludes seen items" test $clash -eq 0
 "$nudge" -q recommend --model-file "$dir/m.nudge" --history i1 i2 i3 -k 3 >"$dir/hist.out"
 check "fold-in recommend" test "$(grep -c '^ ' "$dir/hist.out")" -eq 3
+# A new user by attributes alone: the two-tower model trained with user features.
+"$nudge" -q train -i "$dir/syn/interactions.csv" --item-features "$dir/syn/items.csv" \
+  --user-features "$dir/syn/users.csv" -m "twotower:factors=8,epochs=2,threads=1" -o "$dir/tt.nudge" >/dev/null
+"$nudge" -q recommend --model-file "$dir/tt.nudge" --attributes '{"segment":"s01"}' -k 4 >"$dir/attr.out"
+check "recommend by attributes" test "$(grep -c '^ ' "$dir/attr.out")" -eq 4
+err=$("$nudge" -q recommend --model-file "$dir/tt.nudge" --attributes '[1,2]' 2>&1); rc=$?
+check "bad attributes exit 1" test $rc -eq 1
+check "bad attributes message" test "$err" = "nudge: error: --attributes: not a JSON object with string, boolean or number fields"
 "$nudge" -q similar --model-file "$dir/m.nudge" -i i1 -k 4 >"$dir/sim.out"
 check "similar lists 4" test "$(grep -c '^ ' "$dir/sim.out")" -eq 4
 err=$("$nudge" -q recommend --model-file "$dir/m.nudge" -u nobody 2>&1); rc=$?

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "nudge/log.h"
 #include "nudge/model_file.h"
+#include "nudge/serve/user_attributes.h"
 
 namespace nudge::cli {
 namespace {
@@ -14,6 +15,7 @@ struct RecommendFlags {
   std::vector<std::string> users;
   std::vector<std::string> history;
   std::vector<std::string> exclude;
+  std::string attributes;
   bool include_seen = false;
   size_t k = 10;
 };
@@ -38,12 +40,15 @@ void add_recommend_commands(CLI::App& root) {
   CLI::App* rec = root.add_subcommand("recommend", "Top-k items for users (or for a history) from a model file");
   rec->add_option("--model-file", f->model_file, "Model written by nudge train")->required();
   rec->add_option("-u,--user", f->users, "User ID (repeat for several)");
-  rec->add_option("--history", f->history, "Items of an unknown user, e.g. --history i1 i7 (fold-in)");
+  rec->add_option("--history", f->history, "Items of an unknown user, oldest first, e.g. --history i1 i7 (fold-in)");
+  rec->add_option("--attributes", f->attributes,
+                  "The unknown user's attributes as a JSON object, as PUT /v1/users takes them, e.g. '{\"country\":\"fr\"}'");
   rec->add_option("--exclude", f->exclude, "Items never to recommend");
   rec->add_flag("--include-seen", f->include_seen, "Allow items the user already interacted with");
   rec->add_option("-k", f->k, "How many items")->capture_default_str()->check(CLI::Range(1, 1000000));
   rec->callback([f] {
-    if (f->users.empty() && f->history.empty()) throw CommandError("give --user or --history");
+    if (f->users.empty() && f->history.empty() && f->attributes.empty())
+      throw CommandError("give --user, --history or --attributes");
     LoadedModel m = value_or_throw(load_model(f->model_file));
     std::vector<uint32_t> excluded;
     for (const auto& id : f->exclude) excluded.push_back(item_index(m, id));
@@ -62,14 +67,29 @@ void add_recommend_commands(CLI::App& root) {
       m.model->score_user(*u, scores);
       answer(m.history.row_indices(*u), "user " + id + ":");
     }
-    if (!f->history.empty()) {
-      std::vector<uint32_t> items;
+    if (!f->history.empty() || !f->attributes.empty()) {
+      // As the server holds a user: distinct items with summed weights, and the recent
+      // items newest first.
+      std::vector<uint32_t> items, recent;
       for (const auto& id : f->history) items.push_back(item_index(m, id));
-      std::vector<float> weights(items.size(), 1.f);
-      m.model->score_history(items, weights, scores);
-      std::vector<uint32_t> seen = items;
-      std::sort(seen.begin(), seen.end());
-      answer(seen, "history of " + std::to_string(items.size()) + " items:");
+      for (auto it = items.rbegin(); it != items.rend(); ++it)
+        if (std::find(recent.begin(), recent.end(), *it) == recent.end()) recent.push_back(*it);
+      std::sort(items.begin(), items.end());
+      std::vector<float> weights;
+      std::vector<uint32_t> seen;
+      for (uint32_t i : items) {
+        if (!seen.empty() && seen.back() == i) {
+          weights.back() += 1.f;
+        } else {
+          seen.push_back(i);
+          weights.push_back(1.f);
+        }
+      }
+      const FeatureDescription attributes = serve::describe_user(f->attributes);
+      if (!f->attributes.empty() && attributes.empty())
+        throw CommandError("--attributes: not a JSON object with string, boolean or number fields");
+      m.model->score_history_with(UserHistory{seen, weights, recent, &attributes}, {}, scores, {});
+      answer(seen, "history of " + std::to_string(seen.size()) + " items:");
     }
   });
 

@@ -1,6 +1,6 @@
 // nudge serve: the HTTP recommendation server (docs/serving.md, docs/api.md).
 //
-// Optionally imports an interactions file (and item features) into its store first, which is
+// Optionally imports an interactions file (and item and user features) into its store first, which is
 // how a catalogue is bootstrapped from history; --import-only then trains and exits.
 #include <atomic>
 #include <cstdio>
@@ -21,7 +21,7 @@ struct ServeFlags {
   std::string data_dir, host, api_key, port_file, model, model_file;
   int port = -1, threads = -1, factors = -1;
   bool no_sync = false;
-  std::string import, import_items;
+  std::string import, import_items, import_users;
   bool import_only = false;
 };
 
@@ -29,6 +29,7 @@ void import_into(serve::Engine& engine, const ServeFlags& flags) {
   DataFlags data;
   data.input = flags.import;
   data.item_features = flags.import_items;
+  data.user_features = flags.import_users;
   data.keep_duplicates = true;
   Dataset d = value_or_throw(load_dataset(data));
   ok_or_throw(serve::import_dataset(engine, d));
@@ -55,6 +56,8 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("--port-file", f->port_file, "Write the bound port here once listening");
   cmd->add_option("--import", f->import, "Import this interactions file (csv, jsonl, MovieLens) into the store first");
   cmd->add_option("--import-items", f->import_items, "Item features to import with --import (annotated csv)");
+  cmd->add_option("--import-users", f->import_users,
+                  "User features to import with --import as user attributes (annotated csv)");
   cmd->add_flag("--import-only", f->import_only, "Import, train, and exit without serving");
   cmd->callback([f] {
     serve::ServeConfig config = serve::default_serve_config();

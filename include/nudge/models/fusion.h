@@ -58,15 +58,17 @@ class FusionModel : public Recommender {
   std::string_view name() const override { return "fusion"; }
   const Params& params() const override { return params_; }
   Status fit(const Dataset& train) override;
+  void release_training_state() override;
   void score_user(uint32_t user, std::span<float> scores) const override;
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
   // Described items: each component with a feature view scores them, normalised against
   // its catalogue scores; a component without one counts them at its mean (no evidence).
-  bool score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
-                          std::span<const ItemDescription> described, std::span<float> scores,
-                          std::span<float> described_scores) const override;
+  // Every component gets the whole UserHistory (recent items and attributes).
+  bool score_history_with(const UserHistory& user, std::span<const FeatureDescription> described,
+                          std::span<float> scores, std::span<float> described_scores) const override;
   bool has_feature_view() const override;
+  bool knows_attributes(const FeatureDescription& attributes) const override;
   // The first component's that has them.
   Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
   ItemEmbeddings item_embeddings() const override;
@@ -79,8 +81,7 @@ class FusionModel : public Recommender {
   size_t num_parts() const { return parts_.size(); }
   // Each component's normalised scores for a history (one vector of num_items() per
   // component, in options().models order): what score_history combines. For explanations.
-  void component_scores(std::span<const uint32_t> items, std::span<const float> weights,
-                        std::vector<std::vector<float>>* out) const;
+  void component_scores(const UserHistory& user, std::vector<std::vector<float>>* out) const;
 
  private:
   FusionOptions options_;

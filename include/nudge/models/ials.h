@@ -43,8 +43,7 @@ class IalsModel : public Recommender {
   ItemEmbeddings item_embeddings() const override {
     return {items_.data(), static_cast<uint32_t>(items_.cols())};
   }
-  bool history_vector(std::span<const uint32_t> items, std::span<const float> weights,
-                      std::span<float> user) const override;
+  bool history_vector(const UserHistory& history, std::span<float> user) const override;
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;
 

@@ -5,6 +5,8 @@
 //   item tower  v_i = mean of the item's token embeddings;      bias b_i = mean token bias
 //   user tower  u   = mean of the user's token embeddings + mean of v_h over the user's
 //                     recent items h (up to `history` most recent, excluding the target)
+// A user served from a UserHistory (no training index) gets the same tower without the ID
+// token: the attribute tokens the model knows, and the `history` most recent items.
 //   score       s(u, i) = u . v_i + b_i
 // Training goes user by user (Hogwild threads, Adagrad): one user's examples of an epoch
 // form a mini-batch, so the user tower is built once per user, not once per example. Losses:
@@ -15,9 +17,10 @@
 //         2011) with the rank estimated from a shared sample, as WMRB does (Liu and Natarajan
 //         2017), instead of from the tries until a violator: hard positives push hardest
 //   bpr   `negatives` uniform negatives per positive (default 1), -log sigmoid(s(u,p) - s(u,n))
-// During training the item ID token is dropped with probability `id_dropout`, so features
-// must carry the signal on their own: an item with no interactions (cold start) is scored
-// from its features, and a user with a single event from that event (the history term).
+// During training ID tokens (the item's, and the user's when the user has features) are
+// dropped with probability `id_dropout`, so features must carry the signal on their own: an
+// item with no interactions (cold start) is scored from its features, a new user from their
+// attributes, and a user with a single event from that event (the history term).
 #pragma once
 
 #include <string>
@@ -53,21 +56,22 @@ class TwoTowerModel : public Recommender {
   const Params& params() const override { return params_; }
   Status fit(const Dataset& train) override;
   Status fit_warm(const Dataset& train) override;
+  void release_training_state() override { adagrad_ = {}, adagrad_bias_ = {}; }
   void score_user(uint32_t user, std::span<float> scores) const override;
   // A user known only by a history (and no features): the history term alone.
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
-  // Items described after training get the item tower of their known features (no ID).
-  bool score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
-                          std::span<const ItemDescription> described, std::span<float> scores,
-                          std::span<float> described_scores) const override;
+  // The user tower of user.attributes and user.recent (user.items when recent is empty);
+  // items described after training get the item tower of their known features (no ID).
+  bool score_history_with(const UserHistory& user, std::span<const FeatureDescription> described,
+                          std::span<float> scores, std::span<float> described_scores) const override;
   bool has_feature_view() const override { return true; }
+  bool knows_attributes(const FeatureDescription& attributes) const override;
   Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
   ItemEmbeddings item_embeddings() const override {
     return {item_vectors_.data(), static_cast<uint32_t>(item_vectors_.cols())};
   }
-  bool history_vector(std::span<const uint32_t> items, std::span<const float> weights,
-                      std::span<float> user) const override;
+  bool history_vector(const UserHistory& history, std::span<float> user) const override;
   std::span<const float> item_biases() const override { return item_bias_; }
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;
@@ -110,8 +114,10 @@ class TwoTowerModel : public Recommender {
     uint32_t first_token = 0;
     std::vector<float> cuts;
   };
-  // The item feature tokens of a described item (values the model never saw are skipped).
-  void describe(const ItemDescription& item, std::vector<uint32_t>* tokens) const;
+  // The item feature tokens of a described item, the user feature tokens of a user's
+  // attributes (values the model never saw are skipped).
+  void describe(const FeatureDescription& item, std::vector<uint32_t>* tokens) const { item_index_.tokens(item, tokens); }
+  void describe_user(const FeatureDescription& user, std::vector<uint32_t>* tokens) const { user_index_.tokens(user, tokens); }
   FactorMatrix& embeddings() { return embeddings_; }
   std::vector<float>& biases() { return biases_; }
   // Item vectors as served (cold items: features only).
@@ -123,6 +129,7 @@ class TwoTowerModel : public Recommender {
   void mean_of(std::span<const uint32_t> tokens, Eigen::VectorXf* v, float* bias) const;
   void item_vector(uint32_t item, bool drop_id, Eigen::VectorXf* v, float* bias) const;
   Eigen::VectorXf user_vector(std::span<const uint32_t> user_tokens, std::span<const uint32_t> history) const;
+  Eigen::VectorXf user_vector(const UserHistory& user) const;
   void refresh_item_vectors();
   // Where each kind of token starts: item features, then item IDs, then user features
   // (from user_base), then user IDs.
@@ -149,12 +156,20 @@ class TwoTowerModel : public Recommender {
   CsrMatrix recent_;                     // user -> most recent training items
   FactorMatrix embeddings_;              // tokens x factors
   std::vector<float> biases_;            // per token (item tokens only are used)
-  // Item features as seen in training, to build the tower of an item described later.
-  static constexpr uint32_t kFeatureIndexMarker = 0x58495454;  // "TTIX"
-  Status load_feature_index(ModelReader& in, uint32_t tokens);
-  std::vector<std::string> item_fields_;
-  IdMap item_vocabulary_;                 // "field=value" -> item feature token
-  std::vector<NumericField> numeric_fields_;
+  // Feature values as seen in training, to build the tower of an item described later or
+  // the user part of a served user's tower from their attributes.
+  struct FeatureIndex {
+    std::vector<std::string> fields;
+    IdMap vocabulary;                 // "field=value" -> token - base
+    uint32_t base = 0;                // the vocabulary's first token
+    std::vector<NumericField> numeric;
+    void tokens(const FeatureDescription& d, std::vector<uint32_t>* out) const;
+    void save(ModelWriter& out) const;
+    Status load(ModelReader& in, uint32_t tokens);
+  };
+  static constexpr uint32_t kFeatureIndexMarker = 0x58495454;      // "TTIX"
+  static constexpr uint32_t kUserFeatureIndexMarker = 0x58555454;  // "TTUX"
+  FeatureIndex item_index_, user_index_;
   FactorMatrix item_vectors_;            // cache: v_i
   std::vector<float> item_bias_;         // cache: b_i
 };

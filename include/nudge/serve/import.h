@@ -11,7 +11,12 @@ namespace nudge::serve {
 // categorical or multi-categorical value as a tag, and the numeric field "price".
 std::vector<ItemRecord> item_records(const Dataset& data);
 
-// Stores the item records, then every interaction in order, in durable batches. Background
+// User records from a dataset's user features: attributes as PUT /v1/users takes them, a
+// JSON object of each user's features (categorical: a string, multi-categorical: an array of
+// strings, numeric: a number). Users without features get none.
+std::vector<UserRecord> user_records(const Dataset& data);
+
+// Stores the item records and user records, then every interaction in order, in durable batches. Background
 // retrains are held meanwhile; the caller retrains once at the end.
 Status import_dataset(Engine& engine, const Dataset& data, size_t batch_size = 50000);
 

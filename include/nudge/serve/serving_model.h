@@ -50,7 +50,7 @@ std::string default_model_spec(const ServingModelOptions& options, bool items_ha
 FeatureTable item_feature_table(const std::vector<ItemRecord>& items);
 // The same fields for one item, as feature-aware models score it (cold start); false when
 // the record has no feature at all.
-bool describe_item(const ItemRecord& item, ItemDescription* out);
+bool describe_item(const ItemRecord& item, FeatureDescription* out);
 
 class ServingModel {
  public:
@@ -81,21 +81,26 @@ class ServingModel {
   uint32_t row_of(uint32_t item) const { return item < row_of_.size() ? row_of_[item] : kNoIndex; }
   uint32_t item_of_row(uint32_t row) const { return item_of_row_[row]; }
 
-  // History path (every kind): scores for catalogue items [0, num_items()) from a history
-  // of catalogue items; NaN for items the model has no row for. Items without a row in the
-  // history are skipped. `scratch` holds the model-order scores when the orders differ.
-  void score_history(std::span<const uint32_t> items, std::span<const float> weights, std::span<float> scores,
-                     std::vector<float>* scratch) const;
+  // History path (every kind): scores for catalogue items [0, num_items()) for a user given
+  // by a history of catalogue items (recent items and attributes included); NaN for items
+  // the model has no row for. Items without a row in the history are skipped. `scratch`
+  // holds the model-order scores when the orders differ.
+  void score_history(const UserHistory& user, std::span<float> scores, std::vector<float>* scratch) const {
+    score_history_with(user, {}, scores, scratch, {});
+  }
   // The same, and scores for items known only by their features (described after the model
   // was built) when the model has a feature view (describes_new_items()).
-  void score_history_with(std::span<const uint32_t> items, std::span<const float> weights,
-                          std::span<const ItemDescription> described, std::span<float> scores,
-                          std::vector<float>* scratch, std::span<float> described_scores) const;
+  void score_history_with(const UserHistory& user, std::span<const FeatureDescription> described,
+                          std::span<float> scores, std::vector<float>* scratch, std::span<float> described_scores) const;
+  // The user in the model's rows: items and recent items without a row dropped. The spans
+  // point into buffers of the calling thread, valid until its next call.
+  UserHistory to_rows(const UserHistory& user) const;
   // History path only: the model scores items from their features alone (the two-tower item
   // tower, alone or in a fusion).
   bool describes_new_items() const { return !ials_ && model_->has_feature_view(); }
-  // Whether score_history can say anything for this history (one item with a row).
-  bool knows_any(std::span<const uint32_t> items) const;
+  // Whether the history path can say anything for this user: one history item with a row,
+  // or (models with a user feature view) an attribute value the model knows.
+  bool knows(const UserHistory& user) const;
   // Items most similar to `item` by the model's own measure, as catalogue indices;
   // NotFound when the model has no row for it, Unsupported when the kind has no measure.
   Status similar(uint32_t item, size_t k, std::vector<ScoredItem>* out) const;
@@ -108,8 +113,7 @@ class ServingModel {
   const AnnIndex* fused_ann() const { return fused_ann_.get(); }
   // The query for a history: the fused score of catalogue item i is query . row(i) + offset,
   // equal to what score_history gives. False when there is no fused index.
-  bool fused_query(std::span<const uint32_t> items, std::span<const float> weights, std::vector<float>* query,
-                   float* offset) const;
+  bool fused_query(const UserHistory& user, std::vector<float>* query, float* offset) const;
   const float* fused_row(uint32_t item) const { return fused_items_.row(item).data(); }
 
   // Factor path: null unless the served model is a factor model (iALS).
@@ -134,9 +138,6 @@ class ServingModel {
   ServingModel() = default;
   void build_factor_path(const std::vector<ItemRecord>& features, const ServingModelOptions& options);
   void build_fused_index(const ServingModelOptions& options);
-  // Model rows of a history of catalogue items, with their weights.
-  void history_rows(std::span<const uint32_t> items, std::span<const float> weights, std::vector<uint32_t>* rows,
-                    std::vector<float>* row_weights) const;
   struct FusedPart {
     uint32_t offset = 0, dim = 0;  // the component's segment in a fused row: dim embeddings (+ 1 bias)
     bool bias = false;
