@@ -59,9 +59,10 @@ uint32_t nudge_snapshot_num_items(const nudge_snapshot* snapshot);
 uint32_t nudge_snapshot_dim(const nudge_snapshot* snapshot);
 int nudge_snapshot_is_int8(const nudge_snapshot* snapshot);
 
-/* External ID <-> index. item_id returns NULL for an index out of range; the string lives
- * as long as the snapshot (it is not NUL-terminated in the file: it is copied into `buf`,
- * which must hold `buf_size` bytes; returns the ID length or -1 on error). */
+/* External ID <-> index. item_index returns NUDGE_OK and the index, or NUDGE_ERR_NOT_FOUND for an
+ * unknown ID. item_id copies the ID into `buf` (`buf_size` bytes, room for the ID and a
+ * terminating NUL) and returns its length, or -1 for an index out of range, a NULL argument
+ * or a buffer too small (nudge_last_error says which). */
 int nudge_snapshot_item_index(const nudge_snapshot* snapshot, const char* id, uint32_t* index);
 int nudge_snapshot_item_id(const nudge_snapshot* snapshot, uint32_t index, char* buf, size_t buf_size);
 

@@ -4,7 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+
+#include "common/atomic_file.h"
 
 namespace nudge {
 namespace {
@@ -28,37 +29,18 @@ void append_number(std::string& out, float v) {
   out.append(buf, p);
 }
 
-// Buffered write to path.tmp, then rename over path.
-class AtomicFile {
- public:
-  explicit AtomicFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp"), out_(tmp_, std::ios::binary | std::ios::trunc) {}
-  bool opened() const { return static_cast<bool>(out_); }
-  void write(std::string& chunk, bool force) {
-    if (force || chunk.size() > (1 << 20)) {
-      out_.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-      chunk.clear();
-    }
-  }
-  Status commit() {
-    out_.flush();
-    if (!out_) return Status::io_error("error writing '" + tmp_ + "'");
-    out_.close();
-    if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-      return Status::io_error("cannot rename '" + tmp_ + "' to '" + path_ + "': " + std::strerror(errno));
-    }
-    return Status::ok();
-  }
-
- private:
-  std::string path_, tmp_;
-  std::ofstream out_;
-};
+// Moves `chunk` into the file once it holds a megabyte (or when `force`d), then empties it.
+void flush_chunk(AtomicFile& file, std::string& chunk, bool force) {
+  if (!force && chunk.size() <= (1 << 20)) return;
+  file.append(chunk);
+  chunk.clear();
+}
 
 }  // namespace
 
 Status write_interactions_csv(const Dataset& dataset, const std::string& path) {
   AtomicFile file(path);
-  if (!file.opened()) return Status::io_error("cannot write '" + path + ".tmp'");
+  NUDGE_RETURN_IF_ERROR(file.status());
   const auto& in = dataset.interactions();
   const auto& cat = dataset.catalog();
   std::string buf = "user_id,item_id,type,value,timestamp\n";
@@ -73,16 +55,16 @@ Status write_interactions_csv(const Dataset& dataset, const std::string& path) {
     buf += ',';
     buf += std::to_string(in.timestamps[r]);
     buf += '\n';
-    file.write(buf, false);
+    flush_chunk(file, buf, false);
   }
-  file.write(buf, true);
+  flush_chunk(file, buf, true);
   return file.commit();
 }
 
 Status write_features_csv(const FeatureTable& table, const IdMap& ids, const std::string& id_header,
                           const std::string& path) {
   AtomicFile file(path);
-  if (!file.opened()) return Status::io_error("cannot write '" + path + ".tmp'");
+  NUDGE_RETURN_IF_ERROR(file.status());
   std::string buf = id_header;
   for (const auto& f : table.fields()) {
     buf += ',';
@@ -108,9 +90,9 @@ Status write_features_csv(const FeatureTable& table, const IdMap& ids, const std
       }
     }
     buf += '\n';
-    file.write(buf, false);
+    flush_chunk(file, buf, false);
   }
-  file.write(buf, true);
+  flush_chunk(file, buf, true);
   return file.commit();
 }
 

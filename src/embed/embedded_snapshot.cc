@@ -10,16 +10,15 @@
 #include <cmath>
 #include <cstring>
 
+#include "nudge/top_k.h"
+
 namespace nudge::embed {
 namespace {
 
 using snapshot::Header;
 using snapshot::Section;
 
-// "a ranks before b": higher score, then lower index (as nudge::top_k).
-bool better(const nudge_scored_item& a, const nudge_scored_item& b) {
-  return a.score > b.score || (a.score == b.score && a.item < b.item);
-}
+constexpr auto better = ranks_before<nudge_scored_item>;  // as nudge::top_k ranks
 
 // Keeps the k best seen so far in a heap whose top is the worst kept.
 class TopK {

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "io/atomic_file.h"
+#include "common/atomic_file.h"
 #include "nudge/input_limits.h"
 #include "nudge/registry.h"
 

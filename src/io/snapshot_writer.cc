@@ -4,7 +4,7 @@
 #include <numeric>
 
 #include "embed/snapshot_format.h"
-#include "io/atomic_file.h"
+#include "common/atomic_file.h"
 #include "nudge/snapshot.h"
 
 namespace nudge {

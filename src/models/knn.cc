@@ -98,12 +98,7 @@ CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& o) {
         else sim = dot / (norm[i] * norm[j] + o.shrinkage);
         cand.push_back({j, static_cast<float>(sim)});
       }
-      const size_t k = std::min(keep, cand.size());
-      std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(k), cand.end(),
-                        [](const ScoredItem& a, const ScoredItem& b) {
-                          return a.score > b.score || (a.score == b.score && a.item < b.item);
-                        });
-      cand.resize(k);
+      keep_best(&cand, keep);
       kept[i] = cand;
     }
   }, 32);
@@ -223,8 +218,7 @@ void UserKnnModel::score_history(std::span<const uint32_t> items, std::span<cons
     cand.push_back({v, static_cast<float>(dot[v] / (std::sqrt(hist_norm * nv) + options_.shrinkage))});
   }
   const size_t keep = std::min<size_t>(options_.neighbours > 0 ? options_.neighbours : cand.size(), cand.size());
-  std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(keep), cand.end(),
-                    [](const ScoredItem& a, const ScoredItem& b) { return a.score > b.score || (a.score == b.score && a.item < b.item); });
+  keep_best(&cand, keep);
   std::fill(scores.begin(), scores.end(), 0.f);
   for (size_t c = 0; c < keep; ++c) {
     auto its = history_.row_indices(cand[c].item);

@@ -6,9 +6,16 @@
 namespace nudge {
 
 namespace {
-// "a ranks before b": higher score, then lower index.
-bool better(const ScoredItem& a, const ScoredItem& b) { return a.score > b.score || (a.score == b.score && a.item < b.item); }
+constexpr auto better = ranks_before<ScoredItem>;
 }  // namespace
+
+void sort_best_first(std::vector<ScoredItem>* items) { std::sort(items->begin(), items->end(), better); }
+
+void keep_best(std::vector<ScoredItem>* items, size_t k) {
+  if (items->size() <= k) return sort_best_first(items);
+  std::partial_sort(items->begin(), items->begin() + static_cast<std::ptrdiff_t>(k), items->end(), better);
+  items->resize(k);
+}
 
 void top_k(std::span<const float> scores, size_t k, std::span<const uint32_t> exclude_sorted,
            std::vector<ScoredItem>* out) {

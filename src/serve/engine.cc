@@ -15,7 +15,7 @@
 #include "nudge/models/fusion.h"
 #include "nudge/registry.h"
 #include "nudge/serve/user_attributes.h"
-#include "io/atomic_file.h"
+#include "common/atomic_file.h"
 #include "serve/engine_state.h"
 #include "serve/record_codec.h"
 

@@ -103,20 +103,6 @@ float cosine(const float* a, const float* b, Eigen::Index dim) {
   return d > 0 ? va.dot(vb) / d : 0.f;
 }
 
-// Best first; ties go to the lower index so answers are deterministic.
-bool better(const ScoredItem& a, const ScoredItem& b) {
-  return a.score > b.score || (a.score == b.score && a.item < b.item);
-}
-
-void sort_best_first(std::vector<ScoredItem>* items) { std::sort(items->begin(), items->end(), better); }
-
-// The best `k` of `items`, best first.
-void keep_best(std::vector<ScoredItem>* items, size_t k) {
-  if (items->size() <= k) return sort_best_first(items);
-  std::partial_sort(items->begin(), items->begin() + static_cast<std::ptrdiff_t>(k), items->end(), better);
-  items->resize(k);
-}
-
 // Personal candidates: the `pool` best eligible items for user vector x.
 void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen::VectorXf& x, size_t pool,
                          std::vector<ScoredItem>* out) {

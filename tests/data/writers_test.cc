@@ -74,7 +74,7 @@ TEST(WritersTest, SyntheticDatasetAndFeaturesRoundTrip) {
 TEST(WritersTest, UnwritablePathIsAnIoError) {
   const Dataset d;
   EXPECT_EQ(write_interactions_csv(d, "/nonexistent-dir/x.csv").to_string(),
-            "I/O error: cannot write '/nonexistent-dir/x.csv.tmp'");
+            "I/O error: cannot write '/nonexistent-dir/x.csv.tmp': No such file or directory");
 }
 
 }  // namespace

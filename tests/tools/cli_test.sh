@@ -80,6 +80,12 @@ err=$("$nudge" -q train -i "$dir/syn/interactions.csv" -m "ials:factors=-1" -o "
 check "bad parameter exits 1" test $rc -eq 1
 check "bad parameter message" test "$err" = "nudge: error: invalid argument: ials: parameter 'factors' must be an integer in [1, 4096], got '-1'"
 
+# Specs are checked before any data is read: the model is named, not the missing file.
+err=$("$nudge" -q eval -i "$dir/missing.csv" -m popularity -m "ials:factrs=8" 2>&1); rc=$?
+check "bad spec before data exits 1" test $rc -eq 1
+check "bad spec before data message" grep -q "ials: unknown parameter 'factrs'" <<<"$err"
+err=$("$nudge" -q eval -i "$dir/missing.csv" -m popularity --method sideways 2>&1); rc=$?
+check "bad split method before data" grep -q "sideways" <<<"$err"
 "$nudge" -q eval -i "$dir/syn/interactions.csv" -m popularity -m "ials:factors=8,iterations=3" -k 10 --json "$dir/eval.json" >"$dir/eval.out"
 check "eval exits 0" test $? -eq 0
 check "eval table has both models" test "$(grep -cE '^(popularity|ials)' "$dir/eval.out")" -eq 2

@@ -71,6 +71,10 @@ void add_eval_command(CLI::App& root) {
   cmd->add_option("--threads", ef->threads, "Scoring threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--json", ef->json_out, "Also write the results as JSON to this file");
   cmd->callback([flags, ef] {
+    // Every spec and the split method are checked before any data is read: a misspelt
+    // parameter must not cost a read and a split of the whole dataset.
+    for (const auto& spec : ef->models) value_or_throw(make_recommender_from_spec(spec));
+    const auto method = value_or_throw(parse_split_method(ef->method));
     Dataset d = value_or_throw(load_dataset(*flags));
     std::vector<EvalResult> results;
     if (ef->folds > 0) {
@@ -82,7 +86,7 @@ void add_eval_command(CLI::App& root) {
       }
     } else {
       SplitOptions so;
-      so.method = value_or_throw(parse_split_method(ef->method));
+      so.method = method;
       so.test_fraction = ef->test_fraction;
       so.seed = ef->seed;
       TrainTest parts = value_or_throw(split(d, so));
