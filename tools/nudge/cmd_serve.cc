@@ -78,6 +78,9 @@ void add_serve_command(CLI::App& root) {
 
     auto engine = value_or_throw(serve::Engine::open(config.engine));
     if (!f->import.empty()) {
+      // One training, after the import: without the hold, the background retrainer would
+      // also start one by event count the moment the import's own hold ends.
+      const auto hold = engine->hold_retrains();
       import_into(*engine, *f);
       ok_or_throw(engine->retrain());
     }

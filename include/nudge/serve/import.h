@@ -17,7 +17,8 @@ std::vector<ItemRecord> item_records(const Dataset& data);
 std::vector<UserRecord> user_records(const Dataset& data);
 
 // Stores the item records and user records, then every interaction in order, in durable batches. Background
-// retrains are held meanwhile; the caller retrains once at the end.
+// retrains are held meanwhile; the caller retrains once at the end (holding retrains
+// across both, or the background retrainer may train on the import's events as well).
 Status import_dataset(Engine& engine, const Dataset& data, size_t batch_size = 50000);
 
 }  // namespace nudge::serve
