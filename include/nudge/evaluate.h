@@ -23,6 +23,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "nudge/dataset.h"
+#include "nudge/readers.h"
 #include "nudge/recommender.h"
 
 namespace nudge {
@@ -49,8 +50,6 @@ struct EvalResult {
 EvalResult evaluate_full_ranking(const Recommender& model, const Dataset& train, const Dataset& test,
                                  const EvalOptions& options);
 
-// Negatives given per user (dense user index -> item indices), as read by read_ncf_negatives.
-using NegativeLists = std::unordered_map<uint32_t, std::vector<uint32_t>>;
 // With `given` null, negatives are sampled uniformly from items absent from the user's train
 // and test interactions.
 EvalResult evaluate_sampled(const Recommender& model, const Dataset& train, const Dataset& test,
@@ -59,9 +58,6 @@ EvalResult evaluate_sampled(const Recommender& model, const Dataset& train, cons
 EvalResult evaluate_ratings(const Recommender& model, const Dataset& train, const Dataset& test,
                             const EvalOptions& options);
 
-// NCF's test.negative: "(user,item)\tneg\tneg..." per line, IDs as in the dataset. Unknown
-// IDs and malformed lines are errors naming file:line.
-Result<NegativeLists> read_ncf_negatives(const std::string& path, const Catalog& catalog);
 
 // Mean and standard deviation over folds, metric by metric (fit and scoring times averaged).
 EvalResult combine_folds(const std::vector<EvalResult>& folds);

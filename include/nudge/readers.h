@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "nudge/dataset.h"
@@ -105,6 +106,12 @@ struct FeatureReadOptions {
 };
 
 enum class FeatureTarget { kItems, kUsers };
+
+// Negatives given per user (dense user index -> item indices), for the sampled protocol.
+using NegativeLists = std::unordered_map<uint32_t, std::vector<uint32_t>>;
+// NCF's test.negative: "(user,item)\tneg\tneg..." per line, IDs as in the dataset. Unknown
+// IDs and malformed lines are errors naming file:line.
+Result<NegativeLists> read_ncf_negatives(const std::string& path, const Catalog& catalog);
 
 // Features of IDs not seen yet add new users/items (for items: cold-start candidates).
 Status read_features_file(const std::string& path, FeatureTarget target, const FeatureReadOptions& options,

@@ -124,7 +124,7 @@ class Recommender {
   uint32_t num_users() const { return num_users_; }
   uint32_t num_items() const { return num_items_; }
 
-  // Model-specific state, after the common header (see model_file.h).
+  // Model-specific state (serialize.h), saved after the common header of model_file.h.
   virtual void save_state(ModelWriter& out) const = 0;
   virtual Status load_state(ModelReader& in) = 0;
 

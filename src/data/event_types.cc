@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "text.h"
+#include "common/text.h"
 
 namespace nudge {
 

@@ -1,4 +1,4 @@
-#include "snapshot_format.h"
+#include "nudge/snapshot_format.h"
 
 namespace nudge::snapshot {
 namespace {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "nudge/nudge_c.h"
-#include "snapshot_format.h"
+#include "nudge/snapshot_format.h"
 
 namespace nudge::embed {
 

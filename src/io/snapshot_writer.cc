@@ -3,7 +3,7 @@
 #include <cstring>
 #include <numeric>
 
-#include "embed/snapshot_format.h"
+#include "nudge/snapshot_format.h"
 #include "common/atomic_file.h"
 #include "nudge/snapshot.h"
 

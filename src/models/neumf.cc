@@ -6,7 +6,7 @@
 #include <numeric>
 #include <unordered_map>
 
-#include "data/text.h"
+#include "common/text.h"
 #include "nudge/log.h"
 #include "nudge/nn/adam.h"
 #include "nudge/parallel.h"

@@ -1,6 +1,6 @@
 #include "nudge/params.h"
 
-#include "data/text.h"
+#include "common/text.h"
 
 namespace nudge {
 

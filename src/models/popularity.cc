@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "nudge/model_file.h"
+#include "nudge/serialize.h"
 
 namespace nudge {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "nudge/model_file.h"
+#include "nudge/serialize.h"
 #include "nudge/parallel.h"
 #include "nudge/progress.h"
 

@@ -12,7 +12,7 @@
 #include "nudge/input_limits.h"
 #include "nudge/log.h"
 #include "nudge/model_file.h"
-#include "nudge/models/fusion.h"
+#include "nudge/fusion.h"
 #include "nudge/registry.h"
 #include "nudge/serve/user_attributes.h"
 #include "common/atomic_file.h"

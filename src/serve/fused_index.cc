@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "nudge/log.h"
-#include "nudge/models/fusion.h"
+#include "nudge/fusion.h"
 #include "nudge/serve/serving_model.h"
 
 namespace nudge::serve {

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "nudge/models/fusion.h"
+#include "nudge/fusion.h"
 #include "serve/engine_state.h"
 
 namespace nudge::serve {

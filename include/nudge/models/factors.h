@@ -5,7 +5,7 @@
 #include <Eigen/Dense>
 #include <cstdint>
 
-#include "nudge/model_file.h"
+#include "nudge/serialize.h"
 #include "nudge/rng.h"
 
 namespace nudge {

@@ -1,6 +1,6 @@
 #include "delimited.h"
 
-#include "../text.h"
+#include "common/text.h"
 
 namespace nudge {
 

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "../text.h"
+#include "common/text.h"
 #include "delimited.h"
 #include "line_source.h"
 #include "nudge/input_limits.h"

@@ -3,7 +3,7 @@
 #include <array>
 #include <cctype>
 
-#include "../text.h"
+#include "common/text.h"
 #include "delimited.h"
 #include "line_source.h"
 #include "nudge/readers.h"

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
-#include "../text.h"
+#include "common/text.h"
 #include "columns.h"
 
 namespace nudge {

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "../text.h"
+#include "common/text.h"
 
 namespace nudge {
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "../text.h"
+#include "common/text.h"
 #include "nudge/readers.h"
 
 namespace nudge {

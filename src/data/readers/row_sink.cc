@@ -2,7 +2,7 @@
 
 #include "nudge/input_limits.h"
 
-#include "../text.h"
+#include "common/text.h"
 
 namespace nudge {
 

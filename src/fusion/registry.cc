@@ -4,7 +4,7 @@
 
 #include "nudge/models/bpr.h"
 #include "nudge/models/ease.h"
-#include "nudge/models/fusion.h"
+#include "nudge/fusion.h"
 #include "nudge/models/ials.h"
 #include "nudge/models/knn.h"
 #include "nudge/models/neumf.h"

@@ -1,4 +1,4 @@
-#include "nudge/models/fusion.h"
+#include "nudge/fusion.h"
 
 #include <gtest/gtest.h>
 

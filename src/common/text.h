@@ -1,4 +1,4 @@
-// Internal text helpers shared by the readers: splitting, trimming, number and time parsing.
+// Internal text helpers shared by every module: splitting, trimming, number and time parsing.
 // None of them allocate except split_view's result vector.
 #pragma once
 

@@ -1,4 +1,4 @@
-#include "nudge/models/fusion.h"
+#include "nudge/fusion.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,10 +7,10 @@
 
 #include <set>
 
-#include "data/text.h"
+#include "common/text.h"
 #include "nudge/log.h"
 #include "nudge/metrics.h"
-#include "nudge/model_file.h"
+#include "nudge/serialize.h"
 #include "nudge/nn/logistic.h"
 #include "nudge/registry.h"
 #include "nudge/rng.h"

@@ -1,5 +1,6 @@
-// The embedded snapshot file layout, shared by the writer (core library) and the mmap reader
-// (nudge_embed). Plain C++ with no dependencies: it must build for any target.
+// The embedded snapshot file layout: owned by the embedded core (nudge_embed, which maps it)
+// and public so the writer (io/snapshot_writer.cc) can produce it. Plain C++ with no
+// dependencies: it must build for any target.
 // docs/formats/snapshot.md describes it byte by byte.
 #pragma once
 
