@@ -10,6 +10,17 @@
 namespace nudge {
 namespace {
 
+// Events further apart than this start a new session (a new session topic).
+constexpr int64_t kSessionGapSeconds = 1800;
+// Mean seconds between events of one session.
+constexpr double kSecondsBetweenSessionEvents = 90.0;
+// Unique pairs: redraws from the user's tastes before falling back to global popularity,
+// then popularity draws before a uniform pick.
+constexpr int kTasteRedraws = 30;
+constexpr int kPopularityRedraws = 1000;
+// Ratings: 3.4 + user bias + item bias + kAffinityWeight x tanh(log affinity) + noise.
+constexpr double kRatingBase = 3.4, kAffinityWeight = 0.9, kRatingNoise = 0.6;
+
 // Walker's alias method: O(1) draws from a fixed discrete distribution.
 class AliasTable {
  public:
@@ -230,7 +241,7 @@ Result<SynthData> synthesize(const SynthOptions& o) {
       const auto len = static_cast<uint32_t>(1 + rng.exponential(1.0 / (o.mean_session_events - 1.0 + 1e-9)));
       for (uint32_t k = 0; k < len && times.size() < n; ++k) {
         times.push_back(t);
-        t += 1 + static_cast<int64_t>(rng.exponential(1.0 / 90.0));
+        t += 1 + static_cast<int64_t>(rng.exponential(1.0 / kSecondsBetweenSessionEvents));
       }
     }
     std::sort(times.begin(), times.end());
@@ -238,7 +249,7 @@ Result<SynthData> synthesize(const SynthOptions& o) {
     for (uint32_t k = 0; k < n; ++k) {
       const double tau = static_cast<double>(times[k] - o.start_time) / static_cast<double>(o.span_seconds);
       const float* taste = rng.uniform() < o.drift * tau ? late : early;
-      if (k == 0 || times[k] - times[k - 1] > 1800) session_topic = draw_from(taste, K, rng);
+      if (k == 0 || times[k] - times[k - 1] > kSessionGapSeconds) session_topic = draw_from(taste, K, rng);
       uint32_t item = 0;
       for (int attempt = 0;; ++attempt) {
         if (rng.uniform() < o.noise) {
@@ -248,10 +259,10 @@ Result<SynthData> synthesize(const SynthOptions& o) {
           item = topic_items[topic][topic_tables[topic].draw(rng)];
         }
         if (!o.unique_pairs || seen_by[item] != u) break;
-        if (attempt >= 30) {
+        if (attempt >= kTasteRedraws) {
           // The user has exhausted their tastes: an unseen item by global popularity, which
           // keeps the popularity skew (a uniform pick would flatten the tail).
-          for (int tries = 0; tries < 1000 && seen_by[item] == u; ++tries) item = global_table.draw(rng);
+          for (int tries = 0; tries < kPopularityRedraws && seen_by[item] == u; ++tries) item = global_table.draw(rng);
           while (seen_by[item] == u) item = rng.uniform_index(o.num_items);
           break;
         }
@@ -259,7 +270,8 @@ Result<SynthData> synthesize(const SynthOptions& o) {
       seen_by[item] = u;
       if (o.ratings) {
         const float affinity = taste[truth.item_topic[item]] * static_cast<float>(K);
-        const double r = 3.4 + user_bias[u] + item_bias[item] + 0.9 * std::tanh(std::log(affinity + 0.05)) + 0.6 * rng.normal();
+        const double r = kRatingBase + user_bias[u] + item_bias[item] +
+                         kAffinityWeight * std::tanh(std::log(affinity + 0.05)) + kRatingNoise * rng.normal();
         out.push_back(u, item, rating_type, static_cast<float>(std::clamp(std::round(r), 1.0, 5.0)), times[k]);
       } else {
         const bool keen = taste[truth.item_topic[item]] * static_cast<float>(K) >= 2.f;

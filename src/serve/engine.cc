@@ -38,6 +38,10 @@ std::optional<ApiError> check_id(std::string_view id, const std::string& field) 
 
 constexpr size_t kMaxTagsPerItem = 1000;
 constexpr size_t kMaxUserAttributesBytes = 64 * 1024;
+// At startup: skipped stored records logged one by one before only the count is kept, and
+// events replayed per apply() batch (one catalogue lock per batch, not per event).
+constexpr uint64_t kSkippedRecordsLogged = 10;
+constexpr size_t kReplayBatch = 65536;
 
 // Runs on the retrainer thread: a caller's callback that throws is logged, never lets the
 // exception end the thread (and the process).
@@ -242,7 +246,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   // bad record must not stop the server from starting.
   uint64_t skipped = 0;
   auto skip = [&](std::string_view kind, std::string_view id, const ApiError& e) {
-    if (++skipped <= 10)
+    if (++skipped <= kSkippedRecordsLogged)
       spdlog::warn("serve: skipping stored {} '{}': {}: {}", kind, printable_key(id), e.field, e.message);
   };
   NUDGE_RETURN_IF_ERROR(s.store->scan_items([&](ItemRecord&& item) {
@@ -263,7 +267,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   NUDGE_RETURN_IF_ERROR(s.store->scan_events([&](uint64_t, Event&& e) {
     if (auto err = validate_event(e, "event.")) return skip("event of user", e.user, *err);
     batch.push_back(std::move(e));
-    if (batch.size() == 65536) flush();
+    if (batch.size() == kReplayBatch) flush();
   }));
   flush();
   skipped += s.store->records_skipped();

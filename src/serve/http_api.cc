@@ -14,6 +14,11 @@
 namespace nudge::serve {
 namespace {
 
+// A request target is logged cut to this length (it is the client's text, of any size).
+constexpr size_t kLoggedTargetChars = 200;
+// The content type of Prometheus' text exposition format.
+constexpr const char* kPrometheusTextFormat = "text/plain; version=0.0.4";
+
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
@@ -344,10 +349,11 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
   try {
     route(request, endpoint.get(), once);
   } catch (const std::exception& e) {
-    spdlog::error("http: {} {}: internal error: {}", request.method, request.target.substr(0, 200), e.what());
+    spdlog::error("http: {} {}: internal error: {}", request.method, request.target.substr(0, kLoggedTargetChars), e.what());
     once(error(500, "", "internal error"));
   } catch (...) {
-    spdlog::error("http: {} {}: internal error (unknown exception)", request.method, request.target.substr(0, 200));
+    spdlog::error("http: {} {}: internal error (unknown exception)", request.method,
+                  request.target.substr(0, kLoggedTargetChars));
     once(error(500, "", "internal error"));
   }
 }
@@ -481,7 +487,7 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   if (path == "/metrics") {
     *endpoint = Endpoint::kMetrics;
     if (!is_get) return method_not_allowed();
-    return respond({200, "text/plain; version=0.0.4", metrics_.render(engine_.stats(), std::time(nullptr))});
+    return respond({200, kPrometheusTextFormat, metrics_.render(engine_.stats(), std::time(nullptr))});
   }
   if (auto why = text_problem(path, 4096)) return respond(error(400, "path", *why));
   respond(error(404, "path", "no such endpoint: " + path));

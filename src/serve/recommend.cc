@@ -18,6 +18,19 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 bool contains(const std::vector<uint32_t>& sorted, uint32_t x) { return std::binary_search(sorted.begin(), sorted.end(), x); }
 
+// Approximate search returns the nearest items whatever the rules say: ask for what the
+// answer needs plus what the rules exclude plus a margin, and grow by kFetchGrowth (at most
+// kFetchAttempts times) while the rules leave too few.
+constexpr size_t kFetchMargin = 16;
+constexpr size_t kFetchGrowth = 4;
+constexpr int kFetchAttempts = 4;
+// Re-ranking (diversity, MMR) picks k from a wider pool: kRerankPoolFactor x k, at least
+// kRerankPoolMin.
+constexpr size_t kRerankPoolFactor = 5;
+constexpr size_t kRerankPoolMin = 50;
+// Items with no events rank after every trending item (relative log scores are far above).
+constexpr float kUntrendedScore = -1e6f;
+
 bool matches_any(const std::vector<std::string>& wanted, std::string_view value) {
   return std::find(wanted.begin(), wanted.end(), value) != wanted.end();
 }
@@ -111,9 +124,9 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
   bool done = false;
   if (m.ann() && !rules.has_filters) {
     // HNSW returns nearest items regardless of rules; fetch enough to survive the exclusions.
-    size_t fetch = pool + rules.excluded.size() + 16;
+    size_t fetch = pool + rules.excluded.size() + kFetchMargin;
     std::vector<ScoredItem> found;
-    for (int attempt = 0; attempt < 4 && !done; ++attempt, fetch *= 4) {
+    for (int attempt = 0; attempt < kFetchAttempts && !done; ++attempt, fetch *= kFetchGrowth) {
       m.ann()->search(x.data(), fetch, &found);
       out->clear();
       for (const ScoredItem& c : found)
@@ -152,9 +165,9 @@ bool fused_candidates(const Rules& rules, const ServingModel& m, const UserHisto
   thread_local std::vector<float> query;
   float offset = 0.f;
   if (!m.fused_query(user, &query, &offset)) return false;
-  size_t fetch = pool + rules.excluded.size() + 16;
+  size_t fetch = pool + rules.excluded.size() + kFetchMargin;
   std::vector<ScoredItem> found;
-  for (int attempt = 0; attempt < 4; ++attempt, fetch *= 4) {
+  for (int attempt = 0; attempt < kFetchAttempts; ++attempt, fetch *= kFetchGrowth) {
     m.fused_ann()->search(query.data(), fetch, &found);
     out->clear();
     for (const ScoredItem& c : found)
@@ -232,7 +245,7 @@ void trending_candidates(const Rules& rules, size_t pool, std::vector<ScoredItem
   keep_best(out, pool);
   // Items never interacted with (new, described ones) come after every trending item.
   for (uint32_t i = 0; i < s.item_states.size() && out->size() < pool; ++i)
-    if (std::isinf(s.item_states[i].log_trend) && rules.eligible(i)) out->push_back({i, -1e6f + rules.boost(i)});
+    if (std::isinf(s.item_states[i].log_trend) && rules.eligible(i)) out->push_back({i, kUntrendedScore + rules.boost(i)});
 }
 
 // Greedy pick of k from the candidates, best first: at most max_per_category per category,
@@ -435,7 +448,7 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
   std::sort(rules.excluded.begin(), rules.excluded.end());
 
   const bool rerank = request.max_per_category > 0 || request.mmr_lambda < 1.f;
-  const size_t pool = rerank ? std::max<size_t>(request.k * 5, 50) : request.k;
+  const size_t pool = rerank ? std::max(request.k * kRerankPoolFactor, kRerankPoolMin) : request.k;
   std::vector<ScoredItem> cands;
   if (personal && factor_path) personal_candidates(rules, *m, x, pool, &cands);
   else if (personal) history_candidates(rules, *m, user, pool, &cands);
@@ -504,7 +517,7 @@ std::variant<RecommendResponse, ApiError> Engine::similar(const SimilarRequest& 
   bool found_similar = false;
   if (m && !m->factor_model()) {
     std::vector<ScoredItem> found_items;
-    for (size_t fetch = request.k * 4 + 16; !found_similar; fetch *= 4) {
+    for (size_t fetch = request.k * kFetchGrowth + kFetchMargin; !found_similar; fetch *= kFetchGrowth) {
       if (!m->similar(item, fetch, &found_items).is_ok()) break;
       cands.clear();
       for (const ScoredItem& c : found_items)
@@ -527,7 +540,7 @@ std::variant<RecommendResponse, ApiError> Engine::similar(const SimilarRequest& 
     const Eigen::Index f = m->factors();
     if (m->ann() && rules.categories.empty()) {
       std::vector<ScoredItem> found_items;
-      m->ann()->search(q, request.k * 4 + 16, &found_items);
+      m->ann()->search(q, request.k * kFetchGrowth + kFetchMargin, &found_items);
       for (const ScoredItem& c : found_items)
         if (rules.eligible(c.item)) cands.push_back({c.item, cosine(q, m->items().row(c.item).data(), f)});
     } else {
