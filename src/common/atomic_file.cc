@@ -24,17 +24,19 @@ void AtomicFile::append(std::string_view bytes) {
 
 Status AtomicFile::commit() {
   if (!file_) return status_.is_ok() ? Status::io_error("'" + tmp_ + "' already committed") : status_;
-  bool ok = !write_failed_ && std::fflush(file_) == 0;
-  ok = ok && ::fsync(fileno(file_)) == 0;  // the bytes are on disk before the name points at them
-  const int saved = errno;
-  ok = (std::fclose(file_) == 0) && ok;
+  // The first step that fails names the error; fsync: the bytes are on disk before the name
+  // points at them.
+  int err = write_failed_ ? EIO : 0;
+  if (!err && std::fflush(file_) != 0) err = errno;
+  if (!err && ::fsync(fileno(file_)) != 0) err = errno;
+  if (std::fclose(file_) != 0 && !err) err = errno;
   file_ = nullptr;
-  if (!ok) {
+  if (err) {
     std::remove(tmp_.c_str());
-    return Status::io_error("error writing '" + tmp_ + "': " + std::strerror(saved));
+    return Status::io_error("error writing '" + tmp_ + "': " + std::strerror(err));
   }
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    const int err = errno;
+    err = errno;
     std::remove(tmp_.c_str());
     return Status::io_error("cannot rename '" + tmp_ + "' to '" + path_ + "': " + std::strerror(err));
   }

@@ -99,7 +99,7 @@ IdMap UserTable::ids(std::vector<FeatureDescription>* attributes) const {
   if (attributes) {
     attributes->clear();
     attributes->reserve(states_.size());
-    for (const auto& state : states_) attributes->push_back(state->read()->description);
+    for (const auto& state : states_) attributes->push_back(*state->read()->description);
   }
   return ids_;
 }
@@ -125,7 +125,7 @@ void UserData::add(uint32_t item, float weight) {
 }
 
 void UserData::set_attributes(std::string json) {
-  description = describe_user(json);
+  description = std::make_shared<const FeatureDescription>(describe_user(json));
   attributes = std::move(json);
 }
 

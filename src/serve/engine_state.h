@@ -31,7 +31,9 @@ struct UserData {
   Eigen::VectorXf vector;              // folded in against model `vector_version`
   uint64_t vector_version = 0;         // 0: stale (an event arrived since)
   std::string attributes = "{}";
-  FeatureDescription description;      // the attributes as features (user_attributes.h)
+  // The attributes as features (user_attributes.h), replaced whole on PUT: requests share
+  // it instead of copying its strings.
+  std::shared_ptr<const FeatureDescription> description = std::make_shared<const FeatureDescription>();
 
   void add(uint32_t item, float weight);  // one event's item and implicit weight
   void set_attributes(std::string json);

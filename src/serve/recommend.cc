@@ -408,7 +408,7 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
   Eigen::VectorXf x;
   std::vector<uint32_t> history, recent;
   std::vector<float> history_weights;
-  FeatureDescription attributes;
+  std::shared_ptr<const FeatureDescription> attributes;
   const bool factor_path = m && m->factor_model();
   if (UserState* user = state.users.find(request.user)) {
     auto u = user->write();  // the folded vector is cached in the user's state
@@ -422,10 +422,10 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
     } else if (m) {
       history_weights = u->weights;
       recent = u->recent;
-      if (m->recommender().has_feature_view()) attributes = u->description;
+      if (m->recommender().has_feature_view()) attributes = u->description;  // shared, not copied
     }
   }
-  const UserHistory user{history, history_weights, recent, &attributes};
+  const UserHistory user{history, history_weights, recent, attributes.get()};
   const bool personal = factor_path ? x.size() > 0 && x.squaredNorm() > 0.f : m && m->knows(user);
   response.source = personal ? "personal" : "trending";
 
@@ -470,7 +470,7 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
         for (const auto& [field, value] : s.item_states[c.item].description.values) r.because.push_back(field + "=" + value);
       } else if (!factor_path && history.empty()) {
         r.reason = "attributes";  // a user known only by attributes
-        r.because = known_attributes(m->recommender(), attributes);
+        if (attributes) r.because = known_attributes(m->recommender(), *attributes);
       } else if (m->trained(c.item) || !factor_path) {
         r.reason = "similar_items";
         r.because = closest_history(s, *m, c.item, history);

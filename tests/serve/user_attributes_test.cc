@@ -21,7 +21,8 @@ TEST(UserAttributes, TopLevelScalarsAndArraysBecomeFeatures) {
 }
 
 TEST(UserAttributes, AnythingButAnObjectDescribesNothing) {
-  for (const char* text : {"", "[]", "[1]", "\"s03\"", "3", "{\"a\":", "{\"a\":\"\xff\"}", "null"})
+  // 1e400 does not fit a double: the text is not JSON (PUT /v1/users refuses it with 400).
+  for (const char* text : {"", "[]", "[1]", "\"s03\"", "3", "{\"a\":", "{\"a\":\"\xff\"}", "null", "{\"age\":1e400}"})
     EXPECT_TRUE(describe_user(text).empty()) << text;
 }
 
