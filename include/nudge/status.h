@@ -4,6 +4,10 @@
 // Result<T> holding either a value or a Status. Messages name the place (file:line, field)
 // and, where possible, the fix. Misuse of the API is caught by NUDGE_CHECK (see check.h).
 //
+// This is the one error vocabulary of every layer, the serving engine included. A Status
+// about one field of a request or record carries that field's name (field()), so the HTTP
+// layer, the only one that knows status codes, can answer {"field": ..., "error": ...}.
+//
 // Thread-safety: Status and Result are plain values; distinct objects may be used from
 // different threads.
 #pragma once
@@ -19,7 +23,7 @@ namespace nudge {
 
 class Status {
  public:
-  enum class Code { kOk = 0, kInvalidArgument, kNotFound, kIoError, kCorruption, kUnsupported, kInternal };
+  enum class Code { kOk = 0, kInvalidArgument, kNotFound, kIoError, kCorruption, kUnsupported, kInternal, kTooLarge };
 
   Status() = default;  // OK
   static Status ok() { return Status(); }
@@ -30,19 +34,31 @@ class Status {
   static Status unsupported(std::string message) { return {Code::kUnsupported, std::move(message)}; }
   // A bug caught at a boundary (an exception where none was expected).
   static Status internal(std::string message) { return {Code::kInternal, std::move(message)}; }
+  // More input in one piece than a limit allows (a request with too many events).
+  static Status too_large(std::string message) { return {Code::kTooLarge, std::move(message)}; }
+  // A bad value in one named field of a request or record: invalid_field("k", "must be ...").
+  static Status invalid_field(std::string field, std::string message) {
+    return Status(Code::kInvalidArgument, std::move(message)).with_field(std::move(field));
+  }
 
   bool is_ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
-  // "invalid argument: ratings.csv:12: field 'rating': not a number: 'x'"
+  // The request or record field the error concerns ("k", "events[3].value"); empty if none.
+  const std::string& field() const { return field_; }
+  // "invalid argument: ratings.csv:12: field 'rating': not a number: 'x'", or with a field
+  // set, "invalid argument: k: must be between 1 and 1000".
   std::string to_string() const;
   // Returns a copy whose message is prefixed with `context` ("loading model: ...").
   Status with_context(std::string_view context) const;
+  // Returns a copy that names `field` (a no-op on OK).
+  Status with_field(std::string field) const;
 
  private:
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
   Code code_ = Code::kOk;
   std::string message_;
+  std::string field_;
 };
 
 std::string_view code_name(Status::Code code);

@@ -14,18 +14,31 @@ std::string_view code_name(Status::Code code) {
     case Status::Code::kCorruption: return "corruption";
     case Status::Code::kUnsupported: return "unsupported";
     case Status::Code::kInternal: return "internal error";
+    case Status::Code::kTooLarge: return "too large";
   }
   return "unknown";
 }
 
 std::string Status::to_string() const {
   if (is_ok()) return "ok";
-  return std::string(code_name(code_)) + ": " + message_;
+  std::string out(code_name(code_));
+  out += ": ";
+  if (!field_.empty()) out += field_ + ": ";
+  return out + message_;
 }
 
 Status Status::with_context(std::string_view context) const {
   if (is_ok()) return *this;
-  return Status(code_, std::string(context) + ": " + message_);
+  Status s(code_, std::string(context) + ": " + message_);
+  s.field_ = field_;
+  return s;
+}
+
+Status Status::with_field(std::string field) const {
+  if (is_ok()) return *this;
+  Status s = *this;
+  s.field_ = std::move(field);
+  return s;
 }
 
 void throw_usage_error(const char* file, int line, const std::string& message) {

@@ -30,10 +30,10 @@ double log_add(double a, double b) {
   return a + std::log1p(std::exp(b - a));
 }
 
-std::optional<ApiError> check_id(std::string_view id, const std::string& field) {
-  if (id.empty()) return ApiError{400, field, "must be a non-empty string"};
-  if (auto why = id_problem(id)) return ApiError{400, field, *why};
-  return std::nullopt;
+Status check_id(std::string_view id, const std::string& field) {
+  if (id.empty()) return Status::invalid_field(field, "must be a non-empty string");
+  if (auto why = id_problem(id)) return Status::invalid_field(field, *why);
+  return Status::ok();
 }
 
 constexpr size_t kMaxTagsPerItem = 1000;
@@ -245,18 +245,18 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   // would refuse today (stored by an older build, or damaged) is reported and skipped: one
   // bad record must not stop the server from starting.
   uint64_t skipped = 0;
-  auto skip = [&](std::string_view kind, std::string_view id, const ApiError& e) {
+  auto skip = [&](std::string_view kind, std::string_view id, const Status& e) {
     if (++skipped <= kSkippedRecordsLogged)
-      spdlog::warn("serve: skipping stored {} '{}': {}: {}", kind, printable_key(id), e.field, e.message);
+      spdlog::warn("serve: skipping stored {} '{}': {}: {}", kind, printable_key(id), e.field(), e.message());
   };
   NUDGE_RETURN_IF_ERROR(s.store->scan_items([&](ItemRecord&& item) {
-    if (auto e = validate_item(item)) return skip("item", item.id, *e);
+    if (Status e = validate_item(item); !e.is_ok()) return skip("item", item.id, e);
     auto cat = s.catalogue.write();
     const uint32_t index = cat->intern_item(item.id);
     cat->set_record(index, std::move(item));
   }));
   NUDGE_RETURN_IF_ERROR(s.store->scan_users([&](UserRecord&& user) {
-    if (auto e = validate_user(user)) return skip("user", user.id, *e);
+    if (Status e = validate_user(user); !e.is_ok()) return skip("user", user.id, e);
     s.users.intern(user.id)->write()->set_attributes(std::move(user.attributes_json));
   }));
   std::vector<Event> batch;
@@ -265,7 +265,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
     batch.clear();
   };
   NUDGE_RETURN_IF_ERROR(s.store->scan_events([&](uint64_t, Event&& e) {
-    if (auto err = validate_event(e, "event.")) return skip("event of user", e.user, *err);
+    if (Status err = validate_event(e, "event."); !err.is_ok()) return skip("event of user", e.user, err);
     batch.push_back(std::move(e));
     if (batch.size() == kReplayBatch) flush();
   }));
@@ -457,40 +457,40 @@ void Engine::request_retrain(std::function<void(const Status&)> done) {
   done(Status::io_error("server is shutting down"));
 }
 
-std::optional<ApiError> Engine::validate_event(const Event& e, const std::string& at) {
-  if (auto err = check_id(e.user, at + "user")) return err;
-  if (auto err = check_id(e.item, at + "item")) return err;
-  if (e.type.empty() || e.type.size() > kMaxEventTypeBytes) return ApiError{400, at + "type", "must be 1 to 64 bytes"};
-  if (auto why = text_problem(e.type, kMaxEventTypeBytes)) return ApiError{400, at + "type", *why};
-  if (!std::isfinite(e.value) || e.value < 0) return ApiError{400, at + "value", "must be a finite number >= 0"};
-  if (auto why = value_problem(e.value)) return ApiError{400, at + "value", *why};
-  if (timestamp_problem(e.timestamp)) return ApiError{400, at + "timestamp", "must be seconds since the Unix epoch"};
-  return std::nullopt;
+Status Engine::validate_event(const Event& e, const std::string& at) {
+  NUDGE_RETURN_IF_ERROR(check_id(e.user, at + "user"));
+  NUDGE_RETURN_IF_ERROR(check_id(e.item, at + "item"));
+  if (e.type.empty() || e.type.size() > kMaxEventTypeBytes) return Status::invalid_field(at + "type", "must be 1 to 64 bytes");
+  if (auto why = text_problem(e.type, kMaxEventTypeBytes)) return Status::invalid_field(at + "type", *why);
+  if (!std::isfinite(e.value) || e.value < 0) return Status::invalid_field(at + "value", "must be a finite number >= 0");
+  if (auto why = value_problem(e.value)) return Status::invalid_field(at + "value", *why);
+  if (timestamp_problem(e.timestamp)) return Status::invalid_field(at + "timestamp", "must be seconds since the Unix epoch");
+  return Status::ok();
 }
 
-std::optional<ApiError> Engine::validate(const std::vector<Event>& events) {
+Status Engine::validate(const std::vector<Event>& events) {
   for (size_t k = 0; k < events.size(); ++k)
-    if (auto err = validate_event(events[k], "events[" + std::to_string(k) + "].")) return err;
-  return std::nullopt;
+    NUDGE_RETURN_IF_ERROR(validate_event(events[k], "events[" + std::to_string(k) + "]."));
+  return Status::ok();
 }
 
-std::optional<ApiError> Engine::validate_item(const ItemRecord& item) {
-  if (auto err = check_id(item.id, "id")) return err;
+Status Engine::validate_item(const ItemRecord& item) {
+  NUDGE_RETURN_IF_ERROR(check_id(item.id, "id"));
   if (!item.category.empty())
-    if (auto why = id_problem(item.category)) return ApiError{400, "category", *why};
+    if (auto why = id_problem(item.category)) return Status::invalid_field("category", *why);
   if (item.tags.size() > kMaxTagsPerItem)
-    return ApiError{400, "tags", "more than " + std::to_string(kMaxTagsPerItem) + " tags"};
+    return Status::invalid_field("tags", "more than " + std::to_string(kMaxTagsPerItem) + " tags");
   for (size_t k = 0; k < item.tags.size(); ++k)
-    if (auto why = id_problem(item.tags[k])) return ApiError{400, "tags[" + std::to_string(k) + "]", *why};
+    if (auto why = id_problem(item.tags[k])) return Status::invalid_field("tags[" + std::to_string(k) + "]", *why);
   if (!std::isnan(item.price))
-    if (auto why = value_problem(item.price)) return ApiError{400, "price", *why};
-  return std::nullopt;
+    if (auto why = value_problem(item.price)) return Status::invalid_field("price", *why);
+  return Status::ok();
 }
 
-std::optional<ApiError> Engine::validate_user(const UserRecord& user) {
-  if (auto err = check_id(user.id, "id")) return err;
-  if (auto why = text_problem(user.attributes_json, kMaxUserAttributesBytes)) return ApiError{400, "body", *why};
-  return std::nullopt;
+Status Engine::validate_user(const UserRecord& user) {
+  NUDGE_RETURN_IF_ERROR(check_id(user.id, "id"));
+  if (auto why = text_problem(user.attributes_json, kMaxUserAttributesBytes)) return Status::invalid_field("body", *why);
+  return Status::ok();
 }
 
 void Engine::ingest_async(std::vector<Event> events, std::function<void(const Status&)> done) {
@@ -515,14 +515,14 @@ void Engine::ingest_async(std::vector<Event> events, std::function<void(const St
 }
 
 Status Engine::ingest(std::vector<Event> events) {
-  if (auto err = validate(events)) return Status::invalid_argument(err->field + ": " + err->message);
+  NUDGE_RETURN_IF_ERROR(validate(events));
   std::promise<Status> result;
   ingest_async(std::move(events), [&](const Status& st) { result.set_value(st); });
   return result.get_future().get();
 }
 
 Status Engine::put_item(ItemRecord item) {
-  if (auto err = validate_item(item)) return Status::invalid_argument(err->field + ": " + err->message);
+  NUDGE_RETURN_IF_ERROR(validate_item(item));
   // Storing first: a failed write changes nothing in memory.
   NUDGE_RETURN_IF_ERROR(state_->store->put_item(item));
   auto m = model();
@@ -538,7 +538,7 @@ Status Engine::hide_item(const std::string& id) {
   {
     auto cat = state_->catalogue.read();
     auto index = cat->items.find(id);
-    if (!index) return Status::not_found("unknown item '" + id + "'");
+    if (!index) return Status::not_found("unknown item '" + id + "'").with_field("id");
     record = cat->item_states[*index].record;
   }
   record.hidden = true;
@@ -546,7 +546,7 @@ Status Engine::hide_item(const std::string& id) {
 }
 
 Status Engine::put_user(UserRecord user) {
-  if (auto err = validate_user(user)) return Status::invalid_argument(err->field + ": " + err->message);
+  NUDGE_RETURN_IF_ERROR(validate_user(user));
   NUDGE_RETURN_IF_ERROR(state_->store->put_user(user));
   state_->users.intern(user.id)->write()->set_attributes(std::move(user.attributes_json));
   return Status::ok();

@@ -27,25 +27,29 @@ using Clock = std::chrono::steady_clock;
 HttpResponse json_response(int status, const json& body) {
   return {status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
-HttpResponse from_error(const ApiError& e) { return HttpApi::error(e.http_status, e.field, e.message); }
-
-int status_for(const Status& s) {
+// The one place where errors become HTTP status codes.
+int http_status_for(const Status& s) {
   switch (s.code()) {
     case Status::Code::kInvalidArgument: return 400;
     case Status::Code::kNotFound: return 404;
+    case Status::Code::kTooLarge: return 413;
     default: return 500;
   }
+}
+// The error answer for `s`; `field` names the field when the Status does not.
+HttpResponse from_status(const Status& s, std::string_view field = {}) {
+  return HttpApi::error(http_status_for(s), s.field().empty() ? field : std::string_view(s.field()), s.message());
 }
 
 // Query parameters of one request, checked against the names an endpoint accepts.
 class Params {
  public:
   Params(const QueryString& q, size_t max_list_values) : q_(q), max_list_values_(max_list_values) {}
-  std::optional<ApiError> only(std::initializer_list<std::string_view> known) const {
+  Status only(std::initializer_list<std::string_view> known) const {
     for (const auto& [name, value] : q_.params)
       if (std::find(known.begin(), known.end(), name) == known.end())
-        return ApiError{400, name, "unknown parameter"};
-    return std::nullopt;
+        return Status::invalid_field(name, "unknown parameter");
+    return Status::ok();
   }
   const std::string* get(std::string_view name) const {
     const std::string* found = nullptr;
@@ -54,7 +58,7 @@ class Params {
     return found;
   }
   // Every value of a repeatable, comma-separated parameter; at most max_list_values of them.
-  std::variant<std::vector<std::string>, ApiError> list(std::string_view name) const {
+  Result<std::vector<std::string>> list(std::string_view name) const {
     std::vector<std::string> out;
     for (const auto& [n, v] : q_.params) {
       if (n != name) continue;
@@ -64,7 +68,7 @@ class Params {
         std::string part = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (!part.empty()) out.push_back(std::move(part));
         if (out.size() > max_list_values_)
-          return ApiError{400, std::string(name), "more than " + std::to_string(max_list_values_) + " values"};
+          return Status::invalid_field(std::string(name), "more than " + std::to_string(max_list_values_) + " values");
         if (comma == std::string::npos) break;
         start = comma + 1;
       }
@@ -78,114 +82,107 @@ class Params {
 };
 
 // Assigns a list parameter's values to *out, or returns its error.
-std::optional<ApiError> read_list(const Params& p, std::string_view name, std::vector<std::string>* out) {
-  auto values = p.list(name);
-  if (auto* e = std::get_if<ApiError>(&values)) return *e;
-  *out = std::move(std::get<std::vector<std::string>>(values));
-  return std::nullopt;
+Status read_list(const Params& p, std::string_view name, std::vector<std::string>* out) {
+  NUDGE_ASSIGN_OR_RETURN(*out, p.list(name));
+  return Status::ok();
 }
 
 // Every query name and value must be UTF-8: IDs end up in JSON answers and the store. (IDs
 // in the path are checked by their routes, other paths where they are echoed in a 404.)
-std::optional<ApiError> check_query_text(const QueryString& q) {
+Status check_query_text(const QueryString& q) {
   for (const auto& [name, value] : q.params) {
-    if (auto why = text_problem(name, 64)) return ApiError{400, "query", "parameter name " + *why};
-    if (auto why = text_problem(value, 64 * 1024)) return ApiError{400, name, *why};
+    if (auto why = text_problem(name, 64)) return Status::invalid_field("query", "parameter name " + *why);
+    if (auto why = text_problem(value, 64 * 1024)) return Status::invalid_field(name, *why);
   }
-  return std::nullopt;
+  return Status::ok();
 }
 
 // A whole number in [0, max].
-std::optional<ApiError> read_size(const Params& p, std::string_view name, size_t max, size_t* out) {
+Status read_size(const Params& p, std::string_view name, size_t max, size_t* out) {
   const std::string* v = p.get(name);
-  if (!v) return std::nullopt;
+  if (!v) return Status::ok();
   uint64_t n = 0;
   auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
   if (ec != std::errc() || end != v->data() + v->size() || n > max)
-    return ApiError{400, std::string(name), "expected a whole number from 0 to " + std::to_string(max) + ", got '" + *v + "'"};
+    return Status::invalid_field(std::string(name), "expected a whole number from 0 to " + std::to_string(max) + ", got '" + *v + "'");
   *out = static_cast<size_t>(n);
-  return std::nullopt;
+  return Status::ok();
 }
 
-std::optional<ApiError> parse_float(std::string_view text, std::string_view field, float* out) {
+Status parse_float(std::string_view text, std::string_view field, float* out) {
   const std::string s(text);
   char* end = nullptr;
   const float f = std::strtof(s.c_str(), &end);
   if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(f))
-    return ApiError{400, std::string(field), "not a finite number: '" + s + "'"};
+    return Status::invalid_field(std::string(field), "not a finite number: '" + s + "'");
   *out = f;
-  return std::nullopt;
+  return Status::ok();
 }
 
-std::optional<ApiError> read_float(const Params& p, std::string_view name, std::optional<float>* out) {
+Status read_float(const Params& p, std::string_view name, std::optional<float>* out) {
   const std::string* v = p.get(name);
-  if (!v) return std::nullopt;
+  if (!v) return Status::ok();
   float f = 0;
-  if (auto err = parse_float(*v, name, &f)) return err;
+  NUDGE_RETURN_IF_ERROR(parse_float(*v, name, &f));
   *out = f;
-  return std::nullopt;
+  return Status::ok();
 }
 
-std::optional<ApiError> read_bool(const Params& p, std::string_view name, bool* out) {
+Status read_bool(const Params& p, std::string_view name, bool* out) {
   const std::string* v = p.get(name);
-  if (!v) return std::nullopt;
+  if (!v) return Status::ok();
   if (*v == "true" || *v == "1") *out = true;
   else if (*v == "false" || *v == "0") *out = false;
-  else return ApiError{400, std::string(name), "expected true or false, got '" + *v + "'"};
-  return std::nullopt;
+  else return Status::invalid_field(std::string(name), "expected true or false, got '" + *v + "'");
+  return Status::ok();
 }
 
-#define NUDGE_API_TRY(expr)          \
-  do {                               \
-    if (auto _err = (expr)) return *_err; \
-  } while (0)
-
-std::variant<RecommendRequest, ApiError> parse_recommend(const Params& p) {
-  NUDGE_API_TRY(p.only({"user", "k", "exclude_seen", "exclude", "category", "tag", "price_min", "price_max", "pin",
+Result<RecommendRequest> parse_recommend(const Params& p) {
+  NUDGE_RETURN_IF_ERROR(p.only({"user", "k", "exclude_seen", "exclude", "category", "tag", "price_min", "price_max", "pin",
                         "boost", "max_per_category", "mmr", "explain"}));
   RecommendRequest r;
   const std::string* user = p.get("user");
-  if (!user || user->empty()) return ApiError{400, "user", "required"};
+  if (!user || user->empty()) return Status::invalid_field("user", "required");
   r.user = *user;
-  NUDGE_API_TRY(read_size(p, "k", kMaxK, &r.k));
-  NUDGE_API_TRY(read_bool(p, "exclude_seen", &r.exclude_seen));
-  NUDGE_API_TRY(read_list(p, "exclude", &r.exclude));
-  NUDGE_API_TRY(read_list(p, "category", &r.categories));
-  NUDGE_API_TRY(read_list(p, "tag", &r.tags));
+  NUDGE_RETURN_IF_ERROR(read_size(p, "k", kMaxK, &r.k));
+  NUDGE_RETURN_IF_ERROR(read_bool(p, "exclude_seen", &r.exclude_seen));
+  NUDGE_RETURN_IF_ERROR(read_list(p, "exclude", &r.exclude));
+  NUDGE_RETURN_IF_ERROR(read_list(p, "category", &r.categories));
+  NUDGE_RETURN_IF_ERROR(read_list(p, "tag", &r.tags));
   std::vector<std::string> pins, boosts;
-  NUDGE_API_TRY(read_list(p, "pin", &pins));
-  NUDGE_API_TRY(read_list(p, "boost", &boosts));
-  NUDGE_API_TRY(read_float(p, "price_min", &r.price_min));
-  NUDGE_API_TRY(read_float(p, "price_max", &r.price_max));
+  NUDGE_RETURN_IF_ERROR(read_list(p, "pin", &pins));
+  NUDGE_RETURN_IF_ERROR(read_list(p, "boost", &boosts));
+  NUDGE_RETURN_IF_ERROR(read_float(p, "price_min", &r.price_min));
+  NUDGE_RETURN_IF_ERROR(read_float(p, "price_max", &r.price_max));
   for (const std::string& pin : pins) {
     const size_t colon = pin.rfind(':');
     size_t position = 0;
     const char* end = pin.data() + pin.size();
     if (colon == std::string::npos || colon == 0 ||
         std::from_chars(pin.data() + colon + 1, end, position).ptr != end || position == 0 || position > kMaxK)
-      return ApiError{400, "pin", "expected ITEM:POSITION (position from 1), got '" + pin + "'"};
+      return Status::invalid_field("pin", "expected ITEM:POSITION (position from 1), got '" + pin + "'");
     r.pins.push_back({pin.substr(0, colon), position});
   }
   for (const std::string& boost : boosts) {
     const size_t first = boost.find(':'), last = boost.rfind(':');
     Boost b;
     if (first == std::string::npos || first == last)
-      return ApiError{400, "boost", "expected category:VALUE:WEIGHT or tag:VALUE:WEIGHT, got '" + boost + "'"};
+      return Status::invalid_field("boost", "expected category:VALUE:WEIGHT or tag:VALUE:WEIGHT, got '" + boost + "'");
     b.field = boost.substr(0, first);
     b.value = boost.substr(first + 1, last - first - 1);
     if ((b.field != "category" && b.field != "tag") || b.value.empty())
-      return ApiError{400, "boost", "expected category:VALUE:WEIGHT or tag:VALUE:WEIGHT, got '" + boost + "'"};
-    NUDGE_API_TRY(parse_float(std::string_view(boost).substr(last + 1), "boost", &b.weight));
+      return Status::invalid_field("boost", "expected category:VALUE:WEIGHT or tag:VALUE:WEIGHT, got '" + boost + "'");
+    NUDGE_RETURN_IF_ERROR(parse_float(std::string_view(boost).substr(last + 1), "boost", &b.weight));
     r.boosts.push_back(std::move(b));
   }
-  NUDGE_API_TRY(read_size(p, "max_per_category", kMaxK, &r.max_per_category));
+  NUDGE_RETURN_IF_ERROR(read_size(p, "max_per_category", kMaxK, &r.max_per_category));
   std::optional<float> mmr;
-  NUDGE_API_TRY(read_float(p, "mmr", &mmr));
+  NUDGE_RETURN_IF_ERROR(read_float(p, "mmr", &mmr));
   if (mmr) r.mmr_lambda = *mmr;
-  NUDGE_API_TRY(read_bool(p, "explain", &r.explain));
-  if (!(r.mmr_lambda >= 0.f && r.mmr_lambda <= 1.f)) return ApiError{400, "mmr", "expected a number from 0 to 1"};
+  NUDGE_RETURN_IF_ERROR(read_bool(p, "explain", &r.explain));
+  if (!(r.mmr_lambda >= 0.f && r.mmr_lambda <= 1.f)) return Status::invalid_field("mmr", "expected a number from 0 to 1");
   if (r.price_min && r.price_max && *r.price_min > *r.price_max)
-    return ApiError{400, "price_min", "greater than price_max"};
+    return Status::invalid_field("price_min", "greater than price_max");
   return r;
 }
 
@@ -209,34 +206,34 @@ json to_json(const RecommendResponse& r, std::string_view key, std::string_view 
 }
 
 // One event object from a body; `at` is "events[3]".
-std::optional<ApiError> parse_event(const json& j, const std::string& at, Event* e) {
-  if (!j.is_object()) return ApiError{400, at, "expected an object"};
+Status parse_event(const json& j, const std::string& at, Event* e) {
+  if (!j.is_object()) return Status::invalid_field(at, "expected an object");
   for (const auto& [key, value] : j.items()) {
     const std::string field = at + "." + key;
     if (key == "user" || key == "item" || key == "type") {
-      if (!value.is_string()) return ApiError{400, field, "expected a string"};
+      if (!value.is_string()) return Status::invalid_field(field, "expected a string");
       (key == "user" ? e->user : key == "item" ? e->item : e->type) = value.get<std::string>();
     } else if (key == "value") {
-      if (!value.is_number()) return ApiError{400, field, "expected a number"};
+      if (!value.is_number()) return Status::invalid_field(field, "expected a number");
       // Checked as a double: a float would turn 1e300 into inf before the check sees it.
       const double v = value.get<double>();
-      if (auto why = value_problem(v)) return ApiError{400, field, *why};
+      if (auto why = value_problem(v)) return Status::invalid_field(field, *why);
       e->value = static_cast<float>(v);
     } else if (key == "timestamp") {
       if (!value.is_number_integer() && !value.is_number_unsigned())
-        return ApiError{400, field, "expected whole seconds since the Unix epoch"};
+        return Status::invalid_field(field, "expected whole seconds since the Unix epoch");
       e->timestamp = value.is_number_unsigned() && value.get<uint64_t>() > INT64_MAX ? -1 : value.get<int64_t>();
     } else {
-      return ApiError{400, field, "unknown field"};
+      return Status::invalid_field(field, "unknown field");
     }
   }
-  if (e->user.empty() && !j.contains("user")) return ApiError{400, at + ".user", "required"};
-  if (e->item.empty() && !j.contains("item")) return ApiError{400, at + ".item", "required"};
-  return std::nullopt;
+  if (e->user.empty() && !j.contains("user")) return Status::invalid_field(at + ".user", "required");
+  if (e->item.empty() && !j.contains("item")) return Status::invalid_field(at + ".item", "required");
+  return Status::ok();
 }
 
 // The body as JSON, or a 400 saying where it breaks. An empty body reads as `empty`.
-std::variant<json, ApiError> parse_body(const std::string& body, const char* empty) {
+Result<json> parse_body(const std::string& body, const char* empty) {
   json doc = json::parse(body.empty() ? std::string_view(empty) : std::string_view(body), nullptr, false);
   if (!doc.is_discarded()) return doc;
   // Parse again with exceptions for the place of the mistake. A number too large for a
@@ -244,71 +241,67 @@ std::variant<json, ApiError> parse_body(const std::string& body, const char* emp
   try {
     json::parse(body).clear();
   } catch (const json::parse_error& e) {
-    return ApiError{400, "body", "malformed JSON at byte " + std::to_string(e.byte)};
+    return Status::invalid_field("body", "malformed JSON at byte " + std::to_string(e.byte));
   } catch (const json::exception& e) {
     std::string what = e.what();
     if (const size_t p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-    return ApiError{400, "body", "malformed JSON: " + what};
+    return Status::invalid_field("body", "malformed JSON: " + what);
   }
-  return ApiError{400, "body", "malformed JSON"};
+  return Status::invalid_field("body", "malformed JSON");
 }
 
-std::variant<std::vector<Event>, ApiError> parse_events(const std::string& body, size_t max_events) {
-  auto parsed = parse_body(body, "");
-  if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
-  const json& doc = std::get<json>(parsed);
+Result<std::vector<Event>> parse_events(const std::string& body, size_t max_events) {
+  NUDGE_ASSIGN_OR_RETURN(const json doc, parse_body(body, ""));
   const json* list = &doc;
   const std::string prefix = "events";
   std::vector<Event> events;
   if (doc.is_object() && doc.contains("events")) {
-    if (doc.size() != 1) return ApiError{400, "body", "only \"events\" is expected next to the list"};
+    if (doc.size() != 1) return Status::invalid_field("body", "only \"events\" is expected next to the list");
     list = &doc.at("events");
   } else if (doc.is_object()) {
     events.emplace_back();
-    if (auto err = parse_event(doc, "event", &events.back())) return *err;
+    NUDGE_RETURN_IF_ERROR(parse_event(doc, "event", &events.back()));
     return events;
   }
-  if (!list->is_array()) return ApiError{400, "events", "expected an event object or a list of them"};
-  if (list->empty()) return ApiError{400, "events", "empty list"};
+  if (!list->is_array()) return Status::invalid_field("events", "expected an event object or a list of them");
+  if (list->empty()) return Status::invalid_field("events", "empty list");
   if (list->size() > max_events)
-    return ApiError{413, "events", "more than " + std::to_string(max_events) + " events in one request"};
+    return Status::too_large("more than " + std::to_string(max_events) + " events in one request").with_field("events");
   events.resize(list->size());
   for (size_t k = 0; k < list->size(); ++k)
-    if (auto err = parse_event((*list)[k], prefix + "[" + std::to_string(k) + "]", &events[k])) return *err;
+    NUDGE_RETURN_IF_ERROR(parse_event((*list)[k], prefix + "[" + std::to_string(k) + "]", &events[k]));
   return events;
 }
 
-std::variant<ItemRecord, ApiError> parse_item(const std::string& id, const std::string& body, size_t max_tags) {
-  auto parsed = parse_body(body, "{}");
-  if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
-  const json& doc = std::get<json>(parsed);
-  if (!doc.is_object()) return ApiError{400, "body", "expected an object"};
+Result<ItemRecord> parse_item(const std::string& id, const std::string& body, size_t max_tags) {
+  NUDGE_ASSIGN_OR_RETURN(const json doc, parse_body(body, "{}"));
+  if (!doc.is_object()) return Status::invalid_field("body", "expected an object");
   ItemRecord item;
   item.id = id;
   for (const auto& [key, value] : doc.items()) {
     if (key == "category") {
-      if (!value.is_string() && !value.is_null()) return ApiError{400, key, "expected a string"};
+      if (!value.is_string() && !value.is_null()) return Status::invalid_field(key, "expected a string");
       if (value.is_string()) item.category = value.get<std::string>();
     } else if (key == "tags") {
-      if (!value.is_array()) return ApiError{400, key, "expected a list of strings"};
-      if (value.size() > max_tags) return ApiError{400, key, "more than " + std::to_string(max_tags) + " tags"};
+      if (!value.is_array()) return Status::invalid_field(key, "expected a list of strings");
+      if (value.size() > max_tags) return Status::invalid_field(key, "more than " + std::to_string(max_tags) + " tags");
       for (size_t k = 0; k < value.size(); ++k) {
         const std::string at = "tags[" + std::to_string(k) + "]";
-        if (!value[k].is_string()) return ApiError{400, at, "expected a string"};
+        if (!value[k].is_string()) return Status::invalid_field(at, "expected a string");
         item.tags.push_back(value[k].get<std::string>());
-        if (auto why = id_problem(item.tags.back())) return ApiError{400, at, *why};
+        if (auto why = id_problem(item.tags.back())) return Status::invalid_field(at, *why);
       }
     } else if (key == "price") {
       if (value.is_null()) continue;
-      if (!value.is_number()) return ApiError{400, key, "expected a finite number"};
-      if (auto why = value_problem(value.get<double>())) return ApiError{400, key, *why};
+      if (!value.is_number()) return Status::invalid_field(key, "expected a finite number");
+      if (auto why = value_problem(value.get<double>())) return Status::invalid_field(key, *why);
       item.price = value.get<float>();
     } else {
-      return ApiError{400, key, "unknown field"};
+      return Status::invalid_field(key, "unknown field");
     }
   }
   if (!item.category.empty())
-    if (auto why = id_problem(item.category)) return ApiError{400, "category", *why};
+    if (auto why = id_problem(item.category)) return Status::invalid_field("category", *why);
   return item;
 }
 
@@ -365,7 +358,7 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     if (!is_valid_utf8(bad)) bad = "query";
     return respond(error(400, bad, "malformed percent-escape"));
   }
-  if (auto e = check_query_text(*target)) return respond(from_error(*e));
+  if (Status e = check_query_text(*target); !e.is_ok()) return respond(from_status(e));
   const std::string& path = target->path;
   const Params params(*target, options_.max_list_values);
   if (is_write(req.method) && !options_.api_key.empty() && !bearer_matches(req.authorization, options_.api_key))
@@ -378,37 +371,37 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     *endpoint = Endpoint::kRecommend;
     if (!is_get) return method_not_allowed();
     auto parsed = parse_recommend(params);
-    if (auto* e = std::get_if<ApiError>(&parsed)) return respond(from_error(*e));
-    const auto& r = std::get<RecommendRequest>(parsed);
+    if (!parsed.is_ok()) return respond(from_status(parsed.status()));
+    const RecommendRequest& r = *parsed;
     auto result = engine_.recommend(r);
-    if (auto* e = std::get_if<ApiError>(&result)) return respond(from_error(*e));
-    return respond(json_response(200, to_json(std::get<RecommendResponse>(result), "user", r.user, r.explain)));
+    if (!result.is_ok()) return respond(from_status(result.status()));
+    return respond(json_response(200, to_json(*result, "user", r.user, r.explain)));
   }
   if (path == "/v1/similar") {
     *endpoint = Endpoint::kSimilar;
     if (!is_get) return method_not_allowed();
-    if (auto e = params.only({"item", "k", "category", "explain"})) return respond(from_error(*e));
+    if (Status e = params.only({"item", "k", "category", "explain"}); !e.is_ok()) return respond(from_status(e));
     SimilarRequest r;
     const std::string* item = params.get("item");
     if (!item || item->empty()) return respond(error(400, "item", "required"));
     r.item = *item;
-    if (auto e = read_list(params, "category", &r.categories)) return respond(from_error(*e));
-    if (auto e = read_size(params, "k", kMaxK, &r.k)) return respond(from_error(*e));
-    if (auto e = read_bool(params, "explain", &r.explain)) return respond(from_error(*e));
+    if (Status e = read_list(params, "category", &r.categories); !e.is_ok()) return respond(from_status(e));
+    if (Status e = read_size(params, "k", kMaxK, &r.k); !e.is_ok()) return respond(from_status(e));
+    if (Status e = read_bool(params, "explain", &r.explain); !e.is_ok()) return respond(from_status(e));
     auto result = engine_.similar(r);
-    if (auto* e = std::get_if<ApiError>(&result)) return respond(from_error(*e));
-    return respond(json_response(200, to_json(std::get<RecommendResponse>(result), "item", r.item, r.explain)));
+    if (!result.is_ok()) return respond(from_status(result.status()));
+    return respond(json_response(200, to_json(*result, "item", r.item, r.explain)));
   }
   if (path == "/v1/events") {
     *endpoint = Endpoint::kEvents;
     if (req.method != "POST") return method_not_allowed();
     auto parsed = parse_events(req.body, options_.max_batch_events);
-    if (auto* e = std::get_if<ApiError>(&parsed)) return respond(from_error(*e));
-    auto& events = std::get<std::vector<Event>>(parsed);
-    if (auto e = Engine::validate(events)) return respond(from_error(*e));
+    if (!parsed.is_ok()) return respond(from_status(parsed.status()));
+    std::vector<Event>& events = *parsed;
+    if (Status e = Engine::validate(events); !e.is_ok()) return respond(from_status(e));
     const size_t n = events.size();
     engine_.ingest_async(std::move(events), [this, n, respond](const Status& st) {
-      if (!st.is_ok()) return respond(error(status_for(st), "events", st.message()));
+      if (!st.is_ok()) return respond(from_status(st, "events"));
       metrics_.add_events(n);
       respond(json_response(200, {{"accepted", n}}));
     });
@@ -421,14 +414,14 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     if (auto why = id_problem(id)) return respond(error(400, "id", "item id: " + *why));
     if (req.method == "PUT") {
       auto parsed = parse_item(id, req.body, options_.max_list_values);
-      if (auto* e = std::get_if<ApiError>(&parsed)) return respond(from_error(*e));
-      const Status st = engine_.put_item(std::move(std::get<ItemRecord>(parsed)));
-      if (!st.is_ok()) return respond(error(status_for(st), "", st.message()));
+      if (!parsed.is_ok()) return respond(from_status(parsed.status()));
+      const Status st = engine_.put_item(std::move(*parsed));
+      if (!st.is_ok()) return respond(from_status(st));
       return respond(json_response(200, {{"item", id}}));
     }
     if (req.method == "DELETE") {
       const Status st = engine_.hide_item(id);
-      if (!st.is_ok()) return respond(error(status_for(st), "id", st.message()));
+      if (!st.is_ok()) return respond(from_status(st, "id"));
       return respond(json_response(200, {{"item", id}, {"hidden", true}}));
     }
     return method_not_allowed();
@@ -439,11 +432,11 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     if (auto why = id_problem(id)) return respond(error(400, "id", "user id: " + *why));
     if (req.method == "PUT") {
       auto parsed = parse_body(req.body, "{}");
-      if (auto* e = std::get_if<ApiError>(&parsed)) return respond(from_error(*e));
-      const json& doc = std::get<json>(parsed);
+      if (!parsed.is_ok()) return respond(from_status(parsed.status()));
+      const json& doc = *parsed;
       if (!doc.is_object()) return respond(error(400, "body", "expected a JSON object"));
       const Status st = engine_.put_user({id, doc.dump()});
-      if (!st.is_ok()) return respond(error(status_for(st), "", st.message()));
+      if (!st.is_ok()) return respond(from_status(st));
       return respond(json_response(200, {{"user", id}}));
     }
     if (is_get) {

@@ -386,17 +386,17 @@ std::shared_ptr<const TrendingRanking> Catalogue::trending_ranking() const {
 
 namespace {
 
-std::optional<ApiError> check_k(size_t k) {
-  if (k == 0 || k > kMaxK) return ApiError{400, "k", "must be between 1 and " + std::to_string(kMaxK)};
-  return std::nullopt;
+Status check_k(size_t k) {
+  if (k == 0 || k > kMaxK) return Status::invalid_field("k", "must be between 1 and " + std::to_string(kMaxK));
+  return Status::ok();
 }
 
 }  // namespace
 
-std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendRequest& request) const {
-  if (auto err = check_k(request.k)) return *err;
+Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) const {
+  NUDGE_RETURN_IF_ERROR(check_k(request.k));
   if (request.mmr_lambda < 0.f || request.mmr_lambda > 1.f || std::isnan(request.mmr_lambda))
-    return ApiError{400, "mmr", "must be between 0 and 1"};
+    return Status::invalid_field("mmr", "must be between 0 and 1");
   const State& state = *state_;
   const auto m = model();
   RecommendResponse response;
@@ -440,7 +440,7 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
   std::vector<std::pair<uint32_t, const Pin*>> pins;
   for (const Pin& p : request.pins) {
     auto i = s.items.find(p.item);
-    if (!i) return ApiError{404, "pin", "unknown item '" + p.item + "'"};
+    if (!i) return Status::not_found("unknown item '" + p.item + "'").with_field("pin");
     if (s.item_states[*i].record.hidden) continue;  // hidden wins over pinned
     pins.emplace_back(*i, &p);
     rules.excluded.push_back(*i);
@@ -497,15 +497,15 @@ std::variant<RecommendResponse, ApiError> Engine::recommend(const RecommendReque
   return response;
 }
 
-std::variant<RecommendResponse, ApiError> Engine::similar(const SimilarRequest& request) const {
-  if (auto err = check_k(request.k)) return *err;
+Result<RecommendResponse> Engine::similar(const SimilarRequest& request) const {
+  NUDGE_RETURN_IF_ERROR(check_k(request.k));
   const auto m = model();
   RecommendResponse response;
   response.model_version = m ? m->version() : 0;
   const auto catalogue = state_->catalogue.read();
   const Catalogue& s = *catalogue;
   auto found = s.items.find(request.item);
-  if (!found) return ApiError{404, "item", "unknown item '" + request.item + "'"};
+  if (!found) return Status::not_found("unknown item '" + request.item + "'").with_field("item");
   const uint32_t item = *found;
   Rules rules{s, nullptr};
   rules.categories = request.categories;

@@ -26,6 +26,21 @@ TEST(StatusTest, OkAndErrorsCarryCodeAndMessage) {
   EXPECT_EQ(Status::internal("retrain: bad_alloc").to_string(), "internal error: retrain: bad_alloc");
 }
 
+TEST(StatusTest, AnErrorAboutOneFieldNamesIt) {
+  const Status s = Status::invalid_field("k", "must be between 1 and 1000");
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(s.field(), "k");
+  EXPECT_EQ(s.message(), "must be between 1 and 1000");
+  EXPECT_EQ(s.to_string(), "invalid argument: k: must be between 1 and 1000");
+  EXPECT_EQ(s.with_context("recommend").field(), "k");  // context keeps the field
+  const Status missing = Status::not_found("unknown item 'x'").with_field("pin");
+  EXPECT_EQ(missing.code(), Status::Code::kNotFound);
+  EXPECT_EQ(missing.field(), "pin");
+  EXPECT_TRUE(Status::ok().with_field("k").field().empty());  // OK names nothing
+  EXPECT_TRUE(Status::io_error("disk").field().empty());
+  EXPECT_EQ(Status::too_large("more than 10 events").to_string(), "too large: more than 10 events");
+}
+
 TEST(StatusTest, ResultPropagatesThroughMacros) {
   EXPECT_EQ(doubled(4).value(), 8);
   const Result<int> r = doubled(-1);

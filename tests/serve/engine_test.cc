@@ -71,8 +71,8 @@ struct Fixture {
   }
   RecommendResponse recommend(RecommendRequest r) const {
     auto out = engine->recommend(r);
-    EXPECT_TRUE(std::holds_alternative<RecommendResponse>(out)) << std::get<ApiError>(out).message;
-    return std::get<RecommendResponse>(out);
+    EXPECT_TRUE(out.is_ok()) << out.status().to_string();
+    return std::move(out).value();
   }
   // Items of one category, most popular first.
   std::vector<std::string> items_of(const std::string& category) const {
@@ -179,8 +179,9 @@ TEST(Engine, RulesAreHonoured) {
   EXPECT_EQ(pinned.items[1].item, base[0]);
   req.pins = {{"no-such-item", 1}};
   auto unknown = f.engine->recommend(req);
-  ASSERT_TRUE(std::holds_alternative<ApiError>(unknown));
-  EXPECT_EQ(std::get<ApiError>(unknown).http_status, 404);
+  ASSERT_FALSE(unknown.is_ok());
+  EXPECT_EQ(unknown.status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(unknown.status().field(), "pin");
   req.pins.clear();
 
   // MMR spreads the list over categories.
@@ -235,9 +236,9 @@ TEST(Engine, FilteredAnswersEqualTheFullRankingRestricted) {
   sim.categories = {"c03"};
   auto similar_c03 = f.engine->similar(sim);
   std::vector<std::string> expected;
-  for (const auto& r : std::get<RecommendResponse>(similar_all).items)
+  for (const auto& r : similar_all.value().items)
     if (f.item(r.item).category == "c03" && expected.size() < 5) expected.push_back(r.item);
-  EXPECT_EQ(ids(std::get<RecommendResponse>(similar_c03)), expected);
+  EXPECT_EQ(ids(similar_c03.value()), expected);
 }
 
 TEST(Engine, RecategorisedItemMovesBetweenFilters) {
@@ -340,7 +341,7 @@ TEST(Engine, DescribedNewItemIsRecommendableAtOnce) {
   // Similar items of the new item come from its category.
   SimilarRequest sr;
   sr.item = "fresh";
-  auto similar = std::get<RecommendResponse>(f.engine->similar(sr));
+  auto similar = f.engine->similar(sr).value();
   int same = 0;
   for (const auto& id : ids(similar)) same += f.item(id).category == category;
   EXPECT_GE(same, 7);
@@ -445,11 +446,11 @@ TEST_P(EngineSwap, HotSwapUnderConcurrentRequestsGivesOnlyValidAnswers) {
       for (uint32_t n = 0; !stop; ++n) {
         req.user = f.synth.dataset.catalog().users.id_of((n * 7 + t) % 400);
         auto r = f.engine->recommend(req);
-        if (!std::holds_alternative<RecommendResponse>(r)) {
+        if (!r.is_ok()) {
           ++bad;
           continue;
         }
-        auto got = ids(std::get<RecommendResponse>(r));
+        auto got = ids(*r);
         std::set<std::string> unique(got.begin(), got.end());
         if (got.size() != 10 || unique.size() != 10) ++bad;
         ++answers;
@@ -542,19 +543,20 @@ TEST(Engine, BadRequestsAndEventsAreRefused) {
   RecommendRequest req;
   req.user = "x";
   req.k = 0;
-  EXPECT_EQ(std::get<ApiError>(f.engine->recommend(req)).field, "k");
+  EXPECT_EQ(f.engine->recommend(req).status().field(), "k");
+  EXPECT_EQ(f.engine->recommend(req).status().code(), Status::Code::kInvalidArgument);
   req.k = 10;
   req.mmr_lambda = 2.f;
-  EXPECT_EQ(std::get<ApiError>(f.engine->recommend(req)).field, "mmr");
+  EXPECT_EQ(f.engine->recommend(req).status().field(), "mmr");
   SimilarRequest sr;
   sr.item = "nope";
-  EXPECT_EQ(std::get<ApiError>(f.engine->similar(sr)).http_status, 404);
-  auto err = Engine::validate({{"u", "i", "view", 1.f, 0}, {"u", "", "view", 1.f, 0}});
-  ASSERT_TRUE(err);
-  EXPECT_EQ(err->field, "events[1].item");
+  EXPECT_EQ(f.engine->similar(sr).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(f.engine->similar(sr).status().field(), "item");
+  Status err = Engine::validate({{"u", "i", "view", 1.f, 0}, {"u", "", "view", 1.f, 0}});
+  EXPECT_EQ(err.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(err.field(), "events[1].item");
   err = Engine::validate({{"u", "i", "view", std::nanf(""), 0}});
-  ASSERT_TRUE(err);
-  EXPECT_EQ(err->field, "events[0].value");
+  EXPECT_EQ(err.field(), "events[0].value");
   const uint64_t before = f.engine->stats().events;
   EXPECT_FALSE(f.engine->ingest({{"u", "i", "view", -1.f, 0}}).is_ok());
   EXPECT_EQ(f.engine->stats().events, before);  // nothing stored
@@ -597,7 +599,7 @@ TEST_P(EngineKinds, EventsChangeTheNextAnswerAndARestartReloadsTheModel) {
   // Similar items come from the model's own measure.
   SimilarRequest sr;
   sr.item = chosen[0];
-  const auto similar = std::get<RecommendResponse>(f.engine->similar(sr));
+  const auto similar = f.engine->similar(sr).value();
   EXPECT_EQ(similar.source, "similar");
   EXPECT_EQ(similar.items.size(), 10u);
   // kill -9 is covered by server_test; a restart reloads this model, not a default one.
@@ -795,7 +797,7 @@ TEST(Engine, AnOfflineModelFileAnswersAsOffline) {
     RecommendRequest req;
     req.user = id;
     req.k = 10;
-    const auto served = std::get<RecommendResponse>(engine->recommend(req));
+    const auto served = engine->recommend(req).value();
     ASSERT_EQ(served.items.size(), top.size());
     for (size_t k = 0; k < top.size(); ++k) {
       EXPECT_EQ(served.items[k].item, items.id_of(top[k].item)) << "user " << user << " rank " << k;

@@ -77,22 +77,24 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Checks events (ids, value, timestamp; event index in `field`), without storing them:
-  // IDs are 1..256 bytes of UTF-8, values finite in [0, 1e9], timestamps 1970..9999.
-  static std::optional<ApiError> validate(const std::vector<Event>& events);
+  // Checks events (ids, value, timestamp), without storing them: IDs are 1..256 bytes of
+  // UTF-8, values finite in [0, 1e9], timestamps 1970..9999. An error is InvalidArgument
+  // naming the field with the event's index ("events[3].value").
+  static Status validate(const std::vector<Event>& events);
   // One event; `at` prefixes the field ("events[3].").
-  static std::optional<ApiError> validate_event(const Event& event, const std::string& at);
+  static Status validate_event(const Event& event, const std::string& at);
   // An item's ID, category and tags (UTF-8 IDs, at most 1000 tags) and price (finite, |p| <= 1e9).
-  static std::optional<ApiError> validate_item(const ItemRecord& item);
+  static Status validate_item(const ItemRecord& item);
   // A user's ID, and attributes of at most 64 KiB of UTF-8.
-  static std::optional<ApiError> validate_user(const UserRecord& user);
+  static Status validate_user(const UserRecord& user);
   // Stores and applies validated events; `done` runs once they are durable and visible.
   void ingest_async(std::vector<Event> events, std::function<void(const Status&)> done);
   Status ingest(std::vector<Event> events);
 
-  // Errors: unknown pinned or similar item (404), bad rule values (400).
-  std::variant<RecommendResponse, ApiError> recommend(const RecommendRequest& request) const;
-  std::variant<RecommendResponse, ApiError> similar(const SimilarRequest& request) const;
+  // Errors name the request field: NotFound for an unknown pinned or similar item,
+  // InvalidArgument for bad rule values.
+  Result<RecommendResponse> recommend(const RecommendRequest& request) const;
+  Result<RecommendResponse> similar(const SimilarRequest& request) const;
 
   Status put_item(ItemRecord item);
   // Hides the item from every result; NotFound when it was never seen.

@@ -14,13 +14,6 @@
 
 namespace nudge::serve {
 
-// A client mistake, with the request field it concerns; becomes a JSON error response.
-struct ApiError {
-  int http_status = 400;
-  std::string field;
-  std::string message;
-};
-
 struct Pin {
   std::string item;
   size_t position = 1;  // 1 = first
