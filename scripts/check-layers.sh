@@ -30,7 +30,7 @@ public_module() {
       split.h | stats.h | synth.h | writers.h | serialize.h) echo data ;;
     top_k.h) echo retrieval ;;
     nn/*) echo nn ;;
-    recommender.h | params.h | models/*) echo models ;;
+    recommender.h | params.h | param_table.h | models/*) echo models ;;
     metrics.h | evaluate.h) echo eval ;;
     fusion.h | registry.h) echo fusion ;;
     model_file.h | snapshot.h) echo io ;;

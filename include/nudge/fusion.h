@@ -44,6 +44,7 @@ struct FusionOptions {
   int64_t tuning_users = 2000;       // validation users used for tuning (speed)
   int64_t seed = 42;
   static Result<FusionOptions> from_params(const Params& params);
+  static const ParamTable<FusionOptions>& parameters();
 };
 
 // Per-user normalisation of a score vector in place.

@@ -1,7 +1,8 @@
 // Params: "key=value,key=value" model settings, parsed with errors that name the key.
 //
-// Every model reads its options struct from Params; keys it does not know are an error
-// (a typo must not silently train a default model). Thread-safety: plain value.
+// Every model reads its options struct from Params through the struct's ParamTable
+// (param_table.h); keys it does not know are an error (a typo must not silently train a
+// default model). Thread-safety: plain value.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,9 @@
 #include "nudge/status.h"
 
 namespace nudge {
+
+template <typename Options>
+class ParamTable;  // param_table.h: the declaration of an options struct's parameters
 
 class Params {
  public:

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nudge/param_table.h"
 #include "nudge/params.h"
 #include "nudge/recommender.h"
 
@@ -31,5 +32,7 @@ Result<std::unique_ptr<Recommender>> make_recommender_from_spec(std::string_view
 // The spec that recreates `model` untrained: its name and parameters.
 std::string spec_of(const Recommender& model);
 std::vector<std::string> registered_models();
+// A model's parameters: key, accepted values, its default and meaning (`nudge params`).
+Result<std::vector<ParamInfo>> model_parameters(std::string_view name);
 
 }  // namespace nudge

@@ -12,46 +12,82 @@
 #include "nudge/metrics.h"
 #include "nudge/serialize.h"
 #include "nudge/nn/logistic.h"
+#include "nudge/param_table.h"
 #include "nudge/registry.h"
 #include "nudge/rng.h"
 #include "nudge/split.h"
 
 namespace nudge {
 
+const ParamTable<FusionOptions>& FusionOptions::parameters() {
+  using T = ParamTable<FusionOptions>;
+  static const T table({
+      T::Entry{"models", "two or more model names, + separated", "components",
+               [](std::string_view owner, const Params& p, FusionOptions* o) {
+                 std::string models;
+                 NUDGE_RETURN_IF_ERROR(p.read_string(owner, "models", &models));
+                 if (models.empty()) return Status::ok();
+                 o->models.clear();
+                 for (std::string_view m : split_view(models, '+')) o->models.emplace_back(trim(m));
+                 if (o->models.size() < 2)
+                   return Status::invalid_argument(std::string(owner) +
+                                                   ": parameter 'models' needs at least two models, e.g. ials+twotower");
+                 return Status::ok();
+               },
+               [](const FusionOptions& o) {
+                 std::string out;
+                 for (const std::string& m : o.models) out += (out.empty() ? "" : "+") + m;
+                 return out;
+               }},
+      T::choice("method", &FusionOptions::method, {"weighted", "learned"},
+                "weighted (λ tuned on validation), learned (logistic stacking)"),
+      T::choice("normalise", &FusionOptions::normalise, {"zscore", "minmax", "rank"}, "per-user score normalisation"),
+      T::number("validation", &FusionOptions::validation, 0.01, 0.5, "share of training pairs used for tuning"),
+      T::choice_of<SplitMethod>("split", &FusionOptions::split,
+                                {{"random", SplitMethod::kRandom},
+                                 {"leave-last", SplitMethod::kLeaveLastOut},
+                                 {"temporal", SplitMethod::kTemporal}},
+                                {},
+                                "how validation pairs are held out: random, leave-last (each user's newest), temporal "
+                                "(the newest share); nudge serve's default fusion uses temporal"),
+      T::choice("refit", &FusionOptions::refit, {"warm", "full"},
+                "after tuning, the components learn the held-out pairs: warm (iALS: a fifth of its sweeps from the "
+                "tuned factors; two-tower: a fifth of its epochs from the tuned embeddings; other kinds fit again) or "
+                "full (every component from scratch)"),
+      T::integer("tuning_users", &FusionOptions::tuning_users, 10, 1 << 30, "validation users used for tuning"),
+      T::integer("seed", &FusionOptions::seed, 0, INT64_MAX, "random seed"),
+  });
+  return table;
+}
+
 Result<FusionOptions> FusionOptions::from_params(const Params& p) {
   FusionOptions o;
-  std::string models = "ials+twotower";
-  NUDGE_RETURN_IF_ERROR(p.read_string("fusion", "models", &models));
-  o.models.clear();
-  for (std::string_view m : split_view(models, '+')) o.models.emplace_back(trim(m));
-  if (o.models.size() < 2) return Status::invalid_argument("fusion: parameter 'models' needs at least two models, e.g. ials+twotower");
-  std::set<std::string> known = {"models", "method", "normalise", "validation", "split", "refit", "tuning_users", "seed"};
+  // "ials.factors=32": a component's parameter, passed to it. The components are known only
+  // once "models" is read.
+  Params own;
   const std::string text = p.to_string();
-  o.model_params.assign(o.models.size(), Params{});
   for (std::string_view entry : split_view(text, ',')) {
     if (entry.empty()) continue;
     const std::string key(entry.substr(0, entry.find('=')));
     const std::string value(entry.substr(entry.find('=') + 1));
+    if (key.find('.') == std::string::npos) own.set(key, value);
+  }
+  NUDGE_RETURN_IF_ERROR(parameters().read("fusion", own, &o));
+  o.model_params.assign(o.models.size(), Params{});
+  std::string models;
+  for (const std::string& m : o.models) models += (models.empty() ? "" : "+") + m;
+  for (std::string_view entry : split_view(text, ',')) {
+    if (entry.empty()) continue;
+    const std::string key(entry.substr(0, entry.find('=')));
     const size_t dot = key.find('.');
     if (dot == std::string::npos) continue;
-    const std::string model = key.substr(0, dot);
-    auto it = std::find(o.models.begin(), o.models.end(), model);
+    auto it = std::find(o.models.begin(), o.models.end(), key.substr(0, dot));
     if (it == o.models.end()) {
       return Status::invalid_argument("fusion: parameter '" + key + "' names no component (models: " + models + ")");
     }
-    o.model_params[static_cast<size_t>(it - o.models.begin())].set(key.substr(dot + 1), value);
-    known.insert(key);
+    o.model_params[static_cast<size_t>(it - o.models.begin())].set(key.substr(dot + 1),
+                                                                    std::string(entry.substr(entry.find('=') + 1)));
   }
-  NUDGE_RETURN_IF_ERROR(p.check_known("fusion", known));
-  NUDGE_RETURN_IF_ERROR(p.read_choice("fusion", "method", {"weighted", "learned"}, &o.method));
-  NUDGE_RETURN_IF_ERROR(p.read_choice("fusion", "normalise", {"zscore", "minmax", "rank"}, &o.normalise));
-  NUDGE_RETURN_IF_ERROR(p.read_double("fusion", "validation", 0.01, 0.5, &o.validation));
-  std::string split = "random";
-  NUDGE_RETURN_IF_ERROR(p.read_choice("fusion", "split", {"random", "leave-last", "temporal"}, &split));
-  o.split = parse_split_method(split).value();
-  NUDGE_RETURN_IF_ERROR(p.read_choice("fusion", "refit", {"warm", "full"}, &o.refit));
-  NUDGE_RETURN_IF_ERROR(p.read_int("fusion", "tuning_users", 10, 1 << 30, &o.tuning_users));
-  NUDGE_RETURN_IF_ERROR(p.read_int("fusion", "seed", 0, INT64_MAX, &o.seed));
   for (size_t m = 0; m < o.models.size(); ++m) {
     if (o.models[m] == "fusion") return Status::invalid_argument("fusion: components cannot be fusions");
   }

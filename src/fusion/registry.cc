@@ -11,6 +11,7 @@
 #include "nudge/models/popularity.h"
 #include "nudge/models/svd.h"
 #include "nudge/models/two_tower.h"
+#include "nudge/param_table.h"
 
 namespace nudge {
 namespace {
@@ -25,7 +26,6 @@ template <typename Model>
 Result<std::unique_ptr<Recommender>> make_knn(const Params& params) {
   const bool items = std::is_same_v<Model, ItemKnnModel>;
   NUDGE_ASSIGN_OR_RETURN(KnnOptions options, KnnOptions::from_params(items ? "itemknn" : "userknn", params));
-  if (!items && !params.has("neighbours")) options.neighbours = 50;  // users need more neighbours than items
   return std::unique_ptr<Recommender>(std::make_unique<Model>(options, params));
 }
 
@@ -44,26 +44,47 @@ constexpr char kGmf[] = "gmf";
 constexpr char kMlp[] = "mlp";
 constexpr char kNeuMf[] = "neumf";
 
+// A model's parameters with the defaults it starts from.
+template <typename Options>
+std::vector<ParamInfo> describe() {
+  return Options::parameters().describe(Options{});
+}
+template <bool kItems>
+std::vector<ParamInfo> describe_knn() {
+  return KnnOptions::parameters().describe(KnnOptions::defaults(kItems ? "itemknn" : "userknn"));
+}
+template <bool kPlusPlus>
+std::vector<ParamInfo> describe_svd() {
+  return SvdOptions::parameters().describe(SvdOptions::defaults(kPlusPlus));
+}
+
 struct Entry {
   const char* name;
   Result<std::unique_ptr<Recommender>> (*create)(const Params&);
+  std::vector<ParamInfo> (*parameters)();
 };
 
 constexpr Entry kModels[] = {
-    {"popularity", make<PopularityModel, PopularityOptions>},
-    {"itemknn", make_knn<ItemKnnModel>},
-    {"userknn", make_knn<UserKnnModel>},
-    {"ials", make<IalsModel, IalsOptions>},
-    {"bpr", make<BprModel, BprOptions>},
-    {"ease", make<EaseModel, EaseOptions>},
-    {"svd", make_svd<false>},
-    {"svdpp", make_svd<true>},
-    {"gmf", make_neumf<kGmf>},
-    {"mlp", make_neumf<kMlp>},
-    {"neumf", make_neumf<kNeuMf>},
-    {"twotower", make<TwoTowerModel, TwoTowerOptions>},
-    {"fusion", FusionModel::create},
+    {"popularity", make<PopularityModel, PopularityOptions>, describe<PopularityOptions>},
+    {"itemknn", make_knn<ItemKnnModel>, describe_knn<true>},
+    {"userknn", make_knn<UserKnnModel>, describe_knn<false>},
+    {"ials", make<IalsModel, IalsOptions>, describe<IalsOptions>},
+    {"bpr", make<BprModel, BprOptions>, describe<BprOptions>},
+    {"ease", make<EaseModel, EaseOptions>, describe<EaseOptions>},
+    {"svd", make_svd<false>, describe_svd<false>},
+    {"svdpp", make_svd<true>, describe_svd<true>},
+    {"gmf", make_neumf<kGmf>, describe<NeuMfOptions>},
+    {"mlp", make_neumf<kMlp>, describe<NeuMfOptions>},
+    {"neumf", make_neumf<kNeuMf>, describe<NeuMfOptions>},
+    {"twotower", make<TwoTowerModel, TwoTowerOptions>, describe<TwoTowerOptions>},
+    {"fusion", FusionModel::create, describe<FusionOptions>},
 };
+
+Status unknown_model(std::string_view name) {
+  std::string known;
+  for (const Entry& e : kModels) known += (known.empty() ? "" : ", ") + std::string(e.name);
+  return Status::invalid_argument("unknown model '" + std::string(name) + "' (known: " + known + ")");
+}
 
 }  // namespace
 
@@ -71,9 +92,14 @@ Result<std::unique_ptr<Recommender>> make_recommender(std::string_view name, con
   for (const Entry& e : kModels) {
     if (e.name == name) return e.create(params);
   }
-  std::string known;
-  for (const Entry& e : kModels) known += (known.empty() ? "" : ", ") + std::string(e.name);
-  return Status::invalid_argument("unknown model '" + std::string(name) + "' (known: " + known + ")");
+  return unknown_model(name);
+}
+
+Result<std::vector<ParamInfo>> model_parameters(std::string_view name) {
+  for (const Entry& e : kModels) {
+    if (e.name == name) return e.parameters();
+  }
+  return unknown_model(name);
 }
 
 Result<std::unique_ptr<Recommender>> make_recommender_from_spec(std::string_view spec) {

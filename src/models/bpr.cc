@@ -1,3 +1,4 @@
+#include "nudge/param_table.h"
 #include "nudge/models/bpr.h"
 
 #include <algorithm>
@@ -8,20 +9,27 @@
 
 namespace nudge {
 
+const ParamTable<BprOptions>& BprOptions::parameters() {
+  using T = ParamTable<BprOptions>;
+  static const T table({
+      T::integer("factors", &BprOptions::factors, 1, 4096, "latent dimensions"),
+      T::integer("epochs", &BprOptions::epochs, 0, 100000, "one epoch = one step per stored pair"),
+      T::number("learning_rate", &BprOptions::learning_rate, 0, 10, "SGD step"),
+      T::number("regularization", &BprOptions::regularization, 0, 100, "L2 on the factors"),
+      T::choice("sampling", &BprOptions::sampling, {"uniform", "popularity", "adaptive"},
+                "negatives: uniform, popularity (∝ pop^0.75), adaptive (the best scored of adaptive_candidates)"),
+      T::integer("adaptive_candidates", &BprOptions::adaptive_candidates, 1, 1000,
+                 "adaptive sampling: candidates per negative (more picks harder negatives, and more false ones)"),
+      T::number("init_scale", &BprOptions::init_scale, 0, 10, "initial factors ~ N(0, init_scale²)"),
+      T::integer("threads", &BprOptions::threads, 0, 1024, "0 = all cores; 1 for reproducible runs (Hogwild)"),
+      T::integer("seed", &BprOptions::seed, 0, INT64_MAX, "random seed"),
+  });
+  return table;
+}
+
 Result<BprOptions> BprOptions::from_params(const Params& p) {
   BprOptions o;
-  const char* n = "bpr";
-  NUDGE_RETURN_IF_ERROR(p.check_known(n, {"factors", "epochs", "learning_rate", "regularization", "sampling",
-                                          "adaptive_candidates", "init_scale", "threads", "seed"}));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "factors", 1, 4096, &o.factors));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "epochs", 0, 100000, &o.epochs));
-  NUDGE_RETURN_IF_ERROR(p.read_double(n, "learning_rate", 0, 10, &o.learning_rate));
-  NUDGE_RETURN_IF_ERROR(p.read_double(n, "regularization", 0, 100, &o.regularization));
-  NUDGE_RETURN_IF_ERROR(p.read_choice(n, "sampling", {"uniform", "popularity", "adaptive"}, &o.sampling));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "adaptive_candidates", 1, 1000, &o.adaptive_candidates));
-  NUDGE_RETURN_IF_ERROR(p.read_double(n, "init_scale", 0, 10, &o.init_scale));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "threads", 0, 1024, &o.threads));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "seed", 0, INT64_MAX, &o.seed));
+  NUDGE_RETURN_IF_ERROR(parameters().read("bpr", p, &o));
   return o;
 }
 

@@ -1,13 +1,22 @@
+#include "nudge/param_table.h"
 #include "nudge/models/ease.h"
 
 namespace nudge {
 
+const ParamTable<EaseOptions>& EaseOptions::parameters() {
+  using T = ParamTable<EaseOptions>;
+  static const T table({
+      T::number("regularization", &EaseOptions::regularization, 0, 1e12, "λ"),
+      T::boolean("binary", &EaseOptions::binary, "use 0/1 instead of weights"),
+      T::integer("max_items", &EaseOptions::max_items, 1, 100000,
+                 "refuse larger catalogues (memory is items² floats)"),
+  });
+  return table;
+}
+
 Result<EaseOptions> EaseOptions::from_params(const Params& p) {
   EaseOptions o;
-  NUDGE_RETURN_IF_ERROR(p.check_known("ease", {"regularization", "binary", "max_items"}));
-  NUDGE_RETURN_IF_ERROR(p.read_double("ease", "regularization", 0, 1e12, &o.regularization));
-  NUDGE_RETURN_IF_ERROR(p.read_bool("ease", "binary", &o.binary));
-  NUDGE_RETURN_IF_ERROR(p.read_int("ease", "max_items", 1, 100000, &o.max_items));
+  NUDGE_RETURN_IF_ERROR(parameters().read("ease", p, &o));
   return o;
 }
 

@@ -1,3 +1,4 @@
+#include "nudge/param_table.h"
 #include "nudge/models/ials.h"
 
 #include <cmath>
@@ -8,20 +9,26 @@
 
 namespace nudge {
 
+const ParamTable<IalsOptions>& IalsOptions::parameters() {
+  using T = ParamTable<IalsOptions>;
+  static const T table({
+      T::integer("factors", &IalsOptions::factors, 1, 4096, "latent dimensions"),
+      T::integer("iterations", &IalsOptions::iterations, 0, 10000, "alternating sweeps"),
+      T::number("regularization", &IalsOptions::regularization, 0, 1e9, "λ"),
+      T::number("reg_exponent", &IalsOptions::reg_exponent, 0, 2,
+                "λ_u = λ (1 + n_u)^ν; 1 = frequency scaling (Rendle et al. 2021)"),
+      T::number("alpha", &IalsOptions::alpha, 0, 1e9, "confidence 1 + α·weight"),
+      T::integer("cg_steps", &IalsOptions::cg_steps, 0, 100, "conjugate-gradient steps per row (0 = exact Cholesky)"),
+      T::number("init_scale", &IalsOptions::init_scale, 0, 10, "initial factors ~ N(0, init_scale²)"),
+      T::integer("threads", &IalsOptions::threads, 0, 1024, "0 = all cores"),
+      T::integer("seed", &IalsOptions::seed, 0, INT64_MAX, "random seed"),
+  });
+  return table;
+}
+
 Result<IalsOptions> IalsOptions::from_params(const Params& p) {
   IalsOptions o;
-  const char* n = "ials";
-  NUDGE_RETURN_IF_ERROR(p.check_known(n, {"factors", "iterations", "regularization", "reg_exponent", "alpha", "cg_steps",
-                                          "init_scale", "threads", "seed"}));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "factors", 1, 4096, &o.factors));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "iterations", 0, 10000, &o.iterations));
-  NUDGE_RETURN_IF_ERROR(p.read_double(n, "regularization", 0, 1e9, &o.regularization));
-  NUDGE_RETURN_IF_ERROR(p.read_double(n, "reg_exponent", 0, 2, &o.reg_exponent));
-  NUDGE_RETURN_IF_ERROR(p.read_double(n, "alpha", 0, 1e9, &o.alpha));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "cg_steps", 0, 100, &o.cg_steps));
-  NUDGE_RETURN_IF_ERROR(p.read_double(n, "init_scale", 0, 10, &o.init_scale));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "threads", 0, 1024, &o.threads));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "seed", 0, INT64_MAX, &o.seed));
+  NUDGE_RETURN_IF_ERROR(parameters().read("ials", p, &o));
   return o;
 }
 

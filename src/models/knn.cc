@@ -1,3 +1,4 @@
+#include "nudge/param_table.h"
 #include "nudge/models/knn.h"
 
 #include <algorithm>
@@ -8,15 +9,29 @@
 
 namespace nudge {
 
-Result<KnnOptions> KnnOptions::from_params(std::string_view owner, const Params& p) {
+const ParamTable<KnnOptions>& KnnOptions::parameters() {
+  using T = ParamTable<KnnOptions>;
+  static const T table({
+      T::integer("neighbours", &KnnOptions::neighbours, 0, 1'000'000, "neighbours kept per item / user (0 = all)"),
+      T::choice("similarity", &KnnOptions::similarity, {"cosine", "tfidf", "bm25", "jaccard"},
+                "how co-occurrence is weighed into a similarity"),
+      T::number("shrinkage", &KnnOptions::shrinkage, 0, 1e9, "added to the similarity denominator"),
+      T::number("bm25_k1", &KnnOptions::bm25_k1, 0, 100, "BM25 term saturation"),
+      T::number("bm25_b", &KnnOptions::bm25_b, 0, 1, "BM25 length normalisation"),
+      T::integer("threads", &KnnOptions::threads, 0, 1024, "0 = all cores"),
+  });
+  return table;
+}
+
+KnnOptions KnnOptions::defaults(std::string_view owner) {
   KnnOptions o;
-  NUDGE_RETURN_IF_ERROR(p.check_known(owner, {"neighbours", "similarity", "shrinkage", "bm25_k1", "bm25_b", "threads"}));
-  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "neighbours", 0, 1'000'000, &o.neighbours));
-  NUDGE_RETURN_IF_ERROR(p.read_choice(owner, "similarity", {"cosine", "tfidf", "bm25", "jaccard"}, &o.similarity));
-  NUDGE_RETURN_IF_ERROR(p.read_double(owner, "shrinkage", 0, 1e9, &o.shrinkage));
-  NUDGE_RETURN_IF_ERROR(p.read_double(owner, "bm25_k1", 0, 100, &o.bm25_k1));
-  NUDGE_RETURN_IF_ERROR(p.read_double(owner, "bm25_b", 0, 1, &o.bm25_b));
-  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "threads", 0, 1024, &o.threads));
+  if (owner == "userknn") o.neighbours = 50;
+  return o;
+}
+
+Result<KnnOptions> KnnOptions::from_params(std::string_view owner, const Params& p) {
+  KnnOptions o = defaults(owner);
+  NUDGE_RETURN_IF_ERROR(parameters().read(owner, p, &o));
   return o;
 }
 

@@ -1,3 +1,4 @@
+#include "nudge/param_table.h"
 #include "nudge/models/neumf.h"
 
 #include <algorithm>
@@ -14,26 +15,32 @@
 
 namespace nudge {
 
+const ParamTable<NeuMfOptions>& NeuMfOptions::parameters() {
+  using T = ParamTable<NeuMfOptions>;
+  static const T table({
+      T::integer("factors", &NeuMfOptions::factors, 1, 1024, "GMF width"),
+      // Widths as "64-32-16" (commas already separate parameters on the command line).
+      T::text("layers", &NeuMfOptions::layers, "widths like 64-32-16",
+              "MLP: concatenated embedding width (even), then hidden widths"),
+      T::integer("epochs", &NeuMfOptions::epochs, 0, 10000, "passes over the training pairs"),
+      T::integer("negatives", &NeuMfOptions::negatives, 1, 1000, "negatives sampled per observed pair"),
+      T::integer("batch_size", &NeuMfOptions::batch_size, 2, 1 << 20, "pairs per Adam step"),
+      T::number("learning_rate", &NeuMfOptions::learning_rate, 0, 10, "Adam"),
+      T::number("l2", &NeuMfOptions::l2, 0, 10, "L2 on the weights"),
+      T::boolean("pretrain", &NeuMfOptions::pretrain, "neumf: start from trained GMF and MLP (He et al.)"),
+      T::number("validation", &NeuMfOptions::validation, 0, 0.5, "held-out share for early stopping on HR@10 (0 = none)"),
+      T::integer("patience", &NeuMfOptions::patience, 1, 1000, "epochs without improvement before stopping"),
+      T::integer("threads", &NeuMfOptions::threads, 0, 1024, "0 = all cores; 1 for reproducible runs"),
+      T::integer("seed", &NeuMfOptions::seed, 0, INT64_MAX, "random seed"),
+  });
+  return table;
+}
+
 Result<NeuMfOptions> NeuMfOptions::from_params(std::string_view owner, const Params& p) {
   NeuMfOptions o;
   o.mode = std::string(owner);
-  NUDGE_RETURN_IF_ERROR(p.check_known(owner, {"factors", "layers", "epochs", "negatives", "batch_size", "learning_rate",
-                                              "l2", "pretrain", "validation", "patience", "threads", "seed"}));
-  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "factors", 1, 1024, &o.factors));
-  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "epochs", 0, 10000, &o.epochs));
-  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "negatives", 1, 1000, &o.negatives));
-  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "batch_size", 2, 1 << 20, &o.batch_size));
-  NUDGE_RETURN_IF_ERROR(p.read_double(owner, "learning_rate", 0, 10, &o.learning_rate));
-  NUDGE_RETURN_IF_ERROR(p.read_double(owner, "l2", 0, 10, &o.l2));
-  NUDGE_RETURN_IF_ERROR(p.read_bool(owner, "pretrain", &o.pretrain));
-  NUDGE_RETURN_IF_ERROR(p.read_double(owner, "validation", 0, 0.5, &o.validation));
-  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "patience", 1, 1000, &o.patience));
-  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "threads", 0, 1024, &o.threads));
-  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "seed", 0, INT64_MAX, &o.seed));
-  // Widths as "64-32-16" (commas already separate parameters on the command line).
+  NUDGE_RETURN_IF_ERROR(parameters().read(owner, p, &o));
   std::string text = o.layers;
-  NUDGE_RETURN_IF_ERROR(p.read_string(owner, "layers", &text));
-  o.layers = text;
   for (char& c : text) {
     if (c == '-' || c == ':') c = ',';
   }

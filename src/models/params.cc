@@ -1,8 +1,11 @@
 #include "nudge/params.h"
 
 #include "common/text.h"
+#include "nudge/param_table.h"
 
 namespace nudge {
+
+std::string param_number_text(double v) { return fmt_number(v); }
 
 Result<Params> Params::parse(std::string_view spec) {
   Params p;

@@ -1,3 +1,4 @@
+#include "nudge/param_table.h"
 #include "nudge/models/popularity.h"
 
 #include <algorithm>
@@ -7,10 +8,18 @@
 
 namespace nudge {
 
+const ParamTable<PopularityOptions>& PopularityOptions::parameters() {
+  using T = ParamTable<PopularityOptions>;
+  static const T table({
+      T::number("half_life_days", &PopularityOptions::half_life_days, 0, 1e6,
+                "exponential time decay of event weights (0 = none)"),
+  });
+  return table;
+}
+
 Result<PopularityOptions> PopularityOptions::from_params(const Params& p) {
   PopularityOptions o;
-  NUDGE_RETURN_IF_ERROR(p.check_known("popularity", {"half_life_days"}));
-  NUDGE_RETURN_IF_ERROR(p.read_double("popularity", "half_life_days", 0, 1e6, &o.half_life_days));
+  NUDGE_RETURN_IF_ERROR(parameters().read("popularity", p, &o));
   return o;
 }
 

@@ -1,3 +1,4 @@
+#include "nudge/param_table.h"
 #include "nudge/models/svd.h"
 
 #include <cmath>
@@ -5,21 +6,32 @@
 
 namespace nudge {
 
-Result<SvdOptions> SvdOptions::from_params(std::string_view owner, const Params& p, bool plus_plus) {
+const ParamTable<SvdOptions>& SvdOptions::parameters() {
+  using T = ParamTable<SvdOptions>;
+  static const T table({
+      T::integer("factors", &SvdOptions::factors, 1, 4096, "latent dimensions (Surprise's defaults)"),
+      T::integer("epochs", &SvdOptions::epochs, 0, 100000, "SGD passes over the ratings"),
+      T::number("learning_rate", &SvdOptions::learning_rate, 0, 10, "SGD step"),
+      T::number("regularization", &SvdOptions::regularization, 0, 100, "L2 on factors and biases"),
+      T::number("init_std", &SvdOptions::init_std, 0, 10, "initial factors ~ N(0, init_std²)"),
+      T::boolean("biased", &SvdOptions::biased, "learn user and item biases"),
+      T::integer("seed", &SvdOptions::seed, 0, INT64_MAX, "random seed"),
+  });
+  return table;
+}
+
+SvdOptions SvdOptions::defaults(bool plus_plus) {
   SvdOptions o;
   if (plus_plus) {
     o.factors = 20;
     o.learning_rate = 0.007;
   }
-  NUDGE_RETURN_IF_ERROR(
-      p.check_known(owner, {"factors", "epochs", "learning_rate", "regularization", "init_std", "biased", "seed"}));
-  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "factors", 1, 4096, &o.factors));
-  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "epochs", 0, 100000, &o.epochs));
-  NUDGE_RETURN_IF_ERROR(p.read_double(owner, "learning_rate", 0, 10, &o.learning_rate));
-  NUDGE_RETURN_IF_ERROR(p.read_double(owner, "regularization", 0, 100, &o.regularization));
-  NUDGE_RETURN_IF_ERROR(p.read_double(owner, "init_std", 0, 10, &o.init_std));
-  NUDGE_RETURN_IF_ERROR(p.read_bool(owner, "biased", &o.biased));
-  NUDGE_RETURN_IF_ERROR(p.read_int(owner, "seed", 0, INT64_MAX, &o.seed));
+  return o;
+}
+
+Result<SvdOptions> SvdOptions::from_params(std::string_view owner, const Params& p, bool plus_plus) {
+  SvdOptions o = defaults(plus_plus);
+  NUDGE_RETURN_IF_ERROR(parameters().read(owner, p, &o));
   return o;
 }
 

@@ -1,3 +1,4 @@
+#include "nudge/param_table.h"
 #include "nudge/models/two_tower.h"
 
 #include <algorithm>
@@ -10,23 +11,35 @@
 
 namespace nudge {
 
+const ParamTable<TwoTowerOptions>& TwoTowerOptions::parameters() {
+  using T = ParamTable<TwoTowerOptions>;
+  static const T table({
+      T::integer("factors", &TwoTowerOptions::factors, 1, 1024, "embedding width"),
+      T::integer("epochs", &TwoTowerOptions::epochs, 0, 10000, "passes over the training pairs"),
+      T::number("learning_rate", &TwoTowerOptions::learning_rate, 0, 10, "Adagrad"),
+      T::number("regularization", &TwoTowerOptions::regularization, 0, 10, "L2 on the embeddings"),
+      T::number("id_dropout", &TwoTowerOptions::id_dropout, 0, 1,
+                "chance an ID token is dropped while training: the item's (cold items), and the user's when the "
+                "user has features (users served by attributes)"),
+      T::choice("loss", &TwoTowerOptions::loss, {"warp", "bpr"},
+                "warp (a rank-weighted hinge against a violating negative from a pool scored once per user; rank "
+                "estimated from the pool, as WMRB) or bpr"),
+      T::integer("negatives", &TwoTowerOptions::negatives, 0, 1000,
+                 "warp: least candidates in the negative pool scored once per user (0 = 100); bpr: negatives per "
+                 "positive (0 = 1)"),
+      T::integer("history", &TwoTowerOptions::history, 0, 10000,
+                 "recent items in the user tower (training and serving; the server keeps 32 per user)"),
+      T::integer("buckets", &TwoTowerOptions::buckets, 1, 1000, "quantile buckets per numeric feature"),
+      T::integer("threads", &TwoTowerOptions::threads, 0, 1024, "0 = all cores"),
+      T::integer("seed", &TwoTowerOptions::seed, 0, INT64_MAX, "random seed"),
+  });
+  return table;
+}
+
 Result<TwoTowerOptions> TwoTowerOptions::from_params(const Params& p) {
   TwoTowerOptions o;
-  const char* n = "twotower";
-  NUDGE_RETURN_IF_ERROR(p.check_known(n, {"factors", "epochs", "learning_rate", "regularization", "id_dropout",
-                                          "loss", "negatives", "history", "buckets", "threads", "seed"}));
-  NUDGE_RETURN_IF_ERROR(p.read_choice(n, "loss", {"warp", "bpr"}, &o.loss));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "negatives", 0, 1000, &o.negatives));
+  NUDGE_RETURN_IF_ERROR(parameters().read("twotower", p, &o));
   if (o.negatives == 0) o.negatives = o.loss == "warp" ? 100 : 1;
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "factors", 1, 1024, &o.factors));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "epochs", 0, 10000, &o.epochs));
-  NUDGE_RETURN_IF_ERROR(p.read_double(n, "learning_rate", 0, 10, &o.learning_rate));
-  NUDGE_RETURN_IF_ERROR(p.read_double(n, "regularization", 0, 10, &o.regularization));
-  NUDGE_RETURN_IF_ERROR(p.read_double(n, "id_dropout", 0, 1, &o.id_dropout));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "history", 0, 10000, &o.history));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "buckets", 1, 1000, &o.buckets));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "threads", 0, 1024, &o.threads));
-  NUDGE_RETURN_IF_ERROR(p.read_int(n, "seed", 0, INT64_MAX, &o.seed));
   return o;
 }
 

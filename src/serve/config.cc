@@ -5,6 +5,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "nudge/param_table.h"
 #include "nudge/registry.h"
 
 namespace nudge::serve {
@@ -43,6 +44,24 @@ class Section {
   Status number(std::string_view key, double* out) { return read<double>(key, out, "a number"); }
   Status boolean(std::string_view key, bool* out) { return read<bool>(key, out, "true or false"); }
   Status string(std::string_view key, std::string* out) { return read<std::string>(key, out, "a string"); }
+  // Every key of `table` present in this section, checked as `nudge train -m` checks it:
+  // one declaration (the options struct's ParamTable) gives both their names and bounds.
+  template <typename Options>
+  Status parameters(const ParamTable<Options>& table, Options* out) {
+    for (const auto& entry : table.entries()) {
+      known_.push_back(entry.key);
+      const toml::node* node = table_.get(entry.key);
+      if (!node) continue;
+      std::string text;
+      if (auto i = node->value_exact<int64_t>()) text = std::to_string(*i);
+      else if (auto d = node->value_exact<double>()) text = param_number_text(*d);
+      else if (auto b = node->value_exact<bool>()) text = *b ? "true" : "false";
+      else if (auto str = node->value_exact<std::string>()) text = *str;
+      else return Status::invalid_argument(where(source_, *node) + ": " + name_ + "." + entry.key + ": expected a value");
+      NUDGE_RETURN_IF_ERROR(table.read_value(where(source_, *node) + ": " + name_, entry.key, text, out));
+    }
+    return Status::ok();
+  }
   Status check_unknown() const {
     for (const auto& [key, node] : table_)
       if (std::find(known_.begin(), known_.end(), key.str()) == known_.end())
@@ -112,20 +131,15 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
   IalsOptions& ials = config->engine.model.ials;
   NUDGE_RETURN_IF_ERROR(model.string("spec", &config->engine.model.spec));
   NUDGE_RETURN_IF_ERROR(model.string("file", &config->engine.model_file));
-  NUDGE_RETURN_IF_ERROR(model.integer("factors", &ials.factors));
-  NUDGE_RETURN_IF_ERROR(model.integer("iterations", &ials.iterations));
-  NUDGE_RETURN_IF_ERROR(model.number("regularization", &ials.regularization));
-  NUDGE_RETURN_IF_ERROR(model.number("alpha", &ials.alpha));
-  NUDGE_RETURN_IF_ERROR(model.integer("threads", &ials.threads));
-  NUDGE_RETURN_IF_ERROR(model.integer("seed", &ials.seed));
+  NUDGE_RETURN_IF_ERROR(model.parameters(IalsOptions::parameters(), &ials));  // the default spec's iALS
   NUDGE_RETURN_IF_ERROR(model.integer("ann_min_items", &config->engine.model.ann_min_items));
   NUDGE_RETURN_IF_ERROR(model.integer("ann_ef_search", &config->engine.model.ann.ef_search));
   NUDGE_RETURN_IF_ERROR(model.integer("ann_m", &config->engine.model.ann.m));
   NUDGE_RETURN_IF_ERROR(model.check_unknown());
-  if (ials.factors < 1 || ials.factors > 1024) return Status::invalid_argument(source + ": model.factors must be 1..1024");
-  if (!config->engine.model.spec.empty())
+  // The spec this file sets (a spec given before, by the defaults or a caller, is theirs to check).
+  if (const toml::node* spec = root["model"]["spec"].node(); spec && !config->engine.model.spec.empty())
     if (auto m = make_recommender_from_spec(config->engine.model.spec); !m.is_ok())
-      return Status::invalid_argument(where(source, *root["model"]["spec"].node()) + ": model.spec: " + m.status().message());
+      return Status::invalid_argument(where(source, *spec) + ": model.spec: " + m.status().message());
 
   NUDGE_ASSIGN_OR_RETURN(Section retrain, section("retrain"));
   NUDGE_RETURN_IF_ERROR(retrain.integer("interval_s", &config->engine.retrain_interval_s));

@@ -61,6 +61,15 @@ TEST(ServeConfig, ErrorsNameFileLineAndKey) {
   // A spec is checked when the file is read, as nudge train -m checks it.
   s = parse_serve_config("[model]\n\nspec = \"fusion:models=ials+nope\"\n", "a.toml", &c);
   EXPECT_EQ(s.message().rfind("a.toml:3: model.spec: fusion: unknown model 'nope'", 0), 0u) << s.message();
+  // The default spec's iALS keys are IalsOptions' own, with its bounds and messages.
+  s = parse_serve_config("[model]\nfactors = 5000\n", "a.toml", &c);
+  EXPECT_EQ(s.message(), "a.toml:2: model: parameter 'factors' must be an integer in [1, 4096], got '5000'");
+  s = parse_serve_config("[model]\ncg_steps = 0\nreg_exponent = 1.0\nalpha = \"x\"\n", "a.toml", &c);
+  EXPECT_EQ(s.message(), "a.toml:4: model: parameter 'alpha' must be a number in [0, 1e+09], got 'x'");
+  s = parse_serve_config("[model]\ncg_steps = 0\nreg_exponent = 1.0\n", "a.toml", &c);
+  EXPECT_TRUE(s.is_ok()) << s.to_string();
+  EXPECT_EQ(c.engine.model.ials.cg_steps, 0);
+  EXPECT_DOUBLE_EQ(c.engine.model.ials.reg_exponent, 1.0);
   s = parse_serve_config("[server\n", "a.toml", &c);
   EXPECT_EQ(s.message().rfind("a.toml:1: ", 0), 0u) << s.message();
 }

@@ -29,6 +29,12 @@ check "split keeps every row" test "$rows" -eq 6000
 "$nudge" -q data split -i "$dir/syn/interactions.csv" --folds 3 --out "$dir/folds" >/dev/null
 check "k-fold files" test -f "$dir/folds/fold-3-test.csv"
 
+out=$("$nudge" params ials)
+check "params lists a model's keys with bounds and defaults" grep -q "factors  *integer in \[1, 4096\]  *default 64" <<<"$out"
+err=$("$nudge" params nope 2>&1 >/dev/null); rc=$?
+check "params of an unknown model exits 1" test $rc -eq 1
+check "params of an unknown model names the known ones" grep -qF "unknown model 'nope' (known: popularity, itemknn" <<<"$err"
+
 printf 'user,item,rating\nu1,i1,4\nu2,i2,x\n' >"$dir/bad.csv"
 "$nudge" -q data stats -i "$dir/bad.csv" --rejects "$dir/rejects.tsv" >/dev/null
 check "non-strict run succeeds" test $? -eq 0

@@ -29,5 +29,6 @@ void add_eval_command(CLI::App& root);
 void add_recommend_commands(CLI::App& root);
 void add_export_command(CLI::App& root);
 void add_serve_command(CLI::App& root);
+void add_params_command(CLI::App& root);
 
 }  // namespace nudge::cli

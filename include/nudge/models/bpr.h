@@ -30,6 +30,7 @@ struct BprOptions {
   int64_t threads = 0;
   int64_t seed = 42;
   static Result<BprOptions> from_params(const Params& params);
+  static const ParamTable<BprOptions>& parameters();
 };
 
 class BprModel : public Recommender {

@@ -16,6 +16,7 @@ struct EaseOptions {
   bool binary = true;             // X_ui = 1 for any interaction
   int64_t max_items = 20000;
   static Result<EaseOptions> from_params(const Params& params);
+  static const ParamTable<EaseOptions>& parameters();
 };
 
 class EaseModel : public Recommender {

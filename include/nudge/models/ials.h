@@ -26,6 +26,7 @@ struct IalsOptions {
   int64_t threads = 0;         // 0 = all cores
   int64_t seed = 42;
   static Result<IalsOptions> from_params(const Params& params);
+  static const ParamTable<IalsOptions>& parameters();
 };
 
 class IalsModel : public Recommender {

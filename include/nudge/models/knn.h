@@ -27,7 +27,10 @@ struct KnnOptions {
   double bm25_k1 = 1.2;
   double bm25_b = 0.75;
   int64_t threads = 0;
+  // `owner` is itemknn or userknn: users need more neighbours than items (50).
+  static KnnOptions defaults(std::string_view owner);
   static Result<KnnOptions> from_params(std::string_view owner, const Params& params);
+  static const ParamTable<KnnOptions>& parameters();
 };
 
 // The similarity graph: for each row, its kept neighbours with similarity, best first.

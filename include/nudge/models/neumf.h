@@ -39,6 +39,7 @@ struct NeuMfOptions {
   int64_t seed = 42;
   std::vector<int> layer_sizes;  // parsed from `layers`
   static Result<NeuMfOptions> from_params(std::string_view owner, const Params& params);
+  static const ParamTable<NeuMfOptions>& parameters();
 };
 
 class NeuMfModel : public Recommender {

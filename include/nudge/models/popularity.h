@@ -14,6 +14,7 @@ namespace nudge {
 struct PopularityOptions {
   double half_life_days = 0.0;  // 0 = plain counts; else exponential time decay
   static Result<PopularityOptions> from_params(const Params& params);
+  static const ParamTable<PopularityOptions>& parameters();
 };
 
 class PopularityModel : public Recommender {

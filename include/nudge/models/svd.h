@@ -23,7 +23,10 @@ struct SvdOptions {
   double init_std = 0.1;
   bool biased = true;
   int64_t seed = 42;
+  // Surprise's defaults differ for SVD++: 20 factors, learning rate 0.007.
+  static SvdOptions defaults(bool plus_plus);
   static Result<SvdOptions> from_params(std::string_view owner, const Params& params, bool plus_plus);
+  static const ParamTable<SvdOptions>& parameters();
 };
 
 class SvdModel : public Recommender {

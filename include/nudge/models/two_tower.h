@@ -47,6 +47,7 @@ struct TwoTowerOptions {
   int64_t threads = 0;
   int64_t seed = 42;
   static Result<TwoTowerOptions> from_params(const Params& params);
+  static const ParamTable<TwoTowerOptions>& parameters();
 };
 
 class TwoTowerModel : public Recommender {
