@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
   nudge_user_create(snap, &user);
   for (int a = 2; a < argc; ++a) {
     uint32_t item;
-    if (nudge_snapshot_item_index(snap, argv[a], &item) != NUDGE_OK || nudge_user_record_event(user, item, 1.0f) != NUDGE_OK) {
+    if (nudge_snapshot_item_index(snap, argv[a], &item) != NUDGE_OK ||
+        nudge_user_record_event(user, item, 1.0f) != NUDGE_OK) {
       fprintf(stderr, "embed_demo: %s\n", nudge_last_error());
       return 1;
     }

@@ -10,6 +10,7 @@ packages=(
   librocksdb-dev libboost-dev libhnswlib-dev libtomlplusplus-dev wrk curl  # nudge serve: event store, HTTP, ANN, config, load test
   g++-aarch64-linux-gnu qemu-user file  # the embedded core's aarch64 cross build and its tests
   clang-14 libfuzzer-14-dev  # the sanitizer tree: ASan/UBSan tests and libFuzzer targets
+  clang-format-14 clang-tidy-14  # the style check (scripts/lint.sh)
 )
 
 sudo_cmd=()

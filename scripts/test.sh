@@ -5,10 +5,23 @@
 # test but four deep-model quality tests that take minutes there and run in release, then
 # each libFuzzer target on its seeds and fuzzing for NUDGE_FUZZ_SECONDS, default 20), tsan
 # (the in-process serve tests: store, engine, HTTP API and server), then the embedded core
-# cross-built for aarch64 under qemu.
+# cross-built for aarch64 under qemu. The default run starts with the style check
+# (scripts/lint.sh: clang-format on every file, clang-tidy on the sources changed since the
+# commit recorded in .lint-clean, where the whole tree last passed it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+if [ $# -eq 0 ]; then
+  echo "== style: clang-format, clang-tidy"
+  start=$SECONDS
+  base=$(cat .lint-clean 2>/dev/null || true)
+  if [ -n "$base" ] && git rev-parse -q --verify "$base^{commit}" >/dev/null; then
+    scripts/lint.sh --since "$base"
+  else
+    scripts/lint.sh  # no history to compare with (a shallow clone): every source
+  fi
+  echo "== style: $((SECONDS - start)) s"
+fi
 presets=("$@")
 [ ${#presets[@]} -gt 0 ] || presets=(release asan tsan)
 for preset in "${presets[@]}"; do

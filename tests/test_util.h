@@ -51,13 +51,13 @@ inline std::string read_file(const std::string& path) {
 
 }  // namespace nudge::testing
 
-#define ASSERT_OK(expr)                                 \
-  do {                                                  \
-    const auto& nudge_s_ = (expr);                      \
+#define ASSERT_OK(expr)                                    \
+  do {                                                     \
+    const auto& nudge_s_ = (expr);                         \
     ASSERT_TRUE(nudge_s_.is_ok()) << nudge_s_.to_string(); \
   } while (0)
-#define EXPECT_OK(expr)                                 \
-  do {                                                  \
-    const auto& nudge_s_ = (expr);                      \
+#define EXPECT_OK(expr)                                    \
+  do {                                                     \
+    const auto& nudge_s_ = (expr);                         \
     EXPECT_TRUE(nudge_s_.is_ok()) << nudge_s_.to_string(); \
   } while (0)

@@ -29,7 +29,8 @@ nudge_snapshot* snapshot(bool int8) {
   }();
   std::vector<float> pop(model.second->num_items());
   for (uint32_t i = 0; i < pop.size(); ++i) pop[i] = static_cast<float>(model.second->item_users().row_nnz(i));
-  const std::string path = std::filesystem::temp_directory_path() / ("nudge-bench-" + std::to_string(getpid()) + (int8 ? ".i8" : ".f32"));
+  const std::string path =
+      std::filesystem::temp_directory_path() / ("nudge-bench-" + std::to_string(getpid()) + (int8 ? ".i8" : ".f32"));
   (void)nudge::write_snapshot(*model.first, model.second->catalog().items, pop, {.int8 = int8}, path);
   nudge_snapshot_open(path.c_str(), 0, &snaps[int8]);
   std::filesystem::remove(path);  // the mapping stays valid

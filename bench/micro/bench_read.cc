@@ -59,7 +59,8 @@ void read_format(benchmark::State& state, const std::string& format) {
     benchmark::DoNotOptimize(b.build());
   }
   state.counters["rows"] = static_cast<double>(rows);
-  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["rows/s"] =
+      benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_ReadCsv1M(benchmark::State& state) { read_format(state, "csv"); }

@@ -83,7 +83,6 @@ void BM_Recommend(benchmark::State& state) { recommend(state, {}); }
 // Every other kind scores the catalogue from the history on each request.
 void BM_RecommendKind(benchmark::State& state, const char* spec) { recommend(state, {}, spec); }
 
-
 void BM_RecommendExplained(benchmark::State& state) {
   RecommendRequest req;
   req.explain = true;

@@ -20,12 +20,12 @@ class UsageError : public std::logic_error {
 
 }  // namespace nudge
 
-#define NUDGE_CHECK(cond, msg)                                                 \
-  do {                                                                         \
-    if (!(cond)) ::nudge::throw_usage_error(__FILE__, __LINE__, (msg));        \
+#define NUDGE_CHECK(cond, msg)                                          \
+  do {                                                                  \
+    if (!(cond)) ::nudge::throw_usage_error(__FILE__, __LINE__, (msg)); \
   } while (0)
 
-#define NUDGE_ASSERT(cond)                                                     \
-  do {                                                                         \
-    if (!(cond)) ::nudge::abort_on_assert(__FILE__, __LINE__, #cond);          \
+#define NUDGE_ASSERT(cond)                                            \
+  do {                                                                \
+    if (!(cond)) ::nudge::abort_on_assert(__FILE__, __LINE__, #cond); \
   } while (0)

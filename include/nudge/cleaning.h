@@ -20,16 +20,16 @@ enum class RepeatPolicy {
 Result<RepeatPolicy> parse_repeat_policy(std::string_view name);  // "keep-all", "keep-latest", "sum"
 
 struct CleanOptions {
-  bool drop_exact_duplicates = true;           // same user, item, type, value and timestamp
+  bool drop_exact_duplicates = true;  // same user, item, type, value and timestamp
   RepeatPolicy repeats = RepeatPolicy::kKeepAll;
-  uint32_t min_user_interactions = 0;          // k-core: users with fewer are removed (repeatedly)
-  uint32_t min_item_interactions = 0;          // k-core: items with fewer are removed (repeatedly)
+  uint32_t min_user_interactions = 0;  // k-core: users with fewer are removed (repeatedly)
+  uint32_t min_item_interactions = 0;  // k-core: items with fewer are removed (repeatedly)
 };
 
 struct CleanReport {
-  uint64_t exact_duplicates = 0;   // rows dropped as exact duplicates
-  uint64_t merged_repeats = 0;     // rows folded by the repeat policy
-  uint64_t kcore_rows = 0;         // rows dropped by k-core
+  uint64_t exact_duplicates = 0;  // rows dropped as exact duplicates
+  uint64_t merged_repeats = 0;    // rows folded by the repeat policy
+  uint64_t kcore_rows = 0;        // rows dropped by k-core
   uint32_t kcore_rounds = 0;
   uint32_t users_removed = 0;
   uint32_t items_removed = 0;

@@ -58,7 +58,6 @@ EvalResult evaluate_sampled(const Recommender& model, const Dataset& train, cons
 EvalResult evaluate_ratings(const Recommender& model, const Dataset& train, const Dataset& test,
                             const EvalOptions& options);
 
-
 // Mean and standard deviation over folds, metric by metric (fit and scoring times averaged).
 EvalResult combine_folds(const std::vector<EvalResult>& folds);
 

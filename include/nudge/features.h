@@ -68,8 +68,8 @@ class FeatureTable {
   std::vector<FeatureField> fields_;
   IdMap vocabulary_;
   std::vector<uint32_t> token_fields_;
-  std::vector<std::vector<uint32_t>> tokens_;      // per entity
-  std::vector<std::vector<float>> numeric_;        // per field (empty for categorical fields)
+  std::vector<std::vector<uint32_t>> tokens_;  // per entity
+  std::vector<std::vector<float>> numeric_;    // per field (empty for categorical fields)
 };
 
 }  // namespace nudge

@@ -40,8 +40,8 @@ struct FusionOptions {
   SplitMethod split = SplitMethod::kRandom;
   // After tuning, the components learn the held-out pairs too: warm (from the tuned fit, a
   // fraction of the cost, for kinds that can) or full (fitted again from scratch).
-  std::string refit = "warm";        // warm, full
-  int64_t tuning_users = 2000;       // validation users used for tuning (speed)
+  std::string refit = "warm";   // warm, full
+  int64_t tuning_users = 2000;  // validation users used for tuning (speed)
   int64_t seed = 42;
   static Result<FusionOptions> from_params(const Params& params);
   static const ParamTable<FusionOptions>& parameters();
@@ -89,9 +89,9 @@ class FusionModel : public Recommender {
   Params params_;
   std::vector<std::unique_ptr<Recommender>> parts_;
   std::vector<float> weights_;
-  std::vector<float> item_pop_;     // log-scaled popularity in [0, 1]
-  std::vector<float> user_history_; // log-scaled history length in [0, 1]
-  float history_scale_ = 1.f;       // log(1 + longest history), for fold-in users
+  std::vector<float> item_pop_;      // log-scaled popularity in [0, 1]
+  std::vector<float> user_history_;  // log-scaled history length in [0, 1]
+  float history_scale_ = 1.f;        // log(1 + longest history), for fold-in users
   void combine(const std::vector<std::vector<float>>& normalised, float history, std::span<float> out) const;
   // The same for items outside the catalogue (no popularity).
   void combine_described(const std::vector<std::vector<float>>& normalised, float history, std::span<float> out) const;

@@ -16,11 +16,11 @@
 
 namespace nudge {
 
-inline constexpr size_t kMaxIdBytes = 256;               // user, item, category and tag IDs
-inline constexpr size_t kMaxEventTypeBytes = 64;         // "view", "purchase", ...
-inline constexpr double kMaxAbsValue = 1e9;              // an event's value, a rating, a weight
-inline constexpr int64_t kMinTimestamp = 0;              // 1970-01-01T00:00:00Z
-inline constexpr int64_t kMaxTimestamp = 253402300799;   // 9999-12-31T23:59:59Z
+inline constexpr size_t kMaxIdBytes = 256;              // user, item, category and tag IDs
+inline constexpr size_t kMaxEventTypeBytes = 64;        // "view", "purchase", ...
+inline constexpr double kMaxAbsValue = 1e9;             // an event's value, a rating, a weight
+inline constexpr int64_t kMinTimestamp = 0;             // 1970-01-01T00:00:00Z
+inline constexpr int64_t kMaxTimestamp = 253402300799;  // 9999-12-31T23:59:59Z
 
 // Whole-string check of UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view s);

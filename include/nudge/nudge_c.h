@@ -15,6 +15,8 @@
  * - Items are dense indices 0..num_items-1; nudge_snapshot_item_index/_item_id map to and
  *   from the external IDs.
  */
+/* C naming (snake_case types, UPPER_CASE constants), not the C++ house style. */
+/* NOLINTBEGIN(readability-identifier-naming) */
 #ifndef NUDGE_C_H_
 #define NUDGE_C_H_
 
@@ -27,13 +29,13 @@ extern "C" {
 
 enum nudge_status {
   NUDGE_OK = 0,
-  NUDGE_ERR_IO = 1,          /* cannot open / map the file */
-  NUDGE_ERR_CORRUPT = 2,     /* truncated, bad magic, bad checksum, inconsistent sizes */
-  NUDGE_ERR_VERSION = 3,     /* a snapshot version this build does not read */
-  NUDGE_ERR_ARGUMENT = 4,    /* NULL pointer, index out of range, NaN weight, ... */
-  NUDGE_ERR_NOT_FOUND = 5,   /* unknown item ID */
+  NUDGE_ERR_IO = 1,        /* cannot open / map the file */
+  NUDGE_ERR_CORRUPT = 2,   /* truncated, bad magic, bad checksum, inconsistent sizes */
+  NUDGE_ERR_VERSION = 3,   /* a snapshot version this build does not read */
+  NUDGE_ERR_ARGUMENT = 4,  /* NULL pointer, index out of range, NaN weight, ... */
+  NUDGE_ERR_NOT_FOUND = 5, /* unknown item ID */
   NUDGE_ERR_NO_MEMORY = 6,
-  NUDGE_ERR_INTERNAL = 7     /* a bug in the core, caught at the API boundary (see nudge_last_error) */
+  NUDGE_ERR_INTERNAL = 7 /* a bug in the core, caught at the API boundary (see nudge_last_error) */
 };
 
 /* Flags for nudge_snapshot_open. */
@@ -95,3 +97,4 @@ size_t nudge_user_history_size(const nudge_user* user);
 #endif
 
 #endif /* NUDGE_C_H_ */
+/* NOLINTEND(readability-identifier-naming) */

@@ -78,9 +78,10 @@ class ParamTable {
   }
   static Entry boolean(std::string key, bool Options::*field, std::string help) {
     const std::string k = key;
-    return {std::move(key), "true or false", std::move(help),
-            [k, field](std::string_view owner, const Params& p, Options* o) { return p.read_bool(owner, k, &(o->*field)); },
-            [field](const Options& o) { return std::string(o.*field ? "true" : "false"); }};
+    return {
+        std::move(key), "true or false", std::move(help),
+        [k, field](std::string_view owner, const Params& p, Options* o) { return p.read_bool(owner, k, &(o->*field)); },
+        [field](const Options& o) { return std::string(o.*field ? "true" : "false"); }};
   }
   static Entry text(std::string key, std::string Options::*field, std::string accepts, std::string help) {
     const std::string k = key;

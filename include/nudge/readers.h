@@ -55,11 +55,11 @@ struct ReadOptions {
   std::string delimiter;                  // empty: from the format; may be several characters
   HeaderMode header = HeaderMode::kAuto;  // auto: a header when line 1 names known columns
   ColumnMapping columns;
-  std::string default_type;       // empty: "rating" when a value column exists, else "view"
-  std::string event_weights;      // "view=1,purchase=10" applied to the catalog's event types
-  bool timestamp_millis = false;  // plain-number timestamps are milliseconds
-  bool strict = false;            // first bad row fails the read
-  size_t max_rejects_kept = 1000; // rows kept in the report (all are counted)
+  std::string default_type;        // empty: "rating" when a value column exists, else "view"
+  std::string event_weights;       // "view=1,purchase=10" applied to the catalog's event types
+  bool timestamp_millis = false;   // plain-number timestamps are milliseconds
+  bool strict = false;             // first bad row fails the read
+  size_t max_rejects_kept = 1000;  // rows kept in the report (all are counted)
 };
 
 // Reads ReadOptions from a JSON config file: {"format": "csv", "delimiter": ";", "header": true,
@@ -74,7 +74,7 @@ struct RejectedRow {
 };
 
 struct ReadReport {
-  uint64_t lines = 0;          // lines seen, header and blanks included
+  uint64_t lines = 0;  // lines seen, header and blanks included
   uint64_t rows_kept = 0;
   uint64_t rows_rejected = 0;
   std::vector<RejectedRow> rejects;  // the first max_rejects_kept

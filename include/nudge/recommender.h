@@ -42,9 +42,9 @@ struct FeatureDescription {
 // recent items and the user's attributes. Models that build a user from recent behaviour and
 // attributes (the two-tower user tower) use all of it; the others use items and weights.
 struct UserHistory {
-  std::span<const uint32_t> items;    // distinct item indices, < num_items()
-  std::span<const float> weights;     // one per item
-  std::span<const uint32_t> recent;   // distinct item indices, newest first; empty: not tracked
+  std::span<const uint32_t> items;                 // distinct item indices, < num_items()
+  std::span<const float> weights;                  // one per item
+  std::span<const uint32_t> recent;                // distinct item indices, newest first; empty: not tracked
   const FeatureDescription* attributes = nullptr;  // null: none
 };
 

@@ -26,11 +26,11 @@ struct DatasetStats {
   uint32_t users = 0, items = 0;
   uint32_t active_users = 0, active_items = 0;  // with at least one interaction
   uint64_t interactions = 0, unique_pairs = 0;
-  double density = 0;             // unique pairs / (active users x active items)
-  double item_gini = 0;           // over all items' interaction counts
-  double top_decile_share = 0;    // share of interactions on the 10% most popular items
-  Percentiles user_history;       // interactions per active user
-  Percentiles item_popularity;    // interactions per active item
+  double density = 0;           // unique pairs / (active users x active items)
+  double item_gini = 0;         // over all items' interaction counts
+  double top_decile_share = 0;  // share of interactions on the 10% most popular items
+  Percentiles user_history;     // interactions per active user
+  Percentiles item_popularity;  // interactions per active item
   std::vector<std::pair<std::string, uint64_t>> event_counts;
   double mean_value = 0;
   int64_t first_timestamp = 0, last_timestamp = 0;

@@ -67,7 +67,7 @@ std::string_view code_name(Status::Code code);
 template <typename T>
 class Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : state_(std::move(status)) {  // NOLINT: implicit by design
     NUDGE_CHECK(!std::get<Status>(state_).is_ok(), "Result constructed from an OK Status");
   }
@@ -111,8 +111,10 @@ class Result {
   } while (0)
 
 // `NUDGE_ASSIGN_OR_RETURN(auto x, make_x());` declares x from a Result or returns its Status.
+// NOLINTBEGIN(bugprone-macro-parentheses): lhs is a declaration, tmp a name
 #define NUDGE_ASSIGN_OR_RETURN(lhs, expr) NUDGE_ASSIGN_OR_RETURN_IMPL(NUDGE_CONCAT(nudge_result_, __LINE__), lhs, expr)
 #define NUDGE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                \
   if (!tmp.is_ok()) return tmp.status();            \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

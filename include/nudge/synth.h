@@ -23,13 +23,13 @@ struct SynthOptions {
   uint32_t num_users = 6000;
   uint32_t num_items = 3700;
   uint64_t num_interactions = 1'000'000;
-  uint32_t num_topics = 20;            // hidden taste clusters; each is an item category
-  double user_focus = 0.1;             // Dirichlet concentration of tastes: smaller = more focused
-  double popularity_exponent = 1.3;    // Zipf exponent (1.3 gives a MovieLens-like Gini near 0.55)
-  double noise = 0.1;                  // share of events chosen by global popularity alone
-  double session_stickiness = 0.7;     // chance an event stays on its session's topic
+  uint32_t num_topics = 20;          // hidden taste clusters; each is an item category
+  double user_focus = 0.1;           // Dirichlet concentration of tastes: smaller = more focused
+  double popularity_exponent = 1.3;  // Zipf exponent (1.3 gives a MovieLens-like Gini near 0.55)
+  double noise = 0.1;                // share of events chosen by global popularity alone
+  double session_stickiness = 0.7;   // chance an event stays on its session's topic
   double mean_session_events = 6.0;
-  uint32_t num_tags = 200;             // split evenly between topics
+  uint32_t num_tags = 200;  // split evenly between topics
   uint32_t tags_per_item = 3;
   double tag_noise = 0.2;              // chance a tag comes from another topic's pool
   double feature_noise = 0.0;          // share of items whose features describe a random topic
@@ -39,7 +39,7 @@ struct SynthOptions {
   int64_t start_time = 1'600'000'000;  // seconds since the epoch
   int64_t span_seconds = 180 * 86400;
   uint32_t min_user_interactions = 5;
-  bool unique_pairs = true;            // each (user, item) at most once (like MovieLens)
+  bool unique_pairs = true;  // each (user, item) at most once (like MovieLens)
   uint64_t seed = 42;
 };
 

@@ -19,7 +19,8 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::append(std::string_view bytes) {
-  if (file_ && !write_failed_ && std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) write_failed_ = true;
+  if (file_ && !write_failed_ && std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size())
+    write_failed_ = true;
 }
 
 Status AtomicFile::commit() {

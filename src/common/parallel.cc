@@ -13,8 +13,7 @@ int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()
 
 int resolve_threads(int requested) { return requested <= 0 ? hardware_threads() : requested; }
 
-void parallel_for(size_t n, int num_threads, const std::function<void(size_t, size_t, int)>& body,
-                  size_t min_chunk) {
+void parallel_for(size_t n, int num_threads, const std::function<void(size_t, size_t, int)>& body, size_t min_chunk) {
   if (n == 0) return;
   const int threads = static_cast<int>(std::min<size_t>(resolve_threads(num_threads), (n + min_chunk - 1) / min_chunk));
   if (threads <= 1) {

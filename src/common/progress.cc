@@ -48,8 +48,8 @@ void Progress::maybe_draw() {
   const uint64_t done = done_.load(std::memory_order_relaxed);
   if (total_ > 0) {
     const double pct = 100.0 * static_cast<double>(done) / static_cast<double>(total_);
-    std::fprintf(stderr, "\r\033[K%s: %5.1f%% (%llu/%llu)", label_.c_str(), pct,
-                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_));
+    std::fprintf(stderr, "\r\033[K%s: %5.1f%% (%llu/%llu)", label_.c_str(), pct, static_cast<unsigned long long>(done),
+                 static_cast<unsigned long long>(total_));
   } else {
     std::fprintf(stderr, "\r\033[K%s: %llu", label_.c_str(), static_cast<unsigned long long>(done));
   }

@@ -9,7 +9,8 @@ Result<RepeatPolicy> parse_repeat_policy(std::string_view name) {
   if (name == "keep-all") return RepeatPolicy::kKeepAll;
   if (name == "keep-latest") return RepeatPolicy::kKeepLatest;
   if (name == "sum") return RepeatPolicy::kSum;
-  return Status::invalid_argument("unknown repeat policy '" + std::string(name) + "' (known: keep-all, keep-latest, sum)");
+  return Status::invalid_argument("unknown repeat policy '" + std::string(name) +
+                                  "' (known: keep-all, keep-latest, sum)");
 }
 
 std::string CleanReport::summary() const {
@@ -66,7 +67,8 @@ uint64_t merge_repeats(Interactions& in, RepeatPolicy policy) {
     for (size_t k = begin; k < end; ++k) {
       const uint32_t r = order[k];
       sum += in.values[r];
-      if (in.timestamps[r] > in.timestamps[latest] || (in.timestamps[r] == in.timestamps[latest] && r > latest)) latest = r;
+      if (in.timestamps[r] > in.timestamps[latest] || (in.timestamps[r] == in.timestamps[latest] && r > latest))
+        latest = r;
     }
     keep[latest] = true;
     if (policy == RepeatPolicy::kSum) in.values[latest] = sum;

@@ -39,7 +39,9 @@ const CsrMatrix& Dataset::item_users() const {
   return views_->item_users;
 }
 
-Dataset Dataset::with_interactions(Interactions interactions) const { return Dataset(catalog_, std::move(interactions)); }
+Dataset Dataset::with_interactions(Interactions interactions) const {
+  return Dataset(catalog_, std::move(interactions));
+}
 
 DatasetBuilder::DatasetBuilder() : catalog_(std::make_shared<Catalog>()) {}
 

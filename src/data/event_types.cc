@@ -7,8 +7,8 @@
 namespace nudge {
 
 EventTypes::EventTypes() {
-  for (auto [name, w] : {std::pair{"view", 1.f}, {"click", 2.f}, {"like", 3.f}, {"cart", 4.f}, {"purchase", 8.f},
-                         {"rating", 1.f}}) {
+  for (auto [name, w] :
+       {std::pair{"view", 1.f}, {"click", 2.f}, {"like", 3.f}, {"cart", 4.f}, {"purchase", 8.f}, {"rating", 1.f}}) {
     names_.emplace_back(name);
     weights_.push_back(w);
   }

@@ -37,8 +37,8 @@ Status ModelReader::corrupt(std::string_view what, std::string_view problem) con
 
 Status ModelReader::raw(void* p, size_t n, std::string_view what) {
   if (remaining() < n) {
-    return corrupt(what, "truncated (needs " + std::to_string(n) + " bytes at offset " + std::to_string(offset_ + pos_) +
-                             ", " + std::to_string(remaining()) + " left)");
+    return corrupt(what, "truncated (needs " + std::to_string(n) + " bytes at offset " +
+                             std::to_string(offset_ + pos_) + ", " + std::to_string(remaining()) + " left)");
   }
   std::memcpy(p, bytes_.data() + pos_, n);
   pos_ += n;
@@ -68,9 +68,15 @@ Status ModelReader::array(std::vector<T>* v, std::string_view what, size_t expec
   return Status::ok();
 }
 
-Status ModelReader::floats(std::vector<float>* v, std::string_view what, size_t expected) { return array(v, what, expected); }
-Status ModelReader::u32s(std::vector<uint32_t>* v, std::string_view what, size_t expected) { return array(v, what, expected); }
-Status ModelReader::u64s(std::vector<uint64_t>* v, std::string_view what, size_t expected) { return array(v, what, expected); }
+Status ModelReader::floats(std::vector<float>* v, std::string_view what, size_t expected) {
+  return array(v, what, expected);
+}
+Status ModelReader::u32s(std::vector<uint32_t>* v, std::string_view what, size_t expected) {
+  return array(v, what, expected);
+}
+Status ModelReader::u64s(std::vector<uint64_t>* v, std::string_view what, size_t expected) {
+  return array(v, what, expected);
+}
 
 Status ModelReader::csr(CsrMatrix* m, std::string_view what) {
   NUDGE_RETURN_IF_ERROR(u32(&m->num_rows, what));

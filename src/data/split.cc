@@ -12,7 +12,8 @@ Result<SplitMethod> parse_split_method(std::string_view name) {
   if (name == "random") return SplitMethod::kRandom;
   if (name == "leave-last" || name == "loo") return SplitMethod::kLeaveLastOut;
   if (name == "temporal") return SplitMethod::kTemporal;
-  return Status::invalid_argument("unknown split method '" + std::string(name) + "' (known: random, leave-last, temporal)");
+  return Status::invalid_argument("unknown split method '" + std::string(name) +
+                                  "' (known: random, leave-last, temporal)");
 }
 
 namespace {
@@ -40,7 +41,8 @@ TrainTest partition(const Dataset& d, const std::vector<bool>& to_test) {
 }
 
 Status check_fraction(double f) {
-  if (!(f > 0.0 && f < 1.0)) return Status::invalid_argument("test fraction must be in (0, 1), got " + std::to_string(f));
+  if (!(f > 0.0 && f < 1.0))
+    return Status::invalid_argument("test fraction must be in (0, 1), got " + std::to_string(f));
   return Status::ok();
 }
 
@@ -107,7 +109,8 @@ Result<TrainTest> split(const Dataset& dataset, const SplitOptions& options) {
         if (in.timestamps[r] < cut) train_rows.push_back(r);
         else if (!seen.contains(pair_key(in.users[r], in.items[r]))) test_rows.push_back(r);
       }
-      return TrainTest{dataset.with_interactions(in.select(train_rows)), dataset.with_interactions(in.select(test_rows))};
+      return TrainTest{dataset.with_interactions(in.select(train_rows)),
+                       dataset.with_interactions(in.select(test_rows))};
     }
   }
   return Status::invalid_argument("unknown split method");

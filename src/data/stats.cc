@@ -1,9 +1,9 @@
 #include "nudge/stats.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
 #include <ctime>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
@@ -58,8 +58,10 @@ DatasetStats compute_stats(const Dataset& d) {
   }
   s.unique_pairs = d.user_items().nnz();
   std::vector<uint32_t> active_u, active_i;
-  for (uint32_t c : per_user) if (c) active_u.push_back(c);
-  for (uint32_t c : per_item) if (c) active_i.push_back(c);
+  for (uint32_t c : per_user)
+    if (c) active_u.push_back(c);
+  for (uint32_t c : per_item)
+    if (c) active_i.push_back(c);
   s.active_users = static_cast<uint32_t>(active_u.size());
   s.active_items = static_cast<uint32_t>(active_i.size());
   if (s.active_users && s.active_items) {
@@ -70,13 +72,17 @@ DatasetStats compute_stats(const Dataset& d) {
   std::sort(sorted_items.rbegin(), sorted_items.rend());
   const size_t decile = std::max<size_t>(1, sorted_items.size() / 10);
   if (s.interactions) {
-    s.top_decile_share = std::accumulate(sorted_items.begin(), sorted_items.begin() + static_cast<std::ptrdiff_t>(std::min(decile, sorted_items.size())), 0.0) /
-                         static_cast<double>(s.interactions);
+    s.top_decile_share =
+        std::accumulate(sorted_items.begin(),
+                        sorted_items.begin() + static_cast<std::ptrdiff_t>(std::min(decile, sorted_items.size())),
+                        0.0) /
+        static_cast<double>(s.interactions);
   }
   s.user_history = percentiles(std::move(active_u));
   s.item_popularity = percentiles(std::move(active_i));
   for (size_t t = 0; t < type_counts.size(); ++t) {
-    if (type_counts[t]) s.event_counts.emplace_back(d.catalog().event_types.name(static_cast<EventType>(t)), type_counts[t]);
+    if (type_counts[t])
+      s.event_counts.emplace_back(d.catalog().event_types.name(static_cast<EventType>(t)), type_counts[t]);
   }
   s.mean_value = s.interactions ? value_sum / static_cast<double>(s.interactions) : 0;
   if (!in.empty()) {
@@ -93,8 +99,10 @@ DatasetStats compute_stats(const Dataset& d) {
     s.items_with_features += has;
   }
   for (uint32_t u = 0; u < s.users; ++u) s.users_with_features += !cat.user_features.tokens(u).empty();
-  for (const auto& f : cat.item_features.fields()) s.item_fields.push_back(f.name + ":" + std::string(feature_kind_name(f.kind)));
-  for (const auto& f : cat.user_features.fields()) s.user_fields.push_back(f.name + ":" + std::string(feature_kind_name(f.kind)));
+  for (const auto& f : cat.item_features.fields())
+    s.item_fields.push_back(f.name + ":" + std::string(feature_kind_name(f.kind)));
+  for (const auto& f : cat.user_features.fields())
+    s.user_fields.push_back(f.name + ":" + std::string(feature_kind_name(f.kind)));
   return s;
 }
 
@@ -145,7 +153,8 @@ std::string format_stats(const DatasetStats& s) {
 
 namespace {
 nlohmann::json pct_json(const Percentiles& p) {
-  return {{"min", p.min}, {"p25", p.p25}, {"p50", p.p50}, {"p75", p.p75}, {"p90", p.p90}, {"p99", p.p99}, {"max", p.max}, {"mean", p.mean}};
+  return {{"min", p.min}, {"p25", p.p25}, {"p50", p.p50}, {"p75", p.p75},
+          {"p90", p.p90}, {"p99", p.p99}, {"max", p.max}, {"mean", p.mean}};
 }
 }  // namespace
 

@@ -92,20 +92,23 @@ Status validate(const SynthOptions& o) {
   if (o.num_topics > o.num_items) return Status::invalid_argument("synth: more topics than items");
   if (o.num_interactions < static_cast<uint64_t>(o.num_users) * o.min_user_interactions) {
     return Status::invalid_argument("synth: " + std::to_string(o.num_interactions) + " interactions cannot give " +
-                                    std::to_string(o.num_users) + " users " +
-                                    std::to_string(o.min_user_interactions) + " each");
+                                    std::to_string(o.num_users) + " users " + std::to_string(o.min_user_interactions) +
+                                    " each");
   }
-  if (o.unique_pairs && static_cast<double>(o.num_interactions) > 0.5 * o.num_users * static_cast<double>(o.num_items)) {
+  if (o.unique_pairs &&
+      static_cast<double>(o.num_interactions) > 0.5 * o.num_users * static_cast<double>(o.num_items)) {
     return Status::invalid_argument("synth: with unique pairs, interactions must be at most half of users x items");
   }
   if (o.unique_pairs && o.min_user_interactions > o.num_items / 2) {
     return Status::invalid_argument("synth: min_user_interactions exceeds half the catalogue");
   }
   for (double f : {o.noise, o.drift, o.tag_noise, o.session_stickiness, o.feature_noise}) {
-    if (!(f >= 0.0 && f <= 1.0)) return Status::invalid_argument("synth: noise, drift, tag_noise and stickiness must be in [0, 1]");
+    if (!(f >= 0.0 && f <= 1.0))
+      return Status::invalid_argument("synth: noise, drift, tag_noise and stickiness must be in [0, 1]");
   }
   if (!(o.user_focus > 0) || !(o.popularity_exponent >= 0) || !(o.mean_session_events >= 1) || o.span_seconds <= 0) {
-    return Status::invalid_argument("synth: user_focus > 0, popularity_exponent >= 0, mean_session_events >= 1, span > 0");
+    return Status::invalid_argument(
+        "synth: user_focus > 0, popularity_exponent >= 0, mean_session_events >= 1, span > 0");
   }
   return Status::ok();
 }
@@ -117,7 +120,8 @@ std::vector<uint32_t> user_activity(const SynthOptions& o, Rng& rng) {
   std::vector<double> w(o.num_users);
   for (auto& x : w) x = std::exp(1.1 * rng.normal());
   const double total_w = std::accumulate(w.begin(), w.end(), 0.0);
-  const double spare = static_cast<double>(o.num_interactions - static_cast<uint64_t>(o.num_users) * o.min_user_interactions);
+  const double spare =
+      static_cast<double>(o.num_interactions - static_cast<uint64_t>(o.num_users) * o.min_user_interactions);
   std::vector<uint32_t> n(o.num_users);
   uint64_t assigned = 0;
   for (uint32_t u = 0; u < o.num_users; ++u) {
@@ -141,13 +145,14 @@ std::vector<uint32_t> user_activity(const SynthOptions& o, Rng& rng) {
 Result<SynthData> synthesize(const SynthOptions& o) {
   NUDGE_RETURN_IF_ERROR(validate(o));
   Rng rng(o.seed);
-  const uint32_t K = o.num_topics;
+  const uint32_t num_topics = o.num_topics;
   SynthTruth truth;
-  truth.num_topics = K;
+  truth.num_topics = num_topics;
 
   // Items: topic, popularity (Zipf over a random rank order), features.
   truth.item_topic.resize(o.num_items);
-  for (uint32_t i = 0; i < o.num_items; ++i) truth.item_topic[i] = i < K ? i : rng.uniform_index(K);  // no empty topic
+  for (uint32_t i = 0; i < o.num_items; ++i)
+    truth.item_topic[i] = i < num_topics ? i : rng.uniform_index(num_topics);  // no empty topic
   std::vector<uint32_t> rank(o.num_items);
   std::iota(rank.begin(), rank.end(), 0u);
   rng.shuffle(rank);
@@ -155,10 +160,10 @@ Result<SynthData> synthesize(const SynthOptions& o) {
   for (uint32_t i = 0; i < o.num_items; ++i) {
     truth.item_popularity[i] = static_cast<float>(std::pow(rank[i] + 1.0, -o.popularity_exponent));
   }
-  std::vector<std::vector<uint32_t>> topic_items(K);
+  std::vector<std::vector<uint32_t>> topic_items(num_topics);
   for (uint32_t i = 0; i < o.num_items; ++i) topic_items[truth.item_topic[i]].push_back(i);
-  std::vector<AliasTable> topic_tables(K);
-  for (uint32_t t = 0; t < K; ++t) {
+  std::vector<AliasTable> topic_tables(num_topics);
+  for (uint32_t t = 0; t < num_topics; ++t) {
     std::vector<double> w;
     for (uint32_t i : topic_items[t]) w.push_back(truth.item_popularity[i]);
     topic_tables[t] = AliasTable(w);
@@ -173,15 +178,15 @@ Result<SynthData> synthesize(const SynthOptions& o) {
   const uint32_t f_category = *items.add_field("category", FeatureKind::kCategorical);
   const uint32_t f_tags = *items.add_field("tags", FeatureKind::kMultiCategorical);
   const uint32_t f_price = *items.add_field("price", FeatureKind::kNumeric);
-  const uint32_t tags_per_topic = std::max(1u, o.num_tags / K);
+  const uint32_t tags_per_topic = std::max(1u, o.num_tags / num_topics);
   auto two_digits = [](uint32_t v) { return (v < 10 ? "0" : "") + std::to_string(v); };
   for (uint32_t i = 0; i < o.num_items; ++i) {
     // Drawn only when asked for, so datasets without feature noise keep their seeds.
     const bool noisy = o.feature_noise > 0 && rng.uniform() < o.feature_noise;
-    const uint32_t t = noisy ? rng.uniform_index(K) : truth.item_topic[i];
+    const uint32_t t = noisy ? rng.uniform_index(num_topics) : truth.item_topic[i];
     items.set_categorical(i, f_category, "c" + two_digits(t));
     for (uint32_t k = 0; k < o.tags_per_item; ++k) {
-      const uint32_t tag = rng.uniform() < o.tag_noise ? rng.uniform_index(tags_per_topic * K)
+      const uint32_t tag = rng.uniform() < o.tag_noise ? rng.uniform_index(tags_per_topic * num_topics)
                                                        : t * tags_per_topic + rng.uniform_index(tags_per_topic);
       items.add_value(i, f_tags, "t" + std::to_string(tag));
     }
@@ -190,20 +195,21 @@ Result<SynthData> synthesize(const SynthOptions& o) {
   }
 
   // Users: tastes, a segment feature that mostly names the dominant topic, a country.
-  truth.user_taste.resize(static_cast<size_t>(o.num_users) * K);
-  truth.user_taste_late.resize(static_cast<size_t>(o.num_users) * K);
+  truth.user_taste.resize(static_cast<size_t>(o.num_users) * num_topics);
+  truth.user_taste_late.resize(static_cast<size_t>(o.num_users) * num_topics);
   FeatureTable& users = cat.user_features;
   const uint32_t f_segment = *users.add_field("segment", FeatureKind::kCategorical);
   const uint32_t f_country = *users.add_field("country", FeatureKind::kCategorical);
-  static const char* kCountries[] = {"us", "de", "fr", "jp", "br", "in", "gb", "es"};
+  static const char* const kCountries[] = {"us", "de", "fr", "jp", "br", "in", "gb", "es"};
   const AliasTable country_table(std::vector<double>{8, 4, 3, 3, 2, 2, 2, 1});
   for (uint32_t u = 0; u < o.num_users; ++u) {
-    auto early = dirichlet(rng, K, o.user_focus);
-    auto late = o.drift > 0 ? dirichlet(rng, K, o.user_focus) : early;
-    std::copy(early.begin(), early.end(), truth.user_taste.begin() + static_cast<size_t>(u) * K);
-    std::copy(late.begin(), late.end(), truth.user_taste_late.begin() + static_cast<size_t>(u) * K);
+    auto early = dirichlet(rng, num_topics, o.user_focus);
+    auto late = o.drift > 0 ? dirichlet(rng, num_topics, o.user_focus) : early;
+    std::copy(early.begin(), early.end(), truth.user_taste.begin() + static_cast<size_t>(u) * num_topics);
+    std::copy(late.begin(), late.end(), truth.user_taste_late.begin() + static_cast<size_t>(u) * num_topics);
     const auto dominant = static_cast<uint32_t>(std::max_element(early.begin(), early.end()) - early.begin());
-    users.set_categorical(u, f_segment, "s" + two_digits(rng.uniform() < 0.8 ? dominant : rng.uniform_index(K)));
+    users.set_categorical(u, f_segment,
+                          "s" + two_digits(rng.uniform() < 0.8 ? dominant : rng.uniform_index(num_topics)));
     users.set_categorical(u, f_country, kCountries[country_table.draw(rng)]);
   }
 
@@ -216,8 +222,8 @@ Result<SynthData> synthesize(const SynthOptions& o) {
       item_bias.push_back(static_cast<float>(quality + 0.3 * rng.normal()));
     }
   }
-  const EventType kTypes[] = {*cat.event_types.intern("view"), *cat.event_types.intern("click"),
-                              *cat.event_types.intern("cart"), *cat.event_types.intern("purchase")};
+  const EventType funnel_types[] = {*cat.event_types.intern("view"), *cat.event_types.intern("click"),
+                                    *cat.event_types.intern("cart"), *cat.event_types.intern("purchase")};
   // Deeper funnel steps (cart, purchase) are likelier on items of a topic the user is into,
   // so event weights carry signal, as they do in real logs.
   const AliasTable casual_types(std::vector<double>{0.85, 0.10, 0.04, 0.01});
@@ -231,8 +237,8 @@ Result<SynthData> synthesize(const SynthOptions& o) {
   std::vector<int64_t> times;
   Progress progress("synth", o.num_interactions);
   for (uint32_t u = 0; u < o.num_users; ++u) {
-    const float* early = truth.user_taste.data() + static_cast<size_t>(u) * K;
-    const float* late = truth.user_taste_late.data() + static_cast<size_t>(u) * K;
+    const float* early = truth.user_taste.data() + static_cast<size_t>(u) * num_topics;
+    const float* late = truth.user_taste_late.data() + static_cast<size_t>(u) * num_topics;
     // Session start times, then events a minute or two apart inside each session.
     const uint32_t n = activity[u];
     times.clear();
@@ -249,13 +255,14 @@ Result<SynthData> synthesize(const SynthOptions& o) {
     for (uint32_t k = 0; k < n; ++k) {
       const double tau = static_cast<double>(times[k] - o.start_time) / static_cast<double>(o.span_seconds);
       const float* taste = rng.uniform() < o.drift * tau ? late : early;
-      if (k == 0 || times[k] - times[k - 1] > kSessionGapSeconds) session_topic = draw_from(taste, K, rng);
+      if (k == 0 || times[k] - times[k - 1] > kSessionGapSeconds) session_topic = draw_from(taste, num_topics, rng);
       uint32_t item = 0;
       for (int attempt = 0;; ++attempt) {
         if (rng.uniform() < o.noise) {
           item = global_table.draw(rng);
         } else {
-          const uint32_t topic = rng.uniform() < o.session_stickiness ? session_topic : draw_from(taste, K, rng);
+          const uint32_t topic =
+              rng.uniform() < o.session_stickiness ? session_topic : draw_from(taste, num_topics, rng);
           item = topic_items[topic][topic_tables[topic].draw(rng)];
         }
         if (!o.unique_pairs || seen_by[item] != u) break;
@@ -269,13 +276,13 @@ Result<SynthData> synthesize(const SynthOptions& o) {
       }
       seen_by[item] = u;
       if (o.ratings) {
-        const float affinity = taste[truth.item_topic[item]] * static_cast<float>(K);
+        const float affinity = taste[truth.item_topic[item]] * static_cast<float>(num_topics);
         const double r = kRatingBase + user_bias[u] + item_bias[item] +
                          kAffinityWeight * std::tanh(std::log(affinity + 0.05)) + kRatingNoise * rng.normal();
         out.push_back(u, item, rating_type, static_cast<float>(std::clamp(std::round(r), 1.0, 5.0)), times[k]);
       } else {
-        const bool keen = taste[truth.item_topic[item]] * static_cast<float>(K) >= 2.f;
-        out.push_back(u, item, kTypes[(keen ? keen_types : casual_types).draw(rng)], 1.f, times[k]);
+        const bool keen = taste[truth.item_topic[item]] * static_cast<float>(num_topics) >= 2.f;
+        out.push_back(u, item, funnel_types[(keen ? keen_types : casual_types).draw(rng)], 1.f, times[k]);
       }
     }
     progress.advance(n);

@@ -68,7 +68,8 @@ Status write_features_csv(const FeatureTable& table, const IdMap& ids, const std
   std::string buf = id_header;
   for (const auto& f : table.fields()) {
     buf += ',';
-    append_field(buf, f.name + (f.kind == FeatureKind::kCategorical ? "" : ":" + std::string(feature_kind_name(f.kind))));
+    append_field(buf,
+                 f.name + (f.kind == FeatureKind::kCategorical ? "" : ":" + std::string(feature_kind_name(f.kind))));
   }
   buf += '\n';
   std::vector<std::string> cells(table.fields().size());

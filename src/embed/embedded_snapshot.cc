@@ -18,7 +18,7 @@ namespace {
 using snapshot::Header;
 using snapshot::Section;
 
-constexpr auto better = ranks_before<nudge_scored_item>;  // as nudge::top_k ranks
+constexpr auto kBetter = ranks_before<nudge_scored_item>;  // as nudge::top_k ranks
 
 // Keeps the k best seen so far in a heap whose top is the worst kept.
 class TopK {
@@ -31,19 +31,19 @@ class TopK {
   void offer(uint32_t item, float score) {
     if (k_ == 0 || std::isnan(score)) return;
     const nudge_scored_item cand{item, score};
-    if (heap_.size() == k_ && !better(cand, heap_.front())) return;
+    if (heap_.size() == k_ && !kBetter(cand, heap_.front())) return;
     // Exclusions are checked only for candidates good enough to enter: rare after warm-up.
     if (std::binary_search(exclude_.begin(), exclude_.end(), item)) return;
     if (heap_.size() < k_) {
       heap_.push_back(cand);
-      std::push_heap(heap_.begin(), heap_.end(), better);
+      std::push_heap(heap_.begin(), heap_.end(), kBetter);
     } else {
-      std::pop_heap(heap_.begin(), heap_.end(), better);
+      std::pop_heap(heap_.begin(), heap_.end(), kBetter);
       heap_.back() = cand;
-      std::push_heap(heap_.begin(), heap_.end(), better);
+      std::push_heap(heap_.begin(), heap_.end(), kBetter);
     }
   }
-  void finish() { std::sort_heap(heap_.begin(), heap_.end(), better); }
+  void finish() { std::sort_heap(heap_.begin(), heap_.end(), kBetter); }
 
  private:
   size_t k_;
@@ -109,7 +109,8 @@ int EmbeddedSnapshot::open(const char* path, unsigned flags, std::unique_ptr<Emb
     *error = name + ": " + what;
     return code;
   };
-  if (std::memcmp(h->magic, snapshot::kMagic, 8) != 0) return fail(NUDGE_ERR_CORRUPT, "not a Nudge snapshot (bad magic)");
+  if (std::memcmp(h->magic, snapshot::kMagic, 8) != 0)
+    return fail(NUDGE_ERR_CORRUPT, "not a Nudge snapshot (bad magic)");
   if (h->version != snapshot::kVersion) {
     return fail(NUDGE_ERR_VERSION, "snapshot version " + std::to_string(h->version) + ", this build reads " +
                                        std::to_string(snapshot::kVersion) + " (re-export the model)");
@@ -242,7 +243,6 @@ float EmbeddedSnapshot::score(uint32_t item, const Query& q) const {
   return static_cast<float>(dot_i8(vectors_i8_ + size_t{item} * dim(), q.quantised.data(), dim())) *
          (scales_[item] * q.scale);
 }
-
 
 void EmbeddedSnapshot::dequantise(uint32_t item, float* out) const {
   const size_t d = dim();

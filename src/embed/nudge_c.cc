@@ -75,8 +75,8 @@ int copy_item_id(const nudge_snapshot* s, uint32_t index, char* buf, size_t buf_
   }
   const std::string_view id = s->impl->item_id(index);
   if (id.size() + 1 > buf_size) {
-    fail(NUDGE_ERR_ARGUMENT, "buffer of " + std::to_string(buf_size) + " bytes too small for an ID of " +
-                                 std::to_string(id.size()));
+    fail(NUDGE_ERR_ARGUMENT,
+         "buffer of " + std::to_string(buf_size) + " bytes too small for an ID of " + std::to_string(id.size()));
     return -1;
   }
   if (!id.empty()) std::memcpy(buf, id.data(), id.size());  // a damaged ID is an empty view with no data
@@ -161,7 +161,8 @@ int nudge_snapshot_recommend_history(const nudge_snapshot* s, const uint32_t* it
       s->impl->top_popular(ex, k, &result);
     } else {
       std::vector<float> user(s->impl->dim());
-      if (!s->impl->fold_in(items, weights, n, user.data())) return fail(NUDGE_ERR_CORRUPT, "fold-in system is singular");
+      if (!s->impl->fold_in(items, weights, n, user.data()))
+        return fail(NUDGE_ERR_CORRUPT, "fold-in system is singular");
       s->impl->top_k(user.data(), ex, k, &result);
     }
     return copy_out(result, out, n_out);
@@ -170,7 +171,8 @@ int nudge_snapshot_recommend_history(const nudge_snapshot* s, const uint32_t* it
 
 int nudge_snapshot_similar(const nudge_snapshot* s, uint32_t item, size_t k, nudge_scored_item* out, size_t* n_out) {
   if (!s || !out || !n_out) return fail(NUDGE_ERR_ARGUMENT, "nudge_snapshot_similar: NULL argument");
-  if (item >= s->impl->num_items()) return fail(NUDGE_ERR_ARGUMENT, "item index " + std::to_string(item) + " out of range");
+  if (item >= s->impl->num_items())
+    return fail(NUDGE_ERR_ARGUMENT, "item index " + std::to_string(item) + " out of range");
   return guarded([&]() -> int {
     std::vector<nudge_scored_item> result;
     s->impl->similar(item, k, &result);

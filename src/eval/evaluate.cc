@@ -1,13 +1,13 @@
 #include "nudge/evaluate.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <atomic>
-#include <tuple>
 #include <chrono>
 #include <cmath>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #include "common/text.h"
 #include "nudge/metrics.h"
@@ -87,39 +87,43 @@ EvalResult evaluate_full_ranking(const Recommender& model, const Dataset& train,
     info[i] = -std::log2(std::max<double>(iu.row_nnz(i), 1.0) / users);
   }
   const int threads = resolve_threads(options.threads);
-  std::vector<std::vector<std::vector<uint8_t>>> covered(threads, std::vector<std::vector<uint8_t>>(
-                                                                      options.ks.size(), std::vector<uint8_t>(train.num_items(), 0)));
+  std::vector<std::vector<std::vector<uint8_t>>> covered(
+      threads, std::vector<std::vector<uint8_t>>(options.ks.size(), std::vector<uint8_t>(train.num_items(), 0)));
   std::atomic<uint64_t> skipped{0};
   const auto start = Clock::now();
-  parallel_for(train.num_users(), threads, [&](size_t begin, size_t end, int tid) {
-    std::vector<float> scores;
-    std::vector<ScoredItem> top;
-    std::vector<uint32_t> ranked;
-    for (size_t u = begin; u < end; ++u) {
-      if (!evaluated(u, seen, truth, skipped)) continue;
-      const auto user = static_cast<uint32_t>(u);
-      recommend_for_user(model, user, kmax, seen.row_indices(user), &scores, &top);
-      ranked.clear();
-      for (const auto& s : top) ranked.push_back(s.item);
-      double* row = table.row(u);
-      size_t c = 0;
-      for (size_t ki = 0; ki < options.ks.size(); ++ki) {
-        const size_t k = options.ks[ki];
-        const RankingMetrics m = ranking_metrics(ranked, truth.row_indices(user), k);
-        const size_t n = std::min(k, ranked.size());
-        double nov = 0, arp = 0;
-        for (size_t r = 0; r < n; ++r) {
-          nov += info[ranked[r]];
-          arp += pop[ranked[r]];
-          covered[tid][ki][ranked[r]] = 1;
+  parallel_for(
+      train.num_users(), threads,
+      [&](size_t begin, size_t end, int tid) {
+        std::vector<float> scores;
+        std::vector<ScoredItem> top;
+        std::vector<uint32_t> ranked;
+        for (size_t u = begin; u < end; ++u) {
+          if (!evaluated(u, seen, truth, skipped)) continue;
+          const auto user = static_cast<uint32_t>(u);
+          recommend_for_user(model, user, kmax, seen.row_indices(user), &scores, &top);
+          ranked.clear();
+          for (const auto& s : top) ranked.push_back(s.item);
+          double* row = table.row(u);
+          size_t c = 0;
+          for (size_t ki = 0; ki < options.ks.size(); ++ki) {
+            const size_t k = options.ks[ki];
+            const RankingMetrics m = ranking_metrics(ranked, truth.row_indices(user), k);
+            const size_t n = std::min(k, ranked.size());
+            double nov = 0, arp = 0;
+            for (size_t r = 0; r < n; ++r) {
+              nov += info[ranked[r]];
+              arp += pop[ranked[r]];
+              covered[tid][ki][ranked[r]] = 1;
+            }
+            for (double v :
+                 {m.precision, m.recall, m.ndcg, m.hit_rate, m.mrr, m.map, n ? nov / n : 0.0, n ? arp / n : 0.0}) {
+              row[c++] = v;
+            }
+          }
+          if (options.compute_auc) row[c] = auc(scores, truth.row_indices(user), seen.row_indices(user));
         }
-        for (double v : {m.precision, m.recall, m.ndcg, m.hit_rate, m.mrr, m.map, n ? nov / n : 0.0, n ? arp / n : 0.0}) {
-          row[c++] = v;
-        }
-      }
-      if (options.compute_auc) row[c] = auc(scores, truth.row_indices(user), seen.row_indices(user));
-    }
-  }, 16);
+      },
+      16);
   EvalResult r;
   r.model = std::string(model.name());
   r.protocol = "full";
@@ -132,7 +136,8 @@ EvalResult evaluate_full_ranking(const Recommender& model, const Dataset& train,
       for (int t = 0; t < threads; ++t) any |= covered[t][ki][i] != 0;
       n += any;
     }
-    r.metrics[fmt::format("coverage@{}", options.ks[ki])] = train.num_items() ? static_cast<double>(n) / train.num_items() : 0;
+    r.metrics[fmt::format("coverage@{}", options.ks[ki])] =
+        train.num_items() ? static_cast<double>(n) / train.num_items() : 0;
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   r.score_ms_per_user = r.users_evaluated ? 1000.0 * secs * threads / static_cast<double>(r.users_evaluated) : 0;
@@ -154,54 +159,58 @@ EvalResult evaluate_sampled(const Recommender& model, const Dataset& train, cons
   const uint32_t n_items = train.num_items();
   std::atomic<uint64_t> skipped{0};
   const auto start = Clock::now();
-  parallel_for(train.num_users(), options.threads, [&](size_t begin, size_t end, int) {
-    std::vector<float> scores;
-    std::vector<uint32_t> negatives, candidates;
-    for (size_t u = begin; u < end; ++u) {
-      if (!evaluated(u, seen, truth, skipped)) continue;
-      const auto user = static_cast<uint32_t>(u);
-      const auto pos = truth.row_indices(user);
-      negatives.clear();
-      if (given) {
-        auto it = given->find(user);
-        if (it == given->end()) continue;
-        negatives = it->second;
-      } else {
-        // Seeded per user, so the negatives do not depend on threads.
-        Rng rng(options.seed ^ (0x9e3779b97f4a7c15ULL * (u + 1)));
-        const auto hist = seen.row_indices(user);
-        const size_t available = n_items - hist.size() - pos.size();
-        const size_t want = std::min(options.sampled_negatives, available);
-        std::set<uint32_t> picked;
-        while (picked.size() < want) {
-          const uint32_t j = rng.uniform_index(n_items);
-          if (std::binary_search(hist.begin(), hist.end(), j) || std::binary_search(pos.begin(), pos.end(), j)) continue;
-          picked.insert(j);
+  parallel_for(
+      train.num_users(), options.threads,
+      [&](size_t begin, size_t end, int) {
+        std::vector<float> scores;
+        std::vector<uint32_t> negatives, candidates;
+        for (size_t u = begin; u < end; ++u) {
+          if (!evaluated(u, seen, truth, skipped)) continue;
+          const auto user = static_cast<uint32_t>(u);
+          const auto pos = truth.row_indices(user);
+          negatives.clear();
+          if (given) {
+            auto it = given->find(user);
+            if (it == given->end()) continue;
+            negatives = it->second;
+          } else {
+            // Seeded per user, so the negatives do not depend on threads.
+            Rng rng(options.seed ^ (0x9e3779b97f4a7c15ULL * (u + 1)));
+            const auto hist = seen.row_indices(user);
+            const size_t available = n_items - hist.size() - pos.size();
+            const size_t want = std::min(options.sampled_negatives, available);
+            std::set<uint32_t> picked;
+            while (picked.size() < want) {
+              const uint32_t j = rng.uniform_index(n_items);
+              if (std::binary_search(hist.begin(), hist.end(), j) || std::binary_search(pos.begin(), pos.end(), j))
+                continue;
+              picked.insert(j);
+            }
+            negatives.assign(picked.begin(), picked.end());
+          }
+          // Only the positives and their negatives are scored.
+          candidates.assign(pos.begin(), pos.end());
+          candidates.insert(candidates.end(), negatives.begin(), negatives.end());
+          scores.resize(candidates.size());
+          model.score_user_items(user, candidates, scores);
+          double* row = table.row(u);
+          std::vector<double> acc(cols.size(), 0.0);
+          for (size_t pk = 0; pk < pos.size(); ++pk) {
+            // Rank of the positive among its negatives; ties count against it.
+            size_t rank = 0;
+            for (size_t n = pos.size(); n < candidates.size(); ++n) rank += scores[n] >= scores[pk];
+            size_t c = 0;
+            for (size_t k : options.ks) {
+              const bool hit = rank < k;
+              acc[c++] += hit ? 1.0 : 0.0;
+              acc[c++] += hit ? 1.0 / std::log2(static_cast<double>(rank) + 2.0) : 0.0;
+            }
+            acc[c] += 1.0 / static_cast<double>(rank + 1);
+          }
+          for (size_t c = 0; c < cols.size(); ++c) row[c] = acc[c] / static_cast<double>(pos.size());
         }
-        negatives.assign(picked.begin(), picked.end());
-      }
-      // Only the positives and their negatives are scored.
-      candidates.assign(pos.begin(), pos.end());
-      candidates.insert(candidates.end(), negatives.begin(), negatives.end());
-      scores.resize(candidates.size());
-      model.score_user_items(user, candidates, scores);
-      double* row = table.row(u);
-      std::vector<double> acc(cols.size(), 0.0);
-      for (size_t pk = 0; pk < pos.size(); ++pk) {
-        // Rank of the positive among its negatives; ties count against it.
-        size_t rank = 0;
-        for (size_t n = pos.size(); n < candidates.size(); ++n) rank += scores[n] >= scores[pk];
-        size_t c = 0;
-        for (size_t k : options.ks) {
-          const bool hit = rank < k;
-          acc[c++] += hit ? 1.0 : 0.0;
-          acc[c++] += hit ? 1.0 / std::log2(static_cast<double>(rank) + 2.0) : 0.0;
-        }
-        acc[c] += 1.0 / static_cast<double>(rank + 1);
-      }
-      for (size_t c = 0; c < cols.size(); ++c) row[c] = acc[c] / static_cast<double>(pos.size());
-    }
-  }, 16);
+      },
+      16);
   EvalResult r;
   r.model = std::string(model.name());
   r.protocol = given ? "sampled(given)" : fmt::format("sampled({})", options.sampled_negatives);
@@ -231,23 +240,26 @@ EvalResult evaluate_ratings(const Recommender& model, const Dataset& train, cons
   std::vector<uint32_t> count(train.num_users(), 0);
   std::atomic<uint64_t> skipped{0};
   const auto start = Clock::now();
-  parallel_for(train.num_users(), options.threads, [&](size_t begin, size_t end, int) {
-    std::vector<float> scores(train.num_items());
-    for (size_t u = begin; u < end; ++u) {
-      if (rows_of[u].empty()) continue;
-      if (seen.row_nnz(static_cast<uint32_t>(u)) == 0) {
-        skipped.fetch_add(1);
-        continue;
-      }
-      model.score_user(static_cast<uint32_t>(u), scores);
-      for (uint32_t r : rows_of[u]) {
-        const double err = std::clamp(scores[te.items[r]], lo, hi) - te.values[r];
-        se[u] += err * err;
-        ae[u] += std::fabs(err);
-        ++count[u];
-      }
-    }
-  }, 16);
+  parallel_for(
+      train.num_users(), options.threads,
+      [&](size_t begin, size_t end, int) {
+        std::vector<float> scores(train.num_items());
+        for (size_t u = begin; u < end; ++u) {
+          if (rows_of[u].empty()) continue;
+          if (seen.row_nnz(static_cast<uint32_t>(u)) == 0) {
+            skipped.fetch_add(1);
+            continue;
+          }
+          model.score_user(static_cast<uint32_t>(u), scores);
+          for (uint32_t r : rows_of[u]) {
+            const double err = std::clamp(scores[te.items[r]], lo, hi) - te.values[r];
+            se[u] += err * err;
+            ae[u] += std::fabs(err);
+            ++count[u];
+          }
+        }
+      },
+      16);
   double sse = 0, sae = 0;
   uint64_t n = 0, users = 0;
   for (size_t u = 0; u < se.size(); ++u) {
@@ -307,9 +319,9 @@ std::string format_results(const std::vector<EvalResult>& results) {
     const size_t at = name.find('@');
     const std::string family = name.substr(0, at);
     const int k = at == std::string::npos ? 0 : std::stoi(name.substr(at + 1));
-    static const std::vector<std::string> order = {"rmse", "mae", "precision", "recall", "ndcg", "hit_rate", "mrr",
-                                                   "map", "auc", "coverage", "novelty", "arp"};
-    const auto pos = std::find(order.begin(), order.end(), family) - order.begin();
+    static const std::vector<std::string> kOrder = {"rmse", "mae", "precision", "recall",   "ndcg",    "hit_rate",
+                                                    "mrr",  "map", "auc",       "coverage", "novelty", "arp"};
+    const auto pos = std::find(kOrder.begin(), kOrder.end(), family) - kOrder.begin();
     return std::make_tuple(pos, family, k);
   };
   std::sort(cols.begin(), cols.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });

@@ -10,28 +10,28 @@
 #include "common/text.h"
 #include "nudge/log.h"
 #include "nudge/metrics.h"
-#include "nudge/serialize.h"
 #include "nudge/nn/logistic.h"
 #include "nudge/param_table.h"
 #include "nudge/registry.h"
 #include "nudge/rng.h"
+#include "nudge/serialize.h"
 #include "nudge/split.h"
 
 namespace nudge {
 
 const ParamTable<FusionOptions>& FusionOptions::parameters() {
   using T = ParamTable<FusionOptions>;
-  static const T table({
+  static const T kTable({
       T::Entry{"models", "two or more model names, + separated", "components",
                [](std::string_view owner, const Params& p, FusionOptions* o) {
-                 std::string models;
-                 NUDGE_RETURN_IF_ERROR(p.read_string(owner, "models", &models));
-                 if (models.empty()) return Status::ok();
+                 std::string text;
+                 NUDGE_RETURN_IF_ERROR(p.read_string(owner, "models", &text));
+                 if (text.empty()) return Status::ok();
                  o->models.clear();
-                 for (std::string_view m : split_view(models, '+')) o->models.emplace_back(trim(m));
+                 for (std::string_view m : split_view(text, '+')) o->models.emplace_back(trim(m));
                  if (o->models.size() < 2)
-                   return Status::invalid_argument(std::string(owner) +
-                                                   ": parameter 'models' needs at least two models, e.g. ials+twotower");
+                   return Status::invalid_argument(
+                       std::string(owner) + ": parameter 'models' needs at least two models, e.g. ials+twotower");
                  return Status::ok();
                },
                [](const FusionOptions& o) {
@@ -57,7 +57,7 @@ const ParamTable<FusionOptions>& FusionOptions::parameters() {
       T::integer("tuning_users", &FusionOptions::tuning_users, 10, 1 << 30, "validation users used for tuning"),
       T::integer("seed", &FusionOptions::seed, 0, INT64_MAX, "random seed"),
   });
-  return table;
+  return kTable;
 }
 
 Result<FusionOptions> FusionOptions::from_params(const Params& p) {
@@ -86,7 +86,7 @@ Result<FusionOptions> FusionOptions::from_params(const Params& p) {
       return Status::invalid_argument("fusion: parameter '" + key + "' names no component (models: " + models + ")");
     }
     o.model_params[static_cast<size_t>(it - o.models.begin())].set(key.substr(dot + 1),
-                                                                    std::string(entry.substr(entry.find('=') + 1)));
+                                                                   std::string(entry.substr(entry.find('=') + 1)));
   }
   for (size_t m = 0; m < o.models.size(); ++m) {
     if (o.models[m] == "fusion") return Status::invalid_argument("fusion: components cannot be fusions");
@@ -133,7 +133,8 @@ void normalise_scores(std::string_view method, std::span<float> s) {
   if (method == "rank") {
     std::vector<uint32_t> order(s.size());
     std::iota(order.begin(), order.end(), 0u);
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return s[a] < s[b] || (s[a] == s[b] && a < b); });
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return s[a] < s[b] || (s[a] == s[b] && a < b); });
     const float denom = s.size() > 1 ? static_cast<float>(s.size() - 1) : 1.f;
     std::vector<float> ranks(s.size());
     for (size_t r = 0; r < order.size(); ++r) ranks[order[r]] = static_cast<float>(r) / denom;
@@ -389,9 +390,11 @@ Status FusionModel::fit(const Dataset& train) {
   for (uint32_t u = 0; u < num_users(); ++u) max_hist = std::max(max_hist, static_cast<float>(ui.row_nnz(u)));
   item_pop_.resize(num_items());
   user_history_.resize(num_users());
-  for (uint32_t i = 0; i < num_items(); ++i) item_pop_[i] = std::log1p(static_cast<float>(iu.row_nnz(i))) / std::log1p(max_pop);
+  for (uint32_t i = 0; i < num_items(); ++i)
+    item_pop_[i] = std::log1p(static_cast<float>(iu.row_nnz(i))) / std::log1p(max_pop);
   history_scale_ = std::log1p(max_hist);
-  for (uint32_t u = 0; u < num_users(); ++u) user_history_[u] = std::log1p(static_cast<float>(ui.row_nnz(u))) / history_scale_;
+  for (uint32_t u = 0; u < num_users(); ++u)
+    user_history_[u] = std::log1p(static_cast<float>(ui.row_nnz(u))) / history_scale_;
   NUDGE_ASSIGN_OR_RETURN(TrainTest parts, split(train, {.method = options_.split,
                                                         .test_fraction = options_.validation,
                                                         .seed = static_cast<uint64_t>(options_.seed)}));

@@ -2,9 +2,9 @@
 
 #include <type_traits>
 
+#include "nudge/fusion.h"
 #include "nudge/models/bpr.h"
 #include "nudge/models/ease.h"
-#include "nudge/fusion.h"
 #include "nudge/models/ials.h"
 #include "nudge/models/knn.h"
 #include "nudge/models/neumf.h"

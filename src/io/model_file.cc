@@ -61,7 +61,8 @@ Result<LoadedModel> load_model_bytes(std::string_view bytes, const std::string& 
   if (bytes.size() < kHeaderSize) {
     return Status::corruption(source + ": not a Nudge model file (only " + std::to_string(bytes.size()) + " bytes)");
   }
-  if (std::memcmp(bytes.data(), kMagic, 8) != 0) return Status::corruption(source + ": not a Nudge model file (bad magic)");
+  if (std::memcmp(bytes.data(), kMagic, 8) != 0)
+    return Status::corruption(source + ": not a Nudge model file (bad magic)");
   uint32_t version = 0, crc = 0;
   uint64_t length = 0;
   std::memcpy(&version, bytes.data() + 8, 4);
@@ -107,7 +108,8 @@ Result<LoadedModel> load_model_bytes(std::string_view bytes, const std::string& 
   if (out.model->num_users() != out.users.size() || out.model->num_items() != out.items.size()) {
     return in.corrupt("model state", "shape does not match the ID lists");
   }
-  if (in.remaining() != 0) return in.corrupt("model state", std::to_string(in.remaining()) + " unexpected trailing bytes");
+  if (in.remaining() != 0)
+    return in.corrupt("model state", std::to_string(in.remaining()) + " unexpected trailing bytes");
   return out;
 }
 
@@ -122,12 +124,13 @@ Result<LoadedModel> load_model(const std::string& path) {
   if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, 8) != 0) return load_model_bytes(bytes, path);
   uint64_t length = 0;
   std::memcpy(&length, bytes.data() + 16, 8);
-  if (length > (uint64_t{1} << 40)) return Status::corruption(path + ": header says " + std::to_string(length) + " bytes");
+  if (length > (uint64_t{1} << 40))
+    return Status::corruption(path + ": header says " + std::to_string(length) + " bytes");
   std::error_code ec;
   const auto file_size = std::filesystem::file_size(path, ec);
   if (!ec && length != file_size - kHeaderSize) {
-    return Status::corruption(path + ": payload is " + std::to_string(file_size - kHeaderSize) + " bytes, header says " +
-                              std::to_string(length) + " (truncated or padded file)");
+    return Status::corruption(path + ": payload is " + std::to_string(file_size - kHeaderSize) +
+                              " bytes, header says " + std::to_string(length) + " (truncated or padded file)");
   }
   // Not a regular file: read at most what the header promises (plus one byte to see padding).
   constexpr size_t kChunk = 1 << 24;

@@ -3,9 +3,9 @@
 #include <cstring>
 #include <numeric>
 
-#include "nudge/snapshot_format.h"
 #include "common/atomic_file.h"
 #include "nudge/snapshot.h"
+#include "nudge/snapshot_format.h"
 
 namespace nudge {
 

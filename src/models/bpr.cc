@@ -1,5 +1,5 @@
-#include "nudge/param_table.h"
 #include "nudge/models/bpr.h"
+#include "nudge/param_table.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,7 @@ namespace nudge {
 
 const ParamTable<BprOptions>& BprOptions::parameters() {
   using T = ParamTable<BprOptions>;
-  static const T table({
+  static const T kTable({
       T::integer("factors", &BprOptions::factors, 1, 4096, "latent dimensions"),
       T::integer("epochs", &BprOptions::epochs, 0, 100000, "one epoch = one step per stored pair"),
       T::number("learning_rate", &BprOptions::learning_rate, 0, 10, "SGD step"),
@@ -24,7 +24,7 @@ const ParamTable<BprOptions>& BprOptions::parameters() {
       T::integer("threads", &BprOptions::threads, 0, 1024, "0 = all cores; 1 for reproducible runs (Hogwild)"),
       T::integer("seed", &BprOptions::seed, 0, INT64_MAX, "random seed"),
   });
-  return table;
+  return kTable;
 }
 
 Result<BprOptions> BprOptions::from_params(const Params& p) {
@@ -35,7 +35,9 @@ Result<BprOptions> BprOptions::from_params(const Params& p) {
 
 namespace {
 
-bool contains(std::span<const uint32_t> sorted, uint32_t x) { return std::binary_search(sorted.begin(), sorted.end(), x); }
+bool contains(std::span<const uint32_t> sorted, uint32_t x) {
+  return std::binary_search(sorted.begin(), sorted.end(), x);
+}
 
 // sigmoid(-(x.(y_i - y_j) + b_i - b_j)): the weight of a BPR gradient step.
 inline float bpr_weight(const float* x, const float* yi, const float* yj, float bias_diff, int f) {
@@ -96,39 +98,43 @@ Status BprModel::fit(const Dataset& train) {
     // cache across its steps, which random (user, item) draws would not allow.
     rng.shuffle(order);
     // Hogwild: threads share the factors without locks, each taking a slice of users.
-    parallel_for(static_cast<size_t>(threads), threads, [&](size_t begin, size_t end, int) {
-      for (size_t t = begin; t < end; ++t) {
-        Rng& r = rngs[t];
-        const size_t lo = order.size() * t / static_cast<size_t>(threads);
-        const size_t hi = order.size() * (t + 1) / static_cast<size_t>(threads);
-        for (size_t k = lo; k < hi; ++k) {
-          const uint32_t u = order[k];
-          auto seen = ui.row_indices(u);
-          if (seen.empty() || seen.size() >= n_items) continue;
-          float* x = users_.row(u).data();
-          for (size_t step = 0; step < seen.size(); ++step) {
-            const uint32_t i = seen[r.uniform_index(static_cast<uint32_t>(seen.size()))];
-            uint32_t j = 0;
-            do {
-              if (!cum.empty()) {
-                j = static_cast<uint32_t>(std::upper_bound(cum.begin(), cum.end(), r.uniform() * cum.back()) - cum.begin());
-                j = std::min(j, n_items - 1);
-              } else if (options_.sampling == "adaptive") {
-                float best = -INFINITY;
-                for (int64_t c = 0; c < options_.adaptive_candidates; ++c) {
-                  const uint32_t cand = r.uniform_index(n_items);
-                  const float sc = users_.row(u).dot(items_.row(cand)) + item_bias_[cand];
-                  if (sc > best) best = sc, j = cand;
-                }
-              } else {
-                j = r.uniform_index(n_items);
+    parallel_for(
+        static_cast<size_t>(threads), threads,
+        [&](size_t begin, size_t end, int) {
+          for (size_t t = begin; t < end; ++t) {
+            Rng& r = rngs[t];
+            const size_t lo = order.size() * t / static_cast<size_t>(threads);
+            const size_t hi = order.size() * (t + 1) / static_cast<size_t>(threads);
+            for (size_t k = lo; k < hi; ++k) {
+              const uint32_t u = order[k];
+              auto seen = ui.row_indices(u);
+              if (seen.empty() || seen.size() >= n_items) continue;
+              float* x = users_.row(u).data();
+              for (size_t step = 0; step < seen.size(); ++step) {
+                const uint32_t i = seen[r.uniform_index(static_cast<uint32_t>(seen.size()))];
+                uint32_t j = 0;
+                do {
+                  if (!cum.empty()) {
+                    j = static_cast<uint32_t>(std::upper_bound(cum.begin(), cum.end(), r.uniform() * cum.back()) -
+                                              cum.begin());
+                    j = std::min(j, n_items - 1);
+                  } else if (options_.sampling == "adaptive") {
+                    float best = -INFINITY;
+                    for (int64_t c = 0; c < options_.adaptive_candidates; ++c) {
+                      const uint32_t cand = r.uniform_index(n_items);
+                      const float sc = users_.row(u).dot(items_.row(cand)) + item_bias_[cand];
+                      if (sc > best) best = sc, j = cand;
+                    }
+                  } else {
+                    j = r.uniform_index(n_items);
+                  }
+                } while (contains(seen, j));
+                bpr_step(x, items_.row(i).data(), items_.row(j).data(), &item_bias_[i], &item_bias_[j], f, lr, reg);
               }
-            } while (contains(seen, j));
-            bpr_step(x, items_.row(i).data(), items_.row(j).data(), &item_bias_[i], &item_bias_[j], f, lr, reg);
+            }
           }
-        }
-      }
-    }, 1);
+        },
+        1);
   }
   return Status::ok();
 }
@@ -166,7 +172,8 @@ void BprModel::score_history(std::span<const uint32_t> items, std::span<const fl
                     static_cast<float>(options_.regularization));
     }
   }
-  Eigen::Map<Eigen::VectorXf>(scores.data(), static_cast<Eigen::Index>(scores.size())).noalias() = items_ * x + item_bias_;
+  Eigen::Map<Eigen::VectorXf>(scores.data(), static_cast<Eigen::Index>(scores.size())).noalias() =
+      items_ * x + item_bias_;
 }
 
 Status BprModel::similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const {

@@ -1,17 +1,16 @@
-#include "nudge/param_table.h"
 #include "nudge/models/ease.h"
+#include "nudge/param_table.h"
 
 namespace nudge {
 
 const ParamTable<EaseOptions>& EaseOptions::parameters() {
   using T = ParamTable<EaseOptions>;
-  static const T table({
+  static const T kTable({
       T::number("regularization", &EaseOptions::regularization, 0, 1e12, "λ"),
       T::boolean("binary", &EaseOptions::binary, "use 0/1 instead of weights"),
-      T::integer("max_items", &EaseOptions::max_items, 1, 100000,
-                 "refuse larger catalogues (memory is items² floats)"),
+      T::integer("max_items", &EaseOptions::max_items, 1, 100000, "refuse larger catalogues (memory is items² floats)"),
   });
-  return table;
+  return kTable;
 }
 
 Result<EaseOptions> EaseOptions::from_params(const Params& p) {
@@ -23,8 +22,8 @@ Result<EaseOptions> EaseOptions::from_params(const Params& p) {
 Status EaseModel::fit(const Dataset& train) {
   const uint32_t n = train.num_items();
   if (n > options_.max_items) {
-    return Status::invalid_argument("ease: " + std::to_string(n) + " items exceed max_items=" +
-                                    std::to_string(options_.max_items) +
+    return Status::invalid_argument("ease: " + std::to_string(n) +
+                                    " items exceed max_items=" + std::to_string(options_.max_items) +
                                     " (memory grows with items^2; use itemknn or ials, or raise max_items)");
   }
   set_shape(train.num_users(), n);

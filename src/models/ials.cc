@@ -1,5 +1,5 @@
-#include "nudge/param_table.h"
 #include "nudge/models/ials.h"
+#include "nudge/param_table.h"
 
 #include <cmath>
 
@@ -11,7 +11,7 @@ namespace nudge {
 
 const ParamTable<IalsOptions>& IalsOptions::parameters() {
   using T = ParamTable<IalsOptions>;
-  static const T table({
+  static const T kTable({
       T::integer("factors", &IalsOptions::factors, 1, 4096, "latent dimensions"),
       T::integer("iterations", &IalsOptions::iterations, 0, 10000, "alternating sweeps"),
       T::number("regularization", &IalsOptions::regularization, 0, 1e9, "λ"),
@@ -23,7 +23,7 @@ const ParamTable<IalsOptions>& IalsOptions::parameters() {
       T::integer("threads", &IalsOptions::threads, 0, 1024, "0 = all cores"),
       T::integer("seed", &IalsOptions::seed, 0, INT64_MAX, "random seed"),
   });
-  return table;
+  return kTable;
 }
 
 Result<IalsOptions> IalsOptions::from_params(const Params& p) {
@@ -45,58 +45,61 @@ void IalsModel::solve_side(const CsrMatrix& rows, const FactorMatrix& fixed, Fac
   const Eigen::Index f = fixed.cols();
   const Eigen::MatrixXf gram = (fixed.transpose() * fixed).eval();
   const float alpha = static_cast<float>(options_.alpha);
-  parallel_for(rows.num_rows, static_cast<int>(options_.threads), [&](size_t begin, size_t end, int) {
-    Eigen::VectorXf r(f), p(f), ap(f), b(f);
-    Eigen::MatrixXf a(f, f);
-    for (size_t row = begin; row < end; ++row) {
-      auto idx = rows.row_indices(static_cast<uint32_t>(row));
-      auto val = rows.row_values(static_cast<uint32_t>(row));
-      auto x = solved->row(static_cast<Eigen::Index>(row));
-      const float lambda = row_lambda(options_, static_cast<uint32_t>(idx.size()));
-      if (idx.empty()) {
-        x.setZero();
-        continue;
-      }
-      if (options_.cg_steps == 0) {
-        a = gram;
-        a.diagonal().array() += lambda;
-        b.setZero();
-        for (size_t k = 0; k < idx.size(); ++k) {
-          const auto y = fixed.row(idx[k]);
-          const float c = 1.f + alpha * val[k];
-          a.noalias() += (c - 1.f) * y.transpose() * y;
-          b.noalias() += c * y.transpose();
+  parallel_for(
+      rows.num_rows, static_cast<int>(options_.threads),
+      [&](size_t begin, size_t end, int) {
+        Eigen::VectorXf r(f), p(f), ap(f), b(f);
+        Eigen::MatrixXf a(f, f);
+        for (size_t row = begin; row < end; ++row) {
+          auto idx = rows.row_indices(static_cast<uint32_t>(row));
+          auto val = rows.row_values(static_cast<uint32_t>(row));
+          auto x = solved->row(static_cast<Eigen::Index>(row));
+          const float lambda = row_lambda(options_, static_cast<uint32_t>(idx.size()));
+          if (idx.empty()) {
+            x.setZero();
+            continue;
+          }
+          if (options_.cg_steps == 0) {
+            a = gram;
+            a.diagonal().array() += lambda;
+            b.setZero();
+            for (size_t k = 0; k < idx.size(); ++k) {
+              const auto y = fixed.row(idx[k]);
+              const float c = 1.f + alpha * val[k];
+              a.noalias() += (c - 1.f) * y.transpose() * y;
+              b.noalias() += c * y.transpose();
+            }
+            x = a.ldlt().solve(b).transpose();
+            continue;
+          }
+          // r = b - A x, computed without forming A.
+          r.noalias() = -(gram * x.transpose());
+          r -= lambda * x.transpose();
+          for (size_t k = 0; k < idx.size(); ++k) {
+            const auto y = fixed.row(idx[k]);
+            const float c = 1.f + alpha * val[k];
+            r.noalias() += (c - (c - 1.f) * y.dot(x)) * y.transpose();
+          }
+          p = r;
+          float rs_old = r.squaredNorm();
+          for (int64_t step = 0; step < options_.cg_steps && rs_old > 1e-20f; ++step) {
+            ap.noalias() = gram * p;
+            ap += lambda * p;
+            for (size_t k = 0; k < idx.size(); ++k) {
+              const auto y = fixed.row(idx[k]);
+              const float c = 1.f + alpha * val[k];
+              ap.noalias() += ((c - 1.f) * y.dot(p)) * y.transpose();
+            }
+            const float step_size = rs_old / p.dot(ap);
+            x += step_size * p.transpose();
+            r -= step_size * ap;
+            const float rs_new = r.squaredNorm();
+            p = r + (rs_new / rs_old) * p;
+            rs_old = rs_new;
+          }
         }
-        x = a.ldlt().solve(b).transpose();
-        continue;
-      }
-      // r = b - A x, computed without forming A.
-      r.noalias() = -(gram * x.transpose());
-      r -= lambda * x.transpose();
-      for (size_t k = 0; k < idx.size(); ++k) {
-        const auto y = fixed.row(idx[k]);
-        const float c = 1.f + alpha * val[k];
-        r.noalias() += (c - (c - 1.f) * y.dot(x)) * y.transpose();
-      }
-      p = r;
-      float rs_old = r.squaredNorm();
-      for (int64_t step = 0; step < options_.cg_steps && rs_old > 1e-20f; ++step) {
-        ap.noalias() = gram * p;
-        ap += lambda * p;
-        for (size_t k = 0; k < idx.size(); ++k) {
-          const auto y = fixed.row(idx[k]);
-          const float c = 1.f + alpha * val[k];
-          ap.noalias() += ((c - 1.f) * y.dot(p)) * y.transpose();
-        }
-        const float step_size = rs_old / p.dot(ap);
-        x += step_size * p.transpose();
-        r -= step_size * ap;
-        const float rs_new = r.squaredNorm();
-        p = r + (rs_new / rs_old) * p;
-        rs_old = rs_new;
-      }
-    }
-  }, 64);
+      },
+      64);
 }
 
 Status IalsModel::fit(const Dataset& train) {

@@ -1,17 +1,17 @@
-#include "nudge/param_table.h"
 #include "nudge/models/knn.h"
+#include "nudge/param_table.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "nudge/serialize.h"
 #include "nudge/parallel.h"
+#include "nudge/serialize.h"
 
 namespace nudge {
 
 const ParamTable<KnnOptions>& KnnOptions::parameters() {
   using T = ParamTable<KnnOptions>;
-  static const T table({
+  static const T kTable({
       T::integer("neighbours", &KnnOptions::neighbours, 0, 1'000'000, "neighbours kept per item / user (0 = all)"),
       T::choice("similarity", &KnnOptions::similarity, {"cosine", "tfidf", "bm25", "jaccard"},
                 "how co-occurrence is weighed into a similarity"),
@@ -20,7 +20,7 @@ const ParamTable<KnnOptions>& KnnOptions::parameters() {
       T::number("bm25_b", &KnnOptions::bm25_b, 0, 1, "BM25 length normalisation"),
       T::integer("threads", &KnnOptions::threads, 0, 1024, "0 = all cores"),
   });
-  return table;
+  return kTable;
 }
 
 KnnOptions KnnOptions::defaults(std::string_view owner) {
@@ -85,38 +85,41 @@ CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& o) {
   const bool jaccard = o.similarity == "jaccard";
   const size_t keep = o.neighbours > 0 ? static_cast<size_t>(o.neighbours) : n;
   std::vector<std::vector<ScoredItem>> kept(n);
-  parallel_for(n, static_cast<int>(o.threads), [&](size_t begin, size_t end, int) {
-    std::vector<float> acc(n, 0.f);
-    std::vector<uint32_t> touched;
-    std::vector<ScoredItem> cand;
-    for (size_t r = begin; r < end; ++r) {
-      const auto i = static_cast<uint32_t>(r);
-      touched.clear();
-      auto idx = w.row_indices(i);
-      auto val = w.row_values(i);
-      for (size_t k = 0; k < idx.size(); ++k) {
-        auto other = cols.row_indices(idx[k]);
-        auto other_val = cols.row_values(idx[k]);
-        for (size_t m = 0; m < other.size(); ++m) {
-          if (acc[other[m]] == 0.f) touched.push_back(other[m]);
-          acc[other[m]] += val[k] * other_val[m];
+  parallel_for(
+      n, static_cast<int>(o.threads),
+      [&](size_t begin, size_t end, int) {
+        std::vector<float> acc(n, 0.f);
+        std::vector<uint32_t> touched;
+        std::vector<ScoredItem> cand;
+        for (size_t r = begin; r < end; ++r) {
+          const auto i = static_cast<uint32_t>(r);
+          touched.clear();
+          auto idx = w.row_indices(i);
+          auto val = w.row_values(i);
+          for (size_t k = 0; k < idx.size(); ++k) {
+            auto other = cols.row_indices(idx[k]);
+            auto other_val = cols.row_values(idx[k]);
+            for (size_t m = 0; m < other.size(); ++m) {
+              if (acc[other[m]] == 0.f) touched.push_back(other[m]);
+              acc[other[m]] += val[k] * other_val[m];
+            }
+          }
+          cand.clear();
+          for (uint32_t j : touched) {
+            const float dot = acc[j];
+            acc[j] = 0.f;
+            if (j == i || dot == 0.f) continue;
+            double sim;
+            if (dot_only) sim = dot;
+            else if (jaccard) sim = dot / (static_cast<double>(idx.size()) + w.row_nnz(j) - dot + o.shrinkage);
+            else sim = dot / (norm[i] * norm[j] + o.shrinkage);
+            cand.push_back({j, static_cast<float>(sim)});
+          }
+          keep_best(&cand, keep);
+          kept[i] = cand;
         }
-      }
-      cand.clear();
-      for (uint32_t j : touched) {
-        const float dot = acc[j];
-        acc[j] = 0.f;
-        if (j == i || dot == 0.f) continue;
-        double sim;
-        if (dot_only) sim = dot;
-        else if (jaccard) sim = dot / (static_cast<double>(idx.size()) + w.row_nnz(j) - dot + o.shrinkage);
-        else sim = dot / (norm[i] * norm[j] + o.shrinkage);
-        cand.push_back({j, static_cast<float>(sim)});
-      }
-      keep_best(&cand, keep);
-      kept[i] = cand;
-    }
-  }, 32);
+      },
+      32);
   CsrMatrix s;
   s.num_rows = s.num_cols = n;
   s.indptr.assign(size_t{n} + 1, 0);

@@ -1,5 +1,5 @@
-#include "nudge/param_table.h"
 #include "nudge/models/neumf.h"
+#include "nudge/param_table.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,7 +17,7 @@ namespace nudge {
 
 const ParamTable<NeuMfOptions>& NeuMfOptions::parameters() {
   using T = ParamTable<NeuMfOptions>;
-  static const T table({
+  static const T kTable({
       T::integer("factors", &NeuMfOptions::factors, 1, 1024, "GMF width"),
       // Widths as "64-32-16" (commas already separate parameters on the command line).
       T::text("layers", &NeuMfOptions::layers, "widths like 64-32-16",
@@ -28,12 +28,13 @@ const ParamTable<NeuMfOptions>& NeuMfOptions::parameters() {
       T::number("learning_rate", &NeuMfOptions::learning_rate, 0, 10, "Adam"),
       T::number("l2", &NeuMfOptions::l2, 0, 10, "L2 on the weights"),
       T::boolean("pretrain", &NeuMfOptions::pretrain, "neumf: start from trained GMF and MLP (He et al.)"),
-      T::number("validation", &NeuMfOptions::validation, 0, 0.5, "held-out share for early stopping on HR@10 (0 = none)"),
+      T::number("validation", &NeuMfOptions::validation, 0, 0.5,
+                "held-out share for early stopping on HR@10 (0 = none)"),
       T::integer("patience", &NeuMfOptions::patience, 1, 1000, "epochs without improvement before stopping"),
       T::integer("threads", &NeuMfOptions::threads, 0, 1024, "0 = all cores; 1 for reproducible runs"),
       T::integer("seed", &NeuMfOptions::seed, 0, INT64_MAX, "random seed"),
   });
-  return table;
+  return kTable;
 }
 
 Result<NeuMfOptions> NeuMfOptions::from_params(std::string_view owner, const Params& p) {
@@ -59,7 +60,8 @@ Result<NeuMfOptions> NeuMfOptions::from_params(std::string_view owner, const Par
   return o;
 }
 
-NeuMfModel::NeuMfModel(NeuMfOptions options, Params params) : options_(std::move(options)), params_(std::move(params)) {}
+NeuMfModel::NeuMfModel(NeuMfOptions options, Params params)
+    : options_(std::move(options)), params_(std::move(params)) {}
 
 void NeuMfModel::init(uint32_t users, uint32_t items) {
   set_shape(users, items);
@@ -89,7 +91,8 @@ double NeuMfModel::batch_loss(const Net& net, const std::string& mode, std::span
   nn::Matrix gmf = nn::Matrix::Zero(b, g);
   std::vector<nn::Matrix> act(layers + 1);
   if (use_gmf) {
-    for (Eigen::Index k = 0; k < b; ++k) gmf.row(k) = net.user_gmf.row(users[k]).cwiseProduct(net.item_gmf.row(items[k]));
+    for (Eigen::Index k = 0; k < b; ++k)
+      gmf.row(k) = net.user_gmf.row(users[k]).cwiseProduct(net.item_gmf.row(items[k]));
   }
   if (use_mlp) {
     act[0].resize(b, 2 * m);
@@ -185,7 +188,8 @@ struct Optimizer {
     rows(item_mlp, net.item_mlp, g.item_mlp);
     std::lock_guard<std::mutex> lock(dense_mutex);
     for (size_t l = 0; l < net.tower.size(); ++l) {
-      weights[l].step(net.tower[l].weight.data(), g.tower[l].weight.data(), static_cast<size_t>(g.tower[l].weight.size()));
+      weights[l].step(net.tower[l].weight.data(), g.tower[l].weight.data(),
+                      static_cast<size_t>(g.tower[l].weight.size()));
       biases[l].step(net.tower[l].bias.data(), g.tower[l].bias.data(), static_cast<size_t>(g.tower[l].bias.size()));
     }
     out_weight.step(net.out_weight.data(), g.out_weight.data(), static_cast<size_t>(g.out_weight.size()));
@@ -229,36 +233,40 @@ Status NeuMfModel::train_epochs(const CsrMatrix& pairs, const CsrMatrix& seen, c
     std::vector<uint64_t> batches(threads, 0);
     std::vector<Rng> rngs;
     for (int t = 0; t < threads; ++t) rngs.push_back(rng.fork(static_cast<uint64_t>(t)));
-    parallel_for(static_cast<size_t>(threads), threads, [&](size_t tb, size_t te, int) {
-      for (size_t t = tb; t < te; ++t) {
-        Grads grads;
-        std::vector<uint32_t> users, items;
-        std::vector<float> labels;
-        const size_t lo = nnz * t / threads, hi = nnz * (t + 1) / threads;
-        for (size_t start = lo; start < hi; start += per_batch) {
-          users.clear();
-          items.clear();
-          labels.clear();
-          for (size_t k = start; k < std::min(hi, start + per_batch); ++k) {
-            const uint64_t e = order[k];
-            const uint32_t u = row_of[e];
-            users.push_back(u);
-            items.push_back(pairs.indices[e]);
-            labels.push_back(1.f);
-            for (int64_t n = 0; n < options_.negatives; ++n) {
-              users.push_back(u);
-              items.push_back(sample_negative(rngs[t], num_items(), seen.row_indices(u)));
-              labels.push_back(0.f);
+    parallel_for(
+        static_cast<size_t>(threads), threads,
+        [&](size_t tb, size_t te, int) {
+          for (size_t t = tb; t < te; ++t) {
+            Grads grads;
+            std::vector<uint32_t> users, items;
+            std::vector<float> labels;
+            const size_t lo = nnz * t / threads, hi = nnz * (t + 1) / threads;
+            for (size_t start = lo; start < hi; start += per_batch) {
+              users.clear();
+              items.clear();
+              labels.clear();
+              for (size_t k = start; k < std::min(hi, start + per_batch); ++k) {
+                const uint64_t e = order[k];
+                const uint32_t u = row_of[e];
+                users.push_back(u);
+                items.push_back(pairs.indices[e]);
+                labels.push_back(1.f);
+                for (int64_t n = 0; n < options_.negatives; ++n) {
+                  users.push_back(u);
+                  items.push_back(sample_negative(rngs[t], num_items(), seen.row_indices(u)));
+                  labels.push_back(0.f);
+                }
+              }
+              loss_sum[t] += batch_loss(net_, options_.mode, users, items, labels, &grads);
+              ++batches[t];
+              opt.apply(net_, grads);
             }
           }
-          loss_sum[t] += batch_loss(net_, options_.mode, users, items, labels, &grads);
-          ++batches[t];
-          opt.apply(net_, grads);
-        }
-      }
-    }, 1);
-    const double loss = std::accumulate(loss_sum.begin(), loss_sum.end(), 0.0) /
-                        static_cast<double>(std::max<uint64_t>(1, std::accumulate(batches.begin(), batches.end(), uint64_t{0})));
+        },
+        1);
+    const double loss =
+        std::accumulate(loss_sum.begin(), loss_sum.end(), 0.0) /
+        static_cast<double>(std::max<uint64_t>(1, std::accumulate(batches.begin(), batches.end(), uint64_t{0})));
     losses_.push_back(loss);
     if (!validation) {
       spdlog::debug("{} epoch {}: loss {:.4f}", name(), epoch + 1, loss);
@@ -334,10 +342,10 @@ Status NeuMfModel::fit(const Dataset& train) {
         (hold ? val_c : fit_c).push_back(i);
       }
     }
-    const CsrMatrix fit_pairs = CsrMatrix::from_coo(seen.num_rows, seen.num_cols, fit_r, fit_c,
-                                                    std::vector<float>(fit_r.size(), 1.f));
-    const CsrMatrix val_pairs = CsrMatrix::from_coo(seen.num_rows, seen.num_cols, val_r, val_c,
-                                                    std::vector<float>(val_r.size(), 1.f));
+    const CsrMatrix fit_pairs =
+        CsrMatrix::from_coo(seen.num_rows, seen.num_cols, fit_r, fit_c, std::vector<float>(fit_r.size(), 1.f));
+    const CsrMatrix val_pairs =
+        CsrMatrix::from_coo(seen.num_rows, seen.num_cols, val_r, val_c, std::vector<float>(val_r.size(), 1.f));
     NUDGE_RETURN_IF_ERROR(train_epochs(fit_pairs, seen, &val_pairs, options_.epochs));
   } else {
     NUDGE_RETURN_IF_ERROR(train_epochs(seen, seen, nullptr, options_.epochs));
@@ -372,7 +380,8 @@ void NeuMfModel::score_with(const float* p_gmf, const float* p_mlp, std::span<co
     }
     if (use_mlp) {
       a.resize(len, user_first.size());
-      for (Eigen::Index k = 0; k < len; ++k) a.row(k) = item_first_layer_.row(item_at(start + k)) + user_first.transpose();
+      for (Eigen::Index k = 0; k < len; ++k)
+        a.row(k) = item_first_layer_.row(item_at(start + k)) + user_first.transpose();
       nn::relu(&a);
       for (size_t l = 1; l < net_.tower.size(); ++l) {
         net_.tower[l].forward(a, &next);
@@ -463,7 +472,8 @@ Status NeuMfModel::load_state(ModelReader& in) {
   NUDGE_RETURN_IF_ERROR(read_factors(in, &net_.item_mlp, n + ": item MLP embeddings"));
   uint32_t layers = 0;
   NUDGE_RETURN_IF_ERROR(in.u32(&layers, n + ": tower"));
-  if (layers + 1 != options_.layer_sizes.size()) return in.corrupt(n + ": tower", "layer count differs from the parameters");
+  if (layers + 1 != options_.layer_sizes.size())
+    return in.corrupt(n + ": tower", "layer count differs from the parameters");
   net_.tower.assign(layers, nn::Dense());
   Eigen::Index width = 2 * net_.user_mlp.cols();
   for (auto& d : net_.tower) {

@@ -28,8 +28,9 @@ Status Params::read_int(std::string_view owner, std::string_view key, int64_t mi
   if (it == values_.end()) return Status::ok();
   auto v = parse_int64(it->second);
   if (!v || *v < min || *v > max) {
-    return Status::invalid_argument(std::string(owner) + ": parameter '" + std::string(key) + "' must be an integer in [" +
-                                    std::to_string(min) + ", " + std::to_string(max) + "], got '" + it->second + "'");
+    return Status::invalid_argument(std::string(owner) + ": parameter '" + std::string(key) +
+                                    "' must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
+                                    "], got '" + it->second + "'");
   }
   *out = *v;
   return Status::ok();
@@ -40,8 +41,9 @@ Status Params::read_double(std::string_view owner, std::string_view key, double 
   if (it == values_.end()) return Status::ok();
   auto v = parse_double(it->second);
   if (!v || !(*v >= min && *v <= max)) {
-    return Status::invalid_argument(std::string(owner) + ": parameter '" + std::string(key) + "' must be a number in [" +
-                                    fmt_number(min) + ", " + fmt_number(max) + "], got '" + it->second + "'");
+    return Status::invalid_argument(std::string(owner) + ": parameter '" + std::string(key) +
+                                    "' must be a number in [" + fmt_number(min) + ", " + fmt_number(max) + "], got '" +
+                                    it->second + "'");
   }
   *out = *v;
   return Status::ok();

@@ -1,5 +1,5 @@
-#include "nudge/param_table.h"
 #include "nudge/models/popularity.h"
+#include "nudge/param_table.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,11 +10,11 @@ namespace nudge {
 
 const ParamTable<PopularityOptions>& PopularityOptions::parameters() {
   using T = ParamTable<PopularityOptions>;
-  static const T table({
+  static const T kTable({
       T::number("half_life_days", &PopularityOptions::half_life_days, 0, 1e6,
                 "exponential time decay of event weights (0 = none)"),
   });
-  return table;
+  return kTable;
 }
 
 Result<PopularityOptions> PopularityOptions::from_params(const Params& p) {

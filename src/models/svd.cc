@@ -1,5 +1,5 @@
-#include "nudge/param_table.h"
 #include "nudge/models/svd.h"
+#include "nudge/param_table.h"
 
 #include <cmath>
 #include <numeric>
@@ -8,7 +8,7 @@ namespace nudge {
 
 const ParamTable<SvdOptions>& SvdOptions::parameters() {
   using T = ParamTable<SvdOptions>;
-  static const T table({
+  static const T kTable({
       T::integer("factors", &SvdOptions::factors, 1, 4096, "latent dimensions (Surprise's defaults)"),
       T::integer("epochs", &SvdOptions::epochs, 0, 100000, "SGD passes over the ratings"),
       T::number("learning_rate", &SvdOptions::learning_rate, 0, 10, "SGD step"),
@@ -17,7 +17,7 @@ const ParamTable<SvdOptions>& SvdOptions::parameters() {
       T::boolean("biased", &SvdOptions::biased, "learn user and item biases"),
       T::integer("seed", &SvdOptions::seed, 0, INT64_MAX, "random seed"),
   });
-  return table;
+  return kTable;
 }
 
 SvdOptions SvdOptions::defaults(bool plus_plus) {

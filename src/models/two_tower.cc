@@ -1,19 +1,19 @@
-#include "nudge/param_table.h"
 #include "nudge/models/two_tower.h"
+#include "nudge/param_table.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "nudge/serialize.h"
 #include "nudge/parallel.h"
 #include "nudge/progress.h"
+#include "nudge/serialize.h"
 
 namespace nudge {
 
 const ParamTable<TwoTowerOptions>& TwoTowerOptions::parameters() {
   using T = ParamTable<TwoTowerOptions>;
-  static const T table({
+  static const T kTable({
       T::integer("factors", &TwoTowerOptions::factors, 1, 1024, "embedding width"),
       T::integer("epochs", &TwoTowerOptions::epochs, 0, 10000, "passes over the training pairs"),
       T::number("learning_rate", &TwoTowerOptions::learning_rate, 0, 10, "Adagrad"),
@@ -33,7 +33,7 @@ const ParamTable<TwoTowerOptions>& TwoTowerOptions::parameters() {
       T::integer("threads", &TwoTowerOptions::threads, 0, 1024, "0 = all cores"),
       T::integer("seed", &TwoTowerOptions::seed, 0, INT64_MAX, "random seed"),
   });
-  return table;
+  return kTable;
 }
 
 Result<TwoTowerOptions> TwoTowerOptions::from_params(const Params& p) {
@@ -119,7 +119,8 @@ void TwoTowerModel::item_vector(uint32_t item, bool drop_id, Eigen::VectorXf* v,
   mean_of(toks, v, bias);
 }
 
-Eigen::VectorXf TwoTowerModel::user_vector(std::span<const uint32_t> user_tokens, std::span<const uint32_t> history) const {
+Eigen::VectorXf TwoTowerModel::user_vector(std::span<const uint32_t> user_tokens,
+                                           std::span<const uint32_t> history) const {
   Eigen::VectorXf u = Eigen::VectorXf::Zero(embeddings_.cols());
   for (uint32_t t : user_tokens) u += embeddings_.row(t).transpose();
   if (!user_tokens.empty()) u /= static_cast<float>(user_tokens.size());
@@ -338,7 +339,8 @@ uint32_t TwoTowerModel::lay_out(const Dataset& train) {
     index->numeric.clear();
   };
   start_index(cat.item_features, 0, &item_index_);
-  uint32_t next = feature_tokens(cat.item_features, num_items(), options_.buckets, 0, &item_lists, &item_index_.numeric);
+  uint32_t next =
+      feature_tokens(cat.item_features, num_items(), options_.buckets, 0, &item_lists, &item_index_.numeric);
   layout_.item_features = next;
   item_id_token_.assign(num_items(), kNoIndex);
   for (uint32_t i = 0; i < num_items(); ++i) {
@@ -346,7 +348,8 @@ uint32_t TwoTowerModel::lay_out(const Dataset& train) {
   }
   layout_.user_base = next;
   start_index(cat.user_features, next, &user_index_);
-  layout_.user_features = feature_tokens(cat.user_features, num_users(), options_.buckets, next, &user_lists, &user_index_.numeric);
+  layout_.user_features =
+      feature_tokens(cat.user_features, num_users(), options_.buckets, next, &user_lists, &user_index_.numeric);
   next += layout_.user_features;
   user_id_token_.assign(num_users(), kNoIndex);
   for (uint32_t u = 0; u < num_users(); ++u) {
@@ -358,11 +361,13 @@ uint32_t TwoTowerModel::lay_out(const Dataset& train) {
   const auto& in = train.interactions();
   std::vector<uint32_t> order(in.size());
   std::iota(order.begin(), order.end(), 0u);
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return in.timestamps[a] > in.timestamps[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return in.timestamps[a] > in.timestamps[b]; });
   std::vector<std::vector<uint32_t>> recent(num_users());
   for (uint32_t r : order) {
     auto& list = recent[in.users[r]];
-    if (static_cast<int64_t>(list.size()) < options_.history && std::find(list.begin(), list.end(), in.items[r]) == list.end()) {
+    if (static_cast<int64_t>(list.size()) < options_.history &&
+        std::find(list.begin(), list.end(), in.items[r]) == list.end()) {
       list.push_back(in.items[r]);
     }
   }
@@ -436,45 +441,48 @@ void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng)
     for (int t = 0; t < threads; ++t) rngs.push_back(rng.fork(static_cast<uint64_t>(t)));
     // WARP samples against item vectors as of the epoch's start.
     refresh_item_vectors();
-    parallel_for(static_cast<size_t>(threads), threads, [&](size_t tb, size_t te, int) {
-      for (size_t t = tb; t < te; ++t) {
-        Rng& r = rngs[t];
-        Gradient& grad = grads[t];
-        UserBatch batch;
-        using Row = Eigen::Map<Eigen::ArrayXf>;
-        Eigen::ArrayXf gc(options_.factors);
-        for (size_t k = users.size() * t / threads; k < users.size() * (t + 1) / threads; ++k) {
-          const uint32_t u = users[k];
-          const auto pos = seen.row_indices(u);
-          if (pos.empty() || pos.size() >= num_items()) continue;
-          sample_pairs(u, pos, r, &batch);
-          if (batch.pairs.empty()) continue;
-          auto ut = user_token_lists_.row_indices(u);
-          batch.user_tokens.assign(ut.begin(), ut.end());
-          // The ID token comes last; a user with features sometimes trains without it, as a
-          // served user (known by attributes and recent items) is scored.
-          if (batch.user_tokens.size() > 1 && batch.user_tokens.back() == user_id_token_[u] &&
-              r.uniform() < options_.id_dropout)
-            batch.user_tokens.pop_back();
-          auto history = recent_.row_indices(u);
-          batch.history.assign(history.begin(), history.end());
-          batch.drop_history_ids = r.uniform() < options_.id_dropout;
-          batch_loss(batch, &grad);
-          // Adagrad, Hogwild: rows are updated without locks.
-          for (uint32_t tok : grad.touched) {
-            Row e(embeddings_.row(tok).data(), options_.factors);
-            Row a(accum.data() + static_cast<size_t>(tok) * fd, options_.factors);
-            gc = Row(grad.embeddings.data() + static_cast<size_t>(tok) * fd, options_.factors) + reg * e;
-            a += gc.square();
-            e -= lr * gc * (a + 1e-16f).rsqrt();  // rsqrt: no square root and division per coordinate
-            const float gb = grad.biases[tok];
-            bias_accum[tok] += gb * gb;
-            biases_[tok] -= lr * gb / (std::sqrt(bias_accum[tok]) + 1e-8f);
+    parallel_for(
+        static_cast<size_t>(threads), threads,
+        [&](size_t tb, size_t te, int) {
+          for (size_t t = tb; t < te; ++t) {
+            Rng& r = rngs[t];
+            Gradient& grad = grads[t];
+            UserBatch batch;
+            using Row = Eigen::Map<Eigen::ArrayXf>;
+            Eigen::ArrayXf gc(options_.factors);
+            for (size_t k = users.size() * t / threads; k < users.size() * (t + 1) / threads; ++k) {
+              const uint32_t u = users[k];
+              const auto pos = seen.row_indices(u);
+              if (pos.empty() || pos.size() >= num_items()) continue;
+              sample_pairs(u, pos, r, &batch);
+              if (batch.pairs.empty()) continue;
+              auto ut = user_token_lists_.row_indices(u);
+              batch.user_tokens.assign(ut.begin(), ut.end());
+              // The ID token comes last; a user with features sometimes trains without it, as a
+              // served user (known by attributes and recent items) is scored.
+              if (batch.user_tokens.size() > 1 && batch.user_tokens.back() == user_id_token_[u] &&
+                  r.uniform() < options_.id_dropout)
+                batch.user_tokens.pop_back();
+              auto history = recent_.row_indices(u);
+              batch.history.assign(history.begin(), history.end());
+              batch.drop_history_ids = r.uniform() < options_.id_dropout;
+              batch_loss(batch, &grad);
+              // Adagrad, Hogwild: rows are updated without locks.
+              for (uint32_t tok : grad.touched) {
+                Row e(embeddings_.row(tok).data(), options_.factors);
+                Row a(accum.data() + static_cast<size_t>(tok) * fd, options_.factors);
+                gc = Row(grad.embeddings.data() + static_cast<size_t>(tok) * fd, options_.factors) + reg * e;
+                a += gc.square();
+                e -= lr * gc * (a + 1e-16f).rsqrt();  // rsqrt: no square root and division per coordinate
+                const float gb = grad.biases[tok];
+                bias_accum[tok] += gb * gb;
+                biases_[tok] -= lr * gb / (std::sqrt(bias_accum[tok]) + 1e-8f);
+              }
+              grad.clear(fd);
+            }
           }
-          grad.clear(fd);
-        }
-      }
-    }, 1);
+        },
+        1);
   }
   refresh_item_vectors();
 }
@@ -600,8 +608,9 @@ Status TwoTowerModel::load_state(ModelReader& in) {
   NUDGE_RETURN_IF_ERROR(read_factors(in, &embeddings_, "twotower: embeddings"));
   NUDGE_RETURN_IF_ERROR(in.floats(&biases_, "twotower: biases", static_cast<size_t>(embeddings_.rows())));
   const auto tokens = static_cast<uint32_t>(embeddings_.rows());
-  if (item_token_lists_.num_cols != tokens || user_token_lists_.num_cols != tokens || user_token_lists_.num_rows != users ||
-      recent_.num_rows != users || recent_.num_cols != item_token_lists_.num_rows) {
+  if (item_token_lists_.num_cols != tokens || user_token_lists_.num_cols != tokens ||
+      user_token_lists_.num_rows != users || recent_.num_rows != users ||
+      recent_.num_cols != item_token_lists_.num_rows) {
     return in.corrupt("twotower: tokens", "shapes do not agree");
   }
   for (uint32_t t : item_id_token_) {
@@ -634,7 +643,8 @@ Status TwoTowerModel::FeatureIndex::load(ModelReader& in, uint32_t tokens) {
   fields.resize(count);
   for (auto& f : fields) NUDGE_RETURN_IF_ERROR(in.str(&f, "twotower: feature field"));
   NUDGE_RETURN_IF_ERROR(in.u32(&count, "twotower: feature vocabulary"));
-  if (base > tokens || count > tokens - base) return in.corrupt("twotower: feature vocabulary", "more values than tokens");
+  if (base > tokens || count > tokens - base)
+    return in.corrupt("twotower: feature vocabulary", "more values than tokens");
   std::string value;
   for (uint32_t t = 0; t < count; ++t) {
     NUDGE_RETURN_IF_ERROR(in.str(&value, "twotower: feature value"));

@@ -24,9 +24,7 @@ void Dense::backward(const Matrix& x, const Matrix& dy, DenseGrad* grad, Matrix*
 
 void relu(Matrix* z) { *z = z->cwiseMax(0.f); }
 
-void relu_backward(const Matrix& activated, Matrix* dy) {
-  *dy = (activated.array() > 0.f).select(*dy, 0.f);
-}
+void relu_backward(const Matrix& activated, Matrix* dy) { *dy = (activated.array() > 0.f).select(*dy, 0.f); }
 
 double bce_with_logits(const Vector& logits, const Vector& labels, Vector* dlogits) {
   const auto n = static_cast<double>(logits.size());

@@ -28,8 +28,8 @@ double logistic_loss(std::span<const float> w, const std::vector<std::vector<flo
   return loss / n + 0.5 * l2 * reg;
 }
 
-std::vector<float> fit_logistic(const std::vector<std::vector<float>>& features, std::span<const float> labels, size_t dim,
-                                double l2, int iterations, double step) {
+std::vector<float> fit_logistic(const std::vector<std::vector<float>>& features, std::span<const float> labels,
+                                size_t dim, double l2, int iterations, double step) {
   std::vector<float> w(dim, 0.f);
   std::vector<double> velocity(dim, 0.0), grad;
   for (int it = 0; it < iterations; ++it) {

@@ -6,14 +6,14 @@
 namespace nudge {
 
 namespace {
-constexpr auto better = ranks_before<ScoredItem>;
+constexpr auto kBetter = ranks_before<ScoredItem>;
 }  // namespace
 
-void sort_best_first(std::vector<ScoredItem>* items) { std::sort(items->begin(), items->end(), better); }
+void sort_best_first(std::vector<ScoredItem>* items) { std::sort(items->begin(), items->end(), kBetter); }
 
 void keep_best(std::vector<ScoredItem>* items, size_t k) {
   if (items->size() <= k) return sort_best_first(items);
-  std::partial_sort(items->begin(), items->begin() + static_cast<std::ptrdiff_t>(k), items->end(), better);
+  std::partial_sort(items->begin(), items->begin() + static_cast<std::ptrdiff_t>(k), items->end(), kBetter);
   items->resize(k);
 }
 
@@ -33,14 +33,14 @@ void top_k(std::span<const float> scores, size_t k, std::span<const uint32_t> ex
     const ScoredItem cand{i, s};
     if (heap.size() < k) {
       heap.push_back(cand);
-      std::push_heap(heap.begin(), heap.end(), better);
-    } else if (better(cand, heap.front())) {
-      std::pop_heap(heap.begin(), heap.end(), better);
+      std::push_heap(heap.begin(), heap.end(), kBetter);
+    } else if (kBetter(cand, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), kBetter);
       heap.back() = cand;
-      std::push_heap(heap.begin(), heap.end(), better);
+      std::push_heap(heap.begin(), heap.end(), kBetter);
     }
   }
-  std::sort_heap(heap.begin(), heap.end(), better);
+  std::sort_heap(heap.begin(), heap.end(), kBetter);
 }
 
 }  // namespace nudge

@@ -10,7 +10,8 @@ namespace nudge::serve {
 
 struct AnnIndex::Impl {
   explicit Impl(uint32_t dim, size_t n, const AnnOptions& o)
-      : space(dim), index(&space, std::max<size_t>(n, 1), static_cast<size_t>(o.m), static_cast<size_t>(o.ef_construction)) {
+      : space(dim),
+        index(&space, std::max<size_t>(n, 1), static_cast<size_t>(o.m), static_cast<size_t>(o.ef_construction)) {
     index.setEf(static_cast<size_t>(o.ef_search));
   }
   hnswlib::InnerProductSpace space;
@@ -23,10 +24,13 @@ AnnIndex::AnnIndex(const float* vectors, uint32_t dim, std::span<const uint32_t>
   // hnswlib's addPoint is safe from several threads; the first point goes in alone so the
   // graph has an entry point before the others race for it.
   impl_->index.addPoint(vectors + static_cast<size_t>(rows[0]) * dim, rows[0]);
-  parallel_for(rows.size() - 1, resolve_threads(options.threads), [&](size_t begin, size_t end, int) {
-    for (size_t k = begin + 1; k < end + 1; ++k)
-      impl_->index.addPoint(vectors + static_cast<size_t>(rows[k]) * dim, rows[k]);
-  }, 512);
+  parallel_for(
+      rows.size() - 1, resolve_threads(options.threads),
+      [&](size_t begin, size_t end, int) {
+        for (size_t k = begin + 1; k < end + 1; ++k)
+          impl_->index.addPoint(vectors + static_cast<size_t>(rows[k]) * dim, rows[k]);
+      },
+      512);
 }
 
 AnnIndex::~AnnIndex() = default;

@@ -1,9 +1,9 @@
 #include "nudge/serve/config.h"
 
+#include <toml++/toml.h>
 #include <fstream>
 #include <optional>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "nudge/param_table.h"
 #include "nudge/registry.h"
@@ -35,7 +35,8 @@ class Section {
                                       std::string(type_name));
     if constexpr (std::is_integral_v<Target> && !std::is_same_v<Target, bool>) {
       if (*v < 0 || static_cast<uint64_t>(*v) > static_cast<uint64_t>(std::numeric_limits<Target>::max()))
-        return Status::invalid_argument(where(source_, *node) + ": " + name_ + "." + std::string(key) + ": out of range");
+        return Status::invalid_argument(where(source_, *node) + ": " + name_ + "." + std::string(key) +
+                                        ": out of range");
     }
     *out = static_cast<Target>(*v);
     return Status::ok();
@@ -57,7 +58,8 @@ class Section {
       else if (auto d = node->value_exact<double>()) text = param_number_text(*d);
       else if (auto b = node->value_exact<bool>()) text = *b ? "true" : "false";
       else if (auto str = node->value_exact<std::string>()) text = *str;
-      else return Status::invalid_argument(where(source_, *node) + ": " + name_ + "." + entry.key + ": expected a value");
+      else
+        return Status::invalid_argument(where(source_, *node) + ": " + name_ + "." + entry.key + ": expected a value");
       NUDGE_RETURN_IF_ERROR(table.read_value(where(source_, *node) + ": " + name_, entry.key, text, out));
     }
     return Status::ok();
@@ -92,11 +94,12 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
     return Status::invalid_argument(source + ":" + std::to_string(e.source().begin.line) + ": " +
                                     std::string(e.description()));
   }
-  static const toml::table empty;
+  static const toml::table kEmpty;
   auto section = [&](std::string_view name) -> Result<Section> {
     const toml::node* node = root.get(name);
-    if (!node) return Section(empty, std::string(name), source);
-    if (!node->is_table()) return Status::invalid_argument(where(source, *node) + ": [" + std::string(name) + "] must be a table");
+    if (!node) return Section(kEmpty, std::string(name), source);
+    if (!node->is_table())
+      return Status::invalid_argument(where(source, *node) + ": [" + std::string(name) + "] must be a table");
     return Section(*node->as_table(), std::string(name), source);
   };
   for (const auto& [key, node] : root)

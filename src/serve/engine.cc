@@ -8,14 +8,14 @@
 #include <fstream>
 #include <future>
 
+#include "common/atomic_file.h"
 #include "nudge/dataset.h"
+#include "nudge/fusion.h"
 #include "nudge/input_limits.h"
 #include "nudge/log.h"
 #include "nudge/model_file.h"
-#include "nudge/fusion.h"
 #include "nudge/registry.h"
 #include "nudge/serve/user_attributes.h"
-#include "common/atomic_file.h"
 #include "serve/engine_state.h"
 #include "serve/record_codec.h"
 
@@ -200,7 +200,8 @@ void Engine::State::apply(const std::vector<Event>& events) {
       weight[k] = cat->event_types.weight(type[k]) * e.value;
       if (weight[k] > 0) {
         double& trend = cat->item_states[item_index[k]].log_trend;
-        trend = log_add(trend, std::log(static_cast<double>(weight[k])) + cat->trend_rate * static_cast<double>(e.timestamp));
+        trend = log_add(trend,
+                        std::log(static_cast<double>(weight[k])) + cat->trend_rate * static_cast<double>(e.timestamp));
       }
     }
     cat->trend_updates.fetch_add(1);
@@ -290,7 +291,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
     std::filesystem::copy_file(options.model_file, s.model_path() + ".tmp",
                                std::filesystem::copy_options::overwrite_existing, copy_error);
     if (!copy_error) std::filesystem::rename(s.model_path() + ".tmp", s.model_path(), copy_error);
-    if (copy_error) return Status::io_error("cannot copy " + options.model_file + " into " + s.model_path() + ": " + copy_error.message());
+    if (copy_error)
+      return Status::io_error("cannot copy " + options.model_file + " into " + s.model_path() + ": " +
+                              copy_error.message());
   } else if (s.retrain_spec.empty() && std::filesystem::exists(s.spec_path())) {
     std::ifstream in(s.spec_path());
     std::getline(in, s.retrain_spec);
@@ -298,12 +301,14 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   if (!s.retrain_spec.empty()) {
     // A bad spec fails at startup, not at the first retrain an hour later.
     auto check = make_recommender_from_spec(s.retrain_spec);
-    if (!check.is_ok()) return Status::invalid_argument("model spec '" + s.retrain_spec + "': " + check.status().message());
+    if (!check.is_ok())
+      return Status::invalid_argument("model spec '" + s.retrain_spec + "': " + check.status().message());
     NUDGE_RETURN_IF_ERROR(write_file_atomically(s.spec_path(), {s.retrain_spec + "\n"}));
   }
   if (std::filesystem::exists(s.model_path())) {
     NUDGE_RETURN_IF_ERROR(s.load_saved_model());
-  } else if (options.train_on_start && s.log.size() >= static_cast<size_t>(std::max<int64_t>(options.retrain_min_events, 1))) {
+  } else if (options.train_on_start &&
+             s.log.size() >= static_cast<size_t>(std::max<int64_t>(options.retrain_min_events, 1))) {
     NUDGE_RETURN_IF_ERROR(s.retrain());
   }
   s.events_since_train = 0;
@@ -391,7 +396,8 @@ Status Engine::State::retrain() {
     return trained.status();
   }
   auto m = std::move(trained).value();
-  NUDGE_RETURN_IF_ERROR(save_model(m->recommender(), catalog->users, catalog->items, dataset.user_items(), model_path()));
+  NUDGE_RETURN_IF_ERROR(
+      save_model(m->recommender(), catalog->users, catalog->items, dataset.user_items(), model_path()));
   // After the model: a crash in between leaves the previous number, never one for a model not saved.
   NUDGE_RETURN_IF_ERROR(write_file_atomically(version_path(), {std::to_string(m->version()) + "\n"}));
   {
@@ -460,11 +466,14 @@ void Engine::request_retrain(std::function<void(const Status&)> done) {
 Status Engine::validate_event(const Event& e, const std::string& at) {
   NUDGE_RETURN_IF_ERROR(check_id(e.user, at + "user"));
   NUDGE_RETURN_IF_ERROR(check_id(e.item, at + "item"));
-  if (e.type.empty() || e.type.size() > kMaxEventTypeBytes) return Status::invalid_field(at + "type", "must be 1 to 64 bytes");
+  if (e.type.empty() || e.type.size() > kMaxEventTypeBytes)
+    return Status::invalid_field(at + "type", "must be 1 to 64 bytes");
   if (auto why = text_problem(e.type, kMaxEventTypeBytes)) return Status::invalid_field(at + "type", *why);
-  if (!std::isfinite(e.value) || e.value < 0) return Status::invalid_field(at + "value", "must be a finite number >= 0");
+  if (!std::isfinite(e.value) || e.value < 0)
+    return Status::invalid_field(at + "value", "must be a finite number >= 0");
   if (auto why = value_problem(e.value)) return Status::invalid_field(at + "value", *why);
-  if (timestamp_problem(e.timestamp)) return Status::invalid_field(at + "timestamp", "must be seconds since the Unix epoch");
+  if (timestamp_problem(e.timestamp))
+    return Status::invalid_field(at + "timestamp", "must be seconds since the Unix epoch");
   return Status::ok();
 }
 
@@ -489,7 +498,8 @@ Status Engine::validate_item(const ItemRecord& item) {
 
 Status Engine::validate_user(const UserRecord& user) {
   NUDGE_RETURN_IF_ERROR(check_id(user.id, "id"));
-  if (auto why = text_problem(user.attributes_json, kMaxUserAttributesBytes)) return Status::invalid_field("body", *why);
+  if (auto why = text_problem(user.attributes_json, kMaxUserAttributesBytes))
+    return Status::invalid_field("body", *why);
   return Status::ok();
 }
 

@@ -25,11 +25,11 @@ struct UserData {
   // Most recent items kept per user: the two-tower user tower reads up to its `history`
   // (20 by default) of them.
   static constexpr size_t kRecentItems = 32;
-  std::vector<uint32_t> items;         // sorted catalogue indices
-  std::vector<float> weights;          // summed implicit weight per item
-  std::vector<uint32_t> recent;        // items of positive events, newest first, distinct
-  Eigen::VectorXf vector;              // folded in against model `vector_version`
-  uint64_t vector_version = 0;         // 0: stale (an event arrived since)
+  std::vector<uint32_t> items;   // sorted catalogue indices
+  std::vector<float> weights;    // summed implicit weight per item
+  std::vector<uint32_t> recent;  // items of positive events, newest first, distinct
+  Eigen::VectorXf vector;        // folded in against model `vector_version`
+  uint64_t vector_version = 0;   // 0: stale (an event arrived since)
   std::string attributes = "{}";
   // The attributes as features (user_attributes.h), replaced whole on PUT: requests share
   // it instead of copying its strings.
@@ -41,8 +41,8 @@ struct UserData {
 using UserState = Guarded<UserData, LockRank::kUser>;
 
 struct ItemState {
-  ItemRecord record;                   // features as last PUT (id filled in even if never PUT)
-  Eigen::VectorXf cold_vector;         // from features, for items the model has no vector for
+  ItemRecord record;            // features as last PUT (id filled in even if never PUT)
+  Eigen::VectorXf cold_vector;  // from features, for items the model has no vector for
   // History path: the features the model scores a new item by (the two-tower item tower).
   FeatureDescription description;
   bool described = false;
@@ -54,7 +54,7 @@ struct ItemState {
 struct TrendingRanking {
   std::vector<ScoredItem> order;
   std::chrono::steady_clock::time_point built;
-  uint64_t updates = 0;                // State::trend_updates when built
+  uint64_t updates = 0;  // State::trend_updates when built
 };
 
 // The catalogue: items, their records, event types and the indexes derived from them
@@ -63,7 +63,7 @@ struct Catalogue {
   IdMap items;
   std::vector<ItemState> item_states;
   EventTypes event_types;
-  std::vector<uint32_t> cold_items;    // items without a model row scored from features, ascending
+  std::vector<uint32_t> cold_items;  // items without a model row scored from features, ascending
   // Category / tag -> items carrying it (ascending), so filtered requests score only those.
   std::unordered_map<std::string, std::vector<uint32_t>> items_by_category, items_by_tag;
   std::vector<uint32_t> hidden_items;  // ascending; unfiltered requests skip these without reading records
@@ -105,8 +105,8 @@ class UserTable {
 // Every event in catalogue indices: the training set. Its lock is never held outside its methods.
 class TrainingLog {
  public:
-  void append(const std::vector<Event>& events, const std::vector<uint32_t>& users,
-              const std::vector<uint32_t>& items, const std::vector<EventType>& types);
+  void append(const std::vector<Event>& events, const std::vector<uint32_t>& users, const std::vector<uint32_t>& items,
+              const std::vector<EventType>& types);
   Interactions copy() const;
   size_t size() const;
 
@@ -125,12 +125,12 @@ struct Engine::State {
 
   std::atomic<std::shared_ptr<const ServingModel>> model;
   RankedMutex<LockRank::kRetrain> retrain_mutex;  // one retrain at a time
-  std::string retrain_spec;            // what retrains fit; empty: the default (set at open)
+  std::string retrain_spec;                       // what retrains fit; empty: the default (set at open)
   std::atomic<uint64_t> next_version{1};
   std::atomic<uint64_t> events_since_train{0};
   std::atomic<uint64_t> retrains{0}, retrain_failures{0};
-  uint64_t records_skipped = 0;  // at startup; constant afterwards
-  std::atomic<int> retrain_holds{0};   // > 0: no retrain by count or schedule (bulk loads)
+  uint64_t records_skipped = 0;       // at startup; constant afterwards
+  std::atomic<int> retrain_holds{0};  // > 0: no retrain by count or schedule (bulk loads)
 
   RankedMutex<LockRank::kSignal> wake_mutex;
   std::condition_variable_any wake;

@@ -3,8 +3,8 @@
 #include <chrono>
 #include <cmath>
 
-#include "nudge/log.h"
 #include "nudge/fusion.h"
+#include "nudge/log.h"
 #include "nudge/serve/serving_model.h"
 
 namespace nudge::serve {

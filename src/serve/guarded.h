@@ -1,4 +1,4 @@
-// Guarded<T, Rank>: data reachable only through a lock.
+// Guarded<T, kRank>: data reachable only through a lock.
 //
 // The data lives inside, next to its ranked mutex; read() and write() return a guard that
 // holds the lock (shared or exclusive) for as long as the guard lives and gives access to
@@ -14,7 +14,7 @@
 
 namespace nudge::serve {
 
-template <class T, LockRank Rank>
+template <class T, LockRank kRank>
 class Guarded {
  public:
   template <class... Args>
@@ -27,7 +27,7 @@ class Guarded {
     const T& operator*() const { return *data_; }
 
    private:
-    std::shared_lock<RankedSharedMutex<Rank>> lock_;
+    std::shared_lock<RankedSharedMutex<kRank>> lock_;
     const T* data_;
   };
   class Writer {
@@ -37,7 +37,7 @@ class Guarded {
     T& operator*() const { return *data_; }
 
    private:
-    std::unique_lock<RankedSharedMutex<Rank>> lock_;
+    std::unique_lock<RankedSharedMutex<kRank>> lock_;
     T* data_;
   };
 
@@ -45,7 +45,7 @@ class Guarded {
   Writer write() { return Writer(*this); }
 
  private:
-  mutable RankedSharedMutex<Rank> mutex_;
+  mutable RankedSharedMutex<kRank> mutex_;
   T data_;
 };
 

@@ -104,7 +104,8 @@ Status read_size(const Params& p, std::string_view name, size_t max, size_t* out
   uint64_t n = 0;
   auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
   if (ec != std::errc() || end != v->data() + v->size() || n > max)
-    return Status::invalid_field(std::string(name), "expected a whole number from 0 to " + std::to_string(max) + ", got '" + *v + "'");
+    return Status::invalid_field(std::string(name),
+                                 "expected a whole number from 0 to " + std::to_string(max) + ", got '" + *v + "'");
   *out = static_cast<size_t>(n);
   return Status::ok();
 }
@@ -138,8 +139,8 @@ Status read_bool(const Params& p, std::string_view name, bool* out) {
 }
 
 Result<RecommendRequest> parse_recommend(const Params& p) {
-  NUDGE_RETURN_IF_ERROR(p.only({"user", "k", "exclude_seen", "exclude", "category", "tag", "price_min", "price_max", "pin",
-                        "boost", "max_per_category", "mmr", "explain"}));
+  NUDGE_RETURN_IF_ERROR(p.only({"user", "k", "exclude_seen", "exclude", "category", "tag", "price_min", "price_max",
+                                "pin", "boost", "max_per_category", "mmr", "explain"}));
   RecommendRequest r;
   const std::string* user = p.get("user");
   if (!user || user->empty()) return Status::invalid_field("user", "required");
@@ -158,8 +159,8 @@ Result<RecommendRequest> parse_recommend(const Params& p) {
     const size_t colon = pin.rfind(':');
     size_t position = 0;
     const char* end = pin.data() + pin.size();
-    if (colon == std::string::npos || colon == 0 ||
-        std::from_chars(pin.data() + colon + 1, end, position).ptr != end || position == 0 || position > kMaxK)
+    if (colon == std::string::npos || colon == 0 || std::from_chars(pin.data() + colon + 1, end, position).ptr != end ||
+        position == 0 || position > kMaxK)
       return Status::invalid_field("pin", "expected ITEM:POSITION (position from 1), got '" + pin + "'");
     r.pins.push_back({pin.substr(0, colon), position});
   }
@@ -180,7 +181,8 @@ Result<RecommendRequest> parse_recommend(const Params& p) {
   NUDGE_RETURN_IF_ERROR(read_float(p, "mmr", &mmr));
   if (mmr) r.mmr_lambda = *mmr;
   NUDGE_RETURN_IF_ERROR(read_bool(p, "explain", &r.explain));
-  if (!(r.mmr_lambda >= 0.f && r.mmr_lambda <= 1.f)) return Status::invalid_field("mmr", "expected a number from 0 to 1");
+  if (!(r.mmr_lambda >= 0.f && r.mmr_lambda <= 1.f))
+    return Status::invalid_field("mmr", "expected a number from 0 to 1");
   if (r.price_min && r.price_max && *r.price_min > *r.price_max)
     return Status::invalid_field("price_min", "greater than price_max");
   return r;
@@ -342,7 +344,8 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
   try {
     route(request, endpoint.get(), once);
   } catch (const std::exception& e) {
-    spdlog::error("http: {} {}: internal error: {}", request.method, request.target.substr(0, kLoggedTargetChars), e.what());
+    spdlog::error("http: {} {}: internal error: {}", request.method, request.target.substr(0, kLoggedTargetChars),
+                  e.what());
     once(error(500, "", "internal error"));
   } catch (...) {
     spdlog::error("http: {} {}: internal error (unknown exception)", request.method,
@@ -444,7 +447,8 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
       if (!info) return respond(error(404, "id", "unknown user '" + id + "'"));
       json history = json::array();
       for (const auto& [item, w] : info->history) history.push_back({{"item", item}, {"weight", w}});
-      return respond(json_response(200, {{"user", id}, {"history", std::move(history)},
+      return respond(json_response(200, {{"user", id},
+                                         {"history", std::move(history)},
                                          {"attributes", json::parse(info->attributes_json, nullptr, false)}}));
     }
     return method_not_allowed();
@@ -466,16 +470,22 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     if (st.model_version == 0) return respond(error(404, "model", "no model yet (too few events to train)"));
     json weights = json::object();
     for (const auto& [component, weight] : st.fusion_weights) weights[component] = weight;
-    return respond(json_response(200, {{"model_version", st.model_version}, {"kind", st.model_kind},
-                                       {"spec", st.model_spec}, {"trained_at", st.model_trained_at},
-                                       {"train_seconds", st.last_train_seconds}, {"fusion_weights", std::move(weights)}}));
+    return respond(json_response(200, {{"model_version", st.model_version},
+                                       {"kind", st.model_kind},
+                                       {"spec", st.model_spec},
+                                       {"trained_at", st.model_trained_at},
+                                       {"train_seconds", st.last_train_seconds},
+                                       {"fusion_weights", std::move(weights)}}));
   }
   if (path == "/healthz") {
     *endpoint = Endpoint::kHealth;
     if (!is_get) return method_not_allowed();
     const EngineStats st = engine_.stats();
-    return respond(json_response(200, {{"status", "ok"}, {"model_version", st.model_version}, {"events", st.events},
-                                       {"users", st.users}, {"items", st.items}}));
+    return respond(json_response(200, {{"status", "ok"},
+                                       {"model_version", st.model_version},
+                                       {"events", st.events},
+                                       {"users", st.users},
+                                       {"items", st.items}}));
   }
   if (path == "/metrics") {
     *endpoint = Endpoint::kMetrics;

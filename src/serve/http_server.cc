@@ -1,13 +1,13 @@
 #include "nudge/serve/http_server.h"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -54,15 +54,16 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpApi& api, const HttpServerOptions& options, std::atomic<size_t>& open_connections,
           PendingAnswers& pending)
-      : stream_(std::move(socket)), api_(api), options_(options), open_connections_(open_connections),
+      : stream_(std::move(socket)),
+        api_(api),
+        options_(options),
+        open_connections_(open_connections),
         pending_(pending) {
     ++open_connections_;
   }
   ~Session() { --open_connections_; }
 
-  void start() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this()));
-  }
+  void start() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this())); }
 
  private:
   // Waits up to idle_timeout_s for the first bytes of the next request; from then on the whole
@@ -102,7 +103,8 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
-    if (auto auth = req.find(http::field::authorization); auth != req.end()) request.authorization = std::string(auth->value());
+    if (auto auth = req.find(http::field::authorization); auth != req.end())
+      request.authorization = std::string(auth->value());
     request.body = std::move(req.body());
     const unsigned version = req.version();
     const bool keep_alive = req.keep_alive();
@@ -215,7 +217,8 @@ struct HttpServer::Impl {
   uint16_t port = 0;
 };
 
-HttpServer::HttpServer(HttpApi& api, HttpServerOptions options) : impl_(std::make_unique<Impl>(api, std::move(options))) {}
+HttpServer::HttpServer(HttpApi& api, HttpServerOptions options)
+    : impl_(std::make_unique<Impl>(api, std::move(options))) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -230,7 +233,8 @@ Status HttpServer::start() {
   if (!ec) s.acceptor.bind(endpoint, ec);
   if (!ec) s.acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec)
-    return Status::io_error("cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) + ": " + ec.message());
+    return Status::io_error("cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) + ": " +
+                            ec.message());
   s.port = s.acceptor.local_endpoint().port();
   s.accept();
   const int n = resolve_threads(s.options.threads);

@@ -54,8 +54,8 @@ Status import_dataset(Engine& engine, const Dataset& data, size_t batch_size) {
   for (size_t begin = 0; begin < x.size(); begin += batch_size) {
     std::vector<Event> batch;
     for (size_t r = begin; r < std::min(x.size(), begin + batch_size); ++r)
-      batch.push_back({c.users.id_of(x.users[r]), c.items.id_of(x.items[r]), c.event_types.name(x.types[r]), x.values[r],
-                       x.timestamps[r]});
+      batch.push_back({c.users.id_of(x.users[r]), c.items.id_of(x.items[r]), c.event_types.name(x.types[r]),
+                       x.values[r], x.timestamps[r]});
     NUDGE_RETURN_IF_ERROR(engine.ingest(std::move(batch)));
   }
   return Status::ok();

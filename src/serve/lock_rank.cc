@@ -11,8 +11,8 @@ namespace {
 thread_local uint32_t held_ranks = 0;
 
 const char* name(uint32_t rank) {
-  static const char* const names[] = {"retrain", "table", "user", "cache", "signal"};
-  return rank < 5 ? names[rank] : "?";
+  static const char* const kNames[] = {"retrain", "table", "user", "cache", "signal"};
+  return rank < 5 ? kNames[rank] : "?";
 }
 
 }  // namespace

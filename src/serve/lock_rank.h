@@ -30,33 +30,35 @@ bool held(LockRank rank);
 
 // A mutex with a rank: std::mutex or std::shared_mutex underneath, usable with the standard
 // lock guards (lock_guard, unique_lock, shared_lock) and condition_variable_any.
-template <class Mutex, LockRank Rank>
+template <class Mutex, LockRank kRank>
 class Ranked {
  public:
   void lock() {
-    lock_rank::acquire(Rank);
+    lock_rank::acquire(kRank);
     mutex_.lock();
   }
   void unlock() {
     mutex_.unlock();
-    lock_rank::release(Rank);
+    lock_rank::release(kRank);
   }
-  void lock_shared() requires requires(Mutex m) { m.lock_shared(); } {
-    lock_rank::acquire(Rank);
+  void lock_shared() requires requires(Mutex m) { m.lock_shared(); }
+  {
+    lock_rank::acquire(kRank);
     mutex_.lock_shared();
   }
-  void unlock_shared() requires requires(Mutex m) { m.unlock_shared(); } {
+  void unlock_shared() requires requires(Mutex m) { m.unlock_shared(); }
+  {
     mutex_.unlock_shared();
-    lock_rank::release(Rank);
+    lock_rank::release(kRank);
   }
 
  private:
   Mutex mutex_;
 };
 
-template <LockRank Rank>
-using RankedMutex = Ranked<std::mutex, Rank>;
-template <LockRank Rank>
-using RankedSharedMutex = Ranked<std::shared_mutex, Rank>;
+template <LockRank kRank>
+using RankedMutex = Ranked<std::mutex, kRank>;
+template <LockRank kRank>
+using RankedSharedMutex = Ranked<std::shared_mutex, kRank>;
 
 }  // namespace nudge::serve

@@ -47,8 +47,8 @@ std::string Metrics::render(const EngineStats& stats, int64_t now_unix) const {
   for (size_t e = 0; e < kEndpoints; ++e)
     for (size_t c = 0; c < kClasses; ++c)
       if (uint64_t n = endpoints_[e].by_class[c].load())
-        line(out, "nudge_http_requests_total{{endpoint=\"{}\",code=\"{}xx\"}} {}\n", endpoint_name(static_cast<Endpoint>(e)),
-             c + 1, n);
+        line(out, "nudge_http_requests_total{{endpoint=\"{}\",code=\"{}xx\"}} {}\n",
+             endpoint_name(static_cast<Endpoint>(e)), c + 1, n);
   line(out, "# HELP nudge_http_request_duration_seconds Time from a parsed request to its response.\n");
   line(out, "# TYPE nudge_http_request_duration_seconds histogram\n");
   for (size_t e = 0; e < kEndpoints; ++e) {
@@ -59,11 +59,13 @@ std::string Metrics::render(const EngineStats& stats, int64_t now_unix) const {
     uint64_t cumulative = 0;
     for (size_t b = 0; b < kBuckets.size(); ++b) {
       cumulative += p.buckets[b].load();
-      line(out, "nudge_http_request_duration_seconds_bucket{{endpoint=\"{}\",le=\"{}\"}} {}\n", name, kBuckets[b], cumulative);
+      line(out, "nudge_http_request_duration_seconds_bucket{{endpoint=\"{}\",le=\"{}\"}} {}\n", name, kBuckets[b],
+           cumulative);
     }
     cumulative += p.buckets[kBuckets.size()].load();
     line(out, "nudge_http_request_duration_seconds_bucket{{endpoint=\"{}\",le=\"+Inf\"}} {}\n", name, cumulative);
-    line(out, "nudge_http_request_duration_seconds_sum{{endpoint=\"{}\"}} {}\n", name, static_cast<double>(p.sum_micros.load()) / 1e6);
+    line(out, "nudge_http_request_duration_seconds_sum{{endpoint=\"{}\"}} {}\n", name,
+         static_cast<double>(p.sum_micros.load()) / 1e6);
     line(out, "nudge_http_request_duration_seconds_count{{endpoint=\"{}\"}} {}\n", name, cumulative);
   }
   line(out, "# HELP nudge_events_ingested_total Events acknowledged since the process started.\n");
@@ -80,7 +82,8 @@ std::string Metrics::render(const EngineStats& stats, int64_t now_unix) const {
   line(out, "# TYPE nudge_model_age_seconds gauge\nnudge_model_age_seconds {}\n",
        stats.model_version ? now_unix - stats.model_trained_at : 0);
   line(out, "# HELP nudge_retrain_duration_seconds Training time of the serving model.\n");
-  line(out, "# TYPE nudge_retrain_duration_seconds gauge\nnudge_retrain_duration_seconds {}\n", stats.last_train_seconds);
+  line(out, "# TYPE nudge_retrain_duration_seconds gauge\nnudge_retrain_duration_seconds {}\n",
+       stats.last_train_seconds);
   line(out, "# HELP nudge_retrains_total Background and requested retrains completed.\n");
   line(out, "# TYPE nudge_retrains_total counter\nnudge_retrains_total {}\n", stats.retrains);
   line(out, "# HELP nudge_retrain_failures_total Retrains that failed.\n");

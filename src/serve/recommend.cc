@@ -16,7 +16,9 @@ namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-bool contains(const std::vector<uint32_t>& sorted, uint32_t x) { return std::binary_search(sorted.begin(), sorted.end(), x); }
+bool contains(const std::vector<uint32_t>& sorted, uint32_t x) {
+  return std::binary_search(sorted.begin(), sorted.end(), x);
+}
 
 // Approximate search returns the nearest items whatever the rules say: ask for what the
 // answer needs plus what the rules exclude plus a margin, and grow by kFetchGrowth (at most
@@ -38,8 +40,8 @@ bool matches_any(const std::vector<std::string>& wanted, std::string_view value)
 // Everything a request needs decided per item, resolved once under the catalogue lock.
 struct Rules {
   const Catalogue& s;
-  const RecommendRequest* request = nullptr;   // null for similar()
-  std::vector<uint32_t> excluded;              // sorted: seen (when excluded), exclude list, pins
+  const RecommendRequest* request = nullptr;  // null for similar()
+  std::vector<uint32_t> excluded;             // sorted: seen (when excluded), exclude list, pins
   std::vector<std::string> categories;
   bool has_filters = false;
 
@@ -81,7 +83,8 @@ struct Rules {
     }
     std::vector<uint32_t> subset;
     for (const auto& key : *wanted)
-      if (auto it = index->find(key); it != index->end()) subset.insert(subset.end(), it->second.begin(), it->second.end());
+      if (auto it = index->find(key); it != index->end())
+        subset.insert(subset.end(), it->second.begin(), it->second.end());
     if (wanted->size() > 1) {
       std::sort(subset.begin(), subset.end());
       subset.erase(std::unique(subset.begin(), subset.end()), subset.end());
@@ -222,7 +225,8 @@ void history_candidates(const Rules& rules, const ServingModel& m, const UserHis
   top_k(scores, pool, {}, out);
   if (described.empty()) return;
   for (size_t k = 0; k < described.size(); ++k)
-    if (!std::isnan(described_scores[k])) out->push_back({described_items[k], described_scores[k] + rules.boost(described_items[k])});
+    if (!std::isnan(described_scores[k]))
+      out->push_back({described_items[k], described_scores[k] + rules.boost(described_items[k])});
   keep_best(out, pool);
 }
 
@@ -245,7 +249,8 @@ void trending_candidates(const Rules& rules, size_t pool, std::vector<ScoredItem
   keep_best(out, pool);
   // Items never interacted with (new, described ones) come after every trending item.
   for (uint32_t i = 0; i < s.item_states.size() && out->size() < pool; ++i)
-    if (std::isinf(s.item_states[i].log_trend) && rules.eligible(i)) out->push_back({i, kUntrendedScore + rules.boost(i)});
+    if (std::isinf(s.item_states[i].log_trend) && rules.eligible(i))
+      out->push_back({i, kUntrendedScore + rules.boost(i)});
 }
 
 // Greedy pick of k from the candidates, best first: at most max_per_category per category,
@@ -356,7 +361,8 @@ void explain_components(const ServingModel& m, const UserHistory& user, std::spa
   for (size_t c = 0; c < picked.size(); ++c) {
     const uint32_t r = m.row_of(picked[c].item);
     if (r == kNoIndex) continue;
-    for (size_t p = 0; p < parts.size(); ++p) (*out)[c].components.emplace_back(fusion->options().models[p], parts[p][r]);
+    for (size_t p = 0; p < parts.size(); ++p)
+      (*out)[c].components.emplace_back(fusion->options().models[p], parts[p][r]);
   }
 }
 
@@ -366,8 +372,8 @@ std::shared_ptr<const TrendingRanking> Catalogue::trending_ranking() const {
   std::lock_guard lock(trending_mutex_);
   const auto now = std::chrono::steady_clock::now();
   const uint64_t updates = trend_updates.load();
-  if (trending_ && (trending_->updates == updates ||
-                    now - trending_->built < std::chrono::duration<double>(trending_refresh_s)))
+  if (trending_ &&
+      (trending_->updates == updates || now - trending_->built < std::chrono::duration<double>(trending_refresh_s)))
     return trending_;
   auto ranking = std::make_shared<TrendingRanking>();
   ranking->built = now;
@@ -467,7 +473,8 @@ Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) con
         r.reason = "trending";
       } else if (!factor_path && c.item < s.item_states.size() && m->row_of(c.item) == kNoIndex) {
         r.reason = "features";
-        for (const auto& [field, value] : s.item_states[c.item].description.values) r.because.push_back(field + "=" + value);
+        for (const auto& [field, value] : s.item_states[c.item].description.values)
+          r.because.push_back(field + "=" + value);
       } else if (!factor_path && history.empty()) {
         r.reason = "attributes";  // a user known only by attributes
         if (attributes) r.because = known_attributes(m->recommender(), *attributes);
@@ -484,7 +491,8 @@ Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) con
   }
   if (request.explain && personal && !factor_path) explain_components(*m, user, picked, &response.items);
   // Pins last, at their positions (in order of position, so later pins do not shift earlier).
-  std::stable_sort(pins.begin(), pins.end(), [](const auto& a, const auto& b) { return a.second->position < b.second->position; });
+  std::stable_sort(pins.begin(), pins.end(),
+                   [](const auto& a, const auto& b) { return a.second->position < b.second->position; });
   for (const auto& [item, pin] : pins) {
     Recommendation r;
     r.item = s.items.id_of(item);

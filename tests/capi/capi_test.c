@@ -12,14 +12,14 @@
 #include "nudge/nudge_c.h"
 
 static int passed = 0, failed = 0;
-#define CHECK(cond)                                              \
-  do {                                                           \
-    if (cond) {                                                  \
-      ++passed;                                                  \
-    } else {                                                     \
-      ++failed;                                                  \
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    if (cond) {                                                       \
+      ++passed;                                                       \
+    } else {                                                          \
+      ++failed;                                                       \
       fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                            \
+    }                                                                 \
   } while (0)
 
 enum { K = 10 };
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   CHECK(nudge_snapshot_recommend_history(fs, hist, w, 3, K, r, &n) == NUDGE_OK && n == K);
   CHECK(sorted_desc(r, n));
   for (size_t i = 0; i < n; ++i) CHECK(!contains(hist, 3, r[i].item));
-  CHECK(nudge_snapshot_recommend_history(fs, NULL, NULL, 0, K, r2, &n2) == NUDGE_OK && n2 == K);  /* popular */
+  CHECK(nudge_snapshot_recommend_history(fs, NULL, NULL, 0, K, r2, &n2) == NUDGE_OK && n2 == K); /* popular */
   CHECK(nudge_snapshot_recommend_history(fs, hist, w, 3, 100000, NULL, &n) == NUDGE_ERR_ARGUMENT);
 
   /* The on-device user learns event by event and matches a one-shot fold-in. */

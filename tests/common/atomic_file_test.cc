@@ -9,8 +9,8 @@
 namespace nudge {
 namespace {
 
-using testing::TempDir;
 using testing::read_file;
+using testing::TempDir;
 
 TEST(AtomicFileTest, TheOldContentsStayUntilCommit) {
   TempDir dir;

@@ -12,9 +12,12 @@ namespace {
 TEST(ParallelTest, EveryIndexVisitedExactlyOnce) {
   for (int threads : {1, 2, 4}) {
     std::vector<std::atomic<int>> hits(10007);
-    parallel_for(hits.size(), threads, [&](size_t b, size_t e, int) {
-      for (size_t i = b; i < e; ++i) hits[i].fetch_add(1);
-    }, 16);
+    parallel_for(
+        hits.size(), threads,
+        [&](size_t b, size_t e, int) {
+          for (size_t i = b; i < e; ++i) hits[i].fetch_add(1);
+        },
+        16);
     for (auto& h : hits) ASSERT_EQ(h.load(), 1) << "threads=" << threads;
   }
 }
@@ -30,9 +33,13 @@ TEST(ParallelTest, SingleThreadRunsInOrderInline) {
 }
 
 TEST(ParallelTest, ExceptionsReachTheCaller) {
-  EXPECT_THROW(parallel_for(100000, 2, [](size_t b, size_t, int) {
-    if (b > 5000) throw std::runtime_error("boom");
-  }, 100), std::runtime_error);
+  EXPECT_THROW(parallel_for(
+                   100000, 2,
+                   [](size_t b, size_t, int) {
+                     if (b > 5000) throw std::runtime_error("boom");
+                   },
+                   100),
+               std::runtime_error);
 }
 
 }  // namespace

@@ -43,8 +43,8 @@ TEST(RngTest, DistributionMoments) {
   }
   EXPECT_NEAR(sum / n, 0.0, 0.01);
   EXPECT_NEAR(sq / n, 1.0, 0.02);
-  EXPECT_NEAR(gsum / n, 0.5, 0.01);   // mean of Gamma(k, 1) is k
-  EXPECT_NEAR(esum / n, 0.5, 0.01);   // mean of Exp(rate) is 1/rate
+  EXPECT_NEAR(gsum / n, 0.5, 0.01);  // mean of Gamma(k, 1) is k
+  EXPECT_NEAR(esum / n, 0.5, 0.01);  // mean of Exp(rate) is 1/rate
 }
 
 TEST(RngTest, ForkedStreamsDiffer) {

@@ -103,8 +103,8 @@ TEST(SplitTest, KFoldPartitionsPairs) {
 
 TEST(SplitTest, ValidationComesOutOfTrain) {
   const Dataset d = synthetic(false);
-  const auto parts = split_with_validation(d, {.method = SplitMethod::kLeaveLastOut},
-                                           {.method = SplitMethod::kLeaveLastOut}).value();
+  const auto parts =
+      split_with_validation(d, {.method = SplitMethod::kLeaveLastOut}, {.method = SplitMethod::kLeaveLastOut}).value();
   EXPECT_EQ(parts.train.num_interactions() + parts.validation.num_interactions() + parts.test.num_interactions(),
             d.num_interactions());
   expect_no_leakage({parts.train, parts.validation});

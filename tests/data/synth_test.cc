@@ -99,7 +99,8 @@ TEST(SynthTest, FeaturesCarryTheTopic) {
   const auto& t = s.dataset.catalog().item_features;
   const uint32_t cat = *t.find_field("category");
   for (uint32_t i = 0; i < s.dataset.num_items(); ++i) {
-    const std::string expect = "c" + std::string(s.truth.item_topic[i] < 10 ? "0" : "") + std::to_string(s.truth.item_topic[i]);
+    const std::string expect =
+        "c" + std::string(s.truth.item_topic[i] < 10 ? "0" : "") + std::to_string(s.truth.item_topic[i]);
     bool found = false;
     for (uint32_t tok : t.tokens(i)) found |= t.token_field(tok) == cat && t.token_value(tok) == expect;
     ASSERT_TRUE(found) << "item " << i;

@@ -29,7 +29,8 @@ TEST(WritersTest, InteractionsRoundTripExactly) {
   ASSERT_EQ(back.num_interactions(), 2u);
   EXPECT_EQ(report.rows_rejected, 0u);
   for (size_t r = 0; r < 2; ++r) {
-    EXPECT_EQ(back.catalog().users.id_of(back.interactions().users[r]), d.catalog().users.id_of(d.interactions().users[r]));
+    EXPECT_EQ(back.catalog().users.id_of(back.interactions().users[r]),
+              d.catalog().users.id_of(d.interactions().users[r]));
     EXPECT_EQ(back.interactions().values[r], d.interactions().values[r]);  // bit-exact floats
     EXPECT_EQ(back.interactions().timestamps[r], d.interactions().timestamps[r]);
     EXPECT_EQ(back.catalog().event_types.name(back.interactions().types[r]),

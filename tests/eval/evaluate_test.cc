@@ -22,7 +22,9 @@ struct Fixture {
 Fixture tiny() {
   DatasetBuilder b;
   ReadReport r;
-  EXPECT_TRUE(read_interactions_text("user,item\nu1,a\nu2,a\nu3,a\nu1,b\nu3,b\nu3,c\nu2,c\nu2,d\nu1,c\n", "t.csv", {}, b, r).is_ok());
+  EXPECT_TRUE(
+      read_interactions_text("user,item\nu1,a\nu2,a\nu3,a\nu1,b\nu3,b\nu3,c\nu2,c\nu2,d\nu1,c\n", "t.csv", {}, b, r)
+          .is_ok());
   const Dataset all = b.build();
   Interactions train, test;
   for (size_t row = 0; row < all.num_interactions(); ++row) {
@@ -44,7 +46,7 @@ TEST(EvaluateTest, FullRankingByHand) {
   EXPECT_DOUBLE_EQ(r.metrics.at("hit_rate@1"), 0.5);
   EXPECT_DOUBLE_EQ(r.metrics.at("hit_rate@2"), 1.0);
   EXPECT_DOUBLE_EQ(r.metrics.at("mrr@2"), 0.75);
-  EXPECT_DOUBLE_EQ(r.metrics.at("auc"), 0.5);  // u1: 1.0, u2: 0.0
+  EXPECT_DOUBLE_EQ(r.metrics.at("auc"), 0.5);         // u1: 1.0, u2: 0.0
   EXPECT_DOUBLE_EQ(r.metrics.at("coverage@1"), 0.5);  // c and b out of 4 items
 }
 

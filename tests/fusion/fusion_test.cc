@@ -56,7 +56,8 @@ const TrainTest& split_signal() {
     o.num_topics = 8;
     o.feature_noise = 0.4;
     o.seed = 3;
-    return split(synthesize(o).value().dataset, {.method = SplitMethod::kRandom, .test_fraction = 0.2, .seed = 1}).value();
+    return split(synthesize(o).value().dataset, {.method = SplitMethod::kRandom, .test_fraction = 0.2, .seed = 1})
+        .value();
   }();
   return tt;
 }
@@ -106,7 +107,8 @@ TEST(FusionTest, NeverEndsFarBelowItsBestComponent) {
   ASSERT_LT(noise, 0.5 * ials) << "the test needs a clearly worse component";
   for (const std::string split : {"random", "leave-last", "temporal"}) {
     std::unique_ptr<Recommender> kept;
-    const double fused = ndcg_of("fusion", "models=ials+bpr,bpr.epochs=0,ials.factors=16,ials.threads=1,split=" + split, &kept);
+    const double fused =
+        ndcg_of("fusion", "models=ials+bpr,bpr.epochs=0,ials.factors=16,ials.threads=1,split=" + split, &kept);
     const auto& w = static_cast<const FusionModel&>(*kept).weights();
     std::printf("split %s: ials %.4f, untrained bpr %.4f, fusion %.4f (weights %.1f, %.1f)\n", split.c_str(), ials,
                 noise, fused, w[0], w[1]);
@@ -122,7 +124,8 @@ TEST(FusionTest, SaveLoadKeepsThePartsAndWeights) {
   o.num_items = 200;
   o.num_interactions = 6000;
   const Dataset d = synthesize(o).value().dataset;
-  auto m = make_recommender("fusion", Params::parse("models=ials+itemknn,method=learned,ials.factors=8").value()).value();
+  auto m =
+      make_recommender("fusion", Params::parse("models=ials+itemknn,method=learned,ials.factors=8").value()).value();
   ASSERT_TRUE(m->fit(d).is_ok());
   testing::TempDir dir;
   ASSERT_OK(save_model(*m, d.catalog().users, d.catalog().items, d.user_items(), dir.file("f.nudge")));

@@ -81,6 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string target(rest.substr(0, newline));
   std::string body(newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1));
   const HttpResponse r = call(kMethods[data[0] % std::size(kMethods)], std::move(target), std::move(body));
-  if (r.status < 200 || r.status > 599 || r.status == 500) std::abort();  // 500: an exception got as far as the boundary
+  if (r.status < 200 || r.status > 599 || r.status == 500)
+    std::abort();  // 500: an exception got as far as the boundary
   return 0;
 }

@@ -10,10 +10,9 @@ using namespace nudge;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  static constexpr InputFormat kFormats[] = {InputFormat::kAuto,          InputFormat::kCsv,
-                                             InputFormat::kTsv,           InputFormat::kJsonLines,
-                                             InputFormat::kMovieLens100k, InputFormat::kMovieLens1m,
-                                             InputFormat::kMovieLensCsv};
+  static constexpr InputFormat kFormats[] = {
+      InputFormat::kAuto,          InputFormat::kCsv,         InputFormat::kTsv,         InputFormat::kJsonLines,
+      InputFormat::kMovieLens100k, InputFormat::kMovieLens1m, InputFormat::kMovieLensCsv};
   ReadOptions options;
   options.format = kFormats[data[0] % std::size(kFormats)];
   options.strict = (data[0] & 0x80) != 0;

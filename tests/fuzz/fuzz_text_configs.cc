@@ -13,17 +13,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   switch (data[0] % 4) {
-    case 0:
-      nudge::read_options_from_json_text(text, "fuzz.json");
-      break;
+    case 0: nudge::read_options_from_json_text(text, "fuzz.json"); break;
     case 1: {
       auto config = nudge::serve::default_serve_config();
       nudge::serve::parse_serve_config(text, "fuzz.toml", &config);
       break;
     }
-    case 2:
-      nudge::Params::parse(text);
-      break;
+    case 2: nudge::Params::parse(text); break;
     default: {
       nudge::ColumnMapping columns;
       columns.parse(text);

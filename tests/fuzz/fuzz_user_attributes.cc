@@ -19,8 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (t.num_entities() != 1) std::abort();
   for (const auto& [field, value] : d.values) {
     const auto f = t.find_field(field);
-    if (f && t.fields()[*f].kind == FeatureKind::kMultiCategorical &&
-        !t.vocabulary().find(field + "=" + value))
+    if (f && t.fields()[*f].kind == FeatureKind::kMultiCategorical && !t.vocabulary().find(field + "=" + value))
       std::abort();
   }
   return 0;

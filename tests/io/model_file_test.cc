@@ -54,10 +54,12 @@ TEST(ModelFileTest, CorruptFilesAreRejectedWithTheReason) {
   EXPECT_EQ(load(bad_magic), "corruption: m.nudge: not a Nudge model file (bad magic)");
   std::string version = s.bytes;
   version[8] = 9;
-  EXPECT_EQ(load(version), "unsupported: m.nudge: model format version 9, this build reads 1 (retrain or use a matching nudge)");
+  EXPECT_EQ(load(version),
+            "unsupported: m.nudge: model format version 9, this build reads 1 (retrain or use a matching nudge)");
   const std::string truncated = s.bytes.substr(0, s.bytes.size() - 10);
   EXPECT_EQ(load(truncated), "corruption: m.nudge: payload is " + std::to_string(truncated.size() - 24) +
-                                 " bytes, header says " + std::to_string(s.bytes.size() - 24) + " (truncated or padded file)");
+                                 " bytes, header says " + std::to_string(s.bytes.size() - 24) +
+                                 " (truncated or padded file)");
   for (size_t pos : {size_t{30}, s.bytes.size() / 2, s.bytes.size() - 1}) {
     std::string flipped = s.bytes;
     flipped[pos] = static_cast<char>(flipped[pos] ^ 0x40);
@@ -86,7 +88,8 @@ TEST(ModelFileTest, IdsThatAreNotUtf8AreCorruption) {
   auto m = make_recommender("popularity", Params()).value();
   ASSERT_OK(m->fit(d));
   IdMap users;
-  for (uint32_t u = 0; u < d.num_users(); ++u) users.intern(u == 3 ? std::string("bad\xff") : d.catalog().users.id_of(u));
+  for (uint32_t u = 0; u < d.num_users(); ++u)
+    users.intern(u == 3 ? std::string("bad\xff") : d.catalog().users.id_of(u));
   ASSERT_OK(save_model(*m, users, d.catalog().items, d.user_items(), dir.file("bad.nudge")));
   auto loaded = load_model(dir.file("bad.nudge"));
   ASSERT_FALSE(loaded.is_ok());
@@ -123,7 +126,8 @@ TEST(ModelFileTest, StructurallyBadPayloadsFailCleanly) {
   EXPECT_EQ(r.csr(&back, "history").to_string(), "corruption: x: history: column index 5 out of range");
   std::vector<float> v;
   ModelReader short_reader(std::string_view("\x05\x00\x00\x00\x00\x00\x00\x00", 8), "y");
-  EXPECT_EQ(short_reader.floats(&v, "item factors").to_string(), "corruption: y: item factors: 5 values run past the end");
+  EXPECT_EQ(short_reader.floats(&v, "item factors").to_string(),
+            "corruption: y: item factors: 5 values run past the end");
 }
 
 }  // namespace

@@ -41,7 +41,9 @@ const Trained& trained() {
     o.num_items = 1200;
     o.num_interactions = 60000;
     o.num_topics = 12;
-    Trained r{split(synthesize(o).value().dataset, {.method = SplitMethod::kRandom, .test_fraction = 0.2, .seed = 5}).value(), nullptr};
+    Trained r{
+        split(synthesize(o).value().dataset, {.method = SplitMethod::kRandom, .test_fraction = 0.2, .seed = 5}).value(),
+        nullptr};
     const Params p = Params::parse("factors=32,iterations=10").value();
     r.model = std::make_unique<IalsModel>(IalsOptions::from_params(p).value(), p);
     EXPECT_TRUE(r.model->fit(r.split.train).is_ok());
@@ -127,10 +129,11 @@ TEST(SnapshotWriterTest, Int8StaysWithinTheAccuracyBudget) {
   }
   overlap /= users;
   const double loss = (ndcg_f - ndcg_q) / ndcg_f;
-  std::printf("int8: %d users, top-10 overlap %.4f, NDCG@10 float %.4f int8 %.4f (relative loss %.3f%%), "
-              "size %ju -> %ju bytes (%.2fx)\n",
-              users, overlap, ndcg_f / users, ndcg_q / users, 100 * loss, static_cast<uintmax_t>(float_size),
-              static_cast<uintmax_t>(int8_size), static_cast<double>(float_size) / int8_size);
+  std::printf(
+      "int8: %d users, top-10 overlap %.4f, NDCG@10 float %.4f int8 %.4f (relative loss %.3f%%), "
+      "size %ju -> %ju bytes (%.2fx)\n",
+      users, overlap, ndcg_f / users, ndcg_q / users, 100 * loss, static_cast<uintmax_t>(float_size),
+      static_cast<uintmax_t>(int8_size), static_cast<double>(float_size) / int8_size);
   EXPECT_GE(overlap, 0.95);
   EXPECT_LT(loss, 0.01);
   // Vectors shrink 4x (4 bytes -> 1 per value) at the cost of one float scale per item; the

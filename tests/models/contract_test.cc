@@ -42,7 +42,8 @@ const Dataset& planted() {
 }
 
 const TrainTest& planted_split() {
-  static const TrainTest tt = split(planted(), {.method = SplitMethod::kRandom, .test_fraction = 0.2, .seed = 1}).value();
+  static const TrainTest tt =
+      split(planted(), {.method = SplitMethod::kRandom, .test_fraction = 0.2, .seed = 1}).value();
   return tt;
 }
 
@@ -183,21 +184,23 @@ TEST_P(ContractTest, FoldInOfAHistoryRecoversItsCommunity) {
   for (const auto& s : top) EXPECT_LT(s.item, 10u) << GetParam().spec;
 }
 
-const std::vector<Case> kRankingCases = {
-    Case{"itemknn:neighbours=50"}, Case{"itemknn:similarity=bm25"},
-    Case{"itemknn:similarity=jaccard,shrinkage=5"}, Case{"itemknn:similarity=tfidf"},
-    Case{"userknn"}, Case{"ials:factors=16,iterations=10"},
-    Case{"ials:factors=16,iterations=10,cg_steps=0,reg_exponent=1"},
-    Case{"bpr:factors=16,epochs=40,threads=1"},
-    Case{"bpr:factors=16,epochs=40,sampling=adaptive,threads=1"},
-    Case{"ease:regularization=50"}, Case{"neumf:epochs=8,threads=1,batch_size=32"},
-    Case{"gmf:epochs=8,threads=1,batch_size=32"},
-    Case{"mlp:epochs=8,threads=1,batch_size=32"},
-    Case{"twotower:factors=16,epochs=4,history=5,threads=1"},
-    Case{"fusion:models=ials+itemknn,ials.factors=16,ials.iterations=10"}};
+const std::vector<Case> kRankingCases = {Case{"itemknn:neighbours=50"},
+                                         Case{"itemknn:similarity=bm25"},
+                                         Case{"itemknn:similarity=jaccard,shrinkage=5"},
+                                         Case{"itemknn:similarity=tfidf"},
+                                         Case{"userknn"},
+                                         Case{"ials:factors=16,iterations=10"},
+                                         Case{"ials:factors=16,iterations=10,cg_steps=0,reg_exponent=1"},
+                                         Case{"bpr:factors=16,epochs=40,threads=1"},
+                                         Case{"bpr:factors=16,epochs=40,sampling=adaptive,threads=1"},
+                                         Case{"ease:regularization=50"},
+                                         Case{"neumf:epochs=8,threads=1,batch_size=32"},
+                                         Case{"gmf:epochs=8,threads=1,batch_size=32"},
+                                         Case{"mlp:epochs=8,threads=1,batch_size=32"},
+                                         Case{"twotower:factors=16,epochs=4,history=5,threads=1"},
+                                         Case{"fusion:models=ials+itemknn,ials.factors=16,ials.iterations=10"}};
 
-INSTANTIATE_TEST_SUITE_P(Models, ContractTest,
-                         ::testing::ValuesIn(kRankingCases),
+INSTANTIATE_TEST_SUITE_P(Models, ContractTest, ::testing::ValuesIn(kRankingCases),
                          [](const ::testing::TestParamInfo<Case>& param) {
                            std::string n = param.param.spec;
                            for (char& c : n) {
@@ -219,7 +222,8 @@ const TrainTest& rated_split() {
     o.num_topics = 6;
     o.ratings = true;
     o.seed = 5;
-    return split(synthesize(o).value().dataset, {.method = SplitMethod::kRandom, .test_fraction = 0.2, .seed = 2}).value();
+    return split(synthesize(o).value().dataset, {.method = SplitMethod::kRandom, .test_fraction = 0.2, .seed = 2})
+        .value();
   }();
   return tt;
 }
@@ -257,12 +261,13 @@ TEST_P(RatingContractTest, SameSeedSubsetScoresAndSaveLoadAgree) {
     ASSERT_EQ(sa, sb) << "user " << u;
     ASSERT_EQ(sa, sl) << "user " << u;
     a->score_user_items(u, items, some);
-    for (size_t k = 0; k < items.size(); ++k) EXPECT_NEAR(some[k], sa[items[k]], 1e-5 * (1.0 + std::fabs(sa[items[k]])));
+    for (size_t k = 0; k < items.size(); ++k)
+      EXPECT_NEAR(some[k], sa[items[k]], 1e-5 * (1.0 + std::fabs(sa[items[k]])));
   }
 }
 
 const std::vector<Case> kRatingCases = {Case{"svd:factors=16,epochs=20,learning_rate=0.01"},
-                                         Case{"svdpp:factors=8,epochs=20,learning_rate=0.01"}};
+                                        Case{"svdpp:factors=8,epochs=20,learning_rate=0.01"}};
 
 INSTANTIATE_TEST_SUITE_P(Models, RatingContractTest, ::testing::ValuesIn(kRatingCases),
                          [](const ::testing::TestParamInfo<Case>& param) {
@@ -273,8 +278,9 @@ INSTANTIATE_TEST_SUITE_P(Models, RatingContractTest, ::testing::ValuesIn(kRating
 // written exemption, so a new model fails here until it is placed.
 TEST(ContractCoverage, EveryRegisteredModelRunsASuiteOrIsExempt) {
   const std::map<std::string, std::string> exempt = {
-      {"popularity", "the baseline the ranking contract measures against: it ignores the user by design "
-                     "(popularity_test.cc checks what it does promise)"},
+      {"popularity",
+       "the baseline the ranking contract measures against: it ignores the user by design "
+       "(popularity_test.cc checks what it does promise)"},
   };
   std::set<std::string> covered;
   for (const auto* suite : {&kRankingCases, &kRatingCases})

@@ -51,7 +51,8 @@ TEST(IalsTest, AWarmStartReachesTheLossOfAFullFit) {
   ASSERT_TRUE(warm.fit(parts.train).is_ok());
   ASSERT_TRUE(warm.fit_warm(d).is_ok());
   ASSERT_TRUE(fresh.fit(d).is_ok());
-  std::printf("loss: full %.1f, warm %.1f, three sweeps from scratch %.1f\n", full.loss(d), warm.loss(d), fresh.loss(d));
+  std::printf("loss: full %.1f, warm %.1f, three sweeps from scratch %.1f\n", full.loss(d), warm.loss(d),
+              fresh.loss(d));
   EXPECT_LT(warm.loss(d), 1.01 * full.loss(d));
   EXPECT_LT(warm.loss(d), fresh.loss(d));
 }

@@ -33,16 +33,19 @@ TEST(ParamsTest, ErrorsNameOwnerKeyAndRange) {
   EXPECT_EQ(p.read_choice("bpr", "mode", {"slow", "uniform"}, &mode).to_string(),
             "invalid argument: bpr: parameter 'mode' must be one of slow, uniform, got 'fast'");
   EXPECT_EQ(Params::parse("a=1,a=2").status().to_string(), "invalid argument: parameters: 'a' given twice");
-  EXPECT_EQ(Params::parse("novalue").status().to_string(), "invalid argument: parameters: expected key=value, got 'novalue'");
+  EXPECT_EQ(Params::parse("novalue").status().to_string(),
+            "invalid argument: parameters: expected key=value, got 'novalue'");
 }
 
 TEST(ParamsTest, RegistryRejectsUnknownModelsAndKeys) {
-  EXPECT_EQ(make_recommender("als", {}).status().to_string(),
-            "invalid argument: unknown model 'als' (known: popularity, itemknn, userknn, ials, bpr, ease, svd, svdpp, gmf, "
-            "mlp, neumf, twotower, fusion)");
-  EXPECT_EQ(make_recommender("ials", Params::parse("factor=3").value()).status().to_string(),
-            "invalid argument: ials: unknown parameter 'factor' (known: alpha, cg_steps, factors, init_scale, iterations, "
-            "reg_exponent, regularization, seed, threads)");
+  EXPECT_EQ(
+      make_recommender("als", {}).status().to_string(),
+      "invalid argument: unknown model 'als' (known: popularity, itemknn, userknn, ials, bpr, ease, svd, svdpp, gmf, "
+      "mlp, neumf, twotower, fusion)");
+  EXPECT_EQ(
+      make_recommender("ials", Params::parse("factor=3").value()).status().to_string(),
+      "invalid argument: ials: unknown parameter 'factor' (known: alpha, cg_steps, factors, init_scale, iterations, "
+      "reg_exponent, regularization, seed, threads)");
   for (const auto& name : registered_models()) EXPECT_TRUE(make_recommender(name, {}).is_ok()) << name;
 }
 

@@ -80,7 +80,8 @@ TEST(TwoTowerTest, ScoresColdStartItemsFromFeatures) {
   Interactions train, test;
   const auto& in = d.interactions();
   for (size_t r = 0; r < in.size(); ++r) {
-    (cold.contains(in.items[r]) ? test : train).push_back(in.users[r], in.items[r], in.types[r], in.values[r], in.timestamps[r]);
+    (cold.contains(in.items[r]) ? test : train)
+        .push_back(in.users[r], in.items[r], in.types[r], in.values[r], in.timestamps[r]);
   }
   const Dataset tr = d.with_interactions(train), te = d.with_interactions(test);
   TwoTowerModel m = model(",epochs=10");
@@ -96,7 +97,9 @@ TEST(TwoTowerTest, ScoresColdStartItemsFromFeatures) {
   for (uint32_t u = 0; u < d.num_users(); ++u) {
     if (truth.row_nnz(u) == 0 || tr.user_items().row_nnz(u) == 0) continue;
     std::vector<uint32_t> rel;  // positions within cold_items
-    for (uint32_t i : truth.row_indices(u)) rel.push_back(static_cast<uint32_t>(std::lower_bound(cold_items.begin(), cold_items.end(), i) - cold_items.begin()));
+    for (uint32_t i : truth.row_indices(u))
+      rel.push_back(
+          static_cast<uint32_t>(std::lower_bound(cold_items.begin(), cold_items.end(), i) - cold_items.begin()));
     std::sort(rel.begin(), rel.end());
     m.score_user(u, all);
     for (size_t k = 0; k < cold_items.size(); ++k) sub[k] = all[cold_items[k]];
@@ -112,9 +115,12 @@ TEST(TwoTowerTest, ScoresColdStartItemsFromFeatures) {
   for (uint32_t u = 0; u < d.num_users(); ++u) {
     if (truth.row_nnz(u) == 0 || tr.user_items().row_nnz(u) == 0) continue;
     std::vector<uint32_t> rel;
-    for (uint32_t i : truth.row_indices(u)) rel.push_back(static_cast<uint32_t>(std::lower_bound(cold_items.begin(), cold_items.end(), i) - cold_items.begin()));
+    for (uint32_t i : truth.row_indices(u))
+      rel.push_back(
+          static_cast<uint32_t>(std::lower_bound(cold_items.begin(), cold_items.end(), i) - cold_items.begin()));
     std::sort(rel.begin(), rel.end());
-    for (size_t k = 0; k < cold_items.size(); ++k) sub[k] = s.truth.user_taste[u * s.truth.num_topics + s.truth.item_topic[cold_items[k]]];
+    for (size_t k = 0; k < cold_items.size(); ++k)
+      sub[k] = s.truth.user_taste[u * s.truth.num_topics + s.truth.item_topic[cold_items[k]]];
     auc_oracle += auc(sub, rel, {});
   }
   std::printf("cold AUC: twotower %.3f, ials %.3f, true taste %.3f\n", auc_tt, auc_cf, auc_oracle / users);
@@ -137,7 +143,8 @@ TEST(TwoTowerTest, DescribedItemsScoreAsUntrainedCatalogueItems) {
   Interactions train;
   const auto& in = d.interactions();
   for (size_t r = 0; r < in.size(); ++r)
-    if (!cold.contains(in.items[r])) train.push_back(in.users[r], in.items[r], in.types[r], in.values[r], in.timestamps[r]);
+    if (!cold.contains(in.items[r]))
+      train.push_back(in.users[r], in.items[r], in.types[r], in.values[r], in.timestamps[r]);
   const Dataset tr = d.with_interactions(train);
   auto fitted = make_recommender("twotower", Params::parse("factors=8,threads=1,epochs=3").value()).value();
   ASSERT_TRUE(fitted->fit(tr).is_ok());
@@ -145,14 +152,17 @@ TEST(TwoTowerTest, DescribedItemsScoreAsUntrainedCatalogueItems) {
   std::vector<FeatureDescription> described;
   for (uint32_t i : cold) {
     FeatureDescription item;
-    for (uint32_t t : f.tokens(i)) item.values.emplace_back(f.fields()[f.token_field(t)].name, std::string(f.token_value(t)));
+    for (uint32_t t : f.tokens(i))
+      item.values.emplace_back(f.fields()[f.token_field(t)].name, std::string(f.token_value(t)));
     for (uint32_t field = 0; field < f.fields().size(); ++field)
-      if (f.fields()[field].kind == FeatureKind::kNumeric) item.numbers.emplace_back(f.fields()[field].name, f.numeric(i, field));
+      if (f.fields()[field].kind == FeatureKind::kNumeric)
+        item.numbers.emplace_back(f.fields()[field].name, f.numeric(i, field));
     described.push_back(std::move(item));
   }
   ASSERT_FALSE(described.front().values.empty());
   testing::TempDir dir;
-  ASSERT_TRUE(save_model(*fitted, tr.catalog().users, tr.catalog().items, tr.user_items(), dir.file("t.nudge")).is_ok());
+  ASSERT_TRUE(
+      save_model(*fitted, tr.catalog().users, tr.catalog().items, tr.user_items(), dir.file("t.nudge")).is_ok());
   const LoadedModel loaded = load_model(dir.file("t.nudge")).value();
   const std::vector<uint32_t> history = {1, 2, 3};
   const std::vector<float> weights = {1, 1, 1};
@@ -171,7 +181,8 @@ TEST(TwoTowerTest, DescribedItemsScoreAsUntrainedCatalogueItems) {
   renamed.values.emplace_back("category", "never-seen");
   std::vector<float> scores(d.num_items()), a(1), b(1);
   loaded.model->score_history_with(UserHistory{history, weights}, std::vector<FeatureDescription>{renamed}, scores, a);
-  loaded.model->score_history_with(UserHistory{history, weights}, std::vector<FeatureDescription>{described.front()}, scores, b);
+  loaded.model->score_history_with(UserHistory{history, weights}, std::vector<FeatureDescription>{described.front()},
+                                   scores, b);
   EXPECT_FLOAT_EQ(a[0], b[0]);
 }
 

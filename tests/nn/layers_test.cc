@@ -69,7 +69,8 @@ TEST(LayersTest, DenseReluStackMatchesFiniteDifferences) {
   for (Eigen::Index k = 0; k < l2.weight.size(); ++k) {
     EXPECT_NEAR(g2.weight.data()[k], numeric_gradient(l2.weight.data() + k, loss), 2e-3) << "W2 " << k;
   }
-  for (Eigen::Index k = 0; k < x.size(); ++k) EXPECT_NEAR(dx.data()[k], numeric_gradient(x.data() + k, loss), 2e-3) << "x " << k;
+  for (Eigen::Index k = 0; k < x.size(); ++k)
+    EXPECT_NEAR(dx.data()[k], numeric_gradient(x.data() + k, loss), 2e-3) << "x " << k;
 }
 
 TEST(LayersTest, AdamMinimisesAQuadratic) {
@@ -116,7 +117,7 @@ TEST(LogisticTest, GradientMatchesFiniteDifferencesAndFitSeparates) {
         << d;
   }
   const std::vector<float> fitted = fit_logistic(x, y, 3);
-  EXPECT_GT(fitted[0], 1.0f);   // the planted direction (2, -1)
+  EXPECT_GT(fitted[0], 1.0f);  // the planted direction (2, -1)
   EXPECT_LT(fitted[1], -0.5f);
   EXPECT_LT(logistic_loss(fitted, x, y, 0, nullptr), 0.3);
 }

@@ -32,7 +32,8 @@ TEST(TopKTest, MatchesAFullSortOracle) {
   for (uint32_t i = 0; i < s.size(); ++i) {
     if (!std::binary_search(ex.begin(), ex.end(), i)) all.push_back({i, s[i]});
   }
-  std::sort(all.begin(), all.end(), [](auto a, auto b) { return a.score > b.score || (a.score == b.score && a.item < b.item); });
+  std::sort(all.begin(), all.end(),
+            [](auto a, auto b) { return a.score > b.score || (a.score == b.score && a.item < b.item); });
   std::vector<ScoredItem> out;
   top_k(s, 50, ex, &out);
   EXPECT_EQ(out, std::vector<ScoredItem>(all.begin(), all.begin() + 50));

@@ -65,7 +65,8 @@ std::vector<std::string> post_until_killed(uint16_t port, int client, int cycle)
       std::vector<std::string> items;
       for (int k = 0; k < 5; ++k) {
         items.push_back(std::to_string(cycle) + "-" + std::to_string(n) + "-" + std::to_string(k));
-        body += std::string(k ? "," : "") + R"({"user":")" + user + R"(","item":")" + items.back() + R"(","type":"cart"})";
+        body +=
+            std::string(k ? "," : "") + R"({"user":")" + user + R"(","item":")" + items.back() + R"(","type":"cart"})";
       }
       body += "]";
       if (c.post("/v1/events", body).status != 200) break;
@@ -82,7 +83,8 @@ std::vector<std::string> post_until_killed(uint16_t port, int client, int cycle)
 int main(int argc, char** argv) {
   Options o;
   if (!parse_args(argc, argv, &o)) {
-    std::fprintf(stderr, "usage: crash_soak NUDGE_CLI [--cycles N] [--clients N] [--seed N] [--min-ms N] [--max-ms N]\n");
+    std::fprintf(stderr,
+                 "usage: crash_soak NUDGE_CLI [--cycles N] [--clients N] [--seed N] [--min-ms N] [--max-ms N]\n");
     return 1;
   }
   nudge::testing::TempDir dir;
@@ -122,8 +124,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::unordered_set<std::string> present;
-    const auto scanned = store.value()->scan_events(
-        [&](uint64_t, nudge::serve::Event&& e) { present.insert(e.user + "/" + e.item); });
+    const auto scanned =
+        store.value()->scan_events([&](uint64_t, nudge::serve::Event&& e) { present.insert(e.user + "/" + e.item); });
     if (!scanned.is_ok() || store.value()->records_skipped() != 0) {
       std::fprintf(stderr, "cycle %d: the store scan failed (%s) or skipped %llu records\n", cycle,
                    scanned.to_string().c_str(), static_cast<unsigned long long>(store.value()->records_skipped()));
@@ -133,9 +135,10 @@ int main(int argc, char** argv) {
     for (const auto& key : acked_total) lost += present.count(key) == 0;
     lost_total += lost;
     stored = present.size();
-    std::printf("cycle %d: killed after %d ms, %zu events acknowledged this cycle, %zu in all, %llu stored, %llu lost\n",
-                cycle + 1, wait_ms, acked_now, acked_total.size(), static_cast<unsigned long long>(stored),
-                static_cast<unsigned long long>(lost));
+    std::printf(
+        "cycle %d: killed after %d ms, %zu events acknowledged this cycle, %zu in all, %llu stored, %llu lost\n",
+        cycle + 1, wait_ms, acked_now, acked_total.size(), static_cast<unsigned long long>(stored),
+        static_cast<unsigned long long>(lost));
     std::fflush(stdout);
   }
   std::printf("crash soak: %d kill -9 cycles, %d clients, %zu events acknowledged, %llu stored, %llu lost\n", o.cycles,

@@ -28,7 +28,8 @@ after_events = 5
 [events]
 weights = "view=1,purchase=5"
 trending_half_life_hours = 2.5
-)", "test.toml", &c);
+)",
+                                      "test.toml", &c);
   ASSERT_TRUE(s.is_ok()) << s.to_string();
   EXPECT_EQ(c.server.host, "0.0.0.0");
   EXPECT_EQ(c.server.port, 9000);

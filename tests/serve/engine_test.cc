@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <map>
 #include <chrono>
 #include <future>
 #include <limits>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -66,9 +66,7 @@ struct Fixture {
     EXPECT_TRUE(r.is_ok()) << r.status().to_string();
     return std::move(r).value();
   }
-  const ItemRecord& item(const std::string& id) const {
-    return items[*synth.dataset.catalog().items.find(id)];
-  }
+  const ItemRecord& item(const std::string& id) const { return items[*synth.dataset.catalog().items.find(id)]; }
   RecommendResponse recommend(RecommendRequest r) const {
     auto out = engine->recommend(r);
     EXPECT_TRUE(out.is_ok()) << out.status().to_string();
@@ -99,9 +97,11 @@ TEST(Engine, AnEventChangesTheNextRecommendation) {
   // Three events on one category: the next answer is personal and mostly that category.
   const std::string category = f.items.front().category;
   const auto chosen = f.items_of(category);
-  ASSERT_TRUE(f.engine->ingest({{"brand-new", chosen[0], "purchase", 1.f, 0},
-                                {"brand-new", chosen[1], "purchase", 1.f, 0},
-                                {"brand-new", chosen[2], "purchase", 1.f, 0}}).is_ok());
+  ASSERT_TRUE(f.engine
+                  ->ingest({{"brand-new", chosen[0], "purchase", 1.f, 0},
+                            {"brand-new", chosen[1], "purchase", 1.f, 0},
+                            {"brand-new", chosen[2], "purchase", 1.f, 0}})
+                  .is_ok());
   auto after = f.recommend(req);
   EXPECT_EQ(after.source, "personal");
   int same = 0;
@@ -220,13 +220,14 @@ TEST(Engine, FilteredAnswersEqualTheFullRankingRestricted) {
   RecommendRequest req = all;
   req.k = 10;
   req.categories = {"c02", "c04"};
-  EXPECT_EQ(ids(f.recommend(req)), restricted([](const ItemRecord& r) { return r.category == "c02" || r.category == "c04"; }));
+  EXPECT_EQ(ids(f.recommend(req)),
+            restricted([](const ItemRecord& r) { return r.category == "c02" || r.category == "c04"; }));
   req.categories.clear();
   const std::string tag = f.items[7].tags.at(0);
   req.tags = {tag};
   EXPECT_EQ(ids(f.recommend(req)), restricted([&](const ItemRecord& r) {
-    return std::find(r.tags.begin(), r.tags.end(), tag) != r.tags.end();
-  }));
+              return std::find(r.tags.begin(), r.tags.end(), tag) != r.tags.end();
+            }));
   // Similar items with a category filter agree with the same filter applied afterwards.
   SimilarRequest sim;
   sim.item = f.items[0].id;
@@ -349,7 +350,8 @@ TEST(Engine, DescribedNewItemIsRecommendableAtOnce) {
 
 TEST(Engine, RestartRecoversHistoryModelAndAnswers) {
   Fixture f;
-  ASSERT_TRUE(f.engine->ingest({{"late", f.items[0].id, "view", 1.f, 0}, {"late", f.items[1].id, "cart", 1.f, 0}}).is_ok());
+  ASSERT_TRUE(
+      f.engine->ingest({{"late", f.items[0].id, "view", 1.f, 0}, {"late", f.items[1].id, "cart", 1.f, 0}}).is_ok());
   ASSERT_TRUE(f.engine->put_item({"fresh", "c00", {}, 1.f, false}).is_ok());
   RecommendRequest req;
   req.user = f.synth.dataset.catalog().users.id_of(5);
@@ -381,10 +383,11 @@ TEST(Engine, InvalidStoredRecordsAreSkippedAtRestartNotServed) {
     // Records as an older server (or a damaged disk) may have left them: they decode, but
     // their IDs are not UTF-8 or their values out of range.
     auto store = EventStore::open(f.dir.file("data") + "/events").value();
-    ASSERT_TRUE(store->append({{"bad\xff", f.items[0].id, "view", 1.f, 0},
-                               {"fine", "item\xc3", "view", 1.f, 0},
-                               {"fine", f.items[1].id, "view", std::numeric_limits<float>::infinity(), 0},
-                               {"fine", f.items[2].id, "view", 1.f, 0}})
+    ASSERT_TRUE(store
+                    ->append({{"bad\xff", f.items[0].id, "view", 1.f, 0},
+                              {"fine", "item\xc3", "view", 1.f, 0},
+                              {"fine", f.items[1].id, "view", std::numeric_limits<float>::infinity(), 0},
+                              {"fine", f.items[2].id, "view", 1.f, 0}})
                     .is_ok());
     ASSERT_TRUE(store->put_item({"poison\xff", "c00", {"t"}, 1.f, false}).is_ok());
     ASSERT_TRUE(store->put_user({"user\xfe", "{}"}).is_ok());
@@ -457,7 +460,8 @@ TEST_P(EngineSwap, HotSwapUnderConcurrentRequestsGivesOnlyValidAnswers) {
       }
     });
   std::thread writer([&] {
-    for (int n = 0; !stop; ++n) (void)f.engine->ingest({{"w" + std::to_string(n % 50), f.items[n % 300].id, "view", 1.f, 0}});
+    for (int n = 0; !stop; ++n)
+      (void)f.engine->ingest({{"w" + std::to_string(n % 50), f.items[n % 300].id, "view", 1.f, 0}});
   });
   const uint64_t v0 = f.engine->stats().model_version;
   for (int k = 0; k < 3; ++k) ASSERT_TRUE(f.engine->retrain().is_ok());
@@ -486,7 +490,8 @@ TEST(Engine, BackgroundRetrainWaitsWhileHeldThenFiresOnEventCount) {
   o.train_on_start = false;
   auto engine = std::move(Engine::open(o)).value();
   std::vector<Event> events;
-  for (int n = 0; n < 60; ++n) events.push_back({"u" + std::to_string(n % 6), "i" + std::to_string(n % 10), "view", 1.f, 0});
+  for (int n = 0; n < 60; ++n)
+    events.push_back({"u" + std::to_string(n % 6), "i" + std::to_string(n % 10), "view", 1.f, 0});
   {
     const auto hold = engine->hold_retrains();
     ASSERT_TRUE(engine->ingest(events).is_ok());
@@ -501,8 +506,9 @@ TEST(Engine, BackgroundRetrainWaitsWhileHeldThenFiresOnEventCount) {
 }
 
 TEST(Engine, FusedHnswAnswersAgreeWithExactFusionScoring) {
-  const std::string spec = "fusion:models=ials+twotower,ials.factors=16,ials.threads=1,twotower.factors=16,"
-                           "twotower.epochs=8,twotower.threads=1";
+  const std::string spec =
+      "fusion:models=ials+twotower,ials.factors=16,ials.threads=1,twotower.factors=16,"
+      "twotower.epochs=8,twotower.threads=1";
   Fixture exact(1000000, spec);
   Fixture ann(/*ann_min_items=*/10, spec);
   ASSERT_NE(ann.engine->model()->fused_ann(), nullptr);
@@ -576,9 +582,11 @@ TEST_P(EngineKinds, EventsChangeTheNextAnswerAndARestartReloadsTheModel) {
   EXPECT_EQ(f.recommend(req).source, "trending");
   const std::string category = f.items.front().category;
   const auto chosen = f.items_of(category);
-  ASSERT_TRUE(f.engine->ingest({{"newcomer", chosen[0], "purchase", 1.f, 0},
-                                {"newcomer", chosen[1], "purchase", 1.f, 0},
-                                {"newcomer", chosen[2], "purchase", 1.f, 0}}).is_ok());
+  ASSERT_TRUE(f.engine
+                  ->ingest({{"newcomer", chosen[0], "purchase", 1.f, 0},
+                            {"newcomer", chosen[1], "purchase", 1.f, 0},
+                            {"newcomer", chosen[2], "purchase", 1.f, 0}})
+                  .is_ok());
   const auto after = f.recommend(req);
   EXPECT_EQ(after.source, "personal");
   ASSERT_EQ(after.items.size(), 10u);
@@ -631,7 +639,8 @@ TEST_P(EngineFeatureKinds, DescribedNewItemIsRecommendableAtOnceThroughTheItemTo
   for (const auto& r : f.items)
     if (r.category != category && others.size() < 5) others.push_back(r.id);
   for (int k = 0; k < 5; ++k) {
-    ASSERT_TRUE(f.engine->put_item({"fresh" + std::to_string(k), category, f.item(chosen[5 + k]).tags, 5.f, false}).is_ok());
+    ASSERT_TRUE(
+        f.engine->put_item({"fresh" + std::to_string(k), category, f.item(chosen[5 + k]).tags, 5.f, false}).is_ok());
     const ItemRecord& o = f.item(others[static_cast<size_t>(k)]);
     ASSERT_TRUE(f.engine->put_item({"stranger" + std::to_string(k), o.category, o.tags, 5.f, false}).is_ok());
   }

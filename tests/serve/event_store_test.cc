@@ -17,10 +17,12 @@ using nudge::testing::TempDir;
 std::vector<Event> read_all(const EventStore& store) {
   std::vector<Event> out;
   uint64_t expect = 0;
-  EXPECT_TRUE(store.scan_events([&](uint64_t seq, Event&& e) {
-    EXPECT_EQ(seq, expect++);
-    out.push_back(std::move(e));
-  }).is_ok());
+  EXPECT_TRUE(store
+                  .scan_events([&](uint64_t seq, Event&& e) {
+                    EXPECT_EQ(seq, expect++);
+                    out.push_back(std::move(e));
+                  })
+                  .is_ok());
   return out;
 }
 

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <future>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "nudge/serve/import.h"
 #include "nudge/synth.h"
@@ -44,7 +44,9 @@ class HttpApiTest : public ::testing::Test {
 
 TEST_F(HttpApiTest, EventsInEveryShape) {
   EXPECT_EQ(call("POST", "/v1/events", R"({"user":"u","item":"a"})").body, R"({"accepted":1})");
-  EXPECT_EQ(call("POST", "/v1/events", R"([{"user":"u","item":"b"},{"user":"v","item":"a","type":"cart","value":2,"timestamp":1700000000}])").body,
+  EXPECT_EQ(call("POST", "/v1/events",
+                 R"([{"user":"u","item":"b"},{"user":"v","item":"a","type":"cart","value":2,"timestamp":1700000000}])")
+                .body,
             R"({"accepted":2})");
   EXPECT_EQ(call("POST", "/v1/events", R"({"events":[{"user":"w","item":"a"}]})").body, R"({"accepted":1})");
   EXPECT_EQ(engine_->stats().events, 4u);
@@ -59,7 +61,8 @@ TEST_F(HttpApiTest, BadEventsNameTheField) {
   expect_error(call("POST", "/v1/events", R"({"item":"a"})"), 400, "event.user");
   expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","timestamp":1.5})"), 400, "event.timestamp");
   expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","timestamp":-3})"), 400, "events[0].timestamp");
-  expect_error(call("POST", "/v1/events", R"({"user":"u","item":")" + std::string(300, 'x') + "\"}"), 400, "events[0].item");
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":")" + std::string(300, 'x') + "\"}"), 400,
+               "events[0].item");
   expect_error(call("POST", "/v1/events", R"({"events":[],"extra":1})"), 400, "body");
   expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a"})", ""), 401, "Authorization");
   EXPECT_EQ(engine_->stats().events, 0u);  // none of them stored
@@ -67,8 +70,9 @@ TEST_F(HttpApiTest, BadEventsNameTheField) {
 
 TEST_F(HttpApiTest, RecommendParameters) {
   call("POST", "/v1/events", R"([{"user":"u","item":"a"},{"user":"v","item":"b"}])");
-  auto r = call("GET", "/v1/recommend?user=u&k=5&exclude=b,c&category=x&tag=t&price_min=1&price_max=2&pin=a:1"
-                       "&boost=tag:t:0.5&max_per_category=2&mmr=0.5&explain=true&exclude_seen=false");
+  auto r = call("GET",
+                "/v1/recommend?user=u&k=5&exclude=b,c&category=x&tag=t&price_min=1&price_max=2&pin=a:1"
+                "&boost=tag:t:0.5&max_per_category=2&mmr=0.5&explain=true&exclude_seen=false");
   EXPECT_EQ(r.status, 200) << r.body;
   expect_error(call("GET", "/v1/recommend?user=u&k=0"), 400, "k");
   expect_error(call("GET", "/v1/recommend?user=u&k=-1"), 400, "k");
@@ -195,7 +199,8 @@ TEST_F(HttpApiTest, InvalidUtf8AnywhereIsA400AndNothingIsStored) {
 
 TEST_F(HttpApiTest, NumbersOutOfRangeAre400sAnywhereInTheBody) {
   expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","value":1e400})"), 400, "body");
-  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","value":)" + std::string(400, '9') + "}"), 400, "body");
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","value":)" + std::string(400, '9') + "}"), 400,
+               "body");
   expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","colour":-1e400})"), 400, "body");
   expect_error(call("PUT", "/v1/items/a", R"({"price":1e400})"), 400, "body");
   expect_error(call("PUT", "/v1/users/u", R"({"age":1e400})"), 400, "body");

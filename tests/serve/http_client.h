@@ -38,7 +38,9 @@ class HttpClient {
     return {static_cast<int>(parser.get().result_int()), parser.get().body()};
   }
   Reply get(const std::string& target) { return request(boost::beast::http::verb::get, target); }
-  Reply post(const std::string& target, const std::string& body) { return request(boost::beast::http::verb::post, target, body); }
+  Reply post(const std::string& target, const std::string& body) {
+    return request(boost::beast::http::verb::post, target, body);
+  }
 
  private:
   boost::asio::io_context ioc_;

@@ -89,7 +89,8 @@ TEST_F(HttpServerTest, KeepAliveCarriesManyRequestsIncludingDurableIngest) {
 TEST_F(HttpServerTest, BodiesOverTheLimitGet413AndStoreNothing) {
   HttpClient client(server_->port());
   std::string events = "[";
-  for (int n = 0; n < 40; ++n) events += std::string(n ? "," : "") + R"({"user":"u","item":"item)" + std::to_string(n) + "\"}";
+  for (int n = 0; n < 40; ++n)
+    events += std::string(n ? "," : "") + R"({"user":"u","item":"item)" + std::to_string(n) + "\"}";
   events += "]";
   ASSERT_GT(events.size(), 1024u);
   const auto r = client.post("/v1/events", events);
@@ -104,8 +105,8 @@ TEST_F(HttpServerTest, MalformedHttpGets400AndTheConnectionCloses) {
   const std::string reply = raw_exchange("NOT AN HTTP REQUEST\r\n\r\n");
   EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
   EXPECT_NE(reply.find("malformed HTTP request"), std::string::npos) << reply;
-  const std::string chunked = raw_exchange(
-      "POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n");
+  const std::string chunked =
+      raw_exchange("POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n");
   EXPECT_EQ(chunked.rfind("HTTP/1.1 400", 0), 0u) << chunked;
   HttpClient client(server_->port());
   EXPECT_EQ(client.get("/healthz").status, 200);

@@ -21,8 +21,8 @@ class ServerProcess {
   ServerProcess(const std::string& cli, const std::string& data_dir, const std::string& port_file,
                 std::vector<std::string> extra = {}) {
     std::remove(port_file.c_str());
-    std::vector<std::string> args = {cli, "-q", "serve", "-d", data_dir, "--port", "0", "--threads", "2",
-                                     "--port-file", port_file};
+    std::vector<std::string> args = {cli, "-q",        "serve", "-d",          data_dir, "--port",
+                                     "0", "--threads", "2",     "--port-file", port_file};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {

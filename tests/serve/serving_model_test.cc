@@ -33,13 +33,13 @@ struct Hand {
     o.regularization = 0.1;
     auto ials = std::make_unique<IalsModel>(o, Params{});
     ials->set_factors(users, items);
-    features = {{"a", "red", {"x"}, 1.f, false}, {"b", "red", {}, 1.f, false},     {"c", "blue", {"x"}, 1.f, false},
+    features = {{"a", "red", {"x"}, 1.f, false}, {"b", "red", {}, 1.f, false},    {"c", "blue", {"x"}, 1.f, false},
                 {"d", "blue", {}, 1.f, false},   {"e", "red", {"x"}, 1.f, false}, {"f", "green", {"y"}, 1.f, false}};
     ServingModelOptions so;
     so.ials = o;
     so.ann_min_items = ann_min_items;
-    model = ServingModel::build(std::move(ials), {0, 1, 2, 3, 4, 5}, 6, {true, true, true, true, false, false}, features,
-                                 so, 3);
+    model = ServingModel::build(std::move(ials), {0, 1, 2, 3, 4, 5}, 6, {true, true, true, true, false, false},
+                                features, so, 3);
   }
 };
 

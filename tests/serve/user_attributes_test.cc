@@ -14,8 +14,10 @@ TEST(UserAttributes, TopLevelScalarsAndArraysBecomeFeatures) {
   const FeatureDescription d = describe_user(
       R"({"segment":"s03","premium":true,"age":31.5,"interests":["jazz",7,false,{"x":1},2.5],"nested":{"a":"b"},)"
       R"("none":null,"huge":1e39})");
-  EXPECT_EQ(d.values, (Values{{"interests", "jazz"}, {"interests", "7"}, {"interests", "false"}, {"premium", "true"},
-                              {"segment", "s03"}}))
+  EXPECT_EQ(
+      d.values,
+      (Values{
+          {"interests", "jazz"}, {"interests", "7"}, {"interests", "false"}, {"premium", "true"}, {"segment", "s03"}}))
       << "object keys come sorted; nested objects, null and non-integer array numbers are left out";
   EXPECT_EQ(d.numbers, (Numbers{{"age", 31.5f}})) << "1e39 does not fit a float";
 }

@@ -54,7 +54,8 @@ void add_split(CLI::App* data) {
                   "Also split validation off train with the same method (0 = no validation set)")
       ->capture_default_str();
   cmd->add_option("--cut", sf->cut, "temporal: cut timestamp in seconds (default: from --test-fraction)");
-  cmd->add_option("--folds", sf->folds, "k-fold instead: write fold-N-train.csv / fold-N-test.csv")->check(CLI::Range(0, 100));
+  cmd->add_option("--folds", sf->folds, "k-fold instead: write fold-N-train.csv / fold-N-test.csv")
+      ->check(CLI::Range(0, 100));
   cmd->add_option("--seed", sf->seed, "Random seed")->capture_default_str();
   cmd->add_option("-o,--out", sf->out, "Output directory")->required();
   cmd->callback([flags, sf] {

@@ -62,11 +62,16 @@ void add_eval_command(CLI::App& root) {
       ->check(CLI::IsMember({"full", "sampled", "rating"}))
       ->capture_default_str();
   cmd->add_option("--method", ef->method, "Split: random, leave-last, temporal")->capture_default_str();
-  cmd->add_option("--test-fraction", ef->test_fraction, "Share held out (random, temporal)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--folds", ef->folds, "k-fold cross-validation instead of one split (mean ± std)")->check(CLI::Range(0, 100));
+  cmd->add_option("--test-fraction", ef->test_fraction, "Share held out (random, temporal)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--folds", ef->folds, "k-fold cross-validation instead of one split (mean ± std)")
+      ->check(CLI::Range(0, 100));
   cmd->add_option("--seed", ef->seed, "Seed for the split and negative sampling")->capture_default_str();
   cmd->add_option("-k,--k", ef->ks, "Cut-offs, e.g. -k 10 -k 20")->capture_default_str()->check(CLI::Range(1, 100000));
-  cmd->add_option("--negatives", ef->negatives, "sampled: negatives per test item")->capture_default_str()->check(CLI::Range(1, 1000000));
+  cmd->add_option("--negatives", ef->negatives, "sampled: negatives per test item")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--negatives-file", ef->negatives_file, "sampled: NCF test.negative file instead of sampling");
   cmd->add_option("--threads", ef->threads, "Scoring threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--json", ef->json_out, "Also write the results as JSON to this file");

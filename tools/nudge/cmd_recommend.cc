@@ -41,8 +41,9 @@ void add_recommend_commands(CLI::App& root) {
   rec->add_option("--model-file", f->model_file, "Model written by nudge train")->required();
   rec->add_option("-u,--user", f->users, "User ID (repeat for several)");
   rec->add_option("--history", f->history, "Items of an unknown user, oldest first, e.g. --history i1 i7 (fold-in)");
-  rec->add_option("--attributes", f->attributes,
-                  "The unknown user's attributes as a JSON object, as PUT /v1/users takes them, e.g. '{\"country\":\"fr\"}'");
+  rec->add_option(
+      "--attributes", f->attributes,
+      "The unknown user's attributes as a JSON object, as PUT /v1/users takes them, e.g. '{\"country\":\"fr\"}'");
   rec->add_option("--exclude", f->exclude, "Items never to recommend");
   rec->add_flag("--include-seen", f->include_seen, "Allow items the user already interacted with");
   rec->add_option("-k", f->k, "How many items")->capture_default_str()->check(CLI::Range(1, 1000000));

@@ -50,9 +50,12 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("-m,--model", f->model,
                   "Model to serve and retrain, as nudge train -m takes it (default: fusion of ials and twotower "
                   "when items have features, else ials)");
-  cmd->add_option("--model-file", f->model_file, "Serve this model trained by nudge train, and keep learning from events");
-  cmd->add_option("--factors", f->factors, "iALS factors of the default model (default 64)")->check(CLI::Range(1, 1024));
-  cmd->add_flag("--no-sync", f->no_sync, "Acknowledge events once written, before fsync (survives crashes, not power loss)");
+  cmd->add_option("--model-file", f->model_file,
+                  "Serve this model trained by nudge train, and keep learning from events");
+  cmd->add_option("--factors", f->factors, "iALS factors of the default model (default 64)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_flag("--no-sync", f->no_sync,
+                "Acknowledge events once written, before fsync (survives crashes, not power loss)");
   cmd->add_option("--port-file", f->port_file, "Write the bound port here once listening");
   cmd->add_option("--import", f->import, "Import this interactions file (csv, jsonl, MovieLens) into the store first");
   cmd->add_option("--import-items", f->import_items, "Item features to import with --import (annotated csv)");
@@ -88,7 +91,8 @@ void add_serve_command(CLI::App& root) {
     serve::HttpApi api(*engine, config.api);
     serve::HttpServer server(api, config.server);
     ok_or_throw(server.start());
-    fmt::print("nudge: listening on http://{}:{} (data in {})\n", config.server.host, server.port(), config.engine.data_dir);
+    fmt::print("nudge: listening on http://{}:{} (data in {})\n", config.server.host, server.port(),
+               config.engine.data_dir);
     std::fflush(stdout);
     if (!f->port_file.empty()) std::ofstream(f->port_file) << server.port() << "\n";
     server.wait_for_signal();

@@ -17,12 +17,21 @@ void add_synth_command(CLI::App& root) {
   cmd->add_option("-o,--out", *out_dir, "Output directory")->required();
   cmd->add_option("--users", opts->num_users, "Number of users")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--items", opts->num_items, "Number of items")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--interactions", opts->num_interactions, "Number of interactions")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--topics", opts->num_topics, "Hidden taste clusters (= item categories)")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--focus", opts->user_focus, "Dirichlet concentration of tastes (smaller = more focused)")->capture_default_str();
+  cmd->add_option("--interactions", opts->num_interactions, "Number of interactions")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--topics", opts->num_topics, "Hidden taste clusters (= item categories)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--focus", opts->user_focus, "Dirichlet concentration of tastes (smaller = more focused)")
+      ->capture_default_str();
   cmd->add_option("--zipf", opts->popularity_exponent, "Zipf exponent of item popularity")->capture_default_str();
-  cmd->add_option("--noise", opts->noise, "Share of events picked by popularity alone")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--drift", opts->drift, "How far tastes move over the time span (0..1)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--noise", opts->noise, "Share of events picked by popularity alone")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--drift", opts->drift, "How far tastes move over the time span (0..1)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--feature-noise", opts->feature_noise, "Share of items whose features describe a random topic")
       ->capture_default_str();
   cmd->add_option("--min-user", opts->min_user_interactions, "Minimum interactions per user")->capture_default_str();

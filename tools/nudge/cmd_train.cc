@@ -16,7 +16,8 @@ void add_train_command(CLI::App& root) {
   auto out = std::make_shared<std::string>();
   CLI::App* cmd = root.add_subcommand("train", "Fit a model on all of a dataset and write a model file");
   add_data_flags(cmd, flags.get());
-  cmd->add_option("-m,--model", *spec, "Model and parameters, e.g. ials:factors=64,iterations=15")->capture_default_str();
+  cmd->add_option("-m,--model", *spec, "Model and parameters, e.g. ials:factors=64,iterations=15")
+      ->capture_default_str();
   cmd->add_option("-o,--out", *out, "Model file to write")->required();
   cmd->callback([flags, spec, out] {
     auto model = value_or_throw(make_recommender_from_spec(*spec));

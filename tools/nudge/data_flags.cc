@@ -14,7 +14,8 @@ void add_data_flags(CLI::App* app, DataFlags* f) {
   app->add_option("--format", f->format, "auto, csv, tsv, jsonl, ml-100k, ml-1m, ml-csv");
   app->add_option("--delimiter", f->delimiter, "Field delimiter (may be several characters, e.g. '::')");
   app->add_option("--header", f->header, "Whether line 1 is a header: auto, yes, no");
-  app->add_option("--map", f->map, "Columns: user=COL,item=COL,value=COL,timestamp=COL,type=COL (names or 1-based positions)");
+  app->add_option("--map", f->map,
+                  "Columns: user=COL,item=COL,value=COL,timestamp=COL,type=COL (names or 1-based positions)");
   app->add_option("--default-type", f->default_type, "Event type when there is no type column");
   app->add_option("--event-weights", f->event_weights, "Implicit weight per event type, e.g. view=1,purchase=10");
   app->add_option("--timestamp-unit", f->timestamp_unit, "Unit of numeric timestamps: s or ms");
@@ -43,7 +44,8 @@ Result<ReadOptions> read_options(const DataFlags& f) {
   if (f.header == "yes") o.header = HeaderMode::kYes;
   else if (f.header == "no") o.header = HeaderMode::kNo;
   else if (f.header == "auto") o.header = HeaderMode::kAuto;
-  else if (!f.header.empty()) return Status::invalid_argument("--header must be auto, yes or no, not '" + f.header + "'");
+  else if (!f.header.empty())
+    return Status::invalid_argument("--header must be auto, yes or no, not '" + f.header + "'");
   if (!f.map.empty()) NUDGE_RETURN_IF_ERROR(o.columns.parse(f.map).with_context("--map"));
   if (!f.default_type.empty()) o.default_type = f.default_type;
   if (!f.event_weights.empty()) o.event_weights = f.event_weights;
@@ -73,8 +75,10 @@ Result<Dataset> load_dataset(const DataFlags& f) {
   NUDGE_RETURN_IF_ERROR(read_interactions_file(f.input, options, builder, report));
   spdlog::info("{}", report.summary(f.input));
   if (!f.rejects_file.empty()) NUDGE_RETURN_IF_ERROR(report.write_rejects(f.rejects_file));
-  if (!f.item_features.empty()) NUDGE_RETURN_IF_ERROR(read_features(f.item_features, FeatureTarget::kItems, f, builder));
-  if (!f.user_features.empty()) NUDGE_RETURN_IF_ERROR(read_features(f.user_features, FeatureTarget::kUsers, f, builder));
+  if (!f.item_features.empty())
+    NUDGE_RETURN_IF_ERROR(read_features(f.item_features, FeatureTarget::kItems, f, builder));
+  if (!f.user_features.empty())
+    NUDGE_RETURN_IF_ERROR(read_features(f.user_features, FeatureTarget::kUsers, f, builder));
   Dataset raw = builder.build();
   CleanOptions co;
   co.drop_exact_duplicates = !f.keep_duplicates;

@@ -12,10 +12,10 @@ namespace nudge::cli {
 struct DataFlags {
   std::string input;
   std::string read_config;
-  std::string format;        // empty: from the config or "auto"
+  std::string format;  // empty: from the config or "auto"
   std::string delimiter;
-  std::string header;        // "auto", "yes", "no"
-  std::string map;           // "user=uid,item=sku"
+  std::string header;  // "auto", "yes", "no"
+  std::string map;     // "user=uid,item=sku"
   std::string default_type;
   std::string event_weights;
   std::string timestamp_unit;  // "s" or "ms"

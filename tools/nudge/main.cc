@@ -12,7 +12,9 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "More log output");
   app.add_flag("-q,--quiet", quiet, "Only errors; no progress display");
   app.parse_complete_callback([&] {
-    nudge::configure_logging(quiet ? nudge::LogLevel::kQuiet : verbose ? nudge::LogLevel::kVerbose : nudge::LogLevel::kNormal);
+    nudge::configure_logging(quiet     ? nudge::LogLevel::kQuiet
+                             : verbose ? nudge::LogLevel::kVerbose
+                                       : nudge::LogLevel::kNormal);
   });
   nudge::cli::add_synth_command(app);
   nudge::cli::add_data_command(app);

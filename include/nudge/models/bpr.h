@@ -21,11 +21,11 @@ namespace nudge {
 
 struct BprOptions {
   int64_t factors = 64;
-  int64_t epochs = 100;              // one epoch = nnz updates
-  double learning_rate = 0.01;      // implicit's defaults; best of a small grid on synthetic data
+  int64_t epochs = 100;         // one epoch = nnz updates
+  double learning_rate = 0.01;  // implicit's defaults; best of a small grid on synthetic data
   double regularization = 0.01;
   std::string sampling = "uniform";  // uniform, popularity, adaptive
-  int64_t adaptive_candidates = 2;  // more picks harder negatives, and more false ones
+  int64_t adaptive_candidates = 2;   // more picks harder negatives, and more false ones
   double init_scale = 0.1;
   int64_t threads = 0;
   int64_t seed = 42;

@@ -5,8 +5,8 @@
 #include <Eigen/Dense>
 #include <cstdint>
 
-#include "nudge/serialize.h"
 #include "nudge/rng.h"
+#include "nudge/serialize.h"
 
 namespace nudge {
 

@@ -19,11 +19,11 @@ struct IalsOptions {
   int64_t factors = 64;
   int64_t iterations = 15;
   double regularization = 0.01;
-  double reg_exponent = 0.0;   // 0: plain lambda; 1: lambda * (1 + n_u) as in Rendle et al.
-  double alpha = 1.0;          // confidence = 1 + alpha * weight
-  int64_t cg_steps = 3;        // 0 = exact Cholesky solve per row
-  double init_scale = 0.01;    // initial factors ~ N(0, init_scale^2)
-  int64_t threads = 0;         // 0 = all cores
+  double reg_exponent = 0.0;  // 0: plain lambda; 1: lambda * (1 + n_u) as in Rendle et al.
+  double alpha = 1.0;         // confidence = 1 + alpha * weight
+  int64_t cg_steps = 3;       // 0 = exact Cholesky solve per row
+  double init_scale = 0.01;   // initial factors ~ N(0, init_scale^2)
+  int64_t threads = 0;        // 0 = all cores
   int64_t seed = 42;
   static Result<IalsOptions> from_params(const Params& params);
   static const ParamTable<IalsOptions>& parameters();
@@ -41,9 +41,7 @@ class IalsModel : public Recommender {
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
   Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
-  ItemEmbeddings item_embeddings() const override {
-    return {items_.data(), static_cast<uint32_t>(items_.cols())};
-  }
+  ItemEmbeddings item_embeddings() const override { return {items_.data(), static_cast<uint32_t>(items_.cols())}; }
   bool history_vector(const UserHistory& history, std::span<float> user) const override;
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;

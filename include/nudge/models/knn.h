@@ -21,7 +21,7 @@
 namespace nudge {
 
 struct KnnOptions {
-  int64_t neighbours = 20;           // kept per row (0 = all)
+  int64_t neighbours = 20;            // kept per row (0 = all)
   std::string similarity = "cosine";  // cosine, tfidf, bm25, jaccard
   double shrinkage = 0.0;
   double bm25_k1 = 1.2;

@@ -56,7 +56,7 @@ class SvdModel : public Recommender {
   float mean_ = 0;
   Eigen::VectorXf user_bias_, item_bias_;
   FactorMatrix users_, items_, implicit_;  // implicit_: y_j (SVD++ only)
-  CsrMatrix rated_;                         // user -> rated items (SVD++ only)
+  CsrMatrix rated_;                        // user -> rated items (SVD++ only)
 };
 
 }  // namespace nudge

@@ -42,8 +42,8 @@ struct TwoTowerOptions {
   std::string loss = "warp";  // warp, bpr
   // warp: least candidates in a user's pool; bpr: negatives per positive. 0: 100 for warp, 1 for bpr.
   int64_t negatives = 0;
-  int64_t history = 20;   // recent items in the user tower
-  int64_t buckets = 8;    // quantile buckets per numeric feature
+  int64_t history = 20;  // recent items in the user tower
+  int64_t buckets = 8;   // quantile buckets per numeric feature
   int64_t threads = 0;
   int64_t seed = 42;
   static Result<TwoTowerOptions> from_params(const Params& params);
@@ -88,8 +88,8 @@ class TwoTowerModel : public Recommender {
     std::vector<uint32_t> history;  // recent items; an example's positive is left out of its tower
     bool drop_history_ids = false;
     std::vector<Pair> pairs;
-    std::vector<ScoredItem> pool;         // WARP's scored negative candidates (scratch)
-    std::vector<float> positive_scores;   // WARP's scores of the positives (scratch)
+    std::vector<ScoredItem> pool;        // WARP's scored negative candidates (scratch)
+    std::vector<float> positive_scores;  // WARP's scores of the positives (scratch)
   };
   // Per-token gradient: dense rows, with the tokens touched listed once each so that only
   // those are applied and cleared. Reused across batches.
@@ -117,8 +117,12 @@ class TwoTowerModel : public Recommender {
   };
   // The item feature tokens of a described item, the user feature tokens of a user's
   // attributes (values the model never saw are skipped).
-  void describe(const FeatureDescription& item, std::vector<uint32_t>* tokens) const { item_index_.tokens(item, tokens); }
-  void describe_user(const FeatureDescription& user, std::vector<uint32_t>* tokens) const { user_index_.tokens(user, tokens); }
+  void describe(const FeatureDescription& item, std::vector<uint32_t>* tokens) const {
+    item_index_.tokens(item, tokens);
+  }
+  void describe_user(const FeatureDescription& user, std::vector<uint32_t>* tokens) const {
+    user_index_.tokens(user, tokens);
+  }
   FactorMatrix& embeddings() { return embeddings_; }
   std::vector<float>& biases() { return biases_; }
   // Item vectors as served (cold items: features only).
@@ -151,18 +155,18 @@ class TwoTowerModel : public Recommender {
   CsrMatrix item_token_lists_;  // item -> feature tokens (ID token excluded)
   CsrMatrix user_token_lists_;  // user -> tokens (ID token included)
   TokenLayout layout_;
-  std::vector<uint32_t> item_id_token_;  // kNoIndex for items with no training interaction
-  std::vector<uint32_t> user_id_token_;  // kNoIndex for users with no training interaction
+  std::vector<uint32_t> item_id_token_;        // kNoIndex for items with no training interaction
+  std::vector<uint32_t> user_id_token_;        // kNoIndex for users with no training interaction
   std::vector<float> adagrad_, adagrad_bias_;  // squared-gradient sums, kept from fit() for fit_warm()
-  CsrMatrix recent_;                     // user -> most recent training items
-  FactorMatrix embeddings_;              // tokens x factors
-  std::vector<float> biases_;            // per token (item tokens only are used)
+  CsrMatrix recent_;                           // user -> most recent training items
+  FactorMatrix embeddings_;                    // tokens x factors
+  std::vector<float> biases_;                  // per token (item tokens only are used)
   // Feature values as seen in training, to build the tower of an item described later or
   // the user part of a served user's tower from their attributes.
   struct FeatureIndex {
     std::vector<std::string> fields;
-    IdMap vocabulary;                 // "field=value" -> token - base
-    uint32_t base = 0;                // the vocabulary's first token
+    IdMap vocabulary;   // "field=value" -> token - base
+    uint32_t base = 0;  // the vocabulary's first token
     std::vector<NumericField> numeric;
     void tokens(const FeatureDescription& d, std::vector<uint32_t>* out) const;
     void save(ModelWriter& out) const;
@@ -171,8 +175,8 @@ class TwoTowerModel : public Recommender {
   static constexpr uint32_t kFeatureIndexMarker = 0x58495454;      // "TTIX"
   static constexpr uint32_t kUserFeatureIndexMarker = 0x58555454;  // "TTUX"
   FeatureIndex item_index_, user_index_;
-  FactorMatrix item_vectors_;            // cache: v_i
-  std::vector<float> item_bias_;         // cache: b_i
+  FactorMatrix item_vectors_;     // cache: v_i
+  std::vector<float> item_bias_;  // cache: b_i
 };
 
 }  // namespace nudge

@@ -12,7 +12,7 @@ double logistic_loss(std::span<const float> w, const std::vector<std::vector<flo
                      std::span<const float> labels, double l2, std::vector<double>* grad);
 
 // Fits w (resized to `dim`, started at 0) by full-batch gradient descent with momentum.
-std::vector<float> fit_logistic(const std::vector<std::vector<float>>& features, std::span<const float> labels, size_t dim,
-                                double l2 = 1e-4, int iterations = 300, double step = 0.5);
+std::vector<float> fit_logistic(const std::vector<std::vector<float>>& features, std::span<const float> labels,
+                                size_t dim, double l2 = 1e-4, int iterations = 300, double step = 0.5);
 
 }  // namespace nudge::nn

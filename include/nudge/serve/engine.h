@@ -38,24 +38,24 @@ struct EngineOptions {
   std::string data_dir;
   EventStoreOptions store;
   ServingModelOptions model;
-  std::string model_file;                    // serve this model file (copied into data_dir)
-  std::string event_weights;                 // "view=1,purchase=8"; empty: the defaults
-  double trending_half_life_hours = 24.0;    // decay of the popularity counters
-  double trending_refresh_s = 1.0;           // the trending ranking (cold start) is re-sorted at most this often
-  int64_t retrain_interval_s = 3600;         // 0: no scheduled retrain
-  int64_t retrain_after_events = 100000;     // 0: not triggered by event count
-  int64_t retrain_min_events = 1;            // fewer events than this: no model (trending only)
-  bool train_on_start = true;                // train at startup when the store has no model file
+  std::string model_file;                  // serve this model file (copied into data_dir)
+  std::string event_weights;               // "view=1,purchase=8"; empty: the defaults
+  double trending_half_life_hours = 24.0;  // decay of the popularity counters
+  double trending_refresh_s = 1.0;         // the trending ranking (cold start) is re-sorted at most this often
+  int64_t retrain_interval_s = 3600;       // 0: no scheduled retrain
+  int64_t retrain_after_events = 100000;   // 0: not triggered by event count
+  int64_t retrain_min_events = 1;          // fewer events than this: no model (trending only)
+  bool train_on_start = true;              // train at startup when the store has no model file
 };
 
 struct EngineStats {
-  uint64_t events = 0;          // in the store
-  uint64_t commits = 0;         // group commits (WriteBatches)
+  uint64_t events = 0;   // in the store
+  uint64_t commits = 0;  // group commits (WriteBatches)
   uint64_t users = 0;
   uint64_t items = 0;
-  uint64_t model_version = 0;   // 0: no model yet
-  std::string model_kind;       // "ials", "fusion", ...; empty without a model
-  std::string model_spec;       // the served model's spec (name and parameters)
+  uint64_t model_version = 0;                                 // 0: no model yet
+  std::string model_kind;                                     // "ials", "fusion", ...; empty without a model
+  std::string model_spec;                                     // the served model's spec (name and parameters)
   std::vector<std::pair<std::string, float>> fusion_weights;  // per component, weighted fusion
   int64_t model_trained_at = 0;
   double last_train_seconds = 0;

@@ -35,15 +35,15 @@ struct Event {
 // still train the model) but never come back in results.
 struct ItemRecord {
   std::string id;
-  std::string category;           // empty: none
+  std::string category;  // empty: none
   std::vector<std::string> tags;
-  float price = std::nanf("");    // NaN: none
+  float price = std::nanf("");  // NaN: none
   bool hidden = false;
 };
 
 struct UserRecord {
   std::string id;
-  std::string attributes_json;    // an object, stored as sent
+  std::string attributes_json;  // an object, stored as sent
 };
 
 struct EventStoreOptions {
@@ -76,8 +76,8 @@ class EventStore {
   Status scan_items(const std::function<void(ItemRecord&& item)>& fn) const;
   Status scan_users(const std::function<void(UserRecord&& user)>& fn) const;
 
-  uint64_t num_events() const;   // == next sequence number
-  uint64_t num_commits() const;  // WriteBatches written (group-commit effectiveness)
+  uint64_t num_events() const;       // == next sequence number
+  uint64_t num_commits() const;      // WriteBatches written (group-commit effectiveness)
   uint64_t records_skipped() const;  // records the scans skipped because they do not decode
 
   struct Impl;

@@ -34,9 +34,10 @@ struct HttpResponse {
 };
 
 struct HttpApiOptions {
-  std::string api_key;            // non-empty: POST/PUT/DELETE need "Authorization: Bearer <api_key>"
+  std::string api_key;              // non-empty: POST/PUT/DELETE need "Authorization: Bearer <api_key>"
   size_t max_batch_events = 10000;  // events in one POST /v1/events; more: 413
-  size_t max_list_values = 1000;    // values of one list parameter (exclude, category, tag, pin, boost) or tags of an item
+  size_t max_list_values =
+      1000;  // values of one list parameter (exclude, category, tag, pin, boost) or tags of an item
 };
 
 class HttpApi {

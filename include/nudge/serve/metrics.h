@@ -13,7 +13,19 @@
 
 namespace nudge::serve {
 
-enum class Endpoint : uint8_t { kEvents, kRecommend, kSimilar, kItems, kUsers, kRetrain, kModel, kHealth, kMetrics, kOther, kCount };
+enum class Endpoint : uint8_t {
+  kEvents,
+  kRecommend,
+  kSimilar,
+  kItems,
+  kUsers,
+  kRetrain,
+  kModel,
+  kHealth,
+  kMetrics,
+  kOther,
+  kCount
+};
 std::string_view endpoint_name(Endpoint e);
 
 class Metrics {

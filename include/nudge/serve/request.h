@@ -37,8 +37,8 @@ struct RecommendRequest {
   std::optional<float> price_min, price_max;
   std::vector<Pin> pins;
   std::vector<Boost> boosts;
-  size_t max_per_category = 0;          // 0: no limit
-  float mmr_lambda = 1.f;               // < 1: maximal marginal relevance re-ranking
+  size_t max_per_category = 0;  // 0: no limit
+  float mmr_lambda = 1.f;       // < 1: maximal marginal relevance re-ranking
   bool explain = false;
 };
 
@@ -61,7 +61,7 @@ struct Recommendation {
 
 struct RecommendResponse {
   std::vector<Recommendation> items;
-  std::string source;        // "personal" (the user's vector) or "trending" (cold start)
+  std::string source;  // "personal" (the user's vector) or "trending" (cold start)
   uint64_t model_version = 0;
 };
 

@@ -70,12 +70,12 @@ class ServingModel {
                                                    double train_seconds = 0);
 
   uint64_t version() const { return version_; }
-  int64_t trained_at() const { return trained_at_; }  // unix seconds
+  int64_t trained_at() const { return trained_at_; }       // unix seconds
   double train_seconds() const { return train_seconds_; }  // the fit (the HNSW build is logged)
   const Recommender& recommender() const { return *model_; }
   std::string_view kind() const { return model_->name(); }
-  std::string spec() const;                               // recreates this model untrained
-  uint32_t num_items() const { return num_items_; }       // the catalogue size when built
+  std::string spec() const;                          // recreates this model untrained
+  uint32_t num_items() const { return num_items_; }  // the catalogue size when built
   bool trained(uint32_t item) const { return item < trained_.size() && trained_[item]; }
   // The model's row for a catalogue item, kNoIndex when it has none.
   uint32_t row_of(uint32_t item) const { return item < row_of_.size() ? row_of_[item] : kNoIndex; }
@@ -91,7 +91,8 @@ class ServingModel {
   // The same, and scores for items known only by their features (described after the model
   // was built) when the model has a feature view (describes_new_items()).
   void score_history_with(const UserHistory& user, std::span<const FeatureDescription> described,
-                          std::span<float> scores, std::vector<float>* scratch, std::span<float> described_scores) const;
+                          std::span<float> scores, std::vector<float>* scratch,
+                          std::span<float> described_scores) const;
   // The user in the model's rows: items and recent items without a row dropped. The spans
   // point into buffers of the calling thread, valid until its next call.
   UserHistory to_rows(const UserHistory& user) const;
@@ -141,23 +142,23 @@ class ServingModel {
   struct FusedPart {
     uint32_t offset = 0, dim = 0;  // the component's segment in a fused row: dim embeddings (+ 1 bias)
     bool bias = false;
-    Eigen::VectorXf mean;          // over every model item, of [v, b]
+    Eigen::VectorXf mean;  // over every model item, of [v, b]
     Eigen::MatrixXf covariance;
-    float weight = 0;              // lambda_k / sum of lambdas
+    float weight = 0;  // lambda_k / sum of lambdas
   };
   std::vector<FusedPart> fused_parts_;
-  FactorMatrix fused_items_;                         // catalogue order, zero for items without a row
+  FactorMatrix fused_items_;  // catalogue order, zero for items without a row
   std::unique_ptr<AnnIndex> fused_ann_;
   uint64_t version_ = 0;
   int64_t trained_at_ = 0;
   double train_seconds_ = 0;
   uint32_t num_items_ = 0;
   std::unique_ptr<Recommender> model_;
-  const IalsModel* ials_ = nullptr;                  // model_ when it is iALS
+  const IalsModel* ials_ = nullptr;  // model_ when it is iALS
   std::vector<uint32_t> row_of_, item_of_row_;
-  bool identity_rows_ = true;                        // row r is catalogue item r for every r
-  std::vector<bool> trained_, has_vector_;           // by catalogue item
-  FactorMatrix vectors_;                             // factor path, catalogue order
+  bool identity_rows_ = true;               // row r is catalogue item r for every r
+  std::vector<bool> trained_, has_vector_;  // by catalogue item
+  FactorMatrix vectors_;                    // factor path, catalogue order
   std::vector<float> norms_;
   std::unique_ptr<AnnIndex> ann_;
   std::unordered_map<std::string, Eigen::VectorXf> token_vectors_;  // "category=x", "tag=y"

@@ -34,7 +34,9 @@ bool is_position(std::string_view spec) {
   return !spec.empty() && std::all_of(spec.begin(), spec.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::array<std::string, kNumRoles> specs_of(const ColumnMapping& m) { return {m.user, m.item, m.value, m.timestamp, m.type}; }
+std::array<std::string, kNumRoles> specs_of(const ColumnMapping& m) {
+  return {m.user, m.item, m.value, m.timestamp, m.type};
+}
 
 Result<EventType> default_type_for(const ReadOptions& options, bool has_value, Catalog& catalog) {
   std::string name = options.default_type;

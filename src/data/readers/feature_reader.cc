@@ -37,13 +37,14 @@ Result<std::vector<Column>> parse_header(const std::vector<std::string_view>& fi
       raw = raw.substr(0, colon);
     }
     col.name = std::string(raw);
-    if (col.name.empty()) return Status::invalid_argument(where + ": header column " + std::to_string(c + 1) + " has no name");
+    if (col.name.empty())
+      return Status::invalid_argument(where + ": header column " + std::to_string(c + 1) + " has no name");
     if (annotation == "num") col.kind = FeatureKind::kNumeric;
     else if (annotation == "multi") col.kind = FeatureKind::kMultiCategorical;
     else if (annotation == "cat" || annotation.empty()) col.kind = FeatureKind::kCategorical;
     else {
-      return Status::invalid_argument(where + ": header column '" + std::string(trim(fields[c])) +
-                                      "': unknown kind '" + std::string(annotation) + "' (known: cat, multi, num)");
+      return Status::invalid_argument(where + ": header column '" + std::string(trim(fields[c])) + "': unknown kind '" +
+                                      std::string(annotation) + "' (known: cat, multi, num)");
     }
     if (listed(o.numeric, col.name)) col.kind = FeatureKind::kNumeric;
     if (listed(o.multi, col.name)) col.kind = FeatureKind::kMultiCategorical;
@@ -78,7 +79,8 @@ struct ParsedValue {
   float number = 0.f;
 };
 
-Status read_annotated_csv(LineSource& src, std::string_view header_line, const FeatureReadOptions& o, IdMap& ids, FeatureTable& table, RejectLog& log) {
+Status read_annotated_csv(LineSource& src, std::string_view header_line, const FeatureReadOptions& o, IdMap& ids,
+                          FeatureTable& table, RejectLog& log) {
   const std::string delimiter = o.delimiter.empty() ? "," : o.delimiter;
   FieldSplitter splitter(delimiter, delimiter == ",");
   std::vector<std::string_view> fields;
@@ -97,8 +99,8 @@ Status read_annotated_csv(LineSource& src, std::string_view header_line, const F
       continue;
     }
     if (fields.size() != cols.size()) {
-      NUDGE_RETURN_IF_ERROR(log.reject(no, "expected " + std::to_string(cols.size()) + " fields, found " +
-                                               std::to_string(fields.size())));
+      NUDGE_RETURN_IF_ERROR(log.reject(
+          no, "expected " + std::to_string(cols.size()) + " fields, found " + std::to_string(fields.size())));
       continue;
     }
     std::string_view id;
@@ -114,7 +116,8 @@ Status read_annotated_csv(LineSource& src, std::string_view header_line, const F
       if (cols[c].kind == FeatureKind::kNumeric && !v.empty()) {
         auto d = parse_double(v);
         if (!d || !std::isfinite(*d)) {
-          NUDGE_RETURN_IF_ERROR(log.reject(no, "field '" + cols[c].name + "': not a finite number: " + quote_for_error(v)));
+          NUDGE_RETURN_IF_ERROR(
+              log.reject(no, "field '" + cols[c].name + "': not a finite number: " + quote_for_error(v)));
           bad = true;
           continue;
         }
@@ -182,7 +185,8 @@ Status read_movielens_movies(LineSource& src, std::string_view first_line, bool 
     table.clear_field(entity, year);
     const std::string_view title = trim(fields[1]);
     if (title.size() >= 6 && title.back() == ')' && title[title.size() - 6] == '(') {
-      if (auto y = parse_int64(title.substr(title.size() - 5, 4))) table.set_numeric(entity, year, static_cast<float>(*y));
+      if (auto y = parse_int64(title.substr(title.size() - 5, 4)))
+        table.set_numeric(entity, year, static_cast<float>(*y));
     }
     for (std::string_view g : split_view(trim(fields[2]), o.multi_separator)) {
       g = trim(g);
@@ -201,7 +205,8 @@ Status read_features(LineSource& src, const std::string& name, FeatureTarget tar
                      DatasetBuilder& builder, ReadReport& report) {
   RejectLog log(name, o.strict, o.max_rejects_kept, report);
   IdMap& ids = target == FeatureTarget::kItems ? builder.catalog().items : builder.catalog().users;
-  FeatureTable& table = target == FeatureTarget::kItems ? builder.catalog().item_features : builder.catalog().user_features;
+  FeatureTable& table =
+      target == FeatureTarget::kItems ? builder.catalog().item_features : builder.catalog().user_features;
   std::string_view first;
   const bool found = src.next_non_blank(&first, &report.lines);
   NUDGE_RETURN_IF_ERROR(src.status());

@@ -3,12 +3,12 @@
 #include <array>
 #include <cctype>
 
+#include "columns.h"
 #include "common/text.h"
 #include "delimited.h"
+#include "json_lines.h"
 #include "line_source.h"
 #include "nudge/readers.h"
-#include "columns.h"
-#include "json_lines.h"
 #include "row_sink.h"
 
 namespace nudge {
@@ -17,11 +17,13 @@ namespace {
 // The format to use, from the options, the file name and the first line.
 InputFormat detect_format(InputFormat requested, std::string_view name, std::string_view first_line) {
   if (requested != InputFormat::kAuto) return requested;
-  const std::string base(name.substr(name.find_last_of('/') == std::string_view::npos ? 0 : name.find_last_of('/') + 1));
+  const std::string base(
+      name.substr(name.find_last_of('/') == std::string_view::npos ? 0 : name.find_last_of('/') + 1));
   const auto ends_with = [&](std::string_view suffix) { return base.ends_with(suffix); };
   const std::string_view line = trim(first_line);
   if (base == "u.data") return InputFormat::kMovieLens100k;
-  if (line.starts_with("{") || ends_with(".jsonl") || ends_with(".ndjson") || ends_with(".json")) return InputFormat::kJsonLines;
+  if (line.starts_with("{") || ends_with(".jsonl") || ends_with(".ndjson") || ends_with(".json"))
+    return InputFormat::kJsonLines;
   if (line.find("::") != std::string_view::npos) return InputFormat::kMovieLens1m;
   if (line.starts_with("userId,movieId")) return InputFormat::kMovieLensCsv;
   if (ends_with(".tsv") || ends_with(".tab") || (line.find('\t') != std::string_view::npos && !ends_with(".csv"))) {
@@ -62,7 +64,8 @@ Result<Columns> resolve_columns(const std::array<std::string, kNumRoles>& specs,
     const std::string& spec = specs[r];
     if (is_position(spec)) {
       const int pos = std::stoi(spec);
-      if (pos < 1) return Status::invalid_argument(where + ": column positions start at 1 (" + std::string(kRoleNames[r]) + "=0)");
+      if (pos < 1)
+        return Status::invalid_argument(where + ": column positions start at 1 (" + std::string(kRoleNames[r]) + "=0)");
       cols[r] = pos - 1;
     } else if (!spec.empty()) {
       if (!has_header) {
@@ -115,7 +118,8 @@ std::string column_label(int col, bool has_header, const std::vector<std::string
   return "column " + std::to_string(col + 1);
 }
 
-Status read_delimited(LineSource& src, std::string_view first_line, InputFormat format, const ReadOptions& options, DatasetBuilder& builder, RejectLog& log) {
+Status read_delimited(LineSource& src, std::string_view first_line, InputFormat format, const ReadOptions& options,
+                      DatasetBuilder& builder, RejectLog& log) {
   Layout layout = layout_for(format);
   if (!options.delimiter.empty()) {
     layout.delimiter = options.delimiter;
@@ -135,8 +139,8 @@ Status read_delimited(LineSource& src, std::string_view first_line, InputFormat 
   if (Status s = splitter.split(first_line, &fields); !s.is_ok()) {
     return Status::invalid_argument(log.place(first_no) + ": " + s.message());
   }
-  const bool has_header = layout.header == HeaderMode::kYes ||
-                          (layout.header == HeaderMode::kAuto && looks_like_header(fields, specs));
+  const bool has_header =
+      layout.header == HeaderMode::kYes || (layout.header == HeaderMode::kAuto && looks_like_header(fields, specs));
   std::vector<std::string> header;
   if (has_header) {
     for (auto f : fields) header.emplace_back(trim(f));
@@ -150,8 +154,8 @@ Status read_delimited(LineSource& src, std::string_view first_line, InputFormat 
     splitter.complete_record(src, &line, &record_storage, &log.report().lines);
     if (Status s = splitter.split(line, &fields); !s.is_ok()) return log.reject(line_no, s.message());
     if (fields.size() < needed) {
-      return log.reject(line_no, "expected at least " + std::to_string(needed) + " fields, found " +
-                                     std::to_string(fields.size()));
+      return log.reject(
+          line_no, "expected at least " + std::to_string(needed) + " fields, found " + std::to_string(fields.size()));
     }
     RawRow row;
     row.user = fields[cols[kUser]];

@@ -2,11 +2,11 @@
 // parsed again with nlohmann only to describe the error by line and column.
 #include "json_lines.h"
 
-#include <nlohmann/json.hpp>
 #include <simdjson.h>
+#include <nlohmann/json.hpp>
 
-#include "common/text.h"
 #include "columns.h"
+#include "common/text.h"
 
 namespace nudge {
 namespace {

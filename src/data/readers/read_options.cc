@@ -10,9 +10,12 @@ namespace nudge {
 
 namespace {
 constexpr std::pair<InputFormat, std::string_view> kFormatNames[] = {
-    {InputFormat::kAuto, "auto"},          {InputFormat::kCsv, "csv"},
-    {InputFormat::kTsv, "tsv"},            {InputFormat::kJsonLines, "jsonl"},
-    {InputFormat::kMovieLens100k, "ml-100k"}, {InputFormat::kMovieLens1m, "ml-1m"},
+    {InputFormat::kAuto, "auto"},
+    {InputFormat::kCsv, "csv"},
+    {InputFormat::kTsv, "tsv"},
+    {InputFormat::kJsonLines, "jsonl"},
+    {InputFormat::kMovieLens100k, "ml-100k"},
+    {InputFormat::kMovieLens1m, "ml-1m"},
     {InputFormat::kMovieLensCsv, "ml-csv"},
 };
 }  // namespace
@@ -37,7 +40,8 @@ Result<FeatureFormat> parse_feature_format(std::string_view name) {
   if (name == "csv") return FeatureFormat::kCsv;
   if (name == "ml-1m") return FeatureFormat::kMovieLens1m;
   if (name == "ml-csv") return FeatureFormat::kMovieLensCsv;
-  return Status::invalid_argument("unknown feature format '" + std::string(name) + "' (known: auto, csv, ml-1m, ml-csv)");
+  return Status::invalid_argument("unknown feature format '" + std::string(name) +
+                                  "' (known: auto, csv, ml-1m, ml-csv)");
 }
 
 Status ColumnMapping::parse(std::string_view spec) {
@@ -126,7 +130,8 @@ Result<ReadOptions> read_options_from_json_text(std::string_view text, std::stri
       }
     } else if (key == "timestamp_unit") {
       NUDGE_ASSIGN_OR_RETURN(std::string unit, want_string(v, key));
-      if (unit != "s" && unit != "ms") return Status::invalid_argument(where + ": key 'timestamp_unit' must be \"s\" or \"ms\"");
+      if (unit != "s" && unit != "ms")
+        return Status::invalid_argument(where + ": key 'timestamp_unit' must be \"s\" or \"ms\"");
       o.timestamp_millis = unit == "ms";
     } else if (key == "strict") {
       NUDGE_ASSIGN_OR_RETURN(o.strict, want_bool(v, key));

@@ -18,10 +18,11 @@ TEST(FeatureReaderTest, AnnotatedCsvKindsAndNewItems) {
   DatasetBuilder b;
   b.catalog().items.intern("known");
   ReadReport report;
-  ASSERT_OK(read_features_text("item_id,category,tags:multi,price:num\n"
-                               "known,shoes,red|sale,19.99\n"
-                               "fresh,hats,,\n",
-                               "items.csv", FeatureTarget::kItems, {}, b, report));
+  ASSERT_OK(
+      read_features_text("item_id,category,tags:multi,price:num\n"
+                         "known,shoes,red|sale,19.99\n"
+                         "fresh,hats,,\n",
+                         "items.csv", FeatureTarget::kItems, {}, b, report));
   const Dataset d = b.build();
   const auto& t = d.catalog().item_features;
   EXPECT_EQ(d.num_items(), 2u);  // "fresh" is a cold-start item
@@ -34,13 +35,14 @@ TEST(FeatureReaderTest, AnnotatedCsvKindsAndNewItems) {
 TEST(FeatureReaderTest, BadRowsChangeNothing) {
   DatasetBuilder b;
   ReadReport report;
-  ASSERT_OK(read_features_text("id,color,price:num\n"
-                               "a,red,10\n"
-                               "a,blue,cheap\n"
-                               "b,green\n"
-                               ",x,1\n"
-                               "c,teal,inf\n",
-                               "f.csv", FeatureTarget::kItems, {}, b, report));
+  ASSERT_OK(
+      read_features_text("id,color,price:num\n"
+                         "a,red,10\n"
+                         "a,blue,cheap\n"
+                         "b,green\n"
+                         ",x,1\n"
+                         "c,teal,inf\n",
+                         "f.csv", FeatureTarget::kItems, {}, b, report));
   ASSERT_EQ(report.rejects.size(), 4u);
   EXPECT_EQ(report.rejects[0].place, "f.csv:3");
   EXPECT_EQ(report.rejects[0].reason, "field 'price': not a finite number: 'cheap'");
@@ -55,14 +57,16 @@ TEST(FeatureReaderTest, BadRowsChangeNothing) {
 TEST(FeatureReaderTest, InvalidTextAndHugeNumbersAreRejected) {
   DatasetBuilder b;
   ReadReport report;
-  ASSERT_OK(read_features_text("\xEF\xBB\xBFid,color,tags:multi,price:num\n"
-                               "a,red,x|y,10\n"
-                               "b,r\xff" "d,x,1\n"
-                               "c,red,x|\xc0\x80,1\n"
-                               "d\xed\xa0\x80,red,x,1\n"
-                               "e,red,x,1e300\n"
-                               "f,red,\"x\ny\",2\n",
-                               "f.csv", FeatureTarget::kItems, {}, b, report));
+  ASSERT_OK(
+      read_features_text("\xEF\xBB\xBFid,color,tags:multi,price:num\n"
+                         "a,red,x|y,10\n"
+                         "b,r\xff"
+                         "d,x,1\n"
+                         "c,red,x|\xc0\x80,1\n"
+                         "d\xed\xa0\x80,red,x,1\n"
+                         "e,red,x,1e300\n"
+                         "f,red,\"x\ny\",2\n",
+                         "f.csv", FeatureTarget::kItems, {}, b, report));
   ASSERT_EQ(report.rejects.size(), 4u);
   EXPECT_EQ(report.rejects[0].place, "f.csv:3");
   EXPECT_EQ(report.rejects[0].reason, "field 'color': not valid UTF-8 (byte 2)");
@@ -103,9 +107,10 @@ TEST(FeatureReaderTest, MovieLensMoviesDatAndCsv) {
   ReadReport report;
   ASSERT_OK(read_features_text("1::Toy Story (1995)::Animation|Children's|Comedy\n2::Jumanji (1995)::Adventure\n",
                                "movies.dat", FeatureTarget::kItems, {}, b, report));
-  ASSERT_OK(read_features_text("movieId,title,genres\n3,\"American President, The (1995)\",Comedy|Drama|Romance\n"
-                               "4,Untitled,(no genres listed)\n",
-                               "movies.csv", FeatureTarget::kItems, {}, b, report));
+  ASSERT_OK(
+      read_features_text("movieId,title,genres\n3,\"American President, The (1995)\",Comedy|Drama|Romance\n"
+                         "4,Untitled,(no genres listed)\n",
+                         "movies.csv", FeatureTarget::kItems, {}, b, report));
   const Dataset d = b.build();
   const auto& t = d.catalog().item_features;
   ASSERT_EQ(d.num_items(), 4u);

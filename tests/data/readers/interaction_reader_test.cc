@@ -124,7 +124,8 @@ TEST(InteractionReaderTest, MissingColumnsAreClearErrors) {
   ReadOptions o;
   ASSERT_OK(o.columns.parse("value=stars"));
   auto r = read_text("user,item,rating\nu1,i1,4\n", "x.csv", o);
-  EXPECT_EQ(r.status.to_string(), "invalid argument: x.csv:1: header has no column 'stars' for value (columns: user, item, rating)");
+  EXPECT_EQ(r.status.to_string(),
+            "invalid argument: x.csv:1: header has no column 'stars' for value (columns: user, item, rating)");
   auto r2 = read_text("who,what\nu1,i1\n", "y.csv", ReadOptions{.header = HeaderMode::kYes});
   EXPECT_EQ(r2.status.to_string(),
             "invalid argument: y.csv:1: cannot tell which column holds the user ID; name it with --map user=COLUMN");
@@ -133,7 +134,8 @@ TEST(InteractionReaderTest, MissingColumnsAreClearErrors) {
   ASSERT_OK(named.columns.parse("user=uid"));
   auto r3 = read_text("u1,i1\n", "z.csv", named);
   EXPECT_EQ(r3.status.to_string(),
-            "invalid argument: z.csv:1: column 'uid' for user is a name, but the file has no header (use a 1-based position)");
+            "invalid argument: z.csv:1: column 'uid' for user is a name, but the file has no header (use a 1-based "
+            "position)");
 }
 
 TEST(InteractionReaderTest, JsonLinesWithStringAndNumericIds) {
@@ -230,7 +232,9 @@ TEST(InteractionReaderTest, InvalidTextAndOutOfRangeNumbersAreRejectedRows) {
       "u2,i3,1,1e18\n"
       "u2,i4,1,-9223372036854775808\n"
       "u2,i5,1,9223372036854775807\n"
-      "u3," + std::string(300, 'x') + ",1,1600000000\n"
+      "u3," +
+      std::string(300, 'x') +
+      ",1,1600000000\n"
       "u4,i4,2,1600000000\n";
   auto r = read_text(text, "hostile.csv");
   ASSERT_OK(r.status);
@@ -258,7 +262,9 @@ TEST(InteractionReaderTest, InvalidTextAndOutOfRangeNumbersAreRejectedRows) {
 TEST(InteractionReaderTest, JsonLinesNumbersTooLargeAreRejectedRowsNotAFailedRead) {
   const std::string text =
       "{\"user\":\"u1\",\"item\":\"i1\",\"value\":1e400}\n"
-      "{\"user\":\"u1\",\"item\":\"i1\",\"value\":" + std::string(400, '9') + "}\n"
+      "{\"user\":\"u1\",\"item\":\"i1\",\"value\":" +
+      std::string(400, '9') +
+      "}\n"
       "{\"user\":\"u1\",\"item\":\"i1\",\"colour\":1e400}\n"
       "{\"user\":\"u1\",\"item\":\"i2\",\"value\":1e308}\n"
       "{\"user\":\"u1\",\"item\":\"i3\",\"timestamp\":-5}\n"
@@ -301,4 +307,3 @@ TEST(InteractionReaderTest, QuotedFieldsMayHoldNewlines) {
 
 }  // namespace
 }  // namespace nudge
-

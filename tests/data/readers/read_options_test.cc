@@ -9,7 +9,8 @@ namespace {
 TEST(ReadOptionsTest, JsonConfigSetsEveryField) {
   auto o = read_options_from_json_text(R"({"format": "csv", "delimiter": ";", "header": true,
       "columns": {"user": "uid", "item": 2}, "default_type": "view", "event_weights": {"view": 2},
-      "timestamp_unit": "ms", "strict": true, "max_rejects_kept": 5})", "read.json");
+      "timestamp_unit": "ms", "strict": true, "max_rejects_kept": 5})",
+                                       "read.json");
   ASSERT_OK(o.status());
   EXPECT_EQ(o->format, InputFormat::kCsv);
   EXPECT_EQ(o->delimiter, ";");
@@ -31,17 +32,20 @@ TEST(ReadOptionsTest, JsonConfigErrorsNameFileAndKey) {
             "event_weights, timestamp_unit, strict, max_rejects_kept)");
   EXPECT_EQ(read_options_from_json_text(R"({"strict": "yes"})", "r.json").status().to_string(),
             "invalid argument: r.json: key 'strict' must be true or false");
-  EXPECT_EQ(read_options_from_json_text(R"({"format": "xml"})", "r.json").status().to_string(),
-            "invalid argument: r.json: key 'format': unknown input format 'xml' (known: auto, csv, tsv, jsonl, ml-100k, "
-            "ml-1m, ml-csv)");
+  EXPECT_EQ(
+      read_options_from_json_text(R"({"format": "xml"})", "r.json").status().to_string(),
+      "invalid argument: r.json: key 'format': unknown input format 'xml' (known: auto, csv, tsv, jsonl, ml-100k, "
+      "ml-1m, ml-csv)");
   EXPECT_EQ(read_options_from_json_text(R"({"columns": {"shop": "x"}})", "r.json").status().to_string(),
             "invalid argument: r.json: key 'columns': column mapping: unknown role 'shop' (known: user, item, value, "
             "timestamp, type)");
   EXPECT_NE(read_options_from_json_text("{oops", "r.json").status().message().find("r.json: invalid JSON"),
             std::string::npos);
   // Found by fuzz_text_configs: a number too large for a double threw out of the reader.
-  EXPECT_NE(read_options_from_json_text(R"({"max_rejects_kept": 443e829})", "r.json").status().message().find(
-                "r.json: invalid JSON: [json.exception.out_of_range.406] number overflow"),
+  EXPECT_NE(read_options_from_json_text(R"({"max_rejects_kept": 443e829})", "r.json")
+                .status()
+                .message()
+                .find("r.json: invalid JSON: [json.exception.out_of_range.406] number overflow"),
             std::string::npos);
 }
 
