@@ -62,31 +62,29 @@ const ParamTable<FusionOptions>& FusionOptions::parameters() {
 
 Result<FusionOptions> FusionOptions::from_params(const Params& p) {
   FusionOptions o;
-  // "ials.factors=32": a component's parameter, passed to it. The components are known only
-  // once "models" is read.
+  // "ials.factors=32" is a component's parameter, passed to it; the components are known
+  // only once the fusion's own keys ("models") are read.
   Params own;
+  std::vector<std::pair<std::string, std::string>> component_params;
   const std::string text = p.to_string();
   for (std::string_view entry : split_view(text, ',')) {
     if (entry.empty()) continue;
-    const std::string key(entry.substr(0, entry.find('=')));
-    const std::string value(entry.substr(entry.find('=') + 1));
-    if (key.find('.') == std::string::npos) own.set(key, value);
+    std::string key(entry.substr(0, entry.find('=')));
+    std::string value(entry.substr(entry.find('=') + 1));
+    if (key.find('.') == std::string::npos) own.set(std::move(key), std::move(value));
+    else component_params.emplace_back(std::move(key), std::move(value));
   }
   NUDGE_RETURN_IF_ERROR(parameters().read("fusion", own, &o));
   o.model_params.assign(o.models.size(), Params{});
-  std::string models;
-  for (const std::string& m : o.models) models += (models.empty() ? "" : "+") + m;
-  for (std::string_view entry : split_view(text, ',')) {
-    if (entry.empty()) continue;
-    const std::string key(entry.substr(0, entry.find('=')));
+  for (const auto& [key, value] : component_params) {
     const size_t dot = key.find('.');
-    if (dot == std::string::npos) continue;
     auto it = std::find(o.models.begin(), o.models.end(), key.substr(0, dot));
     if (it == o.models.end()) {
+      std::string models;
+      for (const std::string& m : o.models) models += (models.empty() ? "" : "+") + m;
       return Status::invalid_argument("fusion: parameter '" + key + "' names no component (models: " + models + ")");
     }
-    o.model_params[static_cast<size_t>(it - o.models.begin())].set(key.substr(dot + 1),
-                                                                   std::string(entry.substr(entry.find('=') + 1)));
+    o.model_params[static_cast<size_t>(it - o.models.begin())].set(key.substr(dot + 1), value);
   }
   for (size_t m = 0; m < o.models.size(); ++m) {
     if (o.models[m] == "fusion") return Status::invalid_argument("fusion: components cannot be fusions");
