@@ -8,6 +8,8 @@ packages=(
   libeigen3-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   librocksdb-dev libboost-dev libhnswlib-dev libtomlplusplus-dev wrk curl  # nudge serve: event store, HTTP, ANN, config, load test
+  librdkafka-dev  # nudge serve: the Kafka event source (tests run librdkafka's mock cluster)
+  libhiredis-dev redis-server  # nudge serve: the cluster's shared state in Redis (tests start a real server)
   g++-aarch64-linux-gnu qemu-user file  # the embedded core's aarch64 cross build and its tests
   clang-14 libfuzzer-14-dev  # the sanitizer tree: ASan/UBSan tests and libFuzzer targets
   clang-format-14 clang-tidy-14  # the style check (scripts/lint.sh)

@@ -64,6 +64,8 @@ class Section {
     }
     return Status::ok();
   }
+  // A key read by hand, not through the typed readers.
+  void known(std::string_view key) { known_.emplace_back(key); }
   Status check_unknown() const {
     for (const auto& [key, node] : table_)
       if (std::find(known_.begin(), known_.end(), key.str()) == known_.end())
@@ -103,7 +105,8 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
     return Section(*node->as_table(), std::string(name), source);
   };
   for (const auto& [key, node] : root)
-    if (key != "server" && key != "store" && key != "model" && key != "retrain" && key != "events")
+    if (key != "server" && key != "store" && key != "model" && key != "retrain" && key != "events" && key != "kafka" &&
+        key != "cluster")
       return Status::invalid_argument(where(source, node) + ": unknown section [" + std::string(key.str()) + "]");
 
   NUDGE_ASSIGN_OR_RETURN(Section server, section("server"));
@@ -156,6 +159,42 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
   NUDGE_RETURN_IF_ERROR(events.number("trending_half_life_hours", &config->engine.trending_half_life_hours));
   NUDGE_RETURN_IF_ERROR(events.number("trending_refresh_s", &config->engine.trending_refresh_s));
   NUDGE_RETURN_IF_ERROR(events.check_unknown());
+
+  NUDGE_ASSIGN_OR_RETURN(Section kafka, section("kafka"));
+  KafkaOptions& k = config->kafka;
+  NUDGE_RETURN_IF_ERROR(kafka.string("brokers", &k.brokers));
+  NUDGE_RETURN_IF_ERROR(kafka.string("topic", &k.topic));
+  NUDGE_RETURN_IF_ERROR(kafka.string("group", &k.group));
+  NUDGE_RETURN_IF_ERROR(kafka.integer("startup_timeout_ms", &k.startup_timeout_ms));
+  NUDGE_RETURN_IF_ERROR(kafka.integer("max_batch_messages", &k.max_batch_messages));
+  // [kafka.properties]: librdkafka settings as strings, checked by librdkafka at startup.
+  kafka.known("properties");
+  if (const toml::node* props = root["kafka"]["properties"].node()) {
+    if (!props->is_table())
+      return Status::invalid_argument(where(source, *props) + ": [kafka.properties] must be a table");
+    for (const auto& [key, value] : *props->as_table()) {
+      auto setting = value.value_exact<std::string>();
+      if (!setting)
+        return Status::invalid_argument(where(source, value) + ": kafka.properties." + std::string(key.str()) +
+                                        ": expected a string");
+      k.properties.emplace_back(std::string(key.str()), *setting);
+    }
+  }
+  NUDGE_RETURN_IF_ERROR(kafka.check_unknown());
+  if (k.startup_timeout_ms < 1 || k.max_batch_messages < 1)
+    return Status::invalid_argument(source + ": [kafka] startup_timeout_ms and max_batch_messages must be >= 1");
+
+  NUDGE_ASSIGN_OR_RETURN(Section cluster, section("cluster"));
+  ClusterOptions& c = config->cluster;
+  NUDGE_RETURN_IF_ERROR(cluster.string("redis", &c.redis.address));
+  NUDGE_RETURN_IF_ERROR(cluster.integer("redis_timeout_ms", &c.redis.timeout_ms));
+  NUDGE_RETURN_IF_ERROR(cluster.string("name", &c.name));
+  NUDGE_RETURN_IF_ERROR(cluster.string("replica_id", &c.replica_id));
+  NUDGE_RETURN_IF_ERROR(cluster.boolean("trainer", &c.trainer));
+  NUDGE_RETURN_IF_ERROR(cluster.string("model_dir", &c.model_dir));
+  NUDGE_RETURN_IF_ERROR(cluster.integer("lease_ms", &c.lease_ms));
+  NUDGE_RETURN_IF_ERROR(cluster.integer("poll_ms", &c.poll_ms));
+  NUDGE_RETURN_IF_ERROR(cluster.check_unknown());
   return Status::ok();
 }
 

@@ -408,6 +408,8 @@ Status Engine::State::retrain() {
   ++retrains;
   spdlog::info("serve: model {} ({}) trained on {} events in {:.2f} s", m->version(), m->spec(),
                dataset.num_interactions(), m->train_seconds());
+  std::lock_guard lock(listener_mutex);
+  if (model_listener) model_listener(m->version(), model_path());
   return Status::ok();
 }
 
@@ -450,6 +452,24 @@ Engine::RetrainHold::~RetrainHold() {
 }
 
 Engine::RetrainHold Engine::hold_retrains() { return RetrainHold(state_.get()); }
+
+void Engine::set_model_listener(std::function<void(uint64_t, const std::string&)> listener) {
+  std::lock_guard lock(state_->listener_mutex);
+  state_->model_listener = std::move(listener);
+}
+
+Status Engine::install_model(const std::string& path, uint64_t version) {
+  State& s = *state_;
+  std::lock_guard one_at_a_time(s.retrain_mutex);
+  NUDGE_RETURN_IF_ERROR(load_model(path).status());  // a damaged file is refused before anything changes
+  std::error_code error;
+  std::filesystem::copy_file(path, s.model_path() + ".tmp", std::filesystem::copy_options::overwrite_existing, error);
+  if (!error) std::filesystem::rename(s.model_path() + ".tmp", s.model_path(), error);
+  if (error) return Status::io_error("cannot copy " + path + " into " + s.model_path() + ": " + error.message());
+  NUDGE_RETURN_IF_ERROR(write_file_atomically(s.version_path(), {std::to_string(version) + "\n"}));
+  s.next_version.store(version);  // the publisher's number, not this replica's next one
+  return s.load_saved_model();
+}
 
 void Engine::request_retrain(std::function<void(const Status&)> done) {
   {
@@ -504,6 +524,15 @@ Status Engine::validate_user(const UserRecord& user) {
 }
 
 void Engine::ingest_async(std::vector<Event> events, std::function<void(const Status&)> done) {
+  ingest_async(std::move(events), {}, std::move(done));
+}
+
+Result<int64_t> Engine::stream_position(const std::string& stream) const {
+  return state_->store->stream_position(stream);
+}
+
+void Engine::ingest_async(std::vector<Event> events, std::vector<StreamPosition> positions,
+                          std::function<void(const Status&)> done) {
   const int64_t now = now_seconds();
   for (Event& e : events)
     if (e.timestamp == 0) e.timestamp = now;
@@ -518,10 +547,13 @@ void Engine::ingest_async(std::vector<Event> events, std::function<void(const St
   }
   auto shared = std::make_shared<std::vector<Event>>(events);
   State* s = state_.get();
-  s->store->append_async(std::move(events), [s, shared, done = std::move(done)](const Status& st, uint64_t) {
-    if (st.is_ok()) s->apply(*shared);  // visible before the acknowledgement
-    done(st);
-  });
+  s->store->append_async(
+      std::move(events),
+      [s, shared, done = std::move(done)](const Status& st, uint64_t) {
+        if (st.is_ok()) s->apply(*shared);  // visible before the acknowledgement
+        done(st);
+      },
+      std::move(positions));
 }
 
 Status Engine::ingest(std::vector<Event> events) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -129,8 +130,11 @@ struct Engine::State {
   std::atomic<uint64_t> next_version{1};
   std::atomic<uint64_t> events_since_train{0};
   std::atomic<uint64_t> retrains{0}, retrain_failures{0};
-  uint64_t records_skipped = 0;       // at startup; constant afterwards
-  std::atomic<int> retrain_holds{0};  // > 0: no retrain by count or schedule (bulk loads)
+  uint64_t records_skipped = 0;  // at startup; constant afterwards
+  std::atomic<int> retrain_holds{0};
+  std::mutex listener_mutex;
+  std::function<void(uint64_t, const std::string&)>
+      model_listener;  // guarded by listener_mutex  // > 0: no retrain by count or schedule (bulk loads)
 
   RankedMutex<LockRank::kSignal> wake_mutex;
   std::condition_variable_any wake;

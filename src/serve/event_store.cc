@@ -33,6 +33,7 @@ struct EventStore::Impl {
   struct Pending {
     std::vector<Event> events;
     Done done;
+    std::vector<StreamPosition> positions;
   };
   std::mutex mutex;
   std::condition_variable wake;
@@ -70,8 +71,10 @@ void EventStore::Impl::commit_loop() {
     try {
       rocksdb::WriteBatch wb;
       uint64_t seq = first;
-      for (const Pending& p : batch)
+      for (const Pending& p : batch) {
         for (const Event& e : p.events) wb.Put(event_key(seq++), encode_event(e));
+        for (const StreamPosition& pos : p.positions) wb.Put(position_key(pos.stream), encode_position(pos.next));
+      }
       s = write(&wb, "event store: append");
       if (s.is_ok()) {
         next_sequence.store(seq);
@@ -147,11 +150,11 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& dir, Eve
   return std::unique_ptr<EventStore>(new EventStore(std::move(impl)));
 }
 
-void EventStore::append_async(std::vector<Event> events, Done done) {
+void EventStore::append_async(std::vector<Event> events, Done done, std::vector<StreamPosition> positions) {
   {
     std::lock_guard lock(impl_->mutex);
     if (!impl_->stopping) {
-      impl_->queue.push_back({std::move(events), std::move(done)});
+      impl_->queue.push_back({std::move(events), std::move(done), std::move(positions)});
       impl_->wake.notify_one();
       return;
     }
@@ -212,6 +215,17 @@ Status EventStore::scan_users(const std::function<void(UserRecord&&)>& fn) const
     fn(UserRecord{std::string(key.substr(1)), std::string(value)});
     return Status::ok();
   });
+}
+
+Result<int64_t> EventStore::stream_position(const std::string& stream) const {
+  std::string value;
+  const rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), position_key(stream), &value);
+  if (s.IsNotFound()) return int64_t{-1};
+  NUDGE_RETURN_IF_ERROR(from_rocks(s, "event store: read position of " + stream));
+  int64_t next = 0;
+  if (!decode_position(value, &next))
+    return Status::corruption("event store: bad position record for " + printable_key(stream));
+  return next;
 }
 
 uint64_t EventStore::num_events() const { return impl_->next_sequence.load(); }

@@ -40,7 +40,8 @@ void Metrics::observe(Endpoint endpoint, int http_status, double seconds) {
   p.sum_micros.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
-std::string Metrics::render(const EngineStats& stats, int64_t now_unix) const {
+std::string Metrics::render(const EngineStats& stats, int64_t now_unix, const KafkaStats* kafka,
+                            const ClusterStats* cluster) const {
   std::string out;
   line(out, "# HELP nudge_http_requests_total HTTP requests by endpoint and status class.\n");
   line(out, "# TYPE nudge_http_requests_total counter\n");
@@ -100,6 +101,32 @@ std::string Metrics::render(const EngineStats& stats, int64_t now_unix) const {
   }
   line(out, "# HELP nudge_store_records_skipped Stored records skipped at startup (invalid or undecodable).\n");
   line(out, "# TYPE nudge_store_records_skipped gauge\nnudge_store_records_skipped {}\n", stats.records_skipped);
+  if (kafka) {
+    const std::pair<const char*, uint64_t> counters[] = {{"messages", kafka->messages},
+                                                         {"events", kafka->events},
+                                                         {"bad_messages", kafka->bad_messages},
+                                                         {"duplicates", kafka->duplicates},
+                                                         {"store_failures", kafka->store_failures},
+                                                         {"commit_failures", kafka->commit_failures}};
+    for (const auto& [name, value] : counters) {
+      line(out, "# HELP nudge_kafka_{}_total Kafka source: {} since the process started.\n", name, name);
+      line(out, "# TYPE nudge_kafka_{}_total counter\nnudge_kafka_{}_total {}\n", name, name, value);
+    }
+    line(out, "# HELP nudge_kafka_connected 1 while the brokers answer.\n");
+    line(out, "# TYPE nudge_kafka_connected gauge\nnudge_kafka_connected {}\n", kafka->connected ? 1 : 0);
+    line(out, "# HELP nudge_kafka_partitions Partitions assigned to this replica.\n");
+    line(out, "# TYPE nudge_kafka_partitions gauge\nnudge_kafka_partitions {}\n", kafka->partitions.size());
+  }
+  if (cluster) {
+    line(out, "# HELP nudge_cluster_leader 1 while this replica holds the leader lock (trains and publishes).\n");
+    line(out, "# TYPE nudge_cluster_leader gauge\nnudge_cluster_leader {}\n", cluster->leader ? 1 : 0);
+    line(out, "# HELP nudge_cluster_redis_connected 1 while Redis answers.\n");
+    line(out, "# TYPE nudge_cluster_redis_connected gauge\nnudge_cluster_redis_connected {}\n",
+         cluster->redis_connected ? 1 : 0);
+    line(out, "# HELP nudge_cluster_leader_changes_total Times this replica became the leader.\n");
+    line(out, "# TYPE nudge_cluster_leader_changes_total counter\nnudge_cluster_leader_changes_total {}\n",
+         cluster->leader_changes);
+  }
   return out;
 }
 

@@ -113,6 +113,20 @@ bool decode_item(std::string_view bytes, ItemRecord* item) {
   return r.done();
 }
 
+std::string position_key(std::string_view stream) { return std::string(1, kPositionPrefix).append(stream); }
+
+std::string encode_position(int64_t next) {
+  std::string out;
+  put<int64_t>(&out, next);
+  return out;
+}
+
+bool decode_position(std::string_view bytes, int64_t* next) {
+  Reader r{bytes};
+  *next = r.get<int64_t>();
+  return r.done() && *next >= 0;
+}
+
 std::string printable_key(std::string_view key) {
   std::string out;
   for (char c : key) {

@@ -14,6 +14,7 @@ namespace nudge::serve {
 inline constexpr char kEventPrefix = 'e';
 inline constexpr char kItemPrefix = 'i';
 inline constexpr char kUserPrefix = 'u';
+inline constexpr char kPositionPrefix = 'o';
 
 // 'e' + big-endian sequence, so RocksDB's bytewise order is sequence order.
 std::string event_key(uint64_t sequence);
@@ -25,6 +26,10 @@ std::string printable_key(std::string_view key);
 std::string encode_event(const Event& event);
 bool decode_event(std::string_view bytes, Event* event);
 std::string encode_item(const ItemRecord& item);
+// 'o' + stream name -> i64 next offset.
+std::string position_key(std::string_view stream);
+std::string encode_position(int64_t next);
+bool decode_position(std::string_view bytes, int64_t* next);
 bool decode_item(std::string_view bytes, ItemRecord* item);
 
 }  // namespace nudge::serve

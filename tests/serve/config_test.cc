@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 namespace nudge::serve {
 namespace {
 
@@ -44,6 +46,66 @@ trending_half_life_hours = 2.5
   EXPECT_EQ(c.engine.retrain_after_events, 5);
   EXPECT_EQ(c.engine.event_weights, "view=1,purchase=5");
   EXPECT_DOUBLE_EQ(c.engine.trending_half_life_hours, 2.5);
+}
+
+TEST(ServeConfig, KafkaSectionWithLibrdkafkaProperties) {
+  ServeConfig c = default_serve_config();
+  EXPECT_TRUE(c.kafka.brokers.empty());  // no Kafka unless asked for
+  ASSERT_OK(parse_serve_config(R"(
+[kafka]
+brokers = "k1:9092,k2:9092"
+topic = "clicks"
+group = "eu-replicas"
+startup_timeout_ms = 3000
+max_batch_messages = 100
+[kafka.properties]
+"security.protocol" = "ssl"
+)",
+                               "k.toml", &c));
+  EXPECT_EQ(c.kafka.brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(c.kafka.topic, "clicks");
+  EXPECT_EQ(c.kafka.group, "eu-replicas");
+  EXPECT_EQ(c.kafka.startup_timeout_ms, 3000);
+  EXPECT_EQ(c.kafka.max_batch_messages, 100u);
+  ASSERT_EQ(c.kafka.properties.size(), 1u);
+  EXPECT_EQ(c.kafka.properties[0], (std::pair<std::string, std::string>{"security.protocol", "ssl"}));
+
+  ServeConfig d = default_serve_config();
+  EXPECT_EQ(parse_serve_config("[kafka]\nbroker = \"x\"\n", "k.toml", &d).message(),
+            "k.toml:2: unknown key kafka.broker");
+  EXPECT_EQ(parse_serve_config("[kafka.properties]\n\"linger.ms\" = 5\n", "k.toml", &d).message(),
+            "k.toml:2: kafka.properties.linger.ms: expected a string");
+  EXPECT_EQ(parse_serve_config("[kafka]\nproperties = 3\n", "k.toml", &d).message(),
+            "k.toml:2: [kafka.properties] must be a table");
+  EXPECT_EQ(parse_serve_config("[kafka]\nstartup_timeout_ms = 0\n", "k.toml", &d).message(),
+            "k.toml: [kafka] startup_timeout_ms and max_batch_messages must be >= 1");
+}
+
+TEST(ServeConfig, ClusterSection) {
+  ServeConfig c = default_serve_config();
+  EXPECT_TRUE(c.cluster.redis.address.empty());  // a single node unless asked
+  ASSERT_OK(parse_serve_config(R"(
+[cluster]
+redis = "10.0.0.5:6379"
+redis_timeout_ms = 300
+name = "shop"
+replica_id = "eu-1"
+trainer = true
+model_dir = "/shared/models"
+lease_ms = 5000
+poll_ms = 200
+)",
+                               "c.toml", &c));
+  EXPECT_EQ(c.cluster.redis.address, "10.0.0.5:6379");
+  EXPECT_EQ(c.cluster.redis.timeout_ms, 300);
+  EXPECT_EQ(c.cluster.name, "shop");
+  EXPECT_EQ(c.cluster.replica_id, "eu-1");
+  EXPECT_TRUE(c.cluster.trainer);
+  EXPECT_EQ(c.cluster.model_dir, "/shared/models");
+  EXPECT_EQ(c.cluster.lease_ms, 5000);
+  EXPECT_EQ(c.cluster.poll_ms, 200);
+  EXPECT_EQ(parse_serve_config("[cluster]\nleader = true\n", "c.toml", &c).message(),
+            "c.toml:2: unknown key cluster.leader");
 }
 
 TEST(ServeConfig, ErrorsNameFileLineAndKey) {

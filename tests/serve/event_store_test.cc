@@ -1,7 +1,9 @@
 #include "nudge/serve/event_store.h"
 
 #include <gtest/gtest.h>
+
 #include <rocksdb/db.h>
+#include <future>
 
 #include <atomic>
 #include <thread>
@@ -118,6 +120,40 @@ TEST(EventStore, UndecodableRecordIsSkippedAndCounted) {
   // Appends go on after the damaged records.
   ASSERT_OK(store->append({{"u3", "i3", "view", 1.f, 12}}));
   EXPECT_EQ(store->num_events(), 3u);
+}
+
+TEST(EventStore, StreamPositionsAreWrittenWithTheirEventsAndSurviveReopen) {
+  TempDir dir;
+  {
+    auto store = EventStore::open(dir.file("db")).value();
+    EXPECT_EQ(store->stream_position("kafka:t:0").value(), -1);  // never stored
+    std::promise<Status> first, second;
+    store->append_async({{"u1", "i1", "view", 1.f, 10}}, [&](const Status& s, uint64_t) { first.set_value(s); },
+                        {{"kafka:t:0", 5}, {"kafka:t:1", 9}});
+    // Only positions (every message of a batch refused): they still move.
+    store->append_async({}, [&](const Status& s, uint64_t) { second.set_value(s); }, {{"kafka:t:0", 7}});
+    ASSERT_OK(first.get_future().get());
+    ASSERT_OK(second.get_future().get());
+  }
+  auto store = EventStore::open(dir.file("db")).value();
+  EXPECT_EQ(store->num_events(), 1u);
+  EXPECT_EQ(store->stream_position("kafka:t:0").value(), 7);
+  EXPECT_EQ(store->stream_position("kafka:t:1").value(), 9);
+  EXPECT_EQ(store->stream_position("kafka:t:2").value(), -1);
+}
+
+TEST(EventStore, DamagedPositionIsCorruptionNotAGuess) {
+  TempDir dir;
+  {
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir.file("db"), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), position_key("kafka:t:0"), "abc").ok());
+  }
+  auto store = EventStore::open(dir.file("db")).value();
+  EXPECT_EQ(store->stream_position("kafka:t:0").status().code(), Status::Code::kCorruption);
 }
 
 TEST(EventStore, OpenFailureIsAnError) {

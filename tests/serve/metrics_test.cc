@@ -27,5 +27,28 @@ TEST(Metrics, HistogramBucketsAreCumulative) {
   EXPECT_EQ(out.find("endpoint=\"similar\""), std::string::npos);  // nothing observed: no series
 }
 
+TEST(Metrics, KafkaAndClusterSeriesOnlyWhenConfigured) {
+  Metrics m;
+  EngineStats st;
+  EXPECT_EQ(m.render(st, 0).find("nudge_kafka"), std::string::npos);
+  KafkaStats k;
+  k.messages = 10;
+  k.bad_messages = 3;
+  k.connected = true;
+  k.partitions = {0, 2};
+  const std::string out = m.render(st, 0, &k);
+  EXPECT_NE(out.find("nudge_kafka_messages_total 10\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("nudge_kafka_bad_messages_total 3\n"), std::string::npos);
+  EXPECT_NE(out.find("nudge_kafka_connected 1\n"), std::string::npos);
+  EXPECT_NE(out.find("nudge_kafka_partitions 2\n"), std::string::npos);
+  EXPECT_EQ(out.find("nudge_cluster"), std::string::npos);
+  ClusterStats c;
+  c.leader = true;
+  c.leader_changes = 3;
+  const std::string clustered = m.render(st, 0, nullptr, &c);
+  EXPECT_NE(clustered.find("nudge_cluster_leader 1\n"), std::string::npos) << clustered;
+  EXPECT_NE(clustered.find("nudge_cluster_leader_changes_total 3\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace nudge::serve

@@ -52,5 +52,15 @@ TEST(RecordCodec, ItemRoundTrip) {
   for (size_t n = 0; n < bytes.size(); ++n) EXPECT_FALSE(decode_item(bytes.substr(0, n), &back)) << n;
 }
 
+TEST(RecordCodec, PositionRoundTripAndBadBytes) {
+  int64_t next = 0;
+  ASSERT_TRUE(decode_position(encode_position(123456789012), &next));
+  EXPECT_EQ(next, 123456789012);
+  EXPECT_EQ(position_key("kafka:t:3"), "okafka:t:3");
+  EXPECT_FALSE(decode_position("", &next));
+  EXPECT_FALSE(decode_position(encode_position(5) + "x", &next));
+  EXPECT_FALSE(decode_position(encode_position(-2), &next));
+}
+
 }  // namespace
 }  // namespace nudge::serve

@@ -121,6 +121,17 @@ for args in "serve --port 99999" "serve --port -5" "serve --threads 5000" "recom
   check "'$args' exits 1" test $? -eq 1
 done
 
+# Scale-out parts that cannot be reached stop `nudge serve` at start, naming them.
+printf '[kafka]\nbrokers = "127.0.0.1:1"\nstartup_timeout_ms = 1000\n[kafka.properties]\n"log_level" = "0"\n' >"$dir/kafka.toml"
+err=$(timeout 20 "$nudge" -q serve -c "$dir/kafka.toml" -d "$dir/serve-kafka" --port 0 2>&1); rc=$?
+check "serve with an unreachable Kafka exits 1" test $rc -eq 1
+check "serve names the brokers" grep -q "kafka: topic 'nudge-events' on 127.0.0.1:1: brokers did not answer" <<<"$err"
+err=$(timeout 20 "$nudge" -q serve --redis 127.0.0.1:1 -d "$dir/serve-redis" --port 0 2>&1); rc=$?
+check "serve with an unreachable Redis exits 1" test $rc -eq 1
+check "serve names Redis" grep -q "redis 127.0.0.1:1" <<<"$err"
+err=$(timeout 20 "$nudge" -q serve --redis 127.0.0.1:1 --trainer -d "$dir/serve-redis" --port 0 2>&1); rc=$?
+check "a trainer without --model-dir exits 1" grep -q "cluster.model_dir" <<<"$err"
+
 # Hostile data files: invalid UTF-8, overflowing weights, absurd timestamps are rejected rows
 # (named by file:line), never stored; the read still succeeds with the good rows.
 printf 'user,item,value,timestamp\nu1,i1,1,1600000000\nu1,bad\xff,1,1600000000\nu2,i2,1e308,1600000000\nu3,i3,1,1000000000000000000\nu4,i4,1,1600000000\n' >"$dir/hostile.csv"

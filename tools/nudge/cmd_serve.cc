@@ -23,6 +23,9 @@ struct ServeFlags {
   bool no_sync = false;
   std::string import, import_items, import_users;
   bool import_only = false;
+  std::string kafka_brokers, kafka_topic, kafka_group;
+  std::string redis, model_dir, replica_id;
+  bool trainer = false;
 };
 
 void import_into(serve::Engine& engine, const ServeFlags& flags) {
@@ -62,6 +65,16 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("--import-users", f->import_users,
                   "User features to import with --import as user attributes (annotated csv)");
   cmd->add_flag("--import-only", f->import_only, "Import, train, and exit without serving");
+  cmd->add_option("--kafka-brokers", f->kafka_brokers,
+                  "Also consume events from Kafka at these bootstrap servers (host:port,...; docs/scale-out.md)");
+  cmd->add_option("--kafka-topic", f->kafka_topic, "Topic of the events (default nudge-events)");
+  cmd->add_option("--kafka-group", f->kafka_group, "Consumer group the replicas share (default nudge)");
+  cmd->add_option("--redis", f->redis,
+                  "Join the replicas coordinating through this Redis (host:port): one trainer leads, all serve its "
+                  "models");
+  cmd->add_flag("--trainer", f->trainer, "May lead and train (consumes every Kafka partition; needs --model-dir)");
+  cmd->add_option("--model-dir", f->model_dir, "Shared directory the leader publishes model files to");
+  cmd->add_option("--replica-id", f->replica_id, "This replica's name in the cluster (default host:pid)");
   cmd->callback([f] {
     serve::ServeConfig config = serve::default_serve_config();
     if (!f->config.empty()) ok_or_throw(serve::load_serve_config(f->config, &config));
@@ -78,6 +91,19 @@ void add_serve_command(CLI::App& root) {
     if (!f->model_file.empty()) config.engine.model_file = f->model_file;
     if (f->no_sync) config.engine.store.sync = false;
     if (!f->import.empty()) config.engine.train_on_start = false;  // trained once, after the import
+    if (!f->kafka_brokers.empty()) config.kafka.brokers = f->kafka_brokers;
+    if (!f->kafka_topic.empty()) config.kafka.topic = f->kafka_topic;
+    if (!f->kafka_group.empty()) config.kafka.group = f->kafka_group;
+    if (!f->redis.empty()) config.cluster.redis.address = f->redis;
+    if (f->trainer) config.cluster.trainer = true;
+    if (!f->model_dir.empty()) config.cluster.model_dir = f->model_dir;
+    if (!f->replica_id.empty()) config.cluster.replica_id = f->replica_id;
+    const bool clustered = !config.cluster.redis.address.empty();
+    if (clustered) {
+      // The leader trains the cluster's models; a trainer needs every partition's events.
+      config.engine.train_on_start = false;
+      if (config.cluster.trainer) config.kafka.all_partitions = true;
+    }
 
     auto engine = value_or_throw(serve::Engine::open(config.engine));
     if (!f->import.empty()) {
@@ -88,7 +114,15 @@ void add_serve_command(CLI::App& root) {
       ok_or_throw(engine->retrain());
     }
     if (f->import_only) return;
+    // After the import and before the first request: a Redis or Kafka that cannot be reached,
+    // or a topic that does not exist, stops the start with the reason.
+    std::unique_ptr<serve::Cluster> cluster;
+    if (clustered) cluster = value_or_throw(serve::Cluster::start(*engine, config.cluster));
+    std::unique_ptr<serve::KafkaSource> kafka;
+    if (!config.kafka.brokers.empty()) kafka = value_or_throw(serve::KafkaSource::start(*engine, config.kafka));
     serve::HttpApi api(*engine, config.api);
+    api.set_kafka(kafka.get());
+    api.set_cluster(cluster.get());
     serve::HttpServer server(api, config.server);
     ok_or_throw(server.start());
     fmt::print("nudge: listening on http://{}:{} (data in {})\n", config.server.host, server.port(),
@@ -98,7 +132,9 @@ void add_serve_command(CLI::App& root) {
     server.wait_for_signal();
     spdlog::info("serve: shutting down");
     server.stop();
-    engine.reset();  // drains the store while the server's objects are still alive
+    kafka.reset();    // stops consuming before the engine it writes to
+    cluster.reset();  // hands the lock over at once
+    engine.reset();   // drains the store while the server's objects are still alive
   });
 }
 

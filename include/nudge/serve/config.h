@@ -5,9 +5,11 @@
 
 #include <string>
 
+#include "nudge/serve/cluster.h"
 #include "nudge/serve/engine.h"
 #include "nudge/serve/http_api.h"
 #include "nudge/serve/http_server.h"
+#include "nudge/serve/kafka_source.h"
 
 namespace nudge::serve {
 
@@ -15,6 +17,8 @@ struct ServeConfig {
   HttpServerOptions server;
   HttpApiOptions api;
   EngineOptions engine;
+  KafkaOptions kafka;      // brokers empty: events only through POST /v1/events
+  ClusterOptions cluster;  // redis.address empty: a single node that trains for itself
 };
 
 // Defaults: data under ./nudge-data, 127.0.0.1:8080, iALS 64 factors.

@@ -90,6 +90,12 @@ class Engine {
   // Stores and applies validated events; `done` runs once they are durable and visible.
   void ingest_async(std::vector<Event> events, std::function<void(const Status&)> done);
   Status ingest(std::vector<Event> events);
+  // The same for events taken from an external log (kafka_source.h): `positions` are stored in
+  // the same write as the events, so the log is resumed exactly where the store stopped.
+  void ingest_async(std::vector<Event> events, std::vector<StreamPosition> positions,
+                    std::function<void(const Status&)> done);
+  // The position stored for `stream` (EventStore::stream_position); -1 when none.
+  Result<int64_t> stream_position(const std::string& stream) const;
 
   // Errors name the request field: NotFound for an unknown pinned or similar item,
   // InvalidArgument for bad rule values.
@@ -123,6 +129,14 @@ class Engine {
     State* state_;
   };
   [[nodiscard]] RetrainHold hold_retrains();
+
+  // Serves the model file at `path` as `version` (a model another replica trained, cluster.h):
+  // read whole and checked first, so a damaged file never replaces the serving model; then
+  // kept in the data directory like a trained one and swapped in.
+  Status install_model(const std::string& path, uint64_t version);
+  // Runs on the retrain thread after each trained model is saved, with its version and the
+  // saved file's path (which the next retrain replaces). Replaces any earlier listener.
+  void set_model_listener(std::function<void(uint64_t version, const std::string& path)> listener);
 
   EngineStats stats() const;
   std::shared_ptr<const ServingModel> model() const;

@@ -8,7 +8,8 @@
 // store holds every event whose callback reported success.
 //
 // Key layout (one column family): 'e' + big-endian u64 sequence -> event, 'i' + id -> item
-// record, 'u' + id -> user record. Thread-safety: every method may be called concurrently.
+// record, 'u' + id -> user record, 'o' + stream -> the position reached in an external log.
+// Thread-safety: every method may be called concurrently.
 #pragma once
 
 #include <cmath>
@@ -46,6 +47,15 @@ struct UserRecord {
   std::string attributes_json;  // an object, stored as sent
 };
 
+// How far the store has taken an external log (a Kafka partition): `next` is the offset of
+// the first message not yet stored. Written in the same WriteBatch as the events it covers,
+// so after a crash the events and the position agree and a replay neither loses nor repeats.
+struct StreamPosition {
+  std::string stream;  // e.g. "kafka:events:3" (topic, partition)
+  int64_t next = 0;
+  bool operator==(const StreamPosition&) const = default;
+};
+
 struct EventStoreOptions {
   bool sync = true;  // fsync the WAL before acknowledging; false survives process crashes only
 };
@@ -60,8 +70,9 @@ class EventStore {
   EventStore& operator=(const EventStore&) = delete;
 
   // Queues events for the next group commit. `done` runs on the committer thread, in commit
-  // order, once they are durable (or the write failed); keep it short.
-  void append_async(std::vector<Event> events, Done done);
+  // order, once they are durable (or the write failed); keep it short. `positions` are
+  // written atomically with the events (events may be empty: only positions move).
+  void append_async(std::vector<Event> events, Done done, std::vector<StreamPosition> positions = {});
   // Blocking form of append_async.
   Status append(std::vector<Event> events);
 
@@ -75,6 +86,9 @@ class EventStore {
   Status scan_events(const std::function<void(uint64_t sequence, Event&& event)>& fn) const;
   Status scan_items(const std::function<void(ItemRecord&& item)>& fn) const;
   Status scan_users(const std::function<void(UserRecord&& user)>& fn) const;
+
+  // The position last stored for `stream`; -1 when none was.
+  Result<int64_t> stream_position(const std::string& stream) const;
 
   uint64_t num_events() const;       // == next sequence number
   uint64_t num_commits() const;      // WriteBatches written (group-commit effectiveness)

@@ -15,7 +15,9 @@
 #include <functional>
 #include <string>
 
+#include "nudge/serve/cluster.h"
 #include "nudge/serve/engine.h"
+#include "nudge/serve/kafka_source.h"
 #include "nudge/serve/metrics.h"
 
 namespace nudge::serve {
@@ -51,12 +53,19 @@ class HttpApi {
   // A response for errors found before routing (oversized body: 413, unparsable request: 400).
   static HttpResponse error(int status, std::string_view field, std::string_view message);
   Metrics& metrics() { return metrics_; }
+  // Reports this Kafka source's state in /healthz and /metrics (nullptr: none). Set before
+  // the first request.
+  void set_kafka(const KafkaSource* kafka) { kafka_ = kafka; }
+  // The same for the cluster this replica belongs to.
+  void set_cluster(const Cluster* cluster) { cluster_ = cluster; }
 
  private:
   void route(const HttpRequest& request, Endpoint* endpoint, const Respond& respond);
   Engine& engine_;
   HttpApiOptions options_;
   Metrics metrics_;
+  const KafkaSource* kafka_ = nullptr;
+  const Cluster* cluster_ = nullptr;
 };
 
 }  // namespace nudge::serve

@@ -9,7 +9,9 @@
 #include <string>
 #include <string_view>
 
+#include "nudge/serve/cluster.h"
 #include "nudge/serve/engine.h"
+#include "nudge/serve/kafka_source.h"
 
 namespace nudge::serve {
 
@@ -35,7 +37,10 @@ class Metrics {
                                                       0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
   void observe(Endpoint endpoint, int http_status, double seconds);
   void add_events(uint64_t n) { events_ingested_.fetch_add(n, std::memory_order_relaxed); }
-  std::string render(const EngineStats& stats, int64_t now_unix) const;
+  // `kafka`: the Kafka source's counters, when events also come from Kafka; `cluster`: this
+  // replica's part in a cluster.
+  std::string render(const EngineStats& stats, int64_t now_unix, const KafkaStats* kafka = nullptr,
+                     const ClusterStats* cluster = nullptr) const;
 
  private:
   static constexpr size_t kEndpoints = static_cast<size_t>(Endpoint::kCount);

@@ -1,0 +1,67 @@
+// Cluster: the replicas of a scaled-out deployment agreeing, through Redis, on who trains and
+// which model serves (docs/scale-out.md).
+//
+//   leader      Replicas started as trainers (they consume every partition, so they hold the
+//               whole log) compete for one expiring lock, `<name>:leader` (SET NX PX, renewed
+//               every poll by a compare-and-extend script). Only the holder retrains; the others
+//               hold their retrains (Engine::hold_retrains). A holder that cannot renew steps
+//               down before its lease can expire, so two leaders never train at once.
+//   publish     After each retrain the leader copies the model file to the shared `model_dir`
+//               (model-<version>.nudge, written whole then renamed) and sets `<name>:model` to
+//               "<version> <path>" -- in one script that first checks it still holds the lock.
+//   follow      Every replica polls `<name>:model` and installs a newer version
+//               (Engine::install_model): all replicas hot-swap to what the leader trained.
+//
+// Redis holds only the lock and the version record; the model blob is a file on a directory
+// every replica can read (shared storage). Losing Redis at run time stops leadership and model
+// updates only: every replica goes on serving its current model, and both resume when Redis
+// answers again. Thread-safety: every method may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "nudge/serve/engine.h"
+#include "nudge/serve/redis_client.h"
+
+namespace nudge::serve {
+
+struct ClusterOptions {
+  RedisOptions redis;          // redis.address empty: no cluster
+  std::string name = "nudge";  // key prefix: one deployment per name
+  std::string replica_id;      // unique per replica; empty: hostname:pid
+  bool trainer = false;        // competes for the leader lock (needs every partition's events)
+  std::string model_dir;       // shared directory of published model files (trainers write it)
+  int lease_ms = 10000;        // the leader lock's time to live
+  int poll_ms = 500;           // how often the lock is renewed and the model version read
+};
+
+struct ClusterStats {
+  bool leader = false;
+  bool redis_connected = false;
+  uint64_t published_version = 0;  // the newest version this replica published
+  uint64_t installed_version = 0;  // the newest published version this replica installed
+  uint64_t leader_changes = 0;     // times this replica became leader
+};
+
+class Cluster {
+ public:
+  // Connects to Redis (an unreachable server is an error naming it), checks a trainer's
+  // model_dir is writable, and starts the coordination thread.
+  static Result<std::unique_ptr<Cluster>> start(Engine& engine, ClusterOptions options);
+  ~Cluster();  // gives the lock up if it holds it
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  ClusterStats stats() const;
+  const std::string& replica_id() const;
+
+  struct Impl;
+
+ private:
+  explicit Cluster(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nudge::serve

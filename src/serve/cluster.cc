@@ -1,0 +1,271 @@
+#include "nudge/serve/cluster.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "nudge/log.h"
+
+namespace nudge::serve {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Extends the lock only for its holder (KEYS[1] lock, ARGV[1] replica, ARGV[2] lease ms).
+constexpr const char* kRenewScript =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+// Deletes the lock only for its holder.
+constexpr const char* kReleaseScript =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+// Sets the model record only while holding the lock (KEYS[2] model, ARGV[2] "<version> <path>"),
+// so a leader that lost its lock while training cannot overwrite its successor's model.
+constexpr const char* kPublishScript =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2]) return 1 end return 0";
+
+constexpr uint64_t kKeptModelFiles = 3;  // published files kept: followers may still be reading older ones
+
+std::string default_replica_id() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] ? host : "replica") + ":" + std::to_string(getpid());
+}
+
+// Whether a file can be created (and is removed again) at `path`.
+bool write_probe(const std::string& path) {
+  const bool ok = static_cast<bool>(std::ofstream(path) << "ok\n");
+  std::error_code error;
+  std::filesystem::remove(path, error);
+  return ok;
+}
+
+// "<version> <path>" -> version and path; false when it is not that.
+bool parse_model_record(const std::string& text, uint64_t* version, std::string* path) {
+  const size_t space = text.find(' ');
+  if (space == std::string::npos || space + 1 >= text.size()) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + space, *version);
+  if (ec != std::errc() || end != text.data() + space || *version == 0) return false;
+  *path = text.substr(space + 1);
+  return true;
+}
+
+}  // namespace
+
+struct Cluster::Impl {
+  Engine& engine;
+  ClusterOptions options;
+  std::unique_ptr<RedisClient> redis;
+  std::string lock_key, model_key;
+
+  std::atomic<bool> leader{false}, connected{true};
+  std::atomic<uint64_t> published{0}, installed{0}, leader_changes{0};
+  Clock::time_point renewed_at;             // the cluster thread's own
+  std::optional<Engine::RetrainHold> hold;  // while not leader; the cluster thread's own
+  std::mutex wake_mutex;
+  std::condition_variable wake;
+  bool stopping = false;  // guarded by wake_mutex
+  std::thread thread;
+
+  Impl(Engine& e, ClusterOptions o) : engine(e), options(std::move(o)) {
+    lock_key = options.name + ":leader";
+    model_key = options.name + ":model";
+  }
+
+  Result<RedisReply> call(const std::vector<std::string>& args) {
+    auto r = redis->command(args);
+    const bool ok = r.is_ok();
+    if (connected.exchange(ok) != ok) {
+      if (ok) spdlog::info("cluster: redis {} answers again", redis->address());
+      else spdlog::warn("cluster: {}; serving goes on with the current model", r.status().to_string());
+    }
+    return r;
+  }
+
+  void run();
+  void tick();
+  void lead();
+  void step_down(const char* why);
+  void follow();
+  void publish(uint64_t version, const std::string& path);
+  void remove_old_files(uint64_t newest) const;
+};
+
+void Cluster::Impl::run() {
+  std::unique_lock lock(wake_mutex);
+  while (!stopping) {
+    lock.unlock();
+    // The thread's boundary: a failure is logged and the next poll tries again.
+    try {
+      tick();
+    } catch (const std::exception& e) {
+      spdlog::error("cluster: {}", e.what());
+    }
+    lock.lock();
+    wake.wait_for(lock, std::chrono::milliseconds(options.poll_ms), [&] { return stopping; });
+  }
+}
+
+void Cluster::Impl::tick() {
+  if (options.trainer) lead();
+  follow();
+}
+
+void Cluster::Impl::lead() {
+  const std::string lease = std::to_string(options.lease_ms);
+  if (leader.load()) {
+    auto renewed = call({"EVAL", kRenewScript, "1", lock_key, options.replica_id, lease});
+    if (renewed.is_ok() && renewed.value().integer == 1) {
+      renewed_at = Clock::now();
+    } else if (renewed.is_ok()) {
+      step_down("another replica holds the lock");
+    } else if (Clock::now() - renewed_at >= std::chrono::milliseconds(options.lease_ms / 2)) {
+      // Unrenewed for half the lease: the lock may expire soon and another replica take it.
+      step_down("cannot renew the lock");
+    }
+    return;
+  }
+  auto taken = call({"SET", lock_key, options.replica_id, "NX", "PX", lease});
+  if (!taken.is_ok() || taken.value().type != RedisReply::Type::kString) return;  // held by another
+  renewed_at = Clock::now();
+  leader.store(true);
+  leader_changes.fetch_add(1);
+  hold.reset();  // retrains by count and schedule run here now
+  spdlog::info("cluster: {} is the leader of {} (trains and publishes models)", options.replica_id, options.name);
+  auto record = call({"GET", model_key});
+  if (record.is_ok() && record.value().type == RedisReply::Type::kNil && engine.stats().events > 0)
+    engine.request_retrain([](const Status&) {});  // the cluster's first model
+}
+
+void Cluster::Impl::step_down(const char* why) {
+  if (!leader.exchange(false)) return;
+  hold.emplace(engine.hold_retrains());
+  spdlog::warn("cluster: {} is no longer the leader: {}", options.replica_id, why);
+}
+
+void Cluster::Impl::follow() {
+  auto record = call({"GET", model_key});
+  if (!record.is_ok() || record.value().type != RedisReply::Type::kString) return;
+  uint64_t version = 0;
+  std::string path;
+  if (!parse_model_record(record.value().text, &version, &path)) {
+    spdlog::error("cluster: {} holds '{}', not '<version> <path>'", model_key, record.value().text);
+    return;
+  }
+  if (version <= installed.load() || version <= published.load()) return;
+  const Status s = engine.install_model(path, version);
+  if (!s.is_ok()) {
+    spdlog::error("cluster: cannot install model {} from {}: {}", version, path, s.to_string());
+    return;
+  }
+  installed.store(version);
+  spdlog::info("cluster: installed model {} from {}", version, path);
+}
+
+void Cluster::Impl::publish(uint64_t version, const std::string& path) {
+  if (!leader.load()) return;  // a retrain asked of a non-leader by hand stays local
+  namespace fs = std::filesystem;
+  const std::string target = (fs::path(options.model_dir) / ("model-" + std::to_string(version) + ".nudge")).string();
+  std::error_code error;
+  fs::copy_file(path, target + ".tmp", fs::copy_options::overwrite_existing, error);
+  if (!error) fs::rename(target + ".tmp", target, error);
+  if (error) {
+    spdlog::error("cluster: cannot publish model {} to {}: {}", version, target, error.message());
+    return;
+  }
+  auto done = call(
+      {"EVAL", kPublishScript, "2", lock_key, model_key, options.replica_id, std::to_string(version) + " " + target});
+  if (!done.is_ok() || done.value().integer != 1) {
+    spdlog::warn("cluster: model {} not published: {}", version,
+                 done.is_ok() ? "this replica no longer holds the lock" : done.status().to_string());
+    fs::remove(target, error);
+    return;
+  }
+  published.store(version);
+  spdlog::info("cluster: published model {} as {}", version, target);
+  remove_old_files(version);
+}
+
+void Cluster::Impl::remove_old_files(uint64_t newest) const {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(options.model_dir, error)) {
+    const std::string name = entry.path().filename().string();
+    uint64_t v = 0;
+    if (name.rfind("model-", 0) != 0 || name.size() < 12 || name.substr(name.size() - 6) != ".nudge") continue;
+    auto [end, ec] = std::from_chars(name.data() + 6, name.data() + name.size() - 6, v);
+    if (ec == std::errc() && end == name.data() + name.size() - 6 && v + kKeptModelFiles <= newest)
+      fs::remove(entry.path(), error);
+  }
+}
+
+Cluster::Cluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Cluster::~Cluster() {
+  impl_->engine.set_model_listener(nullptr);
+  {
+    std::lock_guard lock(impl_->wake_mutex);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_->leader.load()) {
+    // Handing over now, not after the lease runs out.
+    auto r = impl_->redis->command({"EVAL", kReleaseScript, "1", impl_->lock_key, impl_->options.replica_id});
+    if (!r.is_ok()) spdlog::warn("cluster: releasing the lock: {}", r.status().to_string());
+  }
+}
+
+Result<std::unique_ptr<Cluster>> Cluster::start(Engine& engine, ClusterOptions options) {
+  if (options.redis.address.empty()) return Status::invalid_field("cluster.redis", "no Redis address given");
+  if (options.name.empty()) return Status::invalid_field("cluster.name", "empty");
+  if (options.lease_ms < 100 || options.poll_ms < 1 || options.poll_ms * 3 > options.lease_ms)
+    return Status::invalid_field("cluster.lease_ms", "must be >= 100 and at least 3 polls (poll_ms) long");
+  if (options.replica_id.empty()) options.replica_id = default_replica_id();
+  if (options.trainer) {
+    if (options.model_dir.empty())
+      return Status::invalid_field("cluster.model_dir", "a trainer needs the shared directory models are published to");
+    std::error_code error;
+    std::filesystem::create_directories(options.model_dir, error);
+    const std::string probe = options.model_dir + "/.write-test-" + options.replica_id;
+    if (error || !write_probe(probe))
+      return Status::io_error("cluster: cannot write to model_dir " + options.model_dir);
+  }
+  NUDGE_ASSIGN_OR_RETURN(auto redis, RedisClient::connect(options.redis));
+  auto impl = std::make_unique<Impl>(engine, std::move(options));
+  impl->redis = std::move(redis);
+  impl->hold.emplace(engine.hold_retrains());  // until this replica leads
+  Impl* raw = impl.get();
+  engine.set_model_listener([raw](uint64_t version, const std::string& path) {
+    // Runs on the engine's retrain thread, inside its boundary; still, never throw there.
+    try {
+      raw->publish(version, path);
+    } catch (const std::exception& e) {
+      spdlog::error("cluster: publishing model {}: {}", version, e.what());
+    }
+  });
+  impl->thread = std::thread([raw] { raw->run(); });
+  spdlog::info("cluster: {} joined {} on redis {}{}", raw->options.replica_id, raw->options.name, raw->redis->address(),
+               raw->options.trainer ? " as a trainer" : "");
+  return std::unique_ptr<Cluster>(new Cluster(std::move(impl)));
+}
+
+ClusterStats Cluster::stats() const {
+  ClusterStats s;
+  s.leader = impl_->leader.load();
+  s.redis_connected = impl_->connected.load();
+  s.published_version = impl_->published.load();
+  s.installed_version = impl_->installed.load();
+  s.leader_changes = impl_->leader_changes.load();
+  return s;
+}
+
+const std::string& Cluster::replica_id() const { return impl_->options.replica_id; }
+
+}  // namespace nudge::serve

@@ -1,0 +1,172 @@
+// Replicas coordinating through a real redis-server: one leader trains and publishes, every
+// replica hot-swaps to the published model, leadership moves when the leader leaves, and
+// losing Redis keeps every replica serving.
+#include "nudge/serve/cluster.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <thread>
+
+#include "nudge/serve/import.h"
+#include "nudge/synth.h"
+#include "redis_server.h"
+#include "test_util.h"
+
+namespace nudge::serve {
+namespace {
+
+using nudge::testing::RedisServer;
+using nudge::testing::TempDir;
+using namespace std::chrono_literals;
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 30s) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return done();
+}
+
+const Dataset& planted() {
+  static const SynthData data = [] {
+    SynthOptions so;
+    so.num_users = 200;
+    so.num_items = 150;
+    so.num_interactions = 5000;
+    so.num_topics = 5;
+    so.seed = 3;
+    return synthesize(so).value();
+  }();
+  return data.dataset;
+}
+
+// A replica's engine holding the planted events; it never retrains on its own.
+std::unique_ptr<Engine> replica(const std::string& dir) {
+  EngineOptions o;
+  o.data_dir = dir;
+  o.model.spec = "ials:factors=8,iterations=3,threads=1";
+  o.train_on_start = false;
+  o.retrain_interval_s = 0;
+  o.retrain_after_events = 0;
+  o.store.sync = false;
+  auto engine = Engine::open(o).value();
+  EXPECT_TRUE(import_dataset(*engine, planted()).is_ok());
+  return engine;
+}
+
+ClusterOptions options(const RedisServer& redis, const std::string& id, bool trainer, const std::string& model_dir) {
+  ClusterOptions o;
+  o.redis.address = redis.address();
+  o.redis.timeout_ms = 500;
+  o.name = "test";
+  o.replica_id = id;
+  o.trainer = trainer;
+  o.model_dir = model_dir;
+  o.lease_ms = 1000;
+  o.poll_ms = 50;
+  return o;
+}
+
+// The top 10 of a user of the planted data (the k-th user).
+std::vector<std::string> top_items(const Engine& engine, uint32_t k) {
+  RecommendRequest request;
+  request.user = planted().catalog().users.id_of(k);
+  request.k = 10;
+  std::vector<std::string> items;
+  auto answer = engine.recommend(request);
+  EXPECT_TRUE(answer.is_ok()) << answer.status().to_string();
+  if (answer.is_ok())
+    for (const auto& r : answer.value().items) items.push_back(r.item);
+  return items;
+}
+
+TEST(ClusterTest, OneLeaderTrainsAndEveryReplicaServesItsModel) {
+  RedisServer redis;
+  TempDir dir;
+  const std::string shared = dir.file("models");
+  auto a = replica(dir.file("a")), b = replica(dir.file("b")), c = replica(dir.file("c"));
+  auto ca = Cluster::start(*a, options(redis, "a", true, shared)).value();
+  auto cb = Cluster::start(*b, options(redis, "b", true, shared)).value();
+  auto cc = Cluster::start(*c, options(redis, "c", false, "")).value();
+
+  // One trainer leads; with no model published yet it trains the first one at once.
+  ASSERT_TRUE(eventually([&] { return ca->stats().leader != cb->stats().leader; }));
+  Cluster* leader = ca->stats().leader ? ca.get() : cb.get();
+  Engine* leading = ca->stats().leader ? a.get() : b.get();
+  Engine* standby = ca->stats().leader ? b.get() : a.get();
+  ASSERT_TRUE(eventually([&] { return leader->stats().published_version > 0; }));
+  const uint64_t v1 = leader->stats().published_version;
+  // Every other replica installs it: the same version, the same answers.
+  ASSERT_TRUE(eventually([&] { return c->stats().model_version == v1 && standby->stats().model_version == v1; }));
+  EXPECT_EQ(cc->stats().installed_version, v1);
+  EXPECT_EQ(top_items(*c, 1), top_items(*leading, 1));
+  EXPECT_FALSE(cc->stats().leader);  // a serving replica never leads
+
+  // The leader leaves: the standby trainer takes over, and its next model reaches everyone.
+  const bool a_led = ca->stats().leader;
+  (a_led ? ca : cb).reset();
+  Cluster* next = a_led ? cb.get() : ca.get();
+  ASSERT_TRUE(eventually([&] { return next->stats().leader; }, 5s));
+  std::promise<Status> retrained;
+  standby->request_retrain([&](const Status& s) { retrained.set_value(s); });
+  ASSERT_OK(retrained.get_future().get());
+  ASSERT_TRUE(eventually([&] { return next->stats().published_version > v1; }));
+  const uint64_t v2 = next->stats().published_version;
+  ASSERT_TRUE(eventually([&] { return c->stats().model_version == v2; }));
+  // Older files are cleaned up only a few versions later; the newest is there.
+  EXPECT_TRUE(std::filesystem::exists(shared + "/model-" + std::to_string(v2) + ".nudge"));
+}
+
+TEST(ClusterTest, LosingRedisKeepsServingStepsDownAndRecovers) {
+  RedisServer redis;
+  TempDir dir;
+  auto a = replica(dir.file("a")), c = replica(dir.file("c"));
+  auto ca = Cluster::start(*a, options(redis, "a", true, dir.file("models"))).value();
+  auto cc = Cluster::start(*c, options(redis, "c", false, "")).value();
+  ASSERT_TRUE(eventually([&] { return cc->stats().installed_version > 0; }));
+  const uint64_t v1 = cc->stats().installed_version;
+
+  redis.stop();
+  // Within half the lease the leader gives up leading; both replicas go on serving.
+  ASSERT_TRUE(eventually([&] { return !ca->stats().leader && !ca->stats().redis_connected; }, 5s));
+  EXPECT_FALSE(top_items(*c, 1).empty());
+  EXPECT_FALSE(top_items(*a, 1).empty());
+  EXPECT_EQ(c->stats().model_version, v1);
+
+  // Redis comes back empty (no persistence): the trainer leads again and publishes anew.
+  redis.start();
+  ASSERT_TRUE(eventually([&] { return ca->stats().leader && ca->stats().redis_connected; }, 10s));
+  ASSERT_TRUE(eventually([&] { return cc->stats().installed_version > v1; }));
+  EXPECT_EQ(ca->stats().leader_changes, 2u);
+}
+
+TEST(ClusterTest, StartupErrorsNameWhatIsWrong) {
+  TempDir dir;
+  auto a = replica(dir.file("a"));
+  ClusterOptions o;
+  o.redis.address = "127.0.0.1:1";
+  o.redis.timeout_ms = 300;
+  auto unreachable = Cluster::start(*a, o);
+  ASSERT_FALSE(unreachable.is_ok());
+  EXPECT_NE(unreachable.status().message().find("redis 127.0.0.1:1"), std::string::npos);
+
+  RedisServer redis;
+  ClusterOptions trainer = options(redis, "t", true, "");
+  EXPECT_EQ(Cluster::start(*a, trainer).status().field(), "cluster.model_dir");
+  nudge::testing::write_file(dir.file("file"), "x");
+  trainer.model_dir = dir.file("file") + "/models";  // under a regular file
+  auto unwritable = Cluster::start(*a, trainer);
+  ASSERT_FALSE(unwritable.is_ok());
+  EXPECT_NE(unwritable.status().message().find("model_dir"), std::string::npos);
+  ClusterOptions hasty = options(redis, "h", false, "");
+  hasty.lease_ms = 100;
+  EXPECT_EQ(Cluster::start(*a, hasty).status().field(), "cluster.lease_ms");
+}
+
+}  // namespace
+}  // namespace nudge::serve
