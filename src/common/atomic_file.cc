@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace nudge {
 
@@ -49,6 +50,14 @@ Status write_file_atomically(const std::string& path, std::initializer_list<std:
   NUDGE_RETURN_IF_ERROR(file.status());
   for (std::string_view p : pieces) file.append(p);
   return file.commit();
+}
+
+Status copy_file_atomically(const std::string& from, const std::string& to) {
+  std::error_code error;
+  std::filesystem::copy_file(from, to + ".tmp", std::filesystem::copy_options::overwrite_existing, error);
+  if (!error) std::filesystem::rename(to + ".tmp", to, error);
+  if (error) return Status::io_error("cannot copy " + from + " into " + to + ": " + error.message());
+  return Status::ok();
 }
 
 }  // namespace nudge

@@ -35,4 +35,8 @@ class AtomicFile {
 // Writes `pieces`, in order, through an AtomicFile.
 Status write_file_atomically(const std::string& path, std::initializer_list<std::string_view> pieces);
 
+// Copies `from` to "<to>.tmp", then renames it over `to`: readers of `to` see the old file or
+// the whole new one. (No fsync: for copies of files that can be made again.)
+Status copy_file_atomically(const std::string& from, const std::string& to);
+
 }  // namespace nudge

@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/atomic_file.h"
 #include "nudge/log.h"
 
 namespace nudge::serve {
@@ -172,11 +173,8 @@ void Cluster::Impl::publish(uint64_t version, const std::string& path) {
   if (!leader.load()) return;  // a retrain asked of a non-leader by hand stays local
   namespace fs = std::filesystem;
   const std::string target = (fs::path(options.model_dir) / ("model-" + std::to_string(version) + ".nudge")).string();
-  std::error_code error;
-  fs::copy_file(path, target + ".tmp", fs::copy_options::overwrite_existing, error);
-  if (!error) fs::rename(target + ".tmp", target, error);
-  if (error) {
-    spdlog::error("cluster: cannot publish model {} to {}: {}", version, target, error.message());
+  if (const Status copied = copy_file_atomically(path, target); !copied.is_ok()) {
+    spdlog::error("cluster: cannot publish model {}: {}", version, copied.to_string());
     return;
   }
   auto done = call(
@@ -184,7 +182,8 @@ void Cluster::Impl::publish(uint64_t version, const std::string& path) {
   if (!done.is_ok() || done.value().integer != 1) {
     spdlog::warn("cluster: model {} not published: {}", version,
                  done.is_ok() ? "this replica no longer holds the lock" : done.status().to_string());
-    fs::remove(target, error);
+    std::error_code ignored;
+    fs::remove(target, ignored);
     return;
   }
   published.store(version);

@@ -287,13 +287,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
     // read whole first, so a damaged file never replaces a good saved model.
     NUDGE_ASSIGN_OR_RETURN(LoadedModel offline, load_model(options.model_file));
     if (s.retrain_spec.empty()) s.retrain_spec = spec_of(*offline.model);
-    std::error_code copy_error;
-    std::filesystem::copy_file(options.model_file, s.model_path() + ".tmp",
-                               std::filesystem::copy_options::overwrite_existing, copy_error);
-    if (!copy_error) std::filesystem::rename(s.model_path() + ".tmp", s.model_path(), copy_error);
-    if (copy_error)
-      return Status::io_error("cannot copy " + options.model_file + " into " + s.model_path() + ": " +
-                              copy_error.message());
+    NUDGE_RETURN_IF_ERROR(copy_file_atomically(options.model_file, s.model_path()));
   } else if (s.retrain_spec.empty() && std::filesystem::exists(s.spec_path())) {
     std::ifstream in(s.spec_path());
     std::getline(in, s.retrain_spec);
@@ -462,10 +456,7 @@ Status Engine::install_model(const std::string& path, uint64_t version) {
   State& s = *state_;
   std::lock_guard one_at_a_time(s.retrain_mutex);
   NUDGE_RETURN_IF_ERROR(load_model(path).status());  // a damaged file is refused before anything changes
-  std::error_code error;
-  std::filesystem::copy_file(path, s.model_path() + ".tmp", std::filesystem::copy_options::overwrite_existing, error);
-  if (!error) std::filesystem::rename(s.model_path() + ".tmp", s.model_path(), error);
-  if (error) return Status::io_error("cannot copy " + path + " into " + s.model_path() + ": " + error.message());
+  NUDGE_RETURN_IF_ERROR(copy_file_atomically(path, s.model_path()));
   NUDGE_RETURN_IF_ERROR(write_file_atomically(s.version_path(), {std::to_string(version) + "\n"}));
   s.next_version.store(version);  // the publisher's number, not this replica's next one
   return s.load_saved_model();
