@@ -10,6 +10,7 @@ packages=(
   librocksdb-dev libboost-dev libhnswlib-dev libtomlplusplus-dev wrk curl  # nudge serve: event store, HTTP, ANN, config, load test
   librdkafka-dev  # nudge serve: the Kafka event source (tests run librdkafka's mock cluster)
   libhiredis-dev redis-server  # nudge serve: the cluster's shared state in Redis (tests start a real server)
+  nginx  # the front door of the replicas scenario (tests/scenarios/replicas.sh)
   g++-aarch64-linux-gnu qemu-user file  # the embedded core's aarch64 cross build and its tests
   clang-14 libfuzzer-14-dev  # the sanitizer tree: ASan/UBSan tests and libFuzzer targets
   clang-format-14 clang-tidy-14  # the style check (scripts/lint.sh)

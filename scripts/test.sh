@@ -2,10 +2,12 @@
 # README command 2: installs dependencies, builds, runs the whole test suite.
 # Usage: scripts/test.sh [release|debug|asan|tsan ...]
 # Default: release (every test, the crash soak and replicas scenarios), asan (clang-14
-# ASan/UBSan: every test but the deep-model quality tests, the long Kafka failover cases and
-# the replicas scenario, which run in release, and the fusion hot-swap stress case, which
-# TSan runs; then each libFuzzer target on its seeds and fuzzing for NUDGE_FUZZ_SECONDS,
-# default 20), tsan (the in-process serve tests: store, engine, HTTP API and server, the
+# ASan/UBSan: every test but the deep-model quality tests, the NeuMF/MLP same-seed contract
+# cases (NeuMF's own tests stay), the long Kafka failover cases and the replicas scenario,
+# which run in release, and the fusion hot-swap stress case, which TSan runs; the glue code
+# (tests, CLI, HTTP/JSON/Kafka/Redis wiring) is compiled at -O0 there, see CMakeLists.txt;
+# then each libFuzzer target on its seeds and fuzzing for NUDGE_FUZZ_SECONDS, default 20),
+# tsan (the in-process serve tests: store, engine, HTTP API and server, the
 # cluster; not librdkafka, which TSan cannot follow), then the embedded core
 # cross-built for aarch64 under qemu. The default run starts with the style check
 # (scripts/lint.sh: clang-format on every file, clang-tidy on the sources changed since the

@@ -2,14 +2,17 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "common/atomic_file.h"
@@ -30,6 +33,11 @@ constexpr const char* kReleaseScript =
 // so a leader that lost its lock while training cannot overwrite its successor's model.
 constexpr const char* kPublishScript =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2]) return 1 end return 0";
+
+// Removes a partition's owner entry only if it is still this replica's (KEYS[1] owners,
+// ARGV[1] partition, ARGV[2] "<replica> <url>").
+constexpr const char* kDisownScript =
+    "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
 
 constexpr uint64_t kKeptModelFiles = 3;  // published files kept: followers may still be reading older ones
 
@@ -63,7 +71,7 @@ struct Cluster::Impl {
   Engine& engine;
   ClusterOptions options;
   std::unique_ptr<RedisClient> redis;
-  std::string lock_key, model_key;
+  std::string lock_key, model_key, owners_key;
 
   std::atomic<bool> leader{false}, connected{true};
   std::atomic<uint64_t> published{0}, installed{0}, leader_changes{0};
@@ -74,9 +82,17 @@ struct Cluster::Impl {
   bool stopping = false;  // guarded by wake_mutex
   std::thread thread;
 
+  mutable std::mutex owners_mutex;
+  std::vector<int32_t> owned;                 // set by the Kafka consumer; guarded by owners_mutex
+  std::map<int32_t, std::string> owner_urls;  // other replicas' partitions; guarded by owners_mutex
+  std::vector<int32_t> published_owned;       // what the last poll wrote; the cluster thread's own
+  std::string published_as;                   // and the value it wrote them with; the same
+  std::set<std::string> warned_entries;       // malformed owner entries already logged; the same
+
   Impl(Engine& e, ClusterOptions o) : engine(e), options(std::move(o)) {
     lock_key = options.name + ":leader";
     model_key = options.name + ":model";
+    owners_key = options.name + ":owners";
   }
 
   Result<RedisReply> call(const std::vector<std::string>& args) {
@@ -94,6 +110,7 @@ struct Cluster::Impl {
   void lead();
   void step_down(const char* why);
   void follow();
+  void sync_owners();
   void publish(uint64_t version, const std::string& path);
   void remove_old_files(uint64_t newest) const;
 };
@@ -116,6 +133,53 @@ void Cluster::Impl::run() {
 void Cluster::Impl::tick() {
   if (options.trainer) lead();
   follow();
+  sync_owners();
+}
+
+void Cluster::Impl::sync_owners() {
+  std::vector<int32_t> now;
+  std::string advertise;
+  {
+    std::lock_guard lock(owners_mutex);
+    now = owned;
+    advertise = options.advertise;
+  }
+  const std::string me = options.replica_id + " " + advertise;
+  if (!advertise.empty()) {
+    // Re-asserted every poll: an entry survives a Redis restart and overwrites a dead owner's.
+    if (!now.empty()) {
+      std::vector<std::string> args = {"HSET", owners_key};
+      for (const int32_t p : now) {
+        args.push_back(std::to_string(p));
+        args.push_back(me);
+      }
+      (void)call(args);
+    }
+    for (const int32_t p : published_owned)
+      if (std::find(now.begin(), now.end(), p) == now.end())
+        (void)call({"EVAL", kDisownScript, "1", owners_key, std::to_string(p), me});
+    published_owned = std::move(now);
+    published_as = me;
+  }
+  auto table = call({"HGETALL", owners_key});
+  if (!table.is_ok() || table.value().type != RedisReply::Type::kArray) return;
+  std::map<int32_t, std::string> urls;
+  const auto& e = table.value().elements;
+  for (size_t k = 0; k + 1 < e.size(); k += 2) {
+    int32_t partition = -1;
+    const std::string& key = e[k].text;
+    auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), partition);
+    const size_t space = e[k + 1].text.find(' ');
+    if (ec != std::errc() || end != key.data() + key.size() || space == std::string::npos) {
+      if (warned_entries.insert(key + " " + e[k + 1].text).second)  // once each, not every poll
+        spdlog::warn("cluster: {} holds '{}' -> '{}', not '<partition>' -> '<replica> <url>'; skipped", owners_key, key,
+                     e[k + 1].text);
+      continue;
+    }
+    if (e[k + 1].text.substr(0, space) != options.replica_id) urls[partition] = e[k + 1].text.substr(space + 1);
+  }
+  std::lock_guard lock(owners_mutex);
+  owner_urls = std::move(urls);
 }
 
 void Cluster::Impl::lead() {
@@ -214,6 +278,10 @@ Cluster::~Cluster() {
   }
   impl_->wake.notify_all();
   if (impl_->thread.joinable()) impl_->thread.join();
+  // Partitions given up now, not left pointing at a replica that is gone.
+  for (const int32_t p : impl_->published_owned)
+    (void)impl_->redis->command(
+        {"EVAL", kDisownScript, "1", impl_->owners_key, std::to_string(p), impl_->published_as});
   if (impl_->leader.load()) {
     // Handing over now, not after the lease runs out.
     auto r = impl_->redis->command({"EVAL", kReleaseScript, "1", impl_->lock_key, impl_->options.replica_id});
@@ -227,6 +295,11 @@ Result<std::unique_ptr<Cluster>> Cluster::start(Engine& engine, ClusterOptions o
   if (options.lease_ms < 100 || options.poll_ms < 1 || options.poll_ms * 3 > options.lease_ms)
     return Status::invalid_field("cluster.lease_ms", "must be >= 100 and at least 3 polls (poll_ms) long");
   if (options.replica_id.empty()) options.replica_id = default_replica_id();
+  if (options.replica_id.find(' ') != std::string::npos)
+    return Status::invalid_field("cluster.replica_id", "must not contain spaces");
+  if (!options.advertise.empty() && !options.advertise.starts_with("http://"))
+    return Status::invalid_field("cluster.advertise", "must be http://host:port, got '" + options.advertise + "'");
+  if (options.forward_timeout_ms < 1) return Status::invalid_field("cluster.forward_timeout_ms", "must be >= 1");
   if (options.trainer) {
     if (options.model_dir.empty())
       return Status::invalid_field("cluster.model_dir", "a trainer needs the shared directory models are published to");
@@ -266,5 +339,26 @@ ClusterStats Cluster::stats() const {
 }
 
 const std::string& Cluster::replica_id() const { return impl_->options.replica_id; }
+
+void Cluster::set_advertise(const std::string& url) {
+  std::lock_guard lock(impl_->owners_mutex);
+  impl_->options.advertise = url;
+}
+
+void Cluster::set_owned_partitions(const std::vector<int32_t>& partitions) {
+  std::lock_guard lock(impl_->owners_mutex);
+  impl_->owned = partitions;
+}
+
+std::string Cluster::owner_url(int32_t partition) const {
+  std::lock_guard lock(impl_->owners_mutex);
+  auto at = impl_->owner_urls.find(partition);
+  // A partition this replica owns may still be listed under its previous owner until the
+  // next poll: this replica's own assignment wins.
+  if (at == impl_->owner_urls.end() ||
+      std::find(impl_->owned.begin(), impl_->owned.end(), partition) != impl_->owned.end())
+    return "";
+  return at->second;
+}
 
 }  // namespace nudge::serve

@@ -167,6 +167,7 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
   NUDGE_RETURN_IF_ERROR(kafka.string("group", &k.group));
   NUDGE_RETURN_IF_ERROR(kafka.integer("startup_timeout_ms", &k.startup_timeout_ms));
   NUDGE_RETURN_IF_ERROR(kafka.integer("max_batch_messages", &k.max_batch_messages));
+  NUDGE_RETURN_IF_ERROR(kafka.boolean("produce_events", &k.produce_api_events));
   // [kafka.properties]: librdkafka settings as strings, checked by librdkafka at startup.
   kafka.known("properties");
   if (const toml::node* props = root["kafka"]["properties"].node()) {
@@ -194,6 +195,8 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
   NUDGE_RETURN_IF_ERROR(cluster.string("model_dir", &c.model_dir));
   NUDGE_RETURN_IF_ERROR(cluster.integer("lease_ms", &c.lease_ms));
   NUDGE_RETURN_IF_ERROR(cluster.integer("poll_ms", &c.poll_ms));
+  NUDGE_RETURN_IF_ERROR(cluster.string("advertise", &c.advertise));
+  NUDGE_RETURN_IF_ERROR(cluster.integer("forward_timeout_ms", &c.forward_timeout_ms));
   NUDGE_RETURN_IF_ERROR(cluster.check_unknown());
   return Status::ok();
 }

@@ -1,5 +1,7 @@
 #include "nudge/serve/http_api.h"
 
+#include "nudge/serve/owner_router.h"
+
 #include <atomic>
 #include <cctype>
 #include <charconv>
@@ -263,6 +265,16 @@ HttpResponse HttpApi::error(int status, std::string_view field, std::string_view
   return json_response(status, body);
 }
 
+ClusterStats HttpApi::cluster_stats() const {
+  ClusterStats c = cluster_->stats();
+  if (router_) {
+    const RouterStats r = router_->stats();
+    c.forwarded = r.forwarded;
+    c.forward_failures = r.failures;
+  }
+  return c;
+}
+
 void HttpApi::handle(const HttpRequest& request, Respond respond) {
   const auto start = Clock::now();
   auto endpoint = std::make_shared<Endpoint>(Endpoint::kOther);
@@ -309,6 +321,8 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     auto parsed = parse_recommend(params);
     if (!parsed.is_ok()) return respond(from_status(parsed.status()));
     const RecommendRequest& r = *parsed;
+    if (router_ && !req.forwarded)
+      if (auto answer = router_->route(req, r.user)) return respond(std::move(*answer));
     auto result = engine_.recommend(r);
     if (!result.is_ok()) return respond(from_status(result.status()));
     return respond(json_response(200, to_json(*result, "user", r.user, r.explain)));
@@ -336,11 +350,13 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     std::vector<Event>& events = *parsed;
     if (Status e = Engine::validate(events); !e.is_ok()) return respond(from_status(e));
     const size_t n = events.size();
-    engine_.ingest_async(std::move(events), [this, n, respond](const Status& st) {
+    auto answer = [this, n, respond](const Status& st) {
       if (!st.is_ok()) return respond(from_status(st, "events"));
       metrics_.add_events(n);
       respond(json_response(200, {{"accepted", n}}));
-    });
+    };
+    if (event_sink_) return event_sink_(std::move(events), std::move(answer));
+    engine_.ingest_async(std::move(events), std::move(answer));
     return;
   }
   const std::string items_prefix = "/v1/items/", users_prefix = "/v1/users/";
@@ -376,6 +392,8 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
       return respond(json_response(200, {{"user", id}}));
     }
     if (is_get) {
+      if (router_ && !req.forwarded)
+        if (auto answer = router_->route(req, id)) return respond(std::move(*answer));
       auto info = engine_.user_info(id);
       if (!info) return respond(error(404, "id", "unknown user '" + id + "'"));
       json history = json::array();
@@ -424,12 +442,11 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
       health["kafka"] = {{"connected", k.connected}, {"partitions", k.partitions}, {"messages", k.messages}};
     }
     if (cluster_) {
-      const ClusterStats c = cluster_->stats();
-      health["cluster"] = {{"replica", cluster_->replica_id()},
-                           {"leader", c.leader},
-                           {"redis_connected", c.redis_connected},
-                           {"published_version", c.published_version},
-                           {"installed_version", c.installed_version}};
+      const ClusterStats c = cluster_stats();
+      health["cluster"] = {{"replica", cluster_->replica_id()},        {"leader", c.leader},
+                           {"redis_connected", c.redis_connected},     {"published_version", c.published_version},
+                           {"installed_version", c.installed_version}, {"forwarded", c.forwarded},
+                           {"forward_failures", c.forward_failures}};
     }
     return respond(json_response(200, health));
   }
@@ -439,7 +456,7 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     std::optional<KafkaStats> kafka;
     if (kafka_) kafka = kafka_->stats();
     std::optional<ClusterStats> cluster;
-    if (cluster_) cluster = cluster_->stats();
+    if (cluster_) cluster = cluster_stats();
     return respond({200, kPrometheusTextFormat,
                     metrics_.render(engine_.stats(), std::time(nullptr), kafka ? &*kafka : nullptr,
                                     cluster ? &*cluster : nullptr)});

@@ -105,6 +105,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.target = std::string(req.target());
     if (auto auth = req.find(http::field::authorization); auth != req.end())
       request.authorization = std::string(auth->value());
+    request.forwarded = req.find(kForwardedHeader) != req.end();
     request.body = std::move(req.body());
     const unsigned version = req.version();
     const bool keep_alive = req.keep_alive();

@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "nudge/log.h"
+#include "nudge/serve/kafka_producer.h"
 #include "serve/event_json.h"
+#include "serve/kafka_client.h"
 
 namespace nudge::serve {
 namespace {
@@ -65,10 +67,12 @@ struct KafkaSource::Impl {
   // callback runs inside rd_kafka_consumer_poll there).
   std::map<int32_t, int64_t> positions;
 
-  std::atomic<uint64_t> messages{0}, events{0}, bad_messages{0}, duplicates{0}, store_failures{0}, commit_failures{0};
+  std::atomic<uint64_t> messages{0}, events{0}, bad_messages{0}, duplicates{0}, store_failures{0}, commit_failures{0},
+      misplaced{0};
   std::atomic<bool> connected{false};
   mutable std::mutex partitions_mutex;
   std::vector<int32_t> assigned;  // guarded by partitions_mutex
+  int32_t partition_count = 0;    // the topic's, read at start
   // Last, so it is closed first: closing runs the rebalance callback, which uses the members above.
   Handle handle;
 
@@ -138,6 +142,16 @@ void KafkaSource::Impl::consume_batch() {
                                         "is not the message key; key each message by its events' user");
     if (valid.is_ok()) p.events = std::move(parsed.value());
     else refuse(m->partition, m->offset, valid);
+    // Routing (OwnerRouter) finds a user's partition with the Java client's default hash; a
+    // producer partitioning otherwise is stored all the same but reached only by chance.
+    if (!key.empty() && partition_count > 0 && kafka_partition_of(key, partition_count) != m->partition) {
+      const uint64_t n = misplaced.fetch_add(1) + 1;
+      if (n <= kLoggedBadInFull || n % kLogEveryBad == 0)
+        spdlog::warn(
+            "kafka: {}/{}@{}: key '{}' belongs in partition {} by the murmur2 hash ({} so far): have the "
+            "producers use Kafka's default partitioner",
+            options.topic, m->partition, m->offset, key.substr(0, 64), kafka_partition_of(key, partition_count), n);
+    }
     batch.push_back(std::move(p));
   }
   if (!batch.empty()) store(batch);
@@ -266,8 +280,11 @@ void KafkaSource::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_par
 void KafkaSource::Impl::publish_assignment() {
   std::vector<int32_t> now;
   for (const auto& [partition, next] : positions) now.push_back(partition);
-  std::lock_guard lock(partitions_mutex);
-  assigned = std::move(now);
+  {
+    std::lock_guard lock(partitions_mutex);
+    assigned = now;
+  }
+  if (options.on_assignment) options.on_assignment(now);
 }
 
 namespace {
@@ -291,20 +308,6 @@ void commit_callback(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partit
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
   static_cast<KafkaSource::Impl*>(opaque)->commit_failures.fetch_add(1);
   spdlog::debug("kafka: offset commit: {}", rd_kafka_err2str(err));
-}
-
-// librdkafka's syslog levels on spdlog's: connection trouble (3, 4) is a warning, since the
-// client retries by itself.
-void log_callback(const rd_kafka_t*, int level, const char* facility, const char* message) {
-  const auto spd = level <= 4 ? spdlog::level::warn : level <= 6 ? spdlog::level::info : spdlog::level::debug;
-  spdlog::log(spd, "kafka: [{}] {}", facility, message);
-}
-
-Status set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
-  char why[512];
-  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), why, sizeof why) != RD_KAFKA_CONF_OK)
-    return Status::invalid_field("kafka." + key, why);
-  return Status::ok();
 }
 
 }  // namespace
@@ -336,12 +339,12 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::start(Engine& engine, KafkaOpt
       {"allow.auto.create.topics", "false"},
   };
   settings.insert(settings.end(), options.properties.begin(), options.properties.end());
-  for (const auto& [key, value] : settings) NUDGE_RETURN_IF_ERROR(set(conf, key, value));
+  NUDGE_RETURN_IF_ERROR(apply_kafka_settings(conf, settings));
   rd_kafka_conf_set_opaque(conf, impl.get());
   rd_kafka_conf_set_rebalance_cb(conf, rebalance_callback);
   rd_kafka_conf_set_error_cb(conf, error_callback);
   rd_kafka_conf_set_offset_commit_cb(conf, commit_callback);
-  rd_kafka_conf_set_log_cb(conf, log_callback);
+  rd_kafka_conf_set_log_cb(conf, kafka_log_callback);
 
   char why[512];
   impl->handle.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
@@ -351,35 +354,23 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::start(Engine& engine, KafkaOpt
 
   // Refuse to start against brokers that do not answer or do not have the topic: a typo in
   // the configuration must fail now, not show up as a server that never learns anything.
-  const std::string where = "kafka: topic '" + options.topic + "' on " + options.brokers;
-  // All topics, not this one: asking for one topic by name makes a broker that auto-creates
-  // topics create it, and a typo would become an empty topic nobody writes to.
-  const rd_kafka_metadata_t* md = nullptr;
-  const rd_kafka_resp_err_t err = rd_kafka_metadata(impl->handle.rk, 1, nullptr, &md, options.startup_timeout_ms);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return Status::io_error(where + ": brokers did not answer within " + std::to_string(options.startup_timeout_ms) +
-                            " ms (" + rd_kafka_err2str(err) + ")");
-  std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> owned_md(md,
-                                                                                            rd_kafka_metadata_destroy);
-  const rd_kafka_metadata_topic_t* found = nullptr;
-  for (int k = 0; k < md->topic_cnt; ++k)
-    if (options.topic == md->topics[k].topic) found = &md->topics[k];
-  if (!found) return Status::not_found(where + ": no such topic");
-  if (found->err != RD_KAFKA_RESP_ERR_NO_ERROR || found->partition_cnt == 0)
-    return Status::io_error(where + ": " + rd_kafka_err2str(found->err));
-  spdlog::info("kafka: consuming {} ({} partitions) on {} in group {}", options.topic, found->partition_cnt,
-               options.brokers, options.group);
+  std::vector<int32_t> ids;
+  NUDGE_RETURN_IF_ERROR(
+      check_kafka_topic(impl->handle.rk, options.brokers, options.topic, options.startup_timeout_ms, &ids));
+  impl->partition_count = static_cast<int32_t>(ids.size());
+  spdlog::info("kafka: consuming {} ({} partitions) on {} in group {}", options.topic, ids.size(), options.brokers,
+               options.group);
 
   if (options.all_partitions) {
-    PartitionList all(found->partition_cnt);
-    for (int k = 0; k < found->partition_cnt; ++k)
-      rd_kafka_topic_partition_list_add(all.list, options.topic.c_str(), found->partitions[k].id);
+    PartitionList all(static_cast<int>(ids.size()));
+    for (const int32_t id : ids) rd_kafka_topic_partition_list_add(all.list, options.topic.c_str(), id);
     impl->on_rebalance(RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, all.list);  // resumes each from the store
   } else {
     PartitionList subscription(1);
     rd_kafka_topic_partition_list_add(subscription.list, options.topic.c_str(), RD_KAFKA_PARTITION_UA);
     if (rd_kafka_resp_err_t e = rd_kafka_subscribe(impl->handle.rk, subscription.list); e != RD_KAFKA_RESP_ERR_NO_ERROR)
-      return Status::io_error(where + ": subscribe: " + rd_kafka_err2str(e));
+      return Status::io_error("kafka: topic '" + options.topic + "' on " + options.brokers +
+                              ": subscribe: " + rd_kafka_err2str(e));
   }
   impl->connected.store(true);
   Impl* raw = impl.get();
@@ -387,12 +378,15 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::start(Engine& engine, KafkaOpt
   return std::unique_ptr<KafkaSource>(new KafkaSource(std::move(impl)));
 }
 
+int32_t KafkaSource::partition_count() const { return impl_->partition_count; }
+
 KafkaStats KafkaSource::stats() const {
   KafkaStats s;
   s.messages = impl_->messages.load();
   s.events = impl_->events.load();
   s.bad_messages = impl_->bad_messages.load();
   s.duplicates = impl_->duplicates.load();
+  s.misplaced = impl_->misplaced.load();
   s.store_failures = impl_->store_failures.load();
   s.commit_failures = impl_->commit_failures.load();
   s.connected = impl_->connected.load();

@@ -106,6 +106,7 @@ std::string Metrics::render(const EngineStats& stats, int64_t now_unix, const Ka
                                                          {"events", kafka->events},
                                                          {"bad_messages", kafka->bad_messages},
                                                          {"duplicates", kafka->duplicates},
+                                                         {"misplaced", kafka->misplaced},
                                                          {"store_failures", kafka->store_failures},
                                                          {"commit_failures", kafka->commit_failures}};
     for (const auto& [name, value] : counters) {
@@ -126,6 +127,12 @@ std::string Metrics::render(const EngineStats& stats, int64_t now_unix, const Ka
     line(out, "# HELP nudge_cluster_leader_changes_total Times this replica became the leader.\n");
     line(out, "# TYPE nudge_cluster_leader_changes_total counter\nnudge_cluster_leader_changes_total {}\n",
          cluster->leader_changes);
+    line(out, "# HELP nudge_cluster_forwarded_total Requests sent on to the replica owning their user.\n");
+    line(out, "# TYPE nudge_cluster_forwarded_total counter\nnudge_cluster_forwarded_total {}\n", cluster->forwarded);
+    line(out,
+         "# HELP nudge_cluster_forward_failures_total Owners that did not answer; the request was answered here.\n");
+    line(out, "# TYPE nudge_cluster_forward_failures_total counter\nnudge_cluster_forward_failures_total {}\n",
+         cluster->forward_failures);
   }
   return out;
 }

@@ -82,7 +82,11 @@ int run_produce(const std::map<std::string, std::string>& flags) {
   char why[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   for (const auto& [k, v] : std::map<std::string, std::string>{
-           {"bootstrap.servers", bootstrap}, {"acks", "all"}, {"linger.ms", "1"}, {"log_level", "3"}})
+           {"bootstrap.servers", bootstrap},
+           {"acks", "all"},
+           {"linger.ms", "1"},
+           {"log_level", "3"},
+           {"partitioner", "murmur2"}})  // the Java client's default, which Nudge routes by
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), why, sizeof why) != RD_KAFKA_CONF_OK) {
       std::fprintf(stderr, "kafka_mock produce: %s\n", why);
       return 2;

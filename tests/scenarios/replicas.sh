@@ -12,15 +12,24 @@
 #      copies behind, so stored totals no longer add up to the events produced;
 #   5. kill -9 of the leading trainer: the other one leads, and its model reaches everyone;
 #   6. ingest goes on after the failovers, each event stored once by its owner.
-# Usage: replicas.sh NUDGE KAFKA_MOCK [EVENTS] [USERS]
+# Between 3 and 4, the front door: nginx (Debian's) spreads requests over the serving
+# replicas by a consistent hash of the user; a replica that does not own the user sends the
+# request on to the owner (OwnerRouter), and POST /v1/events produces to the topic. An event
+# sent through the front door must change its user's recommendations on every replica
+# (figure: p50/p99 of that delay, measured by visibility_probe).
+# Usage: replicas.sh NUDGE KAFKA_MOCK VISIBILITY_PROBE [EVENTS] [USERS]
 set -euo pipefail
 nudge=$1
 mock=$2
-events=${3:-20000}
-users=${4:-1000}
+probe=$3
+events=${4:-20000}
+users=${5:-1000}
 work=$(mktemp -d)
 pids=()
+nginx_pid=
 cleanup() {
+  # nginx's master stops its workers on TERM; a -9 would leave them running.
+  if [ -n "$nginx_pid" ]; then kill -TERM "$nginx_pid" 2>/dev/null || true; fi
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -185,6 +194,61 @@ wait_for 30 holds_all "$leader" "$events" || fail "the leader holds $(stored "$l
 read -r version took < <(publish_everywhere "$leader")
 echo "replicas: trainer $leader leads; model $version trained on all $events events and served by all 5 processes" \
   "$took ms after the retrain request"
+
+# 3b. The front door. Each replica publishes its partitions in Redis; wait until each knows
+# the other two's, then measure through nginx.
+owners_known() {
+  [ "$(redis-cli -p "$redis_port" hlen scenario:owners)" -eq 6 ] &&
+    [ "$(redis-cli -p "$redis_port" hvals scenario:owners | cut -d' ' -f1 | sort -u | wc -l)" -eq 3 ]
+}
+wait_for 20 owners_known || fail "the replicas did not publish their partitions: $(redis-cli -p "$redis_port" hgetall scenario:owners | tr '\n' ' ')"
+front_port=$(shuf -i 20000-60000 -n 1)
+mkdir -p "$work/nginx"
+{
+  [ "$(id -u)" -eq 0 ] && echo "user root;"  # workers may write the temp paths under $work
+  cat <<NGINX
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  upstream replicas {
+    hash \$arg_user consistent;
+    server 127.0.0.1:$(cat "$work/port1") max_fails=1 fail_timeout=5s;
+    server 127.0.0.1:$(cat "$work/port2") max_fails=1 fail_timeout=5s;
+    server 127.0.0.1:$(cat "$work/port3") max_fails=1 fail_timeout=5s;
+    keepalive 16;
+  }
+  server {
+    listen 127.0.0.1:$front_port;
+    location / {
+      proxy_pass http://replicas;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_next_upstream error timeout;
+      proxy_connect_timeout 1s;
+    }
+  }
+}
+NGINX
+} >"$work/nginx/nginx.conf"
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" >"$work/nginx/start.log" 2>&1 &
+nginx_pid=$!
+wait_for 10 curl -sf "http://127.0.0.1:$front_port/healthz" -o /dev/null ||
+  fail "nginx did not start: $(cat "$work/nginx/start.log" "$work/nginx/error.log" 2>/dev/null)"
+"$probe" "$front_port" "$(cat "$work/port1"),$(cat "$work/port2"),$(cat "$work/port3")" 100 5000 ||
+  fail "an event through the front door did not reach every replica's answers"
+forwarded=0
+for r in 1 2 3; do forwarded=$((forwarded + $(field "$r" forwarded))); done
+[ "$forwarded" -gt 0 ] || fail "no replica sent a request on to its owner"
+echo "replicas: front door: nginx, consistent hash on the user; $forwarded requests sent on to their owner"
 
 # 4. A serving replica dies; the survivors replay its partitions. The eager assignor may
 # also move partitions between the survivors, so a survivor can keep a stale copy of users it

@@ -19,18 +19,10 @@
 namespace nudge::serve {
 namespace {
 
+using nudge::testing::eventually;
 using nudge::testing::RedisServer;
 using nudge::testing::TempDir;
 using namespace std::chrono_literals;
-
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 30s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return done();
-}
 
 const Dataset& planted() {
   static const SynthData data = [] {
@@ -169,6 +161,27 @@ TEST(ClusterTest, StartupErrorsNameWhatIsWrong) {
   ClusterOptions hasty = options(redis, "h", false, "");
   hasty.lease_ms = 100;
   EXPECT_EQ(Cluster::start(*a, hasty).status().field(), "cluster.lease_ms");
+  ClusterOptions unroutable = options(redis, "u", false, "");
+  unroutable.advertise = "10.0.0.7:8080";  // no scheme
+  EXPECT_EQ(Cluster::start(*a, unroutable).status().field(), "cluster.advertise");
+  ClusterOptions spaced = options(redis, "a b", false, "");  // the owners table separates on spaces
+  EXPECT_EQ(Cluster::start(*a, spaced).status().field(), "cluster.replica_id");
+}
+
+// A malformed owners entry (written by hand, or by an older version) is skipped with a
+// warning; the well-formed ones still route.
+TEST(ClusterTest, MalformedOwnerEntriesAreSkipped) {
+  TempDir dir;
+  auto a = replica(dir.file("a"));
+  RedisServer redis;
+  auto writer = RedisClient::connect({redis.address(), 500}).value();
+  ASSERT_TRUE(writer->command({"HSET", "test:owners", "0", "b http://127.0.0.1:9", "x", "c http://h:1", "2", "nospace"})
+                  .is_ok());
+  auto cluster = Cluster::start(*a, options(redis, "a", false, "")).value();
+  ASSERT_TRUE(eventually([&] { return cluster->owner_url(0) == "http://127.0.0.1:9"; }, 10s));
+  EXPECT_EQ(cluster->owner_url(2), "");
+  cluster->set_owned_partitions({0});  // its own assignment wins over the table
+  EXPECT_EQ(cluster->owner_url(0), "");
 }
 
 }  // namespace

@@ -51,6 +51,7 @@ trending_half_life_hours = 2.5
 TEST(ServeConfig, KafkaSectionWithLibrdkafkaProperties) {
   ServeConfig c = default_serve_config();
   EXPECT_TRUE(c.kafka.brokers.empty());  // no Kafka unless asked for
+  EXPECT_TRUE(c.kafka.produce_api_events);
   ASSERT_OK(parse_serve_config(R"(
 [kafka]
 brokers = "k1:9092,k2:9092"
@@ -58,6 +59,7 @@ topic = "clicks"
 group = "eu-replicas"
 startup_timeout_ms = 3000
 max_batch_messages = 100
+produce_events = false
 [kafka.properties]
 "security.protocol" = "ssl"
 )",
@@ -67,6 +69,7 @@ max_batch_messages = 100
   EXPECT_EQ(c.kafka.group, "eu-replicas");
   EXPECT_EQ(c.kafka.startup_timeout_ms, 3000);
   EXPECT_EQ(c.kafka.max_batch_messages, 100u);
+  EXPECT_FALSE(c.kafka.produce_api_events);  // on by default: one path for every event
   ASSERT_EQ(c.kafka.properties.size(), 1u);
   EXPECT_EQ(c.kafka.properties[0], (std::pair<std::string, std::string>{"security.protocol", "ssl"}));
 
@@ -94,6 +97,8 @@ trainer = true
 model_dir = "/shared/models"
 lease_ms = 5000
 poll_ms = 200
+advertise = "http://10.0.0.7:8080"
+forward_timeout_ms = 250
 )",
                                "c.toml", &c));
   EXPECT_EQ(c.cluster.redis.address, "10.0.0.5:6379");
@@ -104,6 +109,8 @@ poll_ms = 200
   EXPECT_EQ(c.cluster.model_dir, "/shared/models");
   EXPECT_EQ(c.cluster.lease_ms, 5000);
   EXPECT_EQ(c.cluster.poll_ms, 200);
+  EXPECT_EQ(c.cluster.advertise, "http://10.0.0.7:8080");
+  EXPECT_EQ(c.cluster.forward_timeout_ms, 250);
   EXPECT_EQ(parse_serve_config("[cluster]\nleader = true\n", "c.toml", &c).message(),
             "c.toml:2: unknown key cluster.leader");
 }

@@ -68,6 +68,29 @@ TEST_F(HttpApiTest, BadEventsNameTheField) {
   EXPECT_EQ(engine_->stats().events, 0u);  // none of them stored
 }
 
+// In a Kafka deployment the events go to the topic (KafkaProducer) instead of the store: only
+// valid events reach the sink, and the answer waits for it.
+TEST_F(HttpApiTest, EventsGoToTheSinkWhenOneIsSetAndItsErrorIsTheAnswer) {
+  std::vector<Event> sunk;
+  Status outcome;
+  api_->set_event_sink([&](std::vector<Event> events, std::function<void(const Status&)> done) {
+    sunk.insert(sunk.end(), events.begin(), events.end());
+    std::thread([done, outcome] { done(outcome); }).detach();  // answered later, on another thread
+  });
+  EXPECT_EQ(call("POST", "/v1/events", R"([{"user":"u","item":"a"},{"user":"v","item":"b","value":2}])").body,
+            R"({"accepted":2})");
+  ASSERT_EQ(sunk.size(), 2u);
+  EXPECT_EQ(sunk[1].user, "v");
+  EXPECT_EQ(sunk[1].value, 2.f);
+  expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","value":-1})"), 400, "events[0].value");
+  EXPECT_EQ(sunk.size(), 2u);  // refused before the sink
+  outcome = Status::io_error("kafka: topic 'events' on b:9092: not delivered: Local: Message timed out");
+  const HttpResponse failed = call("POST", "/v1/events", R"({"user":"u","item":"c"})");
+  EXPECT_EQ(failed.status, 500);
+  EXPECT_NE(failed.body.find("not delivered"), std::string::npos) << failed.body;
+  EXPECT_EQ(engine_->stats().events, 0u);  // the local store was never the path
+}
+
 TEST_F(HttpApiTest, RecommendParameters) {
   call("POST", "/v1/events", R"([{"user":"u","item":"a"},{"user":"v","item":"b"}])");
   auto r = call("GET",

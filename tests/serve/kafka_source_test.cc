@@ -3,96 +3,29 @@
 // errors, brokers lost and back, and partitions moving between two replicas.
 #include "nudge/serve/kafka_source.h"
 
+#include "nudge/serve/kafka_producer.h"
+
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 
 #include <chrono>
 #include <functional>
 #include <set>
 #include <thread>
 
+#include "serve/mock_kafka.h"
 #include "test_util.h"
 
 namespace nudge::serve {
 namespace {
 
+using nudge::testing::eventually;
 using nudge::testing::TempDir;
 using namespace std::chrono_literals;
 
-constexpr const char* kTopic = "events";
-constexpr int kPartitions = 4;
-
-// A mock cluster of 3 brokers with the topic, and a producer keyed by user.
-class MockKafka {
- public:
-  MockKafka() {
-    char why[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "2", why, sizeof why);  // the mock's own chatter
-    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-    cluster_ = rd_kafka_mock_cluster_new(host_, 3);
-    rd_kafka_mock_topic_create(cluster_, kTopic, kPartitions, 1);
-    brokers_ = rd_kafka_mock_cluster_bootstraps(cluster_);
-    conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", brokers_.c_str(), why, sizeof why);
-    rd_kafka_conf_set(conf, "message.timeout.ms", "60000", why, sizeof why);
-    rd_kafka_conf_set(conf, "log_level", "2", why, sizeof why);
-    producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-    topic_ = rd_kafka_topic_new(producer_, kTopic, nullptr);
-  }
-  ~MockKafka() {
-    rd_kafka_flush(producer_, 5000);
-    rd_kafka_topic_destroy(topic_);
-    rd_kafka_destroy(producer_);
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(host_);
-  }
-  const std::string& brokers() const { return brokers_; }
-
-  void produce(const std::string& user, const std::string& payload) {
-    // Keyed by user: the producer's partitioner keeps one user's events in one partition.
-    ASSERT_EQ(rd_kafka_produce(topic_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, const_cast<char*>(payload.data()),
-                               payload.size(), user.data(), user.size(), nullptr),
-              0);
-  }
-  void produce_event(const std::string& user, const std::string& item) {
-    produce(user, R"({"user":")" + user + R"(","item":")" + item + R"(","timestamp":1700000000})");
-  }
-  // Events from..to-1: event k is user k % users, item k % items.
-  void produce_events(int from, int to, int users, int items) {
-    for (int k = from; k < to; ++k) produce_event("u" + std::to_string(k % users), "i" + std::to_string(k % items));
-  }
-  void flush() { ASSERT_EQ(rd_kafka_flush(producer_, 20000), RD_KAFKA_RESP_ERR_NO_ERROR); }
-  void set_brokers_up(bool up) {
-    for (int32_t id = 1; id <= 3; ++id)
-      up ? rd_kafka_mock_broker_set_up(cluster_, id) : rd_kafka_mock_broker_set_down(cluster_, id);
-  }
-  // The offsets the group committed, summed over the partitions.
-  int64_t committed(const std::string& group) const {
-    char why[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", brokers_.c_str(), why, sizeof why);
-    rd_kafka_conf_set(conf, "group.id", group.c_str(), why, sizeof why);
-    rd_kafka_conf_set(conf, "log_level", "2", why, sizeof why);
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kPartitions);
-    for (int p = 0; p < kPartitions; ++p) rd_kafka_topic_partition_list_add(list, kTopic, p);
-    int64_t sum = 0;
-    if (rd_kafka_committed(rk, list, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-      for (int k = 0; k < list->cnt; ++k) sum += std::max<int64_t>(list->elems[k].offset, 0);
-    rd_kafka_topic_partition_list_destroy(list);
-    rd_kafka_destroy(rk);
-    return sum;
-  }
-
- private:
-  rd_kafka_t* host_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-  rd_kafka_t* producer_ = nullptr;
-  rd_kafka_topic_t* topic_ = nullptr;
-  std::string brokers_;
-};
+using nudge::testing::kPartitions;
+using nudge::testing::kTopic;
+using nudge::testing::MockKafka;
 
 // An engine that only stores and applies events (no model), as a replica would.
 std::unique_ptr<Engine> open_engine(const std::string& dir) {
@@ -113,16 +46,6 @@ KafkaOptions options_for(const MockKafka& kafka, std::string group = "replicas")
   o.startup_timeout_ms = 10000;
   o.properties = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}, {"log_level", "3"}};
   return o;
-}
-
-// Waits (at most `limit`) until `done` holds.
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 30s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
 }
 
 size_t history_size(const Engine& engine, const std::string& user) {
@@ -148,7 +71,8 @@ TEST(KafkaSourceTest, StoresEveryEventOnceAndCommitsWhatItStored) {
   EXPECT_EQ(engine->stats().events, 202u);
   EXPECT_EQ(source.value()->stats().messages, 201u);
   EXPECT_EQ(source.value()->stats().bad_messages, 0u);
-  EXPECT_EQ(history_size(*engine, "u0"), 12u);  // 10 single events and the batch of 2
+  EXPECT_EQ(source.value()->stats().misplaced, 0u);  // the producer hashes as kafka_partition_of
+  EXPECT_EQ(history_size(*engine, "u0"), 12u);       // 10 single events and the batch of 2
   EXPECT_EQ(source.value()->stats().partitions.size(), static_cast<size_t>(kPartitions));
   // Offsets reach Kafka after the store: all 201 messages, once the async commit lands.
   EXPECT_TRUE(eventually([&] { return kafka.committed("replicas") == 201; }, 10s));
@@ -191,14 +115,20 @@ TEST(KafkaSourceTest, BadMessagesAreCountedAndSkippedAndIngestGoesOn) {
   for (const std::string& payload : bad) kafka.produce("u1", payload);
   kafka.produce("u1", R"({"user":"u2","item":"x"})");  // keyed by another user: the wrong partition
   kafka.produce_event("u1", "good");
+  // Valid, but not where the murmur2 hash of its key puts it: stored, and counted as misplaced
+  // (requests for u3 would be routed to another partition's owner).
+  const int32_t wrong = (kafka_partition_of("u3", kPartitions) + 1) % kPartitions;
+  kafka.produce_to(wrong, "u3", R"({"user":"u3","item":"x"})");
   kafka.flush();
   TempDir dir;
   auto engine = open_engine(dir.file("data"));
   auto source = KafkaSource::start(*engine, options_for(kafka)).value();
-  ASSERT_TRUE(eventually([&] { return source->stats().messages == bad.size() + 2; }));
+  ASSERT_TRUE(eventually([&] { return source->stats().messages == bad.size() + 3; }));
   EXPECT_EQ(source->stats().bad_messages, bad.size() + 1);
-  EXPECT_EQ(engine->stats().events, 1u);
+  EXPECT_EQ(source->stats().misplaced, 1u);
+  EXPECT_EQ(engine->stats().events, 2u);
   EXPECT_EQ(history_size(*engine, "u1"), 1u);
+  EXPECT_EQ(history_size(*engine, "u3"), 1u);
 }
 
 TEST(KafkaSourceTest, StartupErrorsNameBrokersAndTopic) {

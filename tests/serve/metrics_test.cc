@@ -34,20 +34,26 @@ TEST(Metrics, KafkaAndClusterSeriesOnlyWhenConfigured) {
   KafkaStats k;
   k.messages = 10;
   k.bad_messages = 3;
+  k.misplaced = 4;
   k.connected = true;
   k.partitions = {0, 2};
   const std::string out = m.render(st, 0, &k);
   EXPECT_NE(out.find("nudge_kafka_messages_total 10\n"), std::string::npos) << out;
   EXPECT_NE(out.find("nudge_kafka_bad_messages_total 3\n"), std::string::npos);
+  EXPECT_NE(out.find("nudge_kafka_misplaced_total 4\n"), std::string::npos);
   EXPECT_NE(out.find("nudge_kafka_connected 1\n"), std::string::npos);
   EXPECT_NE(out.find("nudge_kafka_partitions 2\n"), std::string::npos);
   EXPECT_EQ(out.find("nudge_cluster"), std::string::npos);
   ClusterStats c;
   c.leader = true;
   c.leader_changes = 3;
+  c.forwarded = 5;
+  c.forward_failures = 1;
   const std::string clustered = m.render(st, 0, nullptr, &c);
   EXPECT_NE(clustered.find("nudge_cluster_leader 1\n"), std::string::npos) << clustered;
   EXPECT_NE(clustered.find("nudge_cluster_leader_changes_total 3\n"), std::string::npos);
+  EXPECT_NE(clustered.find("nudge_cluster_forwarded_total 5\n"), std::string::npos);
+  EXPECT_NE(clustered.find("nudge_cluster_forward_failures_total 1\n"), std::string::npos);
 }
 
 }  // namespace

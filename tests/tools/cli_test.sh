@@ -131,6 +131,8 @@ check "serve with an unreachable Redis exits 1" test $rc -eq 1
 check "serve names Redis" grep -q "redis 127.0.0.1:1" <<<"$err"
 err=$(timeout 20 "$nudge" -q serve --redis 127.0.0.1:1 --trainer -d "$dir/serve-redis" --port 0 2>&1); rc=$?
 check "a trainer without --model-dir exits 1" grep -q "cluster.model_dir" <<<"$err"
+err=$(timeout 20 "$nudge" -q serve --redis 127.0.0.1:1 --advertise 10.0.0.7:8080 -d "$dir/serve-redis" --port 0 2>&1)
+check "an --advertise that is not a URL is named" grep -q "cluster.advertise" <<<"$err"
 
 # Hostile data files: invalid UTF-8, overflowing weights, absurd timestamps are rejected rows
 # (named by file:line), never stored; the read still succeeds with the good rows.

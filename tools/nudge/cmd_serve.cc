@@ -2,6 +2,8 @@
 //
 // Optionally imports an interactions file (and item and user features) into its store first, which is
 // how a catalogue is bootstrapped from history; --import-only then trains and exits.
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -12,6 +14,8 @@
 #include "nudge/registry.h"
 #include "nudge/serve/config.h"
 #include "nudge/serve/import.h"
+#include "nudge/serve/kafka_producer.h"
+#include "nudge/serve/owner_router.h"
 
 namespace nudge::cli {
 namespace {
@@ -24,9 +28,15 @@ struct ServeFlags {
   std::string import, import_items, import_users;
   bool import_only = false;
   std::string kafka_brokers, kafka_topic, kafka_group;
-  std::string redis, model_dir, replica_id;
+  std::string redis, model_dir, replica_id, advertise;
   bool trainer = false;
 };
+
+std::string local_host_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) return "localhost";
+  return host;
+}
 
 void import_into(serve::Engine& engine, const ServeFlags& flags) {
   DataFlags data;
@@ -75,6 +85,9 @@ void add_serve_command(CLI::App& root) {
   cmd->add_flag("--trainer", f->trainer, "May lead and train (consumes every Kafka partition; needs --model-dir)");
   cmd->add_option("--model-dir", f->model_dir, "Shared directory the leader publishes model files to");
   cmd->add_option("--replica-id", f->replica_id, "This replica's name in the cluster (default host:pid)");
+  cmd->add_option("--advertise", f->advertise,
+                  "URL other replicas reach this one at, for requests about users it owns (default "
+                  "http://<host>:<port>)");
   cmd->callback([f] {
     serve::ServeConfig config = serve::default_serve_config();
     if (!f->config.empty()) ok_or_throw(serve::load_serve_config(f->config, &config));
@@ -98,6 +111,7 @@ void add_serve_command(CLI::App& root) {
     if (f->trainer) config.cluster.trainer = true;
     if (!f->model_dir.empty()) config.cluster.model_dir = f->model_dir;
     if (!f->replica_id.empty()) config.cluster.replica_id = f->replica_id;
+    if (!f->advertise.empty()) config.cluster.advertise = f->advertise;
     const bool clustered = !config.cluster.redis.address.empty();
     if (clustered) {
       // The leader trains the cluster's models; a trainer needs every partition's events.
@@ -118,13 +132,39 @@ void add_serve_command(CLI::App& root) {
     // or a topic that does not exist, stops the start with the reason.
     std::unique_ptr<serve::Cluster> cluster;
     if (clustered) cluster = value_or_throw(serve::Cluster::start(*engine, config.cluster));
+    const bool kafka_on = !config.kafka.brokers.empty();
+    // A serving replica in a cluster owns the users of its partitions: it publishes them, and
+    // sends requests about users it does not own to their owner (docs/scale-out.md).
+    const bool owns_users = clustered && kafka_on && !config.cluster.trainer;
+    if (owns_users)
+      config.kafka.on_assignment = [c = cluster.get()](const std::vector<int32_t>& partitions) {
+        c->set_owned_partitions(partitions);
+      };
     std::unique_ptr<serve::KafkaSource> kafka;
-    if (!config.kafka.brokers.empty()) kafka = value_or_throw(serve::KafkaSource::start(*engine, config.kafka));
+    if (kafka_on) kafka = value_or_throw(serve::KafkaSource::start(*engine, config.kafka));
+    std::unique_ptr<serve::KafkaProducer> producer;
+    if (kafka_on && config.kafka.produce_api_events)
+      producer = value_or_throw(serve::KafkaProducer::start(config.kafka));
+    std::unique_ptr<serve::OwnerRouter> router;
+    if (owns_users)
+      router =
+          std::make_unique<serve::OwnerRouter>(*cluster, kafka->partition_count(), config.cluster.forward_timeout_ms);
     serve::HttpApi api(*engine, config.api);
     api.set_kafka(kafka.get());
     api.set_cluster(cluster.get());
+    api.set_router(router.get());
+    if (producer)
+      api.set_event_sink(
+          [p = producer.get()](std::vector<serve::Event> events, std::function<void(const Status&)> done) {
+            p->produce(std::move(events), std::move(done));
+          });
     serve::HttpServer server(api, config.server);
     ok_or_throw(server.start());
+    if (owns_users && config.cluster.advertise.empty()) {
+      const std::string& host = config.server.host;
+      const bool any = host == "0.0.0.0" || host == "::" || host.empty();
+      cluster->set_advertise(fmt::format("http://{}:{}", any ? local_host_name() : host, server.port()));
+    }
     fmt::print("nudge: listening on http://{}:{} (data in {})\n", config.server.host, server.port(),
                config.engine.data_dir);
     std::fflush(stdout);
@@ -132,9 +172,10 @@ void add_serve_command(CLI::App& root) {
     server.wait_for_signal();
     spdlog::info("serve: shutting down");
     server.stop();
-    kafka.reset();    // stops consuming before the engine it writes to
-    cluster.reset();  // hands the lock over at once
-    engine.reset();   // drains the store while the server's objects are still alive
+    producer.reset();  // delivers what was accepted
+    kafka.reset();     // stops consuming before the engine it writes to
+    cluster.reset();   // hands the lock over at once
+    engine.reset();    // drains the store while the server's objects are still alive
   });
 }
 

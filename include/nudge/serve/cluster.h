@@ -11,6 +11,10 @@
 //               "<version> <path>" -- in one script that first checks it still holds the lock.
 //   follow      Every replica polls `<name>:model` and installs a newer version
 //               (Engine::install_model): all replicas hot-swap to what the leader trained.
+//   owners      A serving replica publishes the Kafka partitions it consumes in the hash
+//               `<name>:owners` (partition -> "<replica> <advertised URL>"), re-asserted every
+//               poll and removed (if still its own) when lost, and reads the whole table back:
+//               OwnerRouter sends a user's requests to the replica holding the user's state.
 //
 // Redis holds only the lock and the version record; the model blob is a file on a directory
 // every replica can read (shared storage). Losing Redis at run time stops leadership and model
@@ -21,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "nudge/serve/engine.h"
 #include "nudge/serve/redis_client.h"
@@ -35,6 +40,10 @@ struct ClusterOptions {
   std::string model_dir;       // shared directory of published model files (trainers write it)
   int lease_ms = 10000;        // the leader lock's time to live
   int poll_ms = 500;           // how often the lock is renewed and the model version read
+  // This replica's base URL as other replicas reach it ("http://10.0.0.5:8080"), published
+  // with the partitions it owns; empty: it publishes none (a trainer, or no Kafka).
+  std::string advertise;
+  int forward_timeout_ms = 1000;  // a request sent on to its user's owner (OwnerRouter)
 };
 
 struct ClusterStats {
@@ -43,6 +52,8 @@ struct ClusterStats {
   uint64_t published_version = 0;  // the newest version this replica published
   uint64_t installed_version = 0;  // the newest published version this replica installed
   uint64_t leader_changes = 0;     // times this replica became leader
+  uint64_t forwarded = 0;          // requests sent on to their user's owner (OwnerRouter)
+  uint64_t forward_failures = 0;   // owners that did not answer: answered here instead
 };
 
 class Cluster {
@@ -56,6 +67,15 @@ class Cluster {
 
   ClusterStats stats() const;
   const std::string& replica_id() const;
+
+  // The partitions this replica consumes now (KafkaOptions::on_assignment), published at the
+  // next poll. Ignored without `advertise`.
+  void set_owned_partitions(const std::vector<int32_t>& partitions);
+  // Sets the URL published with owned partitions, when only known once listening (port 0).
+  void set_advertise(const std::string& url);
+  // The advertised URL of the replica owning `partition`, as read at the last poll; empty
+  // when this replica owns it or no owner is known (answer here).
+  std::string owner_url(int32_t partition) const;
 
   struct Impl;
 

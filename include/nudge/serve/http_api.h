@@ -13,7 +13,9 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "nudge/serve/cluster.h"
 #include "nudge/serve/engine.h"
@@ -22,11 +24,17 @@
 
 namespace nudge::serve {
 
+class OwnerRouter;
+
+// The header a replica adds to a request it sends on to the owner of its user (OwnerRouter).
+inline constexpr const char* kForwardedHeader = "X-Nudge-Forwarded";
+
 struct HttpRequest {
   std::string method;         // "GET", "POST", ...
   std::string target;         // path and query string
   std::string authorization;  // the Authorization header, if any
   std::string body;
+  bool forwarded = false;  // sent on by another replica (X-Nudge-Forwarded): answer here, never send on
 };
 
 struct HttpResponse {
@@ -59,13 +67,25 @@ class HttpApi {
   // The same for the cluster this replica belongs to.
   void set_cluster(const Cluster* cluster) { cluster_ = cluster; }
 
+  // Requests about one user (GET /v1/recommend, GET /v1/users/{id}) go first to `router`,
+  // which sends them on to the replica owning the user (nullptr: every request is answered
+  // here). Its counters join the cluster's in /healthz and /metrics. Set before the first request.
+  void set_router(OwnerRouter* router) { router_ = router; }
+  // POST /v1/events hands its validated events to `sink` (KafkaProducer::produce) instead of
+  // the local store, and answers when the sink reports them durable.
+  using EventSink = std::function<void(std::vector<Event>, std::function<void(const Status&)>)>;
+  void set_event_sink(EventSink sink) { event_sink_ = std::move(sink); }
+
  private:
   void route(const HttpRequest& request, Endpoint* endpoint, const Respond& respond);
+  ClusterStats cluster_stats() const;  // with the router's counters
   Engine& engine_;
   HttpApiOptions options_;
   Metrics metrics_;
   const KafkaSource* kafka_ = nullptr;
   const Cluster* cluster_ = nullptr;
+  OwnerRouter* router_ = nullptr;
+  EventSink event_sink_;
 };
 
 }  // namespace nudge::serve

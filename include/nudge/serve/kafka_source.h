@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -37,9 +38,15 @@ struct KafkaOptions {
   // Every partition, assigned by hand instead of a share through the group (a trainer, which
   // needs the whole log): positions come from the local store only, nothing is committed.
   bool all_partitions = false;
+  // POST /v1/events produces to the topic (KafkaProducer) rather than storing locally, so
+  // every event takes one path and reaches its user's owner.
+  bool produce_api_events = true;
   int startup_timeout_ms = 10000;         // the brokers must answer, and know the topic, within this
   size_t max_batch_messages = 5000;       // messages written to the store in one write
   size_t max_events_per_message = 10000;  // as HttpApiOptions::max_batch_events
+  // Called on the consumer thread with the partitions this replica consumes, after each
+  // change (Cluster::set_owned_partitions publishes them for routing). Must not throw.
+  std::function<void(const std::vector<int32_t>&)> on_assignment;
   // Further librdkafka settings (security.protocol, sasl.*, ...), applied last.
   std::vector<std::pair<std::string, std::string>> properties;
 };
@@ -49,6 +56,7 @@ struct KafkaStats {
   uint64_t events = 0;              // events stored from them
   uint64_t bad_messages = 0;        // refused: malformed JSON or invalid events
   uint64_t duplicates = 0;          // redeliveries below the stored position, skipped
+  uint64_t misplaced = 0;           // stored, but in another partition than the murmur2 hash of their key
   uint64_t store_failures = 0;      // batches the store refused (consumption rewound, retried)
   uint64_t commit_failures = 0;     // offset commits Kafka refused (harmless: the store has the position)
   bool connected = false;           // false after the brokers went away, until a message arrives
@@ -69,6 +77,7 @@ class KafkaSource {
   KafkaSource& operator=(const KafkaSource&) = delete;
 
   KafkaStats stats() const;
+  int32_t partition_count() const;  // the topic's, read at start
 
   struct Impl;
 
