@@ -13,6 +13,7 @@ packages=(
   nginx  # the front door of the replicas scenario (tests/scenarios/replicas.sh)
   g++-aarch64-linux-gnu qemu-user file  # the embedded core's aarch64 cross build and its tests
   clang-14 libfuzzer-14-dev  # the sanitizer tree: ASan/UBSan tests and libFuzzer targets
+  lld  # links the ~60 test executables of each tree in half the time of GNU ld
   clang-format-14 clang-tidy-14  # the style check (scripts/lint.sh)
 )
 

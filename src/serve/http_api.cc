@@ -382,6 +382,9 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     *endpoint = Endpoint::kUsers;
     const std::string id = path.substr(users_prefix.size());
     if (auto why = id_problem(id)) return respond(error(400, "id", "user id: " + *why));
+    // A user's attributes and history live with the user's owner.
+    if ((req.method == "PUT" || is_get) && router_ && !req.forwarded)
+      if (auto answer = router_->route(req, id)) return respond(std::move(*answer));
     if (req.method == "PUT") {
       auto parsed = parse_json_body(req.body, "{}");
       if (!parsed.is_ok()) return respond(from_status(parsed.status()));
@@ -392,8 +395,6 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
       return respond(json_response(200, {{"user", id}}));
     }
     if (is_get) {
-      if (router_ && !req.forwarded)
-        if (auto answer = router_->route(req, id)) return respond(std::move(*answer));
       auto info = engine_.user_info(id);
       if (!info) return respond(error(404, "id", "unknown user '" + id + "'"));
       json history = json::array();

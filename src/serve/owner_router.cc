@@ -51,6 +51,7 @@ Result<HttpResponse> forward_request(const std::string& base_url, const HttpRequ
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxAnswerBytes);
+  if (request.method == "HEAD") parser.skip(true);  // a Content-Length but no body follows
   beast::error_code failure;
   bool done = false;
   resolver.async_resolve(host, port, [&](beast::error_code ec, net::ip::tcp::resolver::results_type endpoints) {

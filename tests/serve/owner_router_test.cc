@@ -95,7 +95,12 @@ TEST(OwnerRouterTest, EachReplicaAnswersForUsersItDoesNotOwnThroughTheOwner) {
   }
   const auto reply = HttpClient(a.server->port()).get("/v1/recommend?user=" + held_by_b + "&k=3");
   EXPECT_EQ(reply.status, 200) << reply.body;  // recommendations go the same way (no model: popular items)
-  EXPECT_EQ(a.router->stats().forwarded, 2u);
+  // So do a user's attributes: PUT on a lands on b, the owner.
+  const auto put = HttpClient(a.server->port())
+                       .request(boost::beast::http::verb::put, "/v1/users/" + held_by_b, R"({"tier":"gold"})");
+  EXPECT_EQ(put.status, 200) << put.body;
+  EXPECT_NE(b.engine->user_info(held_by_b)->attributes_json.find("gold"), std::string::npos);
+  EXPECT_EQ(a.router->stats().forwarded, 3u);
   EXPECT_EQ(b.router->stats().forwarded, 1u);
   EXPECT_EQ(a.router->stats().failures, 0u);
 

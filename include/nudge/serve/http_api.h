@@ -67,7 +67,7 @@ class HttpApi {
   // The same for the cluster this replica belongs to.
   void set_cluster(const Cluster* cluster) { cluster_ = cluster; }
 
-  // Requests about one user (GET /v1/recommend, GET /v1/users/{id}) go first to `router`,
+  // Requests about one user (GET /v1/recommend, GET and PUT /v1/users/{id}) go first to `router`,
   // which sends them on to the replica owning the user (nullptr: every request is answered
   // here). Its counters join the cluster's in /healthz and /metrics. Set before the first request.
   void set_router(OwnerRouter* router) { router_ = router; }
