@@ -6,6 +6,10 @@
 
 namespace nudge::serve {
 
+std::string kafka_place(const std::string& brokers, const std::string& topic) {
+  return "kafka: topic '" + topic + "' on " + brokers;
+}
+
 Status apply_kafka_settings(rd_kafka_conf_t* conf, const std::vector<std::pair<std::string, std::string>>& settings) {
   char why[512];
   for (const auto& [key, value] : settings)
@@ -22,7 +26,7 @@ void kafka_log_callback(const rd_kafka_t*, int level, const char* facility, cons
 
 Status check_kafka_topic(rd_kafka_t* rk, const std::string& brokers, const std::string& topic, int timeout_ms,
                          std::vector<int32_t>* partition_ids) {
-  const std::string where = "kafka: topic '" + topic + "' on " + brokers;
+  const std::string where = kafka_place(brokers, topic);
   const rd_kafka_metadata_t* md = nullptr;
   const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)

@@ -13,6 +13,9 @@
 
 namespace nudge::serve {
 
+// "kafka: topic 'T' on BROKERS": how every Kafka error names where it happened.
+std::string kafka_place(const std::string& brokers, const std::string& topic);
+
 // Applies each setting; one librdkafka refuses is an error naming "kafka.<key>".
 Status apply_kafka_settings(rd_kafka_conf_t* conf, const std::vector<std::pair<std::string, std::string>>& settings);
 

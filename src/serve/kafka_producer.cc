@@ -61,7 +61,7 @@ int32_t kafka_partition_of(std::string_view key, int32_t partitions) {
 }
 
 struct KafkaProducer::Impl {
-  std::string topic, where;
+  std::string where;  // kafka_place(), for errors
   rd_kafka_t* rk = nullptr;
   rd_kafka_topic_t* rkt = nullptr;
   int32_t partitions = 0;
@@ -101,8 +101,7 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::start(const KafkaOptions& 
   if (options.brokers.empty()) return Status::invalid_field("kafka.brokers", "no brokers given");
   if (options.topic.empty()) return Status::invalid_field("kafka.topic", "no topic given");
   auto impl = std::make_unique<Impl>();
-  impl->topic = options.topic;
-  impl->where = "kafka: topic '" + options.topic + "' on " + options.brokers;
+  impl->where = kafka_place(options.brokers, options.topic);
   impl->delivery_timeout_ms = delivery_timeout_ms;
 
   rd_kafka_conf_t* conf = rd_kafka_conf_new();

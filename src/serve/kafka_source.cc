@@ -369,8 +369,7 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::start(Engine& engine, KafkaOpt
     PartitionList subscription(1);
     rd_kafka_topic_partition_list_add(subscription.list, options.topic.c_str(), RD_KAFKA_PARTITION_UA);
     if (rd_kafka_resp_err_t e = rd_kafka_subscribe(impl->handle.rk, subscription.list); e != RD_KAFKA_RESP_ERR_NO_ERROR)
-      return Status::io_error("kafka: topic '" + options.topic + "' on " + options.brokers +
-                              ": subscribe: " + rd_kafka_err2str(e));
+      return Status::io_error(kafka_place(options.brokers, options.topic) + ": subscribe: " + rd_kafka_err2str(e));
   }
   impl->connected.store(true);
   Impl* raw = impl.get();
