@@ -326,15 +326,19 @@ std::string format_results(const std::vector<EvalResult>& results) {
   };
   std::sort(cols.begin(), cols.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
   size_t name_w = 5;
-  for (const auto& r : results) name_w = std::max(name_w, r.model.size());
+  size_t protocol_w = 15;
+  for (const auto& r : results) {
+    name_w = std::max(name_w, r.model.size());
+    protocol_w = std::max(protocol_w, r.protocol.size());
+  }
   bool folds = false;
   for (const auto& r : results) folds |= !r.stddev.empty();
   const size_t w = folds ? 16 : 10;
-  std::string out = fmt::format("{:<{}}  {:<15}", "model", name_w, "protocol");
+  std::string out = fmt::format("{:<{}}  {:<{}}", "model", name_w, "protocol", protocol_w);
   for (const auto& c : cols) out += fmt::format(" {:>{}}", c, w);
   out += fmt::format(" {:>9} {:>10}\n", "fit s", "ms/user");
   for (const auto& r : results) {
-    out += fmt::format("{:<{}}  {:<15}", r.model, name_w, r.protocol);
+    out += fmt::format("{:<{}}  {:<{}}", r.model, name_w, r.protocol, protocol_w);
     for (const auto& c : cols) {
       auto it = r.metrics.find(c);
       auto sd = r.stddev.find(c);

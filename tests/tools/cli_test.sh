@@ -96,6 +96,35 @@ check "bad split method before data" grep -q "sideways" <<<"$err"
 check "eval exits 0" test $? -eq 0
 check "eval table has both models" test "$(grep -cE '^(popularity|ials)' "$dir/eval.out")" -eq 2
 check "eval json" grep -q '"ndcg@10"' "$dir/eval.json"
+# A predefined split, MovieLens u1.base/u1.test style (tab, no header); item 4 is only in test.
+# Popularity ranks each user's unseen items: user 1 {3, 4} -> 3 hit at rank 1; user 2 {2, 4}
+# -> 2 at rank 1; user 3 {3, 4} -> 4 at rank 2. So hit@1 = 2/3, ndcg@2 = (1 + 1 + 1/log2 3)/3
+# = 0.8770, mrr@2 = (1 + 1 + 1/2)/3 = 0.8333.
+printf '1\t1\t5\t100\n1\t2\t5\t101\n2\t1\t5\t102\n2\t3\t5\t103\n3\t1\t5\t104\n3\t2\t5\t105\n' >"$dir/u1.base"
+printf '1\t3\t5\t200\n2\t2\t5\t201\n3\t4\t5\t202\n' >"$dir/u1.test"
+"$nudge" -q eval --train "$dir/u1.base" --test "$dir/u1.test" -m popularity -k 1 -k 2 --json "$dir/pre.json" >/dev/null
+check "predefined split exits 0" test $? -eq 0
+check "predefined split: hand-computed metrics" test "$(jq -c '.[0].metrics | [."hit_rate@1", ."ndcg@2", ."mrr@2"] | map(. * 10000 | round)' "$dir/pre.json")" = "[6667,8770,8333]"
+check "predefined split: every test user" test "$(jq '.[0].users_evaluated' "$dir/pre.json")" -eq 3
+"$nudge" -q eval --train "$dir/u1.base" --validation "$dir/u1.test" --test "$dir/u1.test" -m popularity -k 1 --json "$dir/prev.json" >/dev/null
+check "validation file gives a second result" test "$(jq -r '.[0].protocol + "|" + .[1].protocol' "$dir/prev.json")" = "full validation|full"
+# NCF layout: 0-based IDs, test.negative lists each test pair's negatives. Popularity in
+# train: item 0 and 2 twice, 1 and 4 once. (0,2) beats its negative 4; (1,1) ties with 4,
+# and a tie counts against the positive: hit@1 = 1/2.
+printf '0\t0\t1\t1\n0\t1\t1\t2\n1\t0\t1\t3\n3\t2\t1\t4\n3\t4\t1\t5\n4\t2\t1\t6\n' >"$dir/train.rating"
+printf '0\t2\t1\t9\n1\t1\t1\t9\n' >"$dir/test.rating"
+printf '(0,2)\t4\n(1,1)\t4\n' >"$dir/test.negative"
+"$nudge" -q eval --train "$dir/train.rating" --test "$dir/test.rating" --protocol sampled --negatives-file "$dir/test.negative" -m popularity -k 1 --json "$dir/ncf.json" >/dev/null
+check "NCF split with given negatives" test "$(jq -c '[.[0].protocol, .[0].metrics."hit_rate@1"]' "$dir/ncf.json")" = '["sampled(given)",0.5]'
+err=$("$nudge" -q eval -i "$dir/syn/interactions.csv" --train "$dir/u1.base" --test "$dir/u1.test" 2>&1); rc=$?
+check "-i with split files is refused" test $rc -eq 1 -a "$err" = "nudge: error: invalid argument: give either -i FILE (split here) or --train/--test files, not both"
+err=$("$nudge" -q eval --train "$dir/u1.base" 2>&1); rc=$?
+check "--train without --test is refused" test $rc -eq 1 -a "$err" = "nudge: error: invalid argument: a predefined split needs both --train and --test"
+: >"$dir/empty.test"
+err=$("$nudge" -q eval --train "$dir/u1.base" --test "$dir/empty.test" 2>&1); rc=$?
+check "an empty test file is named" test $rc -eq 1 -a "$err" = "nudge: error: invalid argument: $dir/empty.test: no interactions to use"
+err=$("$nudge" -q eval 2>&1); rc=$?
+check "eval without data says what to give" test $rc -eq 1 -a "$err" = "nudge: error: invalid argument: no data: give -i FILE, or a predefined split with --train FILE --test FILE"
 "$nudge" -q eval -i "$dir/syn/interactions.csv" -m itemknn --folds 3 -k 10 >"$dir/folds.out"
 check "k-fold eval shows mean±std" grep -q "±" "$dir/folds.out"
 "$nudge" -q eval -i "$dir/syn/interactions.csv" -m itemknn --protocol sampled --method leave-last -k 10 >"$dir/sampled.out"

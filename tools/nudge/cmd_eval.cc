@@ -1,4 +1,5 @@
-// nudge eval: split, fit each model on train, evaluate on test, print one row per model.
+// nudge eval: split (or read a predefined split), fit each model on train, evaluate on test,
+// print one row per model.
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -28,34 +29,78 @@ struct EvalFlags {
   int threads = 0;
 };
 
-EvalResult run_one(const std::string& spec, const Dataset& train, const Dataset& test, const EvalFlags& f,
-                   const NegativeLists* given) {
-  auto model = value_or_throw(make_recommender_from_spec(spec));
+struct Fitted {
+  std::unique_ptr<Recommender> model;
+  double fit_seconds = 0;
+};
+
+Fitted fit(const std::string& spec, const Dataset& train) {
+  Fitted f{value_or_throw(make_recommender_from_spec(spec)), 0};
   const auto start = std::chrono::steady_clock::now();
-  ok_or_throw(model->fit(train).with_context(spec));
-  const double fit_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ok_or_throw(f.model->fit(train).with_context(spec));
+  f.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return f;
+}
+
+EvalResult evaluate(const std::string& spec, const Fitted& fitted, const Dataset& train, const Dataset& test,
+                    const EvalFlags& f, const NegativeLists* given) {
   EvalOptions o;
   o.ks = f.ks;
   o.sampled_negatives = f.negatives;
   o.seed = f.seed;
   o.threads = f.threads;
+  const Recommender& model = *fitted.model;
   EvalResult r;
-  if (f.protocol == "full") r = evaluate_full_ranking(*model, train, test, o);
-  else if (f.protocol == "sampled") r = evaluate_sampled(*model, train, test, o, given);
-  else r = evaluate_ratings(*model, train, test, o);
+  if (f.protocol == "full") r = evaluate_full_ranking(model, train, test, o);
+  else if (f.protocol == "sampled") r = evaluate_sampled(model, train, test, o, given);
+  else r = evaluate_ratings(model, train, test, o);
   r.model = spec;
-  r.fit_seconds = fit_s;
-  spdlog::info("{}: fit {:.2f}s, {} users evaluated", spec, fit_s, r.users_evaluated);
+  r.fit_seconds = fitted.fit_seconds;
+  spdlog::info("{}: fit {:.2f}s, {} users evaluated", spec, fitted.fit_seconds, r.users_evaluated);
   return r;
+}
+
+EvalResult run_one(const std::string& spec, const Dataset& train, const Dataset& test, const EvalFlags& f,
+                   const NegativeLists* given) {
+  return evaluate(spec, fit(spec, train), train, test, f, given);
+}
+
+NegativeLists read_negatives(const EvalFlags& f, const Catalog& catalog) {
+  if (f.negatives_file.empty()) return {};
+  return value_or_throw(read_ncf_negatives(f.negatives_file, catalog));
+}
+
+// Fit on the given train file; evaluate on validation (when given) and test.
+std::vector<EvalResult> run_predefined(const DataFlags& flags, const SplitFiles& files, const EvalFlags& f) {
+  if (f.folds > 0) throw CommandError("--folds splits the data itself: not with --train/--test files");
+  TrainValidTest parts = value_or_throw(load_split_files(flags, files));
+  spdlog::info("predefined split: {} train, {} validation, {} test interactions", parts.train.num_interactions(),
+               parts.validation.num_interactions(), parts.test.num_interactions());
+  const NegativeLists given = read_negatives(f, parts.train.catalog());
+  const NegativeLists* negatives = f.negatives_file.empty() ? nullptr : &given;
+  std::vector<EvalResult> results;
+  for (const auto& spec : f.models) {
+    const Fitted fitted = fit(spec, parts.train);
+    if (!files.validation.empty()) {
+      // The negatives file lists test negatives: validation samples its own.
+      EvalResult v = evaluate(spec, fitted, parts.train, parts.validation, f, nullptr);
+      v.protocol += " validation";
+      results.push_back(std::move(v));
+    }
+    results.push_back(evaluate(spec, fitted, parts.train, parts.test, f, negatives));
+  }
+  return results;
 }
 
 }  // namespace
 
 void add_eval_command(CLI::App& root) {
   auto flags = std::make_shared<DataFlags>();
+  auto files = std::make_shared<SplitFiles>();
   auto ef = std::make_shared<EvalFlags>();
-  CLI::App* cmd = root.add_subcommand("eval", "Compare models on a held-out split (or k folds)");
-  add_data_flags(cmd, flags.get());
+  CLI::App* cmd = root.add_subcommand("eval", "Compare models on a held-out split (or k folds, or given split files)");
+  add_data_flags(cmd, flags.get(), /*input_required=*/false);
+  add_split_file_flags(cmd, files.get());
   cmd->add_option("-m,--model", ef->models, "Model specs (repeat), e.g. -m popularity -m ials:factors=64")
       ->capture_default_str();
   cmd->add_option("--protocol", ef->protocol, "full (rank all unseen items), sampled, rating")
@@ -75,14 +120,19 @@ void add_eval_command(CLI::App& root) {
   cmd->add_option("--negatives-file", ef->negatives_file, "sampled: NCF test.negative file instead of sampling");
   cmd->add_option("--threads", ef->threads, "Scoring threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--json", ef->json_out, "Also write the results as JSON to this file");
-  cmd->callback([flags, ef] {
+  cmd->callback([flags, files, ef] {
     // Every spec and the split method are checked before any data is read: a misspelt
     // parameter must not cost a read and a split of the whole dataset.
     for (const auto& spec : ef->models) value_or_throw(make_recommender_from_spec(spec));
     const auto method = value_or_throw(parse_split_method(ef->method));
-    Dataset d = value_or_throw(load_dataset(*flags));
+    ok_or_throw(check_input_choice(*flags, *files));
+    if (!ef->negatives_file.empty() && ef->protocol != "sampled")
+      throw CommandError("--negatives-file lists negatives for --protocol sampled");
     std::vector<EvalResult> results;
-    if (ef->folds > 0) {
+    if (files->given()) {
+      results = run_predefined(*flags, *files, *ef);
+    } else if (ef->folds > 0) {
+      Dataset d = value_or_throw(load_dataset(*flags));
       auto folds = value_or_throw(k_fold(d, ef->folds, ef->seed));
       for (const auto& spec : ef->models) {
         std::vector<EvalResult> per_fold;
@@ -90,6 +140,7 @@ void add_eval_command(CLI::App& root) {
         results.push_back(combine_folds(per_fold));
       }
     } else {
+      Dataset d = value_or_throw(load_dataset(*flags));
       SplitOptions so;
       so.method = method;
       so.test_fraction = ef->test_fraction;
@@ -97,8 +148,7 @@ void add_eval_command(CLI::App& root) {
       TrainTest parts = value_or_throw(split(d, so));
       spdlog::info("split {}: {} train, {} test interactions", ef->method, parts.train.num_interactions(),
                    parts.test.num_interactions());
-      NegativeLists given;
-      if (!ef->negatives_file.empty()) given = value_or_throw(read_ncf_negatives(ef->negatives_file, d.catalog()));
+      const NegativeLists given = read_negatives(*ef, d.catalog());
       for (const auto& spec : ef->models) {
         results.push_back(run_one(spec, parts.train, parts.test, *ef, ef->negatives_file.empty() ? nullptr : &given));
       }

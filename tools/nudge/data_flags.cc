@@ -2,14 +2,17 @@
 
 #include <sys/resource.h>
 
+#include <numeric>
+
 #include "nudge/cleaning.h"
 #include "nudge/log.h"
 #include "nudge/readers.h"
 
 namespace nudge::cli {
 
-void add_data_flags(CLI::App* app, DataFlags* f) {
-  app->add_option("-i,--input", f->input, "Interactions file (csv, tsv, jsonl, MovieLens)")->required();
+void add_data_flags(CLI::App* app, DataFlags* f, bool input_required) {
+  auto* input = app->add_option("-i,--input", f->input, "Interactions file (csv, tsv, jsonl, MovieLens)");
+  if (input_required) input->required();
   app->add_option("--read-config", f->read_config, "JSON file with read options (flags given here override it)");
   app->add_option("--format", f->format, "auto, csv, tsv, jsonl, ml-100k, ml-1m, ml-csv");
   app->add_option("--delimiter", f->delimiter, "Field delimiter (may be several characters, e.g. '::')");
@@ -66,29 +69,105 @@ Status read_features(const std::string& path, FeatureTarget target, const DataFl
   return Status::ok();
 }
 
-}  // namespace
-
-Result<Dataset> load_dataset(const DataFlags& f) {
+// Reads interaction files one after another into `builder` (one catalogue), then the
+// feature files; every file's rejects go to --rejects.
+Status read_files(const DataFlags& f, const std::vector<std::string>& paths, DatasetBuilder& builder,
+                  std::vector<size_t>* ends) {
   NUDGE_ASSIGN_OR_RETURN(ReadOptions options, read_options(f));
-  DatasetBuilder builder;
-  ReadReport report;
-  NUDGE_RETURN_IF_ERROR(read_interactions_file(f.input, options, builder, report));
-  spdlog::info("{}", report.summary(f.input));
-  if (!f.rejects_file.empty()) NUDGE_RETURN_IF_ERROR(report.write_rejects(f.rejects_file));
+  ReadReport all;
+  for (const std::string& path : paths) {
+    ReadReport report;
+    NUDGE_RETURN_IF_ERROR(read_interactions_file(path, options, builder, report));
+    spdlog::info("{}", report.summary(path));
+    all.rejects.insert(all.rejects.end(), report.rejects.begin(), report.rejects.end());
+    ends->push_back(builder.interactions().size());
+  }
+  if (!f.rejects_file.empty()) NUDGE_RETURN_IF_ERROR(all.write_rejects(f.rejects_file));
   if (!f.item_features.empty())
     NUDGE_RETURN_IF_ERROR(read_features(f.item_features, FeatureTarget::kItems, f, builder));
   if (!f.user_features.empty())
     NUDGE_RETURN_IF_ERROR(read_features(f.user_features, FeatureTarget::kUsers, f, builder));
-  Dataset raw = builder.build();
+  return Status::ok();
+}
+
+Result<CleanOptions> clean_options(const DataFlags& f) {
   CleanOptions co;
   co.drop_exact_duplicates = !f.keep_duplicates;
   NUDGE_ASSIGN_OR_RETURN(co.repeats, parse_repeat_policy(f.repeats));
   co.min_user_interactions = f.min_user;
   co.min_item_interactions = f.min_item;
+  return co;
+}
+
+}  // namespace
+
+Result<Dataset> load_dataset(const DataFlags& f) {
+  DatasetBuilder builder;
+  std::vector<size_t> ends;
+  NUDGE_RETURN_IF_ERROR(read_files(f, {f.input}, builder, &ends));
+  NUDGE_ASSIGN_OR_RETURN(CleanOptions co, clean_options(f));
   CleanReport clean_report;
-  Dataset cleaned = clean(raw, co, &clean_report);
+  Dataset cleaned = clean(builder.build(), co, &clean_report);
   spdlog::info("{}", clean_report.summary());
   return cleaned;
+}
+
+void add_split_file_flags(CLI::App* app, SplitFiles* files) {
+  app->add_option("--train", files->train, "Predefined split: training interactions (with --test, instead of -i)");
+  app->add_option("--validation", files->validation, "Predefined split: validation interactions");
+  app->add_option("--test", files->test, "Predefined split: test interactions");
+}
+
+Status check_input_choice(const DataFlags& flags, const SplitFiles& files) {
+  if (files.given() && !flags.input.empty())
+    return Status::invalid_argument("give either -i FILE (split here) or --train/--test files, not both");
+  if (!files.given() && flags.input.empty())
+    return Status::invalid_argument("no data: give -i FILE, or a predefined split with --train FILE --test FILE");
+  if (files.given() && (files.train.empty() || files.test.empty()))
+    return Status::invalid_argument("a predefined split needs both --train and --test");
+  return Status::ok();
+}
+
+Result<TrainValidTest> load_split_files(const DataFlags& f, const SplitFiles& files) {
+  NUDGE_RETURN_IF_ERROR(check_input_choice(f, files));
+  if (f.min_user > 0 || f.min_item > 0)
+    return Status::invalid_argument("--min-user/--min-item would change a predefined split: filter the files first");
+  std::vector<std::string> paths = {files.train};
+  if (!files.validation.empty()) paths.push_back(files.validation);
+  paths.push_back(files.test);
+  DatasetBuilder builder;
+  std::vector<size_t> ends;
+  NUDGE_RETURN_IF_ERROR(read_files(f, paths, builder, &ends));
+  NUDGE_ASSIGN_OR_RETURN(CleanOptions co, clean_options(f));
+  const Dataset whole = builder.build();
+  auto part = [&](size_t index, const std::string& path) {
+    const size_t begin = index == 0 ? 0 : ends[index - 1];
+    std::vector<uint32_t> rows(ends[index] - begin);
+    std::iota(rows.begin(), rows.end(), static_cast<uint32_t>(begin));
+    CleanReport report;
+    Dataset cleaned = clean(whole.with_interactions(whole.interactions().select(rows)), co, &report);
+    spdlog::info("{}: {}", path, report.summary());
+    return cleaned;
+  };
+  TrainValidTest out;
+  out.train = part(0, files.train);
+  if (!files.validation.empty()) out.validation = part(1, files.validation);
+  out.test = part(ends.size() - 1, files.test);
+  for (const auto& [data, path] : {std::pair{&out.train, &files.train}, std::pair{&out.test, &files.test}}) {
+    if (data->num_interactions() == 0) return Status::invalid_argument(*path + ": no interactions to use");
+  }
+  // Full ranking never ranks an item the user had in train: such test pairs cannot be hit.
+  const CsrMatrix& seen = out.train.user_items();
+  const CsrMatrix& held = out.test.user_items();
+  uint64_t overlap = 0;
+  for (uint32_t u = 0; u < held.num_rows; ++u) {
+    const auto had = seen.row_indices(u);
+    for (uint32_t i : held.row_indices(u)) overlap += std::binary_search(had.begin(), had.end(), i);
+  }
+  if (overlap > 0)
+    spdlog::warn("{}: {} test pairs are also in {}; full ranking excludes seen items, so it cannot rank them",
+                 files.test, overlap, files.train);
+  return out;
 }
 
 double peak_rss_mib() {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "nudge/dataset.h"
+#include "nudge/split.h"
 #include "nudge/status.h"
 
 namespace nudge::cli {
@@ -30,9 +31,28 @@ struct DataFlags {
   uint32_t min_item = 0;
 };
 
-void add_data_flags(CLI::App* app, DataFlags* flags);
+// `input_required` false: the command also takes predefined split files instead of -i.
+void add_data_flags(CLI::App* app, DataFlags* flags, bool input_required = true);
 // Reads the interactions and feature files, logs what was kept and rejected, cleans.
 Result<Dataset> load_dataset(const DataFlags& flags);
+
+// A predefined split (--train/--validation/--test), as published benchmarks ship them
+// (MovieLens u1.base/u1.test, NCF train.rating/test.rating).
+struct SplitFiles {
+  std::string train;
+  std::string validation;  // optional
+  std::string test;
+  bool given() const { return !train.empty() || !validation.empty() || !test.empty(); }
+};
+
+void add_split_file_flags(CLI::App* app, SplitFiles* files);
+// Exactly one of -i and the split files: the error names the flags.
+Status check_input_choice(const DataFlags& flags, const SplitFiles& files);
+// Reads the files one after another with the same read options into one catalogue, so an ID
+// is the same user or item in every part; feature files apply to all parts. Duplicates and
+// repeats are cleaned within each part; k-core filtering is refused (it would change the
+// published split). `validation` is empty when no file was given.
+Result<TrainValidTest> load_split_files(const DataFlags& flags, const SplitFiles& files);
 
 // Peak resident memory of this process so far, in MiB.
 double peak_rss_mib();
