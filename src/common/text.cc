@@ -44,6 +44,25 @@ std::optional<int64_t> parse_int64(std::string_view s) {
   return v;
 }
 
+std::optional<double> parse_duration(std::string_view s) {
+  s = trim(s);
+  double unit = 1;
+  if (!s.empty()) {
+    switch (s.back()) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      case 'd': unit = 86400; break;
+      default: unit = 0; break;
+    }
+    if (unit != 0) s.remove_suffix(1);
+    else unit = 1;
+  }
+  const auto v = parse_double(s);
+  if (!v || !std::isfinite(*v) || *v < 0) return std::nullopt;
+  return *v * unit;
+}
+
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;

@@ -23,6 +23,10 @@ std::optional<int64_t> parse_int64(std::string_view s);
 // with optional fractional seconds and a +hh:mm offset). `millis` scales plain numbers by 1/1000.
 std::optional<int64_t> parse_timestamp(std::string_view s, bool millis);
 
+// Seconds from a duration: a non-negative number with an optional unit s, m, h or d ("90",
+// "90s", "10m", "1.5h", "7d"). nullopt on anything else.
+std::optional<double> parse_duration(std::string_view s);
+
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 

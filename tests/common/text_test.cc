@@ -28,6 +28,15 @@ TEST(TextTest, TimestampsFromNumbersAndIso8601) {
   EXPECT_FALSE(parse_timestamp("2020-01-01T10:00:00Zjunk", false).has_value());
 }
 
+TEST(TextTest, DurationsWithUnits) {
+  EXPECT_EQ(parse_duration("90"), 90.0);
+  EXPECT_EQ(parse_duration("90s"), 90.0);
+  EXPECT_EQ(parse_duration("10m"), 600.0);
+  EXPECT_EQ(parse_duration(" 1.5h "), 5400.0);
+  EXPECT_EQ(parse_duration("7d"), 7 * 86400.0);
+  for (const char* bad : {"", "m", "-5s", "10x", "1e999", "nan", "10 m"}) EXPECT_FALSE(parse_duration(bad)) << bad;
+}
+
 TEST(TextTest, DaysFromCivilKnownDates) {
   EXPECT_EQ(days_from_civil(1970, 1, 1), 0);
   EXPECT_EQ(days_from_civil(2000, 1, 1), 10957);

@@ -125,6 +125,19 @@ err=$("$nudge" -q eval --train "$dir/u1.base" --test "$dir/empty.test" 2>&1); rc
 check "an empty test file is named" test $rc -eq 1 -a "$err" = "nudge: error: invalid argument: $dir/empty.test: no interactions to use"
 err=$("$nudge" -q eval 2>&1); rc=$?
 check "eval without data says what to give" test $rc -eq 1 -a "$err" = "nudge: error: invalid argument: no data: give -i FILE, or a predefined split with --train FILE --test FILE"
+# tune: a few trials, the best spec printed ready for `nudge train -m`, every trial in JSON.
+"$nudge" -q tune -i "$dir/syn/interactions.csv" -m "ials:factors=8" --trials 6 --budget 0 --json "$dir/tune.json" >"$dir/tune.out"
+check "tune exits 0" test $? -eq 0
+check "tune prints the best spec to paste" grep -qE "^best: nudge train -m 'ials:[^']*factors=8" "$dir/tune.out"
+check "tune compares defaults and tuned on test" test "$(grep -cE '^(defaults|tuned) ' "$dir/tune.out")" -eq 2
+check "tune writes every trial" test "$(jq '.trials | length' "$dir/tune.json")" -eq 6
+check "tune JSON has the test comparison" test "$(jq '.test | has("default") and has("best")' "$dir/tune.json")" = true
+"$nudge" -q tune --train "$dir/u1.base" --test "$dir/u1.test" -m popularity --trials 2 --budget 0 >/dev/null
+check "tune on a predefined split" test $? -eq 0
+err=$("$nudge" -q tune -i "$dir/syn/interactions.csv" --budget soon 2>&1); rc=$?
+check "a bad budget is named" test $rc -eq 1 -a "$err" = "nudge: error: --budget: expected a duration like 90s, 10m or 1h, got 'soon'"
+err=$("$nudge" -q tune -i "$dir/syn/interactions.csv" -s "ials.factors=0..8" --trials 2 2>&1); rc=$?
+check "a range the model refuses is named" test $rc -eq 1 -a "$err" = "nudge: error: invalid argument: search range 'factors=0..8': ials: parameter 'factors' must be an integer in [1, 4096], got '0'"
 "$nudge" -q eval -i "$dir/syn/interactions.csv" -m itemknn --folds 3 -k 10 >"$dir/folds.out"
 check "k-fold eval shows mean±std" grep -q "±" "$dir/folds.out"
 "$nudge" -q eval -i "$dir/syn/interactions.csv" -m itemknn --protocol sampled --method leave-last -k 10 >"$dir/sampled.out"

@@ -26,6 +26,7 @@ void add_synth_command(CLI::App& root);
 void add_data_command(CLI::App& root);
 void add_train_command(CLI::App& root);
 void add_eval_command(CLI::App& root);
+void add_tune_command(CLI::App& root);
 void add_recommend_commands(CLI::App& root);
 void add_export_command(CLI::App& root);
 void add_serve_command(CLI::App& root);
