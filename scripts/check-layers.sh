@@ -18,6 +18,7 @@ declare -A allowed=(
   [models]="common data retrieval nn"
   [eval]="common data retrieval nn models"
   [fusion]="common data retrieval nn models eval"
+  [report]="common data retrieval nn models eval"
   [tune]="common data retrieval nn models eval fusion"
   [io]="common data retrieval nn models eval fusion embed"
   [serve]="common data retrieval nn models eval fusion io embed"
@@ -35,6 +36,7 @@ public_module() {
     metrics.h | evaluate.h) echo eval ;;
     fusion.h | registry.h) echo fusion ;;
     search_space.h | tune.h) echo tune ;;
+    report.h) echo report ;;
     model_file.h | snapshot.h) echo io ;;
     nudge_c.h | snapshot_format.h) echo embed ;;
     serve/*) echo serve ;;
@@ -47,7 +49,7 @@ included_module() {
   local name=$1 own=$3
   case "$name" in
     nudge/*) public_module "${name#nudge/}" ;;
-    common/* | data/* | models/* | nn/* | eval/* | fusion/* | tune/* | io/* | retrieval/* | serve/* | embed/*) echo "${name%%/*}" ;;
+    common/* | data/* | models/* | nn/* | eval/* | fusion/* | tune/* | report/* | io/* | retrieval/* | serve/* | embed/*) echo "${name%%/*}" ;;
     *) echo "$own" ;;  # next to the including file: its own module
   esac
 }

@@ -45,6 +45,7 @@ struct EvalResult {
   uint64_t users_skipped = 0;
   double fit_seconds = 0;
   double score_ms_per_user = 0;
+  std::vector<double> epoch_losses;  // the model's training curve, where it logs one
 };
 
 EvalResult evaluate_full_ranking(const Recommender& model, const Dataset& train, const Dataset& test,
@@ -60,6 +61,10 @@ EvalResult evaluate_ratings(const Recommender& model, const Dataset& train, cons
 
 // Mean and standard deviation over folds, metric by metric (fit and scoring times averaged).
 EvalResult combine_folds(const std::vector<EvalResult>& folds);
+
+// The union of the results' metric names, grouped by family and then cut-off:
+// precision@10, precision@20, recall@10, ...
+std::vector<std::string> metric_columns(const std::vector<EvalResult>& results);
 
 // Aligned table, one row per result, columns = union of metric names ("mean±std" after k-fold).
 std::string format_results(const std::vector<EvalResult>& results);

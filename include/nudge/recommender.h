@@ -118,6 +118,11 @@ class Recommender {
   }
   virtual std::span<const float> item_biases() const { return {}; }
 
+  // Mean training loss of each epoch of the last fit() in this process (not saved in model
+  // files), for models trained by epochs of SGD (NeuMF, BPR, the two-tower model); empty for
+  // the others. Reports draw it as the training curve.
+  virtual std::span<const double> epoch_losses() const { return {}; }
+
   // True for models trained on explicit ratings whose scores predict them (SVD, SVD++).
   virtual bool predicts_ratings() const { return false; }
 

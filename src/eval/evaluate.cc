@@ -307,24 +307,28 @@ EvalResult combine_folds(const std::vector<EvalResult>& folds) {
   return r;
 }
 
-std::string format_results(const std::vector<EvalResult>& results) {
+std::vector<std::string> metric_columns(const std::vector<EvalResult>& results) {
   std::vector<std::string> cols;
   for (const auto& r : results) {
     for (const auto& [k, v] : r.metrics) {
       if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
     }
   }
-  // Group by metric family, then by cut-off: precision@10, precision@20, recall@10, ...
   auto key = [](const std::string& name) {
     const size_t at = name.find('@');
     const std::string family = name.substr(0, at);
-    const int k = at == std::string::npos ? 0 : std::stoi(name.substr(at + 1));
+    const long k = at == std::string::npos ? 0 : std::strtol(name.c_str() + at + 1, nullptr, 10);
     static const std::vector<std::string> kOrder = {"rmse", "mae", "precision", "recall",   "ndcg",    "hit_rate",
                                                     "mrr",  "map", "auc",       "coverage", "novelty", "arp"};
     const auto pos = std::find(kOrder.begin(), kOrder.end(), family) - kOrder.begin();
     return std::make_tuple(pos, family, k);
   };
   std::sort(cols.begin(), cols.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  return cols;
+}
+
+std::string format_results(const std::vector<EvalResult>& results) {
+  const std::vector<std::string> cols = metric_columns(results);
   size_t name_w = 5;
   size_t protocol_w = 15;
   for (const auto& r : results) {
@@ -360,6 +364,7 @@ void to_json(nlohmann::json& j, const EvalResult& r) {
        {"users_skipped", r.users_skipped},
        {"fit_seconds", r.fit_seconds},
        {"score_ms_per_user", r.score_ms_per_user}};
+  if (!r.epoch_losses.empty()) j["epoch_losses"] = r.epoch_losses;
 }
 
 }  // namespace nudge

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "nudge/parallel.h"
 #include "nudge/progress.h"
@@ -46,8 +47,8 @@ inline float bpr_weight(const float* x, const float* yi, const float* yj, float 
   return 1.f / (1.f + std::exp(diff));
 }
 
-// One BPR step on (x_u; y_i, b_i; y_j, b_j).
-inline void bpr_step(float* x, float* yi, float* yj, float* bi, float* bj, int f, float lr, float reg) {
+// One BPR step on (x_u; y_i, b_i; y_j, b_j); returns its weight z = 1 - sigmoid(x_uij).
+inline float bpr_step(float* x, float* yi, float* yj, float* bi, float* bj, int f, float lr, float reg) {
   const float z = bpr_weight(x, yi, yj, *bi - *bj, f);
   for (int d = 0; d < f; ++d) {
     const float xu = x[d];
@@ -57,6 +58,7 @@ inline void bpr_step(float* x, float* yi, float* yj, float* bi, float* bj, int f
   }
   *bi += lr * (z - reg * *bi);
   *bj += lr * (-z - reg * *bj);
+  return z;
 }
 
 // The same step for the user vector alone (fold-in: items fixed).
@@ -90,6 +92,9 @@ Status BprModel::fit(const Dataset& train) {
   std::vector<Rng> rngs;
   for (int t = 0; t < threads; ++t) rngs.push_back(rng.fork(static_cast<uint64_t>(t)));
   std::vector<uint32_t> order(train.num_users());
+  losses_.clear();
+  std::vector<double> loss_sum(static_cast<size_t>(threads));
+  std::vector<uint64_t> loss_steps(static_cast<size_t>(threads));
   for (uint32_t u = 0; u < order.size(); ++u) order[u] = u;
   Progress progress("bpr epochs", static_cast<uint64_t>(options_.epochs));
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch, progress.advance()) {
@@ -97,6 +102,8 @@ Status BprModel::fit(const Dataset& train) {
     // positives, each on a positive drawn at random. The user's row and history stay in
     // cache across its steps, which random (user, item) draws would not allow.
     rng.shuffle(order);
+    std::fill(loss_sum.begin(), loss_sum.end(), 0.0);
+    std::fill(loss_steps.begin(), loss_steps.end(), 0);
     // Hogwild: threads share the factors without locks, each taking a slice of users.
     parallel_for(
         static_cast<size_t>(threads), threads,
@@ -129,12 +136,19 @@ Status BprModel::fit(const Dataset& train) {
                     j = r.uniform_index(n_items);
                   }
                 } while (contains(seen, j));
-                bpr_step(x, items_.row(i).data(), items_.row(j).data(), &item_bias_[i], &item_bias_[j], f, lr, reg);
+                const float z =
+                    bpr_step(x, items_.row(i).data(), items_.row(j).data(), &item_bias_[i], &item_bias_[j], f, lr, reg);
+                if ((step & 15) == 0) {  // -log sigmoid(x_uij) = -log(1 - z)
+                  loss_sum[t] -= std::log(std::max(1.0 - static_cast<double>(z), 1e-30));
+                  ++loss_steps[t];
+                }
               }
             }
           }
         },
         1);
+    const double steps = static_cast<double>(std::accumulate(loss_steps.begin(), loss_steps.end(), uint64_t{0}));
+    losses_.push_back(steps > 0 ? std::accumulate(loss_sum.begin(), loss_sum.end(), 0.0) / steps : 0.0);
   }
   return Status::ok();
 }

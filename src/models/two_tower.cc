@@ -383,6 +383,7 @@ Status TwoTowerModel::fit(const Dataset& train) {
   biases_.assign(tokens, 0.f);
   adagrad_.assign(static_cast<size_t>(tokens) * static_cast<size_t>(options_.factors), 0.f);
   adagrad_bias_.assign(tokens, 0.f);
+  losses_.clear();
   train_epochs(train, options_.epochs, rng);
   return Status::ok();
 }
@@ -434,6 +435,7 @@ void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng)
   std::iota(users.begin(), users.end(), 0u);
   std::vector<Gradient> grads(static_cast<size_t>(threads));
   for (auto& g : grads) g.resize(next, fd);
+  std::vector<double> loss_sum(static_cast<size_t>(threads)), loss_weight(static_cast<size_t>(threads));
   Progress progress("twotower epochs", static_cast<uint64_t>(epochs));
   for (int64_t epoch = 0; epoch < epochs; ++epoch, progress.advance()) {
     rng.shuffle(users);
@@ -441,6 +443,8 @@ void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng)
     for (int t = 0; t < threads; ++t) rngs.push_back(rng.fork(static_cast<uint64_t>(t)));
     // WARP samples against item vectors as of the epoch's start.
     refresh_item_vectors();
+    std::fill(loss_sum.begin(), loss_sum.end(), 0.0);
+    std::fill(loss_weight.begin(), loss_weight.end(), 0.0);
     parallel_for(
         static_cast<size_t>(threads), threads,
         [&](size_t tb, size_t te, int) {
@@ -466,7 +470,8 @@ void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng)
               auto history = recent_.row_indices(u);
               batch.history.assign(history.begin(), history.end());
               batch.drop_history_ids = r.uniform() < options_.id_dropout;
-              batch_loss(batch, &grad);
+              loss_sum[t] += batch_loss(batch, &grad);
+              for (const auto& pair : batch.pairs) loss_weight[t] += pair.weight;
               // Adagrad, Hogwild: rows are updated without locks.
               for (uint32_t tok : grad.touched) {
                 Row e(embeddings_.row(tok).data(), options_.factors);
@@ -483,6 +488,8 @@ void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng)
           }
         },
         1);
+    const double weight = std::accumulate(loss_weight.begin(), loss_weight.end(), 0.0);
+    losses_.push_back(weight > 0 ? std::accumulate(loss_sum.begin(), loss_sum.end(), 0.0) / weight : 0.0);
   }
   refresh_item_vectors();
 }

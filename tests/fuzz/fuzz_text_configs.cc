@@ -1,18 +1,21 @@
 // libFuzzer target: the small text parsers behind command-line flags and config files:
-// reader options (JSON), `nudge serve` config (TOML), model specs ("ials:factors=64,...")
-// and column mappings. The first byte picks the parser.
+// reader options (JSON), `nudge serve` config (TOML), model specs ("ials:factors=64,..."),
+// column mappings, the JSON files `nudge report` reads and `nudge tune`'s search ranges. The
+// first byte picks the parser.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "nudge/params.h"
 #include "nudge/readers.h"
+#include "nudge/report.h"
+#include "nudge/search_space.h"
 #include "nudge/serve/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 4) {
+  switch (data[0] % 6) {
     case 0: nudge::read_options_from_json_text(text, "fuzz.json"); break;
     case 1: {
       auto config = nudge::serve::default_serve_config();
@@ -20,6 +23,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 2: nudge::Params::parse(text); break;
+    case 4: {
+      nudge::ReportInput input;
+      if (nudge::add_report_json(text, "fuzz.json", &input).is_ok()) nudge::render_report_html(input);
+      break;
+    }
+    case 5: nudge::parse_dimension(text); break;
     default: {
       nudge::ColumnMapping columns;
       columns.parse(text);

@@ -292,3 +292,19 @@ TEST(ContractCoverage, EveryRegisteredModelRunsASuiteOrIsExempt) {
 
 }  // namespace
 }  // namespace nudge
+
+// Models trained by epochs of SGD report one mean loss per epoch, and it falls; the others
+// report none.
+TEST(ContractEpochLosses, EpochModelsReportAFallingLoss) {
+  const Dataset& d = planted_split().train;
+  for (const auto& [spec, epochs] : std::vector<std::pair<std::string, size_t>>{
+           {"bpr:factors=16,epochs=8,threads=1", 8}, {"twotower:epochs=5,threads=1", 5}, {"ials:factors=8", 0}}) {
+    auto model = make_recommender_from_spec(spec).value();
+    ASSERT_TRUE(model->fit(d).is_ok()) << spec;
+    const auto losses = model->epoch_losses();
+    ASSERT_EQ(losses.size(), epochs) << spec;
+    if (epochs == 0) continue;
+    for (double l : losses) EXPECT_TRUE(std::isfinite(l) && l > 0) << spec;
+    EXPECT_LT(losses.back(), 0.9 * losses.front()) << spec;
+  }
+}

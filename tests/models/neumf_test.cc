@@ -84,7 +84,7 @@ TEST(NeuMfTest, LossFallsAndEarlyStoppingKeepsTheBestEpoch) {
   const Params p = Params::parse("epochs=6,threads=1").value();
   NeuMfModel m(NeuMfOptions::from_params("neumf", p).value(), p);
   ASSERT_TRUE(m.fit(d).is_ok());
-  const auto& losses = m.epoch_losses();
+  const auto losses = m.epoch_losses();
   ASSERT_EQ(losses.size(), 6u);
   EXPECT_LT(losses.back(), 0.8 * losses.front());
   const Params pv = Params::parse("epochs=30,threads=1,validation=0.1,patience=1").value();

@@ -10,6 +10,7 @@
 #include "nudge/evaluate.h"
 #include "nudge/log.h"
 #include "nudge/registry.h"
+#include "nudge/report.h"
 #include "nudge/split.h"
 
 namespace nudge::cli {
@@ -26,6 +27,7 @@ struct EvalFlags {
   size_t negatives = 100;
   std::string negatives_file;
   std::string json_out;
+  std::string report_out;
   int threads = 0;
 };
 
@@ -56,6 +58,8 @@ EvalResult evaluate(const std::string& spec, const Fitted& fitted, const Dataset
   else r = evaluate_ratings(model, train, test, o);
   r.model = spec;
   r.fit_seconds = fitted.fit_seconds;
+  const auto losses = model.epoch_losses();
+  r.epoch_losses.assign(losses.begin(), losses.end());
   spdlog::info("{}: fit {:.2f}s, {} users evaluated", spec, fitted.fit_seconds, r.users_evaluated);
   return r;
 }
@@ -120,6 +124,7 @@ void add_eval_command(CLI::App& root) {
   cmd->add_option("--negatives-file", ef->negatives_file, "sampled: NCF test.negative file instead of sampling");
   cmd->add_option("--threads", ef->threads, "Scoring threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--json", ef->json_out, "Also write the results as JSON to this file");
+  cmd->add_option("--report", ef->report_out, "Also write an HTML report with plots to this file");
   cmd->callback([flags, files, ef] {
     // Every spec and the split method are checked before any data is read: a misspelt
     // parameter must not cost a read and a split of the whole dataset.
@@ -158,6 +163,11 @@ void add_eval_command(CLI::App& root) {
       std::ofstream out(ef->json_out);
       out << nlohmann::json(results).dump(2) << '\n';
       if (!out) throw CommandError("cannot write '" + ef->json_out + "'");
+    }
+    if (!ef->report_out.empty()) {
+      ReportInput input;
+      input.results = results;
+      write_report(input, ef->report_out);
     }
   });
 }

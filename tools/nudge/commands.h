@@ -7,6 +7,10 @@
 
 #include "nudge/status.h"
 
+namespace nudge {
+struct ReportInput;  // nudge/report.h
+}  // namespace nudge
+
 namespace nudge::cli {
 
 struct CommandError : std::runtime_error {
@@ -27,6 +31,10 @@ void add_data_command(CLI::App& root);
 void add_train_command(CLI::App& root);
 void add_eval_command(CLI::App& root);
 void add_tune_command(CLI::App& root);
+void add_report_command(CLI::App& root);
+
+// Renders and writes the HTML report (nudge report, nudge eval --report).
+void write_report(const ReportInput& input, const std::string& path);
 void add_recommend_commands(CLI::App& root);
 void add_export_command(CLI::App& root);
 void add_serve_command(CLI::App& root);

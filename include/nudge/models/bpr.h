@@ -45,6 +45,8 @@ class BprModel : public Recommender {
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
   Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
+  // Estimated from every 16th step (the full sum would cost a log per step).
+  std::span<const double> epoch_losses() const override { return losses_; }
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;
 
@@ -53,6 +55,7 @@ class BprModel : public Recommender {
   Params params_;
   FactorMatrix users_, items_;
   Eigen::VectorXf item_bias_;
+  std::vector<double> losses_;  // per epoch: mean -log sigmoid(x_uij) over sampled steps
 };
 
 }  // namespace nudge

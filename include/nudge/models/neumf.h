@@ -57,7 +57,7 @@ class NeuMfModel : public Recommender {
   Status load_state(ModelReader& in) override;
 
   // Mean training loss of each epoch run so far (tests check it falls).
-  const std::vector<double>& epoch_losses() const { return losses_; }
+  std::span<const double> epoch_losses() const override { return losses_; }
 
   // The parameters; public so the gradient check in tests can drive forward/backward.
   struct Net {

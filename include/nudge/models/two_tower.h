@@ -58,6 +58,8 @@ class TwoTowerModel : public Recommender {
   Status fit(const Dataset& train) override;
   Status fit_warm(const Dataset& train) override;
   void release_training_state() override { adagrad_ = {}, adagrad_bias_ = {}; }
+  // Mean loss per training pair (WARP or BPR); a warm fit appends its epochs.
+  std::span<const double> epoch_losses() const override { return losses_; }
   void score_user(uint32_t user, std::span<float> scores) const override;
   // A user known only by a history (and no features): the history term alone.
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
@@ -158,6 +160,7 @@ class TwoTowerModel : public Recommender {
   std::vector<uint32_t> item_id_token_;        // kNoIndex for items with no training interaction
   std::vector<uint32_t> user_id_token_;        // kNoIndex for users with no training interaction
   std::vector<float> adagrad_, adagrad_bias_;  // squared-gradient sums, kept from fit() for fit_warm()
+  std::vector<double> losses_;
   CsrMatrix recent_;                           // user -> most recent training items
   FactorMatrix embeddings_;                    // tokens x factors
   std::vector<float> biases_;                  // per token (item tokens only are used)
