@@ -9,7 +9,10 @@
 //   training curves        mean loss per epoch of models that log it (NeuMF, BPR, two-tower)
 //   tuning trials          the validation metric of every `nudge tune` trial, full-resource
 //                          trials filled, halving rungs hollow
-// Inputs are the JSON files `nudge eval --json` and `nudge tune --json` write.
+//   replay                 NDCG and hit rate per window of `nudge replay`, drifting windows
+//                          hollow
+// Inputs are the JSON files `nudge eval --json`, `nudge tune --json` and `nudge replay
+// --json` write.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -30,16 +33,26 @@ struct ReportTrial {
   std::string spec;
 };
 
+struct ReportWindow {
+  double day = 0;  // window start, days after the first scored event
+  double ndcg = 0;
+  double hit_rate = 0;
+  uint64_t retrains = 0;
+  bool drift = false;
+};
+
 struct ReportInput {
   std::string title = "Nudge evaluation report";
   std::vector<EvalResult> results;
   std::string tuning_metric;  // empty: no tuning trials
   std::vector<ReportTrial> trials;
   std::string best_spec;
+  size_t replay_k = 0;  // 0: no replay
+  std::vector<ReportWindow> replay;
 };
 
-// Adds one JSON document: an array of results (`nudge eval --json`) or a tuning record
-// (`nudge tune --json`). Errors name `name` and the field ("r.json: [2].metrics: ...").
+// Adds one JSON document: an array of results (`nudge eval --json`), a tuning record
+// (`nudge tune --json`) or a replay (`nudge replay --json`). Errors name `name` and the field ("r.json: [2].metrics: ...").
 Status add_report_json(std::string_view text, std::string_view name, ReportInput* input);
 Status add_report_file(const std::string& path, ReportInput* input);
 

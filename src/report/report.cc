@@ -79,6 +79,29 @@ Status parse_tuning(const json& j, const std::string& place, ReportInput* input)
   return Status::ok();
 }
 
+Status parse_replay(const json& j, const std::string& place, ReportInput* input) {
+  if (!j["windows"].is_array()) return Status::invalid_argument(place + ".windows: expected an array");
+  if (!j.contains("k") || !j["k"].is_number_unsigned()) return Status::invalid_argument(place + ".k: expected a count");
+  input->replay_k = j["k"].get<size_t>();
+  input->replay.clear();
+  double first = 0;
+  for (size_t w = 0; w < j["windows"].size(); ++w) {
+    const json& wj = j["windows"][w];
+    const std::string at = fmt::format("{}.windows[{}]", place, w);
+    if (!wj.is_object()) return Status::invalid_argument(at + ": expected an object");
+    ReportWindow rw;
+    NUDGE_ASSIGN_OR_RETURN(const double start, number_at(wj.value("start", json()), at + ".start"));
+    if (w == 0) first = start;
+    rw.day = (start - first) / 86400.0;
+    NUDGE_ASSIGN_OR_RETURN(rw.ndcg, number_at(wj.value("ndcg", json()), at + ".ndcg"));
+    NUDGE_ASSIGN_OR_RETURN(rw.hit_rate, number_at(wj.value("hit_rate", json()), at + ".hit_rate"));
+    if (wj.contains("retrains") && wj["retrains"].is_number_unsigned()) rw.retrains = wj["retrains"].get<uint64_t>();
+    if (wj.contains("drift") && wj["drift"].is_boolean()) rw.drift = wj["drift"].get<bool>();
+    input->replay.push_back(rw);
+  }
+  return Status::ok();
+}
+
 // "ndcg@10" -> ("ndcg", 10); names without a cut-off give k = 0.
 std::pair<std::string, long> family_and_k(const std::string& name) {
   const size_t at = name.find('@');
@@ -221,6 +244,29 @@ std::string tuning_trials(const ReportInput& in) {
   return figure(report::svg_xy_chart(c, {s}), caption);
 }
 
+std::string replay_chart(const ReportInput& in) {
+  if (in.replay.empty()) return "";
+  Series ndcg{fmt::format("ndcg@{}", in.replay_k), {}, {}, {}, 0};
+  Series hits{fmt::format("hit_rate@{}", in.replay_k), {}, {}, {}, 1};
+  uint64_t retrains = 0, drifting = 0;
+  for (const ReportWindow& w : in.replay) {
+    for (Series* s : {&ndcg, &hits}) {
+      s->x.push_back(w.day);
+      s->hollow.push_back(w.drift);
+    }
+    ndcg.y.push_back(w.ndcg);
+    hits.y.push_back(w.hit_rate);
+    retrains += w.retrains;
+    drifting += w.drift;
+  }
+  report::XyChart c{"replay: accuracy over time", "days after the first scored event", "per window", true, false,
+                    false};
+  return figure(report::svg_xy_chart(c, {ndcg, hits}),
+                fmt::format("Prequential replay through the serving engine: each event scored before it is applied. "
+                            "{} retrains; {} windows flagged as drift (hollow).",
+                            retrains, drifting));
+}
+
 constexpr const char* kStyle = R"(body { font-family: sans-serif; margin: 24px; color: #222222; }
 table { border-collapse: collapse; font-size: 12px; margin-bottom: 24px; }
 th, td { border: 1px solid #cccccc; padding: 3px 6px; text-align: right; }
@@ -242,8 +288,10 @@ Status add_report_json(std::string_view text, std::string_view name, ReportInput
     return Status::ok();
   }
   if (j.is_object() && j.contains("trials")) return parse_tuning(j, std::string(name), input);
-  return Status::invalid_argument(
-      fmt::format("{}: expected `nudge eval --json` results (an array) or a `nudge tune --json` record", name));
+  if (j.is_object() && j.contains("windows")) return parse_replay(j, std::string(name), input);
+  return Status::invalid_argument(fmt::format(
+      "{}: expected `nudge eval --json` results (an array), a `nudge tune --json` or a `nudge replay --json` record",
+      name));
 }
 
 Status add_report_file(const std::string& path, ReportInput* input) {
@@ -272,6 +320,8 @@ std::string render_report_html(const ReportInput& in) {
   }
   const std::string trials = tuning_trials(in);
   if (!trials.empty()) out += "<h2>Tuning</h2>\n" + trials;
+  const std::string replayed = replay_chart(in);
+  if (!replayed.empty()) out += "<h2>Replay</h2>\n" + replayed;
   out += "</body>\n</html>\n";
   return out;
 }

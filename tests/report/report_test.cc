@@ -84,12 +84,25 @@ TEST(ReportTest, ReadsWhatEvalAndTuneWrite) {
   EXPECT_TRUE(std::isnan(in.trials[1].metric));  // NaN is written as null
   EXPECT_EQ(in.best_spec, "ials:alpha=2");
   EXPECT_NE(render_report_html(in).find("<svg"), std::string::npos);
+  const std::string replay = R"({"k": 10, "windows": [{"start": 86400, "ndcg": 0.3, "hit_rate": 0.5, "retrains": 1},
+      {"start": 172800, "ndcg": 0.1, "hit_rate": 0.2, "drift": true}]})";
+  ASSERT_OK(add_report_json(replay, "p.json", &in));
+  ASSERT_EQ(in.replay.size(), 2u);
+  EXPECT_DOUBLE_EQ(in.replay[1].day, 1.0);
+  EXPECT_TRUE(in.replay[1].drift);
+  const std::string html = render_report_html(in);
+  EXPECT_NE(html.find("<h2>Replay</h2>"), std::string::npos);
+  EXPECT_NE(html.find("1 retrains; 1 windows flagged as drift"), std::string::npos);
 }
 
 TEST(ReportTest, BadFilesNameTheField) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"{", "r.json: not valid JSON"},
-      {"42", "r.json: expected `nudge eval --json` results (an array) or a `nudge tune --json` record"},
+      {"42",
+       "r.json: expected `nudge eval --json` results (an array), a `nudge tune --json` or a `nudge replay --json` "
+       "record"},
+      {R"({"windows": [], "k": -1})", "r.json.k: expected a count"},
+      {R"({"windows": [{"start": 0, "ndcg": "x"}], "k": 10})", "r.json.windows[0].ndcg: expected a number"},
       {"[1]", "r.json: [0]: expected an object (one evaluation result)"},
       {R"([{"protocol": "full"}])", "r.json: [0].model: missing"},
       {R"([{"model": 3}])", "r.json: [0].model: expected a string"},

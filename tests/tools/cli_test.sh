@@ -138,6 +138,18 @@ err=$("$nudge" -q tune -i "$dir/syn/interactions.csv" --budget soon 2>&1); rc=$?
 check "a bad budget is named" test $rc -eq 1 -a "$err" = "nudge: error: --budget: expected a duration like 90s, 10m or 1h, got 'soon'"
 err=$("$nudge" -q tune -i "$dir/syn/interactions.csv" -s "ials.factors=0..8" --trials 2 2>&1); rc=$?
 check "a range the model refuses is named" test $rc -eq 1 -a "$err" = "nudge: error: invalid argument: search range 'factors=0..8': ials: parameter 'factors' must be an integer in [1, 4096], got '0'"
+# replay: prequential through the serving engine, windows of event time, JSON for the report.
+"$nudge" -q replay -i "$dir/syn/interactions.csv" -m "ials:factors=8,iterations=3" --window 30d --retrain-every 45d --json "$dir/replay.json" >"$dir/replay.out"
+check "replay exits 0" test $? -eq 0
+check "replay prints windows and totals" grep -qE "^hr@10 [0-9.]+  ndcg@10 [0-9.]+$" "$dir/replay.out"
+check "replay scores every event after the warm-up" test "$(jq '.scored + .repeats + .warmup_events == .events' "$dir/replay.json")" = true
+check "replay retrains on event time" test "$(jq '.retrains' "$dir/replay.json")" -ge 2
+"$nudge" -q report "$dir/replay.json" -o "$dir/replay.html"
+check "the report draws a replay" grep -q "<h2>Replay</h2>" "$dir/replay.html"
+err=$("$nudge" -q replay -i "$dir/syn/interactions.csv" --retrain-every weekly 2>&1); rc=$?
+check "a bad --retrain-every is named" test $rc -eq 1 -a "$err" = "nudge: error: --retrain-every: expected a duration like 12h or 7d, got 'weekly'"
+err=$("$nudge" -q replay -i "$dir/u1.base" --timestamp-unit s --map user=1,item=2 2>&1); rc=$?
+check "replay needs timestamps" test $rc -eq 1 -a "$err" = "nudge: error: $dir/u1.base: no timestamps: replay plays events in time order"
 "$nudge" -q eval -i "$dir/syn/interactions.csv" -m itemknn --folds 3 -k 10 >"$dir/folds.out"
 check "k-fold eval shows mean±std" grep -q "±" "$dir/folds.out"
 "$nudge" -q eval -i "$dir/syn/interactions.csv" -m itemknn --protocol sampled --method leave-last -k 10 >"$dir/sampled.out"

@@ -32,6 +32,7 @@ void add_train_command(CLI::App& root);
 void add_eval_command(CLI::App& root);
 void add_tune_command(CLI::App& root);
 void add_report_command(CLI::App& root);
+void add_replay_command(CLI::App& root);
 
 // Renders and writes the HTML report (nudge report, nudge eval --report).
 void write_report(const ReportInput& input, const std::string& path);

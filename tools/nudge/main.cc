@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   nudge::cli::add_eval_command(app);
   nudge::cli::add_tune_command(app);
   nudge::cli::add_report_command(app);
+  nudge::cli::add_replay_command(app);
   nudge::cli::add_recommend_commands(app);
   nudge::cli::add_export_command(app);
   nudge::cli::add_serve_command(app);
