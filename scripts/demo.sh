@@ -2,7 +2,8 @@
 # README command 1: installs dependencies, builds, and runs the main job on the built-in
 # synthetic data: generate a MovieLens-1M-sized dataset, inspect it, compare every ranking
 # model against popularity, train one and answer with it, the rating models on explicit
-# ratings, then neural and feature-aware models and their fusion. Output goes to ./nudge-demo (override with NUDGE_DEMO_DIR).
+# ratings, then neural and feature-aware models and their fusion, serving, tuning, replay and
+# the HTML report. Output goes to ./nudge-demo (override with NUDGE_DEMO_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -55,5 +56,14 @@ curl -s "$url/v1/recommend?user=visitor&k=5&max_per_category=2"; echo
 curl -s -XPUT "$url/v1/items/brand-new" -d '{"category":"c03","tags":["t1"],"price":12.5}'; echo
 curl -s "$url/v1/similar?item=brand-new&k=3"; echo
 kill -TERM "$server"; wait "$server" || true
+
+echo "== 8. tune iALS for 2 minutes (Hyperband on a validation split carved from train; the test split"
+echo "   compares the defaults with the best spec), replay a drifting event log through the serving engine"
+echo "   (test-then-train, retrain every 30 days of event time), and one HTML report of it all"
+"$nudge" tune -i "$out/data/interactions.csv" -m ials --budget 2m --json "$out/tune.json"
+"$nudge" -q synth --users 6000 --items 3700 --interactions 300000 --drift 1 --seed 42 --out "$out/drift" >/dev/null
+"$nudge" replay -i "$out/drift/interactions.csv" -m ials --retrain-every 30d --window 15d --json "$out/replay.json"
+"$nudge" report "$out/eval.json" "$out/tune.json" "$out/replay.json" -o "$out/report.html" --title "Nudge demo"
+echo "   open $out/report.html; scripts/report-screenshot.sh $out/report.html shot.png renders it headless"
 
 echo "== done: files in $out/"

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/text.h"
+
 namespace nudge::report {
 namespace {
 
@@ -104,9 +106,14 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
     if (step >= raw) break;
   }
   std::vector<double> ticks;
-  // Each tick as n * step, rounded to 12 digits: 0.3, not 0.30000000000000004.
-  for (double n = std::ceil(lo / step); n * step <= hi + step * 1e-9; n += 1)
-    ticks.push_back(n == 0 ? 0.0 : std::stod(fmt::format("{:.12g}", n * step)));
+  // Each tick as n * step, rounded to 12 digits: 0.3, not 0.30000000000000004. At most 50:
+  // with |lo| far above the range, n + 1 == n and the loop would not end.
+  const double first = std::ceil(lo / step);
+  for (int i = 0; i < 50 && (first + i) * step <= hi + step * 1e-9; ++i) {
+    const double t = (first + i) * step;
+    if (!std::isfinite(t)) break;
+    ticks.push_back(t == 0 ? 0.0 : parse_double(fmt::format("{:.12g}", t)).value_or(t));
+  }
   return ticks;
 }
 

@@ -82,7 +82,7 @@ std::string Dimension::sample(Rng& rng) const {
   const double u = rng.uniform();
   double v = log ? std::exp(std::log(low) + u * (std::log(high) - std::log(low))) : low + u * (high - low);
   if (kind == Kind::kInteger) return fmt::format("{}", static_cast<int64_t>(std::llround(std::clamp(v, low, high))));
-  v = std::clamp(std::stod(fmt::format("{:.3g}", v)), low, high);
+  v = std::clamp(parse_double(fmt::format("{:.3g}", v)).value_or(v), low, high);
   return fmt::format("{:.3g}", v);
 }
 

@@ -18,6 +18,9 @@ TEST(SvgChartTest, NiceTicksUseSteps_1_2_5) {
   EXPECT_EQ(nice_ticks(5, 20, 6), (std::vector<double>{5, 10, 15, 20}));
   EXPECT_EQ(nice_ticks(0.26, 0.47, 5).front(), 0.3);
   EXPECT_EQ(nice_ticks(3, 3, 5), (std::vector<double>{3}));
+  // A range tiny next to its values, or beyond double: a bounded list, no endless loop.
+  EXPECT_LE(nice_ticks(1e40, 1e40 + 1e25, 5).size(), 50u);
+  EXPECT_LE(nice_ticks(-1e308, 1e308, 5).size(), 50u);
 }
 
 TEST(SvgChartTest, EscapesMarkupAndControlCharacters) {
