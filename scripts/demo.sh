@@ -60,10 +60,6 @@ kill -TERM "$server"; wait "$server" || true
 echo "== 8. tune iALS for 2 minutes (Hyperband on a validation split carved from train; the test split"
 echo "   compares the defaults with the best spec), replay a drifting event log through the serving engine"
 echo "   (test-then-train, retrain every 30 days of event time), and one HTML report of it all"
-"$nudge" tune -i "$out/data/interactions.csv" -m ials --budget 2m --json "$out/tune.json"
-"$nudge" -q synth --users 6000 --items 3700 --interactions 300000 --drift 1 --seed 42 --out "$out/drift" >/dev/null
-"$nudge" replay -i "$out/drift/interactions.csv" -m ials --retrain-every 30d --window 15d --json "$out/replay.json"
-"$nudge" report "$out/eval.json" "$out/tune.json" "$out/replay.json" -o "$out/report.html" --title "Nudge demo"
-echo "   open $out/report.html; scripts/report-screenshot.sh $out/report.html shot.png renders it headless"
+scripts/report-demo.sh "$out"
 
 echo "== done: files in $out/"
