@@ -52,7 +52,8 @@ struct ReportInput {
 };
 
 // Adds one JSON document: an array of results (`nudge eval --json`), a tuning record
-// (`nudge tune --json`) or a replay (`nudge replay --json`). Errors name `name` and the field ("r.json: [2].metrics: ...").
+// (`nudge tune --json`) or a replay (`nudge replay --json`). Errors name `name` and the field ("r.json: [2].metrics:
+// ...").
 Status add_report_json(std::string_view text, std::string_view name, ReportInput* input);
 Status add_report_file(const std::string& path, ReportInput* input);
 

@@ -60,7 +60,7 @@ struct TuneResult {
   std::string metric;
   bool minimise = false;
   std::vector<Trial> trials;
-  size_t best = 0;      // index into trials (a full one)
+  size_t best = 0;  // index into trials (a full one)
   bool out_of_budget = false;
   double seconds = 0;
   const Trial& best_trial() const { return trials[best]; }

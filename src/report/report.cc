@@ -50,7 +50,8 @@ Result<EvalResult> parse_result(const json& j, const std::string& place) {
   if (j.contains("epoch_losses")) {
     if (!j["epoch_losses"].is_array()) return Status::invalid_argument(place + ".epoch_losses: expected an array");
     for (size_t e = 0; e < j["epoch_losses"].size(); ++e) {
-      NUDGE_ASSIGN_OR_RETURN(const double v, number_at(j["epoch_losses"][e], fmt::format("{}.epoch_losses[{}]", place, e)));
+      NUDGE_ASSIGN_OR_RETURN(const double v,
+                             number_at(j["epoch_losses"][e], fmt::format("{}.epoch_losses[{}]", place, e)));
       r.epoch_losses.push_back(v);
     }
   }
@@ -259,8 +260,8 @@ std::string replay_chart(const ReportInput& in) {
     retrains += w.retrains;
     drifting += w.drift;
   }
-  report::XyChart c{"replay: accuracy over time", "days after the first scored event", "per window", true, false,
-                    false};
+  report::XyChart c{
+      "replay: accuracy over time", "days after the first scored event", "per window", true, false, false};
   return figure(report::svg_xy_chart(c, {ndcg, hits}),
                 fmt::format("Prequential replay through the serving engine: each event scored before it is applied. "
                             "{} retrains; {} windows flagged as drift (hollow).",
@@ -310,11 +311,12 @@ std::string render_report_html(const ReportInput& in) {
     out += "<h2>Metrics</h2>\n<div class=\"scroll\">\n" + metrics_table(in.results) + "</div>\n";
     out += "<h2>Accuracy at each cut-off</h2>\n" + at_k_curves(in.results);
     out += "<h2>Accuracy and cost</h2>\n" + accuracy_vs_time(in.results);
-    out += "<h2>Coverage and popularity bias</h2>\n" +
-           bars_of(in.results, "coverage", "Share of the catalogue recommended to anyone (higher: less concentrated).") +
-           bars_of(in.results, "arp",
-                   "Average recommendation popularity: share of training users who had each recommended item "
-                   "(lower: less popularity bias).");
+    out +=
+        "<h2>Coverage and popularity bias</h2>\n" +
+        bars_of(in.results, "coverage", "Share of the catalogue recommended to anyone (higher: less concentrated).") +
+        bars_of(in.results, "arp",
+                "Average recommendation popularity: share of training users who had each recommended item "
+                "(lower: less popularity bias).");
     const std::string curves = training_curves(in.results);
     if (!curves.empty()) out += "<h2>Training curves</h2>\n" + curves;
   }

@@ -69,9 +69,8 @@ std::string axes(const Frame& f, const std::vector<double>& xticks, const std::v
   out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#333333\"/>\n", kLeft, kTop, bottom);
   out += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", (kLeft + right) / 2,
                      kHeight - 14, xml_escape(x_label));
-  out += fmt::format(
-      "<text transform=\"translate(14 {:.1f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
-      (kTop + bottom) / 2, xml_escape(y_label));
+  out += fmt::format("<text transform=\"translate(14 {:.1f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+                     (kTop + bottom) / 2, xml_escape(y_label));
   return out;
 }
 

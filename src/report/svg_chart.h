@@ -20,8 +20,8 @@ struct XyChart {
   std::string title;
   std::string x_label;
   std::string y_label;
-  bool lines = true;   // false: points only (scatter)
-  bool log_x = false;  // x on a log10 scale (non-positive x are left out)
+  bool lines = true;          // false: points only (scatter)
+  bool log_x = false;         // x on a log10 scale (non-positive x are left out)
   bool label_points = false;  // each point labelled with its series name (scatter of models)
 };
 

@@ -59,8 +59,7 @@ void flag_drift(std::vector<ReplayWindow>& windows, double threshold, int baseli
   }
 }
 
-Result<ReplayResult> replay(std::vector<Event> events, const ReplayOptions& options,
-                            const ReplayProgress& progress) {
+Result<ReplayResult> replay(std::vector<Event> events, const ReplayOptions& options, const ReplayProgress& progress) {
   NUDGE_RETURN_IF_ERROR(check(options));
   for (size_t e = 0; e < events.size(); ++e) {
     NUDGE_RETURN_IF_ERROR(Engine::validate_event(events[e], fmt::format("events[{}].", e)));
@@ -98,7 +97,8 @@ Result<ReplayResult> replay(std::vector<Event> events, const ReplayOptions& opti
   if (r.warmup_events == events.size()) return r;
 
   const int64_t first = events[r.warmup_events].timestamp, last = events.back().timestamp;
-  Windows windows{first, options.window_seconds > 0 ? options.window_seconds : std::max<int64_t>(1, (last - first) / 20 + 1),
+  Windows windows{first,
+                  options.window_seconds > 0 ? options.window_seconds : std::max<int64_t>(1, (last - first) / 20 + 1),
                   &r.windows};
   int64_t last_retrain_time = first;
   uint64_t since_retrain = 0;
@@ -107,8 +107,8 @@ Result<ReplayResult> replay(std::vector<Event> events, const ReplayOptions& opti
   for (size_t e = r.warmup_events; e < events.size(); ++e) {
     const Event& event = events[e];
     ReplayWindow& w = windows.at(event.timestamp);
-    const bool by_count = options.retrain_every_events > 0 &&
-                          since_retrain >= static_cast<uint64_t>(options.retrain_every_events);
+    const bool by_count =
+        options.retrain_every_events > 0 && since_retrain >= static_cast<uint64_t>(options.retrain_every_events);
     const bool by_time =
         options.retrain_every_seconds > 0 && event.timestamp - last_retrain_time >= options.retrain_every_seconds;
     if (by_count || by_time) {
@@ -160,9 +160,16 @@ void to_json(nlohmann::json& j, const ReplayResult& r) {
                        {"retrains", w.retrains},
                        {"drift", w.drift}});
   }
-  j = {{"k", r.k},                  {"events", r.events},        {"warmup_events", r.warmup_events}, {"scored", r.scored},
-       {"cold_scored", r.cold_scored}, {"repeats", r.repeats},          {"hit_rate", r.hit_rate()},
-       {"ndcg", r.ndcg()},            {"retrains", r.retrains},         {"seconds", r.seconds},
+  j = {{"k", r.k},
+       {"events", r.events},
+       {"warmup_events", r.warmup_events},
+       {"scored", r.scored},
+       {"cold_scored", r.cold_scored},
+       {"repeats", r.repeats},
+       {"hit_rate", r.hit_rate()},
+       {"ndcg", r.ndcg()},
+       {"retrains", r.retrains},
+       {"seconds", r.seconds},
        {"windows", std::move(windows)}};
 }
 

@@ -21,17 +21,15 @@ struct DefaultSpace {
 // Ranges that cover the optima usually reported for each model (the implicit, LightFM and
 // RecBole tuning guides); iteration counts are grown by successive halving, not sampled.
 const std::map<std::string, DefaultSpace, std::less<>>& default_spaces() {
-  static const std::map<std::string, DefaultSpace, std::less<>> spaces = {
+  static const std::map<std::string, DefaultSpace, std::less<>> kSpaces = {
       {"popularity", {{"half_life_days=1..1000:log"}, ""}},
       {"itemknn", {{"neighbours=5..1000:log", "shrinkage=0.0..200", "similarity=cosine,jaccard,bm25,tfidf"}, ""}},
       {"userknn", {{"neighbours=10..1000:log", "shrinkage=0.0..200", "similarity=cosine,jaccard,bm25,tfidf"}, ""}},
       {"ials", {{"factors=16..256:log", "regularization=0.001..10:log", "alpha=0.1..100:log"}, "iterations"}},
-      {"bpr",
-       {{"factors=16..256:log", "learning_rate=0.001..0.2:log", "regularization=0.0001..0.1:log"}, "epochs"}},
+      {"bpr", {{"factors=16..256:log", "learning_rate=0.001..0.2:log", "regularization=0.0001..0.1:log"}, "epochs"}},
       {"ease", {{"regularization=1..10000:log"}, ""}},
       {"svd", {{"factors=10..200:log", "learning_rate=0.001..0.05:log", "regularization=0.001..0.2:log"}, "epochs"}},
-      {"svdpp",
-       {{"factors=10..100:log", "learning_rate=0.001..0.05:log", "regularization=0.001..0.2:log"}, "epochs"}},
+      {"svdpp", {{"factors=10..100:log", "learning_rate=0.001..0.05:log", "regularization=0.001..0.2:log"}, "epochs"}},
       {"gmf", {{"factors=8..64:log", "learning_rate=0.0001..0.01:log", "negatives=2..8"}, "epochs"}},
       {"mlp", {{"factors=8..64:log", "learning_rate=0.0001..0.01:log", "negatives=2..8"}, "epochs"}},
       {"neumf", {{"factors=8..64:log", "learning_rate=0.0001..0.01:log", "negatives=2..8"}, "epochs"}},
@@ -41,7 +39,7 @@ const std::map<std::string, DefaultSpace, std::less<>>& default_spaces() {
         "epochs"}},
       {"fusion", {{"method=weighted,learned", "normalise=zscore,minmax,rank"}, ""}},
   };
-  return spaces;
+  return kSpaces;
 }
 
 bool is_integer_text(std::string_view s) {

@@ -17,9 +17,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // The metric's protocol and cut-off: "ndcg@10" -> full ranking at 10; "rmse" -> ratings.
 struct MetricPlan {
@@ -29,8 +27,8 @@ struct MetricPlan {
 };
 
 Result<MetricPlan> plan_metric(const std::string& metric) {
-  static const std::set<std::string, std::less<>> kAtK = {"precision", "recall", "ndcg",    "hit_rate", "mrr",
-                                                          "map",       "novelty", "arp", "coverage"};
+  static const std::set<std::string, std::less<>> kAtK = {"precision", "recall",  "ndcg", "hit_rate", "mrr",
+                                                          "map",       "novelty", "arp",  "coverage"};
   MetricPlan plan;
   if (metric == "rmse" || metric == "mae") {
     plan.rating = true;
@@ -42,8 +40,7 @@ Result<MetricPlan> plan_metric(const std::string& metric) {
   }
   const size_t at = metric.find('@');
   const auto k = at == std::string::npos ? std::nullopt : parse_int64(std::string_view(metric).substr(at + 1));
-  if (at == std::string::npos || !kAtK.contains(std::string_view(metric).substr(0, at)) || !k || *k < 1 ||
-      *k > 100000)
+  if (at == std::string::npos || !kAtK.contains(std::string_view(metric).substr(0, at)) || !k || *k < 1 || *k > 100000)
     return Status::invalid_argument(fmt::format(
         "unknown metric '{}' (known: precision, recall, ndcg, hit_rate, mrr, map, novelty, arp, coverage with @k; "
         "auc; rmse, mae)",
@@ -231,8 +228,9 @@ std::vector<std::vector<Rung>> hyperband_brackets(int64_t max_resource, int eta,
     for (int i = 0; i <= s; ++i) {
       Rung r;
       r.configurations = std::max<size_t>(1, static_cast<size_t>(std::floor(n * std::pow(eta, -i))));
-      r.resource = i == s ? max_resource
-                          : std::max<int64_t>(1, std::llround(static_cast<double>(max_resource) * std::pow(eta, i - s)));
+      r.resource = i == s
+                       ? max_resource
+                       : std::max<int64_t>(1, std::llround(static_cast<double>(max_resource) * std::pow(eta, i - s)));
       rungs.push_back(r);
     }
     brackets.push_back(std::move(rungs));

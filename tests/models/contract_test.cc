@@ -295,8 +295,10 @@ TEST(ContractCoverage, EveryRegisteredModelRunsASuiteOrIsExempt) {
 // samples harder negatives. Its BPR loss must.)
 TEST(ContractEpochLosses, EpochModelsReportAFallingLoss) {
   const Dataset& d = planted_split().train;
-  for (const auto& [spec, epochs] : std::vector<std::pair<std::string, size_t>>{
-           {"bpr:factors=16,epochs=8,threads=1", 8}, {"twotower:epochs=5,loss=bpr,threads=1", 5}, {"ials:factors=8", 0}}) {
+  for (const auto& [spec, epochs] :
+       std::vector<std::pair<std::string, size_t>>{{"bpr:factors=16,epochs=8,threads=1", 8},
+                                                   {"twotower:epochs=5,loss=bpr,threads=1", 5},
+                                                   {"ials:factors=8", 0}}) {
     auto model = make_recommender_from_spec(spec).value();
     ASSERT_TRUE(model->fit(d).is_ok()) << spec;
     const auto losses = model->epoch_losses();

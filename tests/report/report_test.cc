@@ -41,8 +41,8 @@ TEST(ReportTest, EverySectionHasItsPlot) {
   const std::string html = render_report_html(in);
   // recall@K, ndcg@K, accuracy vs time, coverage, arp, training curves, tuning trials.
   EXPECT_EQ(count(html, "<svg "), 7u);
-  for (const char* section : {"Metrics", "Accuracy at each cut-off", "Accuracy and cost", "Coverage and popularity bias",
-                              "Training curves", "Tuning"})
+  for (const char* section : {"Metrics", "Accuracy at each cut-off", "Accuracy and cost",
+                              "Coverage and popularity bias", "Training curves", "Tuning"})
     EXPECT_NE(html.find(std::string("<h2>") + section + "</h2>"), std::string::npos) << section;
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("http://www.w3.org/2000/svg\""), html.find("xmlns=\"http://www.w3.org/2000/svg\"") + 7);

@@ -57,13 +57,18 @@ TEST(SvgChartTest, NoDataAndOneValueStillMakeAChart) {
 }
 
 TEST(SvgChartTest, BarLabelsAreCutAtACharacterBoundary) {
-  const std::string svg = svg_bar_chart("b", "v", {{"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-                                                    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-                                                    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-                                                    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-                                                    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
-                                                    0.5},
-                                                   {"x", 0.25}, {"y", 0.1}, {"z", 0.2}, {"w", 0.3}, {"v", 0.3}});
+  const std::string svg = svg_bar_chart("b", "v",
+                                        {{"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                                          "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                                          "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                                          "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                                          "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+                                          0.5},
+                                         {"x", 0.25},
+                                         {"y", 0.1},
+                                         {"z", 0.2},
+                                         {"w", 0.3},
+                                         {"v", 0.3}});
   EXPECT_EQ(count(svg, "<rect x="), 6u);
   // Every é is whole: no lone lead or continuation byte before the cut mark.
   const size_t cut = svg.find("~<");

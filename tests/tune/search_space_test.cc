@@ -110,10 +110,11 @@ TEST(SearchSpaceTest, OverridesReplaceOrAddDimensions) {
   SearchSpace fusion = default_search_space("fusion:models=ials+bpr").value();
   ASSERT_OK(override_dimension(&fusion, "fusion", "bpr.factors=8..16"));
   const auto bpr_factors = std::find_if(fusion.dimensions.begin(), fusion.dimensions.end(),
-                                       [](const Dimension& d) { return d.key == "bpr.factors"; });
+                                        [](const Dimension& d) { return d.key == "bpr.factors"; });
   ASSERT_NE(bpr_factors, fusion.dimensions.end());
   EXPECT_EQ(bpr_factors->range_text(), "8..16");
-  EXPECT_EQ(override_dimension(&space, "ials", "ials.=1..2").message(), "search range 'ials.=1..2': no parameter named");
+  EXPECT_EQ(override_dimension(&space, "ials", "ials.=1..2").message(),
+            "search range 'ials.=1..2': no parameter named");
   EXPECT_FALSE(default_search_space("nope").is_ok());
 }
 

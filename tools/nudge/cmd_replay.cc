@@ -29,7 +29,8 @@ struct ReplayFlags {
 int64_t seconds_flag(const std::string& text, const char* flag) {
   if (text.empty()) return 0;
   const auto s = parse_duration(text);
-  if (!s) throw CommandError(fmt::format("{}: expected a duration like 12h or 7d, got {}", flag, quote_for_error(text)));
+  if (!s)
+    throw CommandError(fmt::format("{}: expected a duration like 12h or 7d, got {}", flag, quote_for_error(text)));
   return static_cast<int64_t>(*s);
 }
 
@@ -104,10 +105,11 @@ void add_replay_command(CLI::App& root) {
                  day_time(w.end - r.windows[0].start), w.events, w.scored, w.hit_rate(), w.ndcg(), w.retrains,
                  w.drift ? "  drift" : "");
     }
-    fmt::print("\n{} events ({} warm-up, {} repeats not scored), {} scored ({} of cold users), {} retrains, "
-               "{:.1f} s\nhr@{} {:.4f}  ndcg@{} {:.4f}\n",
-               r.events, r.warmup_events, r.repeats, r.scored, r.cold_scored, r.retrains, r.seconds, r.k, r.hit_rate(),
-               r.k, r.ndcg());
+    fmt::print(
+        "\n{} events ({} warm-up, {} repeats not scored), {} scored ({} of cold users), {} retrains, "
+        "{:.1f} s\nhr@{} {:.4f}  ndcg@{} {:.4f}\n",
+        r.events, r.warmup_events, r.repeats, r.scored, r.cold_scored, r.retrains, r.seconds, r.k, r.hit_rate(), r.k,
+        r.ndcg());
     if (!rf->json_out.empty()) {
       std::ofstream out(rf->json_out);
       out << nlohmann::json(r).dump(2) << '\n';

@@ -118,7 +118,8 @@ void add_tune_command(CLI::App& root) {
     options.seed = tf->seed;
     options.threads = tf->threads;
     const auto budget = parse_duration(tf->budget);
-    if (!budget) throw CommandError("--budget: expected a duration like 90s, 10m or 1h, got " + quote_for_error(tf->budget));
+    if (!budget)
+      throw CommandError("--budget: expected a duration like 90s, 10m or 1h, got " + quote_for_error(tf->budget));
     options.budget_seconds = *budget;
     const std::string model(value_or_throw(make_recommender_from_spec(tf->model))->name());
     options.space = value_or_throw(default_search_space(tf->model));
@@ -129,8 +130,8 @@ void add_tune_command(CLI::App& root) {
                  parts.train.num_interactions(), parts.validation.num_interactions(), parts.test.num_interactions());
     for (const Dimension& d : options.space.dimensions) spdlog::info("  search {}={}", d.key, d.range_text());
     if (!options.space.resource.empty()) spdlog::info("  successive halving over {}", options.space.resource);
-    const TuneResult result = value_or_throw(tune(
-        parts.train, parts.validation, options, [&](const Trial& t, const TuneResult& so_far) {
+    const TuneResult result =
+        value_or_throw(tune(parts.train, parts.validation, options, [&](const Trial& t, const TuneResult& so_far) {
           const std::string left =
               options.budget_seconds > 0
                   ? fmt::format(", {:.0f} s left", std::max(0.0, options.budget_seconds - so_far.seconds))

@@ -161,9 +161,9 @@ class TwoTowerModel : public Recommender {
   std::vector<uint32_t> user_id_token_;        // kNoIndex for users with no training interaction
   std::vector<float> adagrad_, adagrad_bias_;  // squared-gradient sums, kept from fit() for fit_warm()
   std::vector<double> losses_;
-  CsrMatrix recent_;                           // user -> most recent training items
-  FactorMatrix embeddings_;                    // tokens x factors
-  std::vector<float> biases_;                  // per token (item tokens only are used)
+  CsrMatrix recent_;           // user -> most recent training items
+  FactorMatrix embeddings_;    // tokens x factors
+  std::vector<float> biases_;  // per token (item tokens only are used)
   // Feature values as seen in training, to build the tower of an item described later or
   // the user part of a served user's tower from their attributes.
   struct FeatureIndex {

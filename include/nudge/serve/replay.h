@@ -35,8 +35,8 @@ namespace nudge::serve {
 
 struct ReplayOptions {
   std::string data_dir;
-  std::string spec = "ials";   // the served model, as `nudge train -m` takes it
-  std::string event_weights;   // "view=1,purchase=8"; empty: the Engine's defaults
+  std::string spec = "ials";  // the served model, as `nudge train -m` takes it
+  std::string event_weights;  // "view=1,purchase=8"; empty: the Engine's defaults
   size_t k = 10;
   double warmup = 0.2;                // share of events applied before scoring starts
   int64_t retrain_every_events = 0;   // 0: not by count
