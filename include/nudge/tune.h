@@ -9,7 +9,8 @@
 // found. A model without a resource parameter gets plain random search.
 //
 // The spec as given (its defaults) is always trial 0, at the full resource, so the result
-// is never worse on validation than not tuning. Only full-resource trials compete for best.
+// is never worse on validation than not tuning; if it fails to fit, tuning fails. A sampled
+// configuration that fails (or scores NaN) is logged and ranked last. Only full-resource trials compete for best.
 // The time budget is checked before each trial (the one running finishes), so a search
 // overruns it by at most one fit.
 //
@@ -54,6 +55,7 @@ struct Trial {
   double metric = 0;
   double fit_seconds = 0;
   double eval_seconds = 0;
+  std::string error;  // a sampled configuration that failed to fit: metric NaN, search goes on
 };
 
 struct TuneResult {

@@ -129,7 +129,7 @@ class Tuner {
     const auto start = Clock::now();
     start_ = start;
     // Trial 0: the spec as given, at its full resource.
-    NUDGE_RETURN_IF_ERROR(run_trial(fixed_, 0, 0, 0, true));
+    NUDGE_RETURN_IF_ERROR(run_trial(fixed_, 0, 0, max_resource, true));
     if (!options_.space.dimensions.empty()) {
       const auto brackets = hyperband_brackets(max_resource, options_.eta, options_.max_brackets_depth);
       for (size_t b = 0; !stopping(); ++b) {
@@ -150,7 +150,11 @@ class Tuner {
     return false;
   }
 
-  bool better(double a, double b) const { return result_.minimise ? a < b : a > b; }
+  // NaN (a failed or diverged trial) ranks below everything, so sorting stays well defined.
+  bool better(double a, double b) const {
+    if (std::isnan(a) || std::isnan(b)) return !std::isnan(a) && std::isnan(b);
+    return result_.minimise ? a < b : a > b;
+  }
 
   Status run_bracket(const std::vector<Rung>& rungs, int bracket, int64_t max_resource) {
     std::vector<Params> configs;
@@ -190,11 +194,18 @@ class Tuner {
     t.full = full;
     t.spec = spec_text(model_, params);
     NUDGE_ASSIGN_OR_RETURN(auto model, make_recommender(model_, params));
-    NUDGE_ASSIGN_OR_RETURN(const SpecScore score,
-                           score_model(*model, t.spec, train_, validation_, options_.metric, plan_, options_.threads));
-    t.metric = score.metric;
-    t.fit_seconds = score.fit_seconds;
-    t.eval_seconds = score.eval_seconds;
+    auto score = score_model(*model, t.spec, train_, validation_, options_.metric, plan_, options_.threads);
+    // The spec as given must work; a sampled configuration that fails costs only its trial.
+    if (!score.is_ok() && t.id == 0) return score.status();
+    if (score.is_ok()) {
+      t.metric = score.value().metric;
+      t.fit_seconds = score.value().fit_seconds;
+      t.eval_seconds = score.value().eval_seconds;
+    } else {
+      t.metric = std::nan("");
+      t.error = score.status().to_string();
+      spdlog::warn("trial {} failed: {}", t.id, t.error);
+    }
     result_.trials.push_back(t);
     const Trial& best = result_.trials[result_.best];
     if (full && (t.id == 0 || better(t.metric, best.metric))) result_.best = t.id;
@@ -277,6 +288,7 @@ void to_json(nlohmann::json& j, const TuneResult& r) {
                       {"metric", t.metric},
                       {"fit_seconds", t.fit_seconds},
                       {"eval_seconds", t.eval_seconds}});
+    if (!t.error.empty()) trials.back()["error"] = t.error;
   }
   j = {{"metric", r.metric},
        {"minimise", r.minimise},

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "nudge/split.h"
@@ -151,6 +153,33 @@ TEST(TuneTest, RatingMetricsAreMinimised) {
   EXPECT_EQ(j["trials"].size(), 10u);
   EXPECT_EQ(j["best"], r.best_trial().spec);
   EXPECT_EQ(j["metric"], "rmse");
+}
+
+// A configuration the model accepts but cannot fit costs only its trial: EASE refuses a
+// catalogue (500 items) above max_items.
+TEST(TuneTest, AFailingTrialIsRecordedAndTheSearchGoesOn) {
+  const Parts& p = planted();
+  TuneOptions o;
+  o.spec = "ease";
+  o.space = default_search_space(o.spec).value();
+  ASSERT_OK(override_dimension(&o.space, "ease", "max_items=100,1000"));
+  o.max_trials = 8;
+  o.budget_seconds = 0;
+  const auto r = tune(p.train, p.validation, o);
+  ASSERT_OK(r.status());
+  size_t failed = 0;
+  for (const Trial& t : r.value().trials) {
+    if (t.error.empty()) continue;
+    ++failed;
+    EXPECT_TRUE(std::isnan(t.metric));
+    EXPECT_NE(t.spec.find("max_items=100,"), std::string::npos) << t.spec;
+  }
+  EXPECT_GT(failed, 0u);
+  EXPECT_LT(failed, 8u);
+  EXPECT_TRUE(r.value().best_trial().error.empty());
+  o.spec = "ease:max_items=100";  // the spec as given must work
+  o.space = default_search_space(o.spec).value();
+  EXPECT_FALSE(tune(p.train, p.validation, o).is_ok());
 }
 
 TEST(TuneTest, ErrorsNameTheCause) {
