@@ -36,6 +36,8 @@ struct Dimension {
   std::string sample(Rng& rng) const;
   // The range as parse_dimension reads it: "16..256:log", "cosine,bm25".
   std::string range_text() const;
+  // A bound as spec text: "16" for integers, "0.001" for reals.
+  std::string bound_text(double v) const;
 };
 
 // "key=range" as above. Errors name the text and what is wrong with it.

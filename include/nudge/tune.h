@@ -66,6 +66,9 @@ struct TuneResult {
   bool out_of_budget = false;
   double seconds = 0;
   const Trial& best_trial() const { return trials[best]; }
+  // Whether metric a ranks above b: higher (lower when minimising); NaN (a failed or
+  // diverged trial) below everything, so sorting by it stays well defined.
+  bool better(double a, double b) const;
   const Trial& default_trial() const { return trials.front(); }
 };
 

@@ -9,6 +9,7 @@
 #include "common/text.h"
 #include "nudge/fusion.h"
 #include "nudge/params.h"
+#include "nudge/registry.h"
 
 namespace nudge {
 namespace {
@@ -49,17 +50,6 @@ bool is_integer_text(std::string_view s) {
   return true;
 }
 
-// The spec split into its model name and parameters.
-Result<std::pair<std::string, Params>> split_spec(std::string_view spec) {
-  const size_t colon = spec.find(':');
-  std::pair<std::string, Params> out;
-  out.first = std::string(trim(spec.substr(0, colon)));
-  if (colon != std::string_view::npos) {
-    NUDGE_ASSIGN_OR_RETURN(out.second, Params::parse(spec.substr(colon + 1)));
-  }
-  return out;
-}
-
 Result<SearchSpace> space_of(std::string_view model, const Params& fixed, std::string_view prefix) {
   const auto it = default_spaces().find(model);
   if (it == default_spaces().end()) return Status::invalid_argument(fmt::format("unknown model '{}'", model));
@@ -90,10 +80,11 @@ std::string Dimension::range_text() const {
     for (const auto& c : choices) out += (out.empty() ? "" : ",") + c;
     return out;
   }
-  const auto number = [&](double v) {
-    return kind == Kind::kInteger ? fmt::format("{}", static_cast<int64_t>(v)) : fmt::format("{}", v);
-  };
-  return number(low) + ".." + number(high) + (log ? ":log" : "");
+  return bound_text(low) + ".." + bound_text(high) + (log ? ":log" : "");
+}
+
+std::string Dimension::bound_text(double v) const {
+  return kind == Kind::kInteger ? fmt::format("{}", static_cast<int64_t>(v)) : fmt::format("{}", v);
 }
 
 Result<Dimension> parse_dimension(std::string_view text) {
@@ -142,8 +133,10 @@ void SearchSpace::set(Dimension d) {
 }
 
 Result<SearchSpace> default_search_space(std::string_view spec) {
-  NUDGE_ASSIGN_OR_RETURN(auto parsed, split_spec(spec));
-  const auto& [model, fixed] = parsed;
+  // The registry reads the spec, as `nudge train -m` does.
+  NUDGE_ASSIGN_OR_RETURN(const auto base, make_recommender_from_spec(spec));
+  const std::string model(base->name());
+  const Params& fixed = base->params();
   NUDGE_ASSIGN_OR_RETURN(SearchSpace space, space_of(model, fixed, ""));
   if (model != "fusion") return space;
   NUDGE_ASSIGN_OR_RETURN(FusionOptions options, FusionOptions::from_params(fixed));

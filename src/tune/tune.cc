@@ -71,11 +71,6 @@ Result<SpecScore> score_model(Recommender& model, const std::string& spec, const
 
 bool minimised(const std::string& metric) { return metric == "rmse" || metric == "mae"; }
 
-std::string spec_text(std::string_view model, const Params& params) {
-  const std::string p = params.to_string();
-  return p.empty() ? std::string(model) : fmt::format("{}:{}", model, p);
-}
-
 // The full resource: the spec's value, or the model's default.
 Result<int64_t> full_resource(std::string_view model, const Params& params, const std::string& resource) {
   if (resource.empty()) return int64_t{0};
@@ -94,10 +89,7 @@ Status check_space(std::string_view model, const Params& fixed, const SearchSpac
   for (const Dimension& d : space.dimensions) {
     std::vector<std::string> values = d.choices;
     if (d.kind != Dimension::Kind::kChoice) {
-      const auto text = [&](double v) {
-        return d.kind == Dimension::Kind::kInteger ? fmt::format("{}", static_cast<int64_t>(v)) : fmt::format("{}", v);
-      };
-      values = {text(d.low), text(d.high)};
+      values = {d.bound_text(d.low), d.bound_text(d.high)};
     }
     for (const std::string& v : values) {
       Params p = fixed;
@@ -150,12 +142,6 @@ class Tuner {
     return false;
   }
 
-  // NaN (a failed or diverged trial) ranks below everything, so sorting stays well defined.
-  bool better(double a, double b) const {
-    if (std::isnan(a) || std::isnan(b)) return !std::isnan(a) && std::isnan(b);
-    return result_.minimise ? a < b : a > b;
-  }
-
   Status run_bracket(const std::vector<Rung>& rungs, int bracket, int64_t max_resource) {
     std::vector<Params> configs;
     for (size_t c = 0; c < rungs.front().configurations; ++c) {
@@ -177,7 +163,7 @@ class Tuner {
       }
       if (r + 1 == rungs.size()) break;
       std::stable_sort(scored.begin(), scored.end(),
-                       [&](const auto& a, const auto& b) { return better(a.first, b.first); });
+                       [&](const auto& a, const auto& b) { return result_.better(a.first, b.first); });
       scored.resize(std::min(scored.size(), rungs[r + 1].configurations));
       alive.clear();
       for (const auto& s : scored) alive.push_back(s.second);
@@ -192,8 +178,8 @@ class Tuner {
     t.rung = rung;
     t.resource = resource;
     t.full = full;
-    t.spec = spec_text(model_, params);
     NUDGE_ASSIGN_OR_RETURN(auto model, make_recommender(model_, params));
+    t.spec = spec_of(*model);
     auto score = score_model(*model, t.spec, train_, validation_, options_.metric, plan_, options_.threads);
     // The spec as given must work; a sampled configuration that fails costs only its trial.
     if (!score.is_ok() && t.id == 0) return score.status();
@@ -208,7 +194,7 @@ class Tuner {
     }
     result_.trials.push_back(t);
     const Trial& best = result_.trials[result_.best];
-    if (full && (t.id == 0 || better(t.metric, best.metric))) result_.best = t.id;
+    if (full && (t.id == 0 || result_.better(t.metric, best.metric))) result_.best = t.id;
     if (on_trial_) on_trial_(result_.trials.back(), result_);
     return Status::ok();
   }
@@ -247,6 +233,11 @@ std::vector<std::vector<Rung>> hyperband_brackets(int64_t max_resource, int eta,
     brackets.push_back(std::move(rungs));
   }
   return brackets;
+}
+
+bool TuneResult::better(double a, double b) const {
+  if (std::isnan(a) || std::isnan(b)) return !std::isnan(a) && std::isnan(b);
+  return minimise ? a < b : a > b;
 }
 
 Result<TuneResult> tune(const Dataset& train, const Dataset& validation, const TuneOptions& options,

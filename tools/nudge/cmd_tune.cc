@@ -66,9 +66,8 @@ void print_top(const TuneResult& r, size_t top) {
   std::vector<const Trial*> full;
   for (const Trial& t : r.trials)
     if (t.full) full.push_back(&t);
-  std::stable_sort(full.begin(), full.end(), [&](const Trial* a, const Trial* b) {
-    return r.minimise ? a->metric < b->metric : a->metric > b->metric;
-  });
+  std::stable_sort(full.begin(), full.end(),
+                   [&](const Trial* a, const Trial* b) { return r.better(a->metric, b->metric); });
   full.resize(std::min(full.size(), top));
   fmt::print("{:>5} {:>7} {:>10} {:>8}  {}\n", "trial", "bracket", r.metric, "fit s", "spec");
   for (const Trial* t : full)
