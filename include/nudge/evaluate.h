@@ -62,6 +62,13 @@ EvalResult evaluate_ratings(const Recommender& model, const Dataset& train, cons
 // Mean and standard deviation over folds, metric by metric (fit and scoring times averaged).
 EvalResult combine_folds(const std::vector<EvalResult>& folds);
 
+// A metric name split at '@': "ndcg@10" -> {"ndcg", 10}; a name without a cut-off has k 0.
+struct MetricName {
+  std::string family;
+  long k = 0;
+};
+MetricName parse_metric_name(const std::string& name);
+
 // The union of the results' metric names, grouped by family and then cut-off:
 // precision@10, precision@20, recall@10, ...
 std::vector<std::string> metric_columns(const std::vector<EvalResult>& results);

@@ -307,6 +307,12 @@ EvalResult combine_folds(const std::vector<EvalResult>& folds) {
   return r;
 }
 
+MetricName parse_metric_name(const std::string& name) {
+  const size_t at = name.find('@');
+  if (at == std::string::npos) return {name, 0};
+  return {name.substr(0, at), std::strtol(name.c_str() + at + 1, nullptr, 10)};  // strtol: never throws
+}
+
 std::vector<std::string> metric_columns(const std::vector<EvalResult>& results) {
   std::vector<std::string> cols;
   for (const auto& r : results) {
@@ -315,9 +321,7 @@ std::vector<std::string> metric_columns(const std::vector<EvalResult>& results) 
     }
   }
   auto key = [](const std::string& name) {
-    const size_t at = name.find('@');
-    const std::string family = name.substr(0, at);
-    const long k = at == std::string::npos ? 0 : std::strtol(name.c_str() + at + 1, nullptr, 10);
+    auto [family, k] = parse_metric_name(name);
     static const std::vector<std::string> kOrder = {"rmse", "mae", "precision", "recall",   "ndcg",    "hit_rate",
                                                     "mrr",  "map", "auc",       "coverage", "novelty", "arp"};
     const auto pos = std::find(kOrder.begin(), kOrder.end(), family) - kOrder.begin();

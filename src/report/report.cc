@@ -103,13 +103,6 @@ Status parse_replay(const json& j, const std::string& place, ReportInput* input)
   return Status::ok();
 }
 
-// "ndcg@10" -> ("ndcg", 10); names without a cut-off give k = 0.
-std::pair<std::string, long> family_and_k(const std::string& name) {
-  const size_t at = name.find('@');
-  if (at == std::string::npos) return {name, 0};
-  return {name.substr(0, at), std::strtol(name.c_str() + at + 1, nullptr, 10)};
-}
-
 std::string label(const EvalResult& r) {
   return r.protocol.empty() || r.protocol == "full" ? r.model : r.model + " (" + r.protocol + ")";
 }
@@ -144,17 +137,15 @@ std::string at_k_curves(const std::vector<EvalResult>& results) {
     std::vector<Series> series;
     for (size_t ri = 0; ri < results.size(); ++ri) {
       const EvalResult& r = results[ri];
-      Series s{label(r), {}, {}, {}, static_cast<int>(ri)};
-      for (const auto& [name, v] : r.metrics) {  // std::map: ascending names, sorted by k below
-        const auto [f, k] = family_and_k(name);
-        if (f == family && k > 0) s.x.push_back(static_cast<double>(k)), s.y.push_back(v);
+      std::map<long, double> by_k;  // names sort as text ("ndcg@10" < "ndcg@5"): order by k
+      for (const auto& [name, v] : r.metrics) {
+        const MetricName m = parse_metric_name(name);
+        if (m.family == family && m.k > 0) by_k[m.k] = v;
       }
-      std::vector<size_t> order(s.x.size());
-      for (size_t n = 0; n < order.size(); ++n) order[n] = n;
-      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
-      Series sorted{s.name, {}, {}, {}, s.colour};
-      for (size_t n : order) sorted.x.push_back(s.x[n]), sorted.y.push_back(s.y[n]);
-      if (!sorted.x.empty()) series.push_back(std::move(sorted));
+      if (by_k.empty()) continue;
+      Series s{label(r), {}, {}, {}, static_cast<int>(ri)};
+      for (const auto& [k, v] : by_k) s.x.push_back(static_cast<double>(k)), s.y.push_back(v);
+      series.push_back(std::move(s));
     }
     if (series.empty()) continue;
     report::XyChart c{std::string(family) + "@K", "K (list length)", std::string(family) + "@K", true, false, false};
@@ -163,16 +154,22 @@ std::string at_k_curves(const std::vector<EvalResult>& results) {
   return out;
 }
 
-// The accuracy metric of the trade-off chart: ndcg at the smallest cut-off, else rmse.
-std::string accuracy_metric(const std::vector<EvalResult>& results) {
+// The family's metric at the smallest cut-off any result has ("ndcg@5"); empty: none.
+std::string smallest_cutoff(const std::vector<EvalResult>& results, const std::string& family) {
   std::string best;
   long best_k = 0;
   for (const auto& r : results) {
     for (const auto& [name, v] : r.metrics) {
-      const auto [f, k] = family_and_k(name);
-      if (f == "ndcg" && k > 0 && (best.empty() || k < best_k)) best = name, best_k = k;
+      const MetricName m = parse_metric_name(name);
+      if (m.family == family && m.k > 0 && (best.empty() || m.k < best_k)) best = name, best_k = m.k;
     }
   }
+  return best;
+}
+
+// The accuracy metric of the trade-off chart: ndcg at the smallest cut-off, else rmse.
+std::string accuracy_metric(const std::vector<EvalResult>& results) {
+  const std::string best = smallest_cutoff(results, "ndcg");
   if (!best.empty()) return best;
   for (const auto& r : results)
     if (r.metrics.contains("rmse")) return "rmse";
@@ -196,15 +193,7 @@ std::string accuracy_vs_time(const std::vector<EvalResult>& results) {
 }
 
 std::string bars_of(const std::vector<EvalResult>& results, const std::string& family, const std::string& what) {
-  // The smallest cut-off the family has.
-  std::string metric;
-  long best_k = 0;
-  for (const auto& r : results) {
-    for (const auto& [name, v] : r.metrics) {
-      const auto [f, k] = family_and_k(name);
-      if (f == family && k > 0 && (metric.empty() || k < best_k)) metric = name, best_k = k;
-    }
-  }
+  const std::string metric = smallest_cutoff(results, family);
   if (metric.empty()) return "";
   std::vector<std::pair<std::string, double>> bars;
   for (const auto& r : results) {

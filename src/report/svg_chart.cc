@@ -18,6 +18,10 @@ constexpr const char* kColours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
                                     "#E69F00", "#56B4E9", "#F0E442", "#000000"};
 
 const char* colour(size_t k) { return kColours[k % std::size(kColours)]; }
+// A series' own colour, or the one of its position.
+const char* colour_of(const Series& s, size_t position) {
+  return colour(s.colour >= 0 ? static_cast<size_t>(s.colour) : position);
+}
 
 std::string number_label(double v) {
   if (v == 0) return "0";
@@ -150,7 +154,7 @@ std::string svg_xy_chart(const XyChart& chart, const std::vector<Series>& series
   out += axes(f, xticks, yticks, chart.x_label, chart.y_label);
   for (size_t s = 0; s < series.size(); ++s) {
     const Series& ser = series[s];
-    const char* c = colour(ser.colour >= 0 ? static_cast<size_t>(ser.colour) : s);
+    const char* c = colour_of(ser, s);
     std::string points;
     for (size_t k = 0; k < std::min(ser.x.size(), ser.y.size()); ++k) {
       if (!usable(ser.x[k], ser.y[k])) continue;
@@ -172,11 +176,10 @@ std::string svg_xy_chart(const XyChart& chart, const std::vector<Series>& series
   if (!chart.label_points) {
     for (size_t s = 0; s < series.size(); ++s) {
       const double y = kTop + 14 * static_cast<double>(s);
-      const int ci = series[s].colour >= 0 ? series[s].colour : static_cast<int>(s);
       out += fmt::format(
           "<rect x=\"{0}\" y=\"{1:.1f}\" width=\"10\" height=\"10\" fill=\"{2}\"/>"
           "<text x=\"{3}\" y=\"{4:.1f}\">{5}</text>\n",
-          kWidth - kLegendRight + 12, y, colour(static_cast<size_t>(ci)), kWidth - kLegendRight + 26, y + 9,
+          kWidth - kLegendRight + 12, y, colour_of(series[s], s), kWidth - kLegendRight + 26, y + 9,
           xml_escape(series[s].name));
     }
   }

@@ -1,7 +1,6 @@
 // nudge eval: split (or read a predefined split), fit each model on train, evaluate on test,
 // print one row per model.
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -159,11 +158,7 @@ void add_eval_command(CLI::App& root) {
       }
     }
     fmt::print("{}", format_results(results));
-    if (!ef->json_out.empty()) {
-      std::ofstream out(ef->json_out);
-      out << nlohmann::json(results).dump(2) << '\n';
-      if (!out) throw CommandError("cannot write '" + ef->json_out + "'");
-    }
+    if (!ef->json_out.empty()) write_file(ef->json_out, nlohmann::json(results).dump(2) + "\n");
     if (!ef->report_out.empty()) {
       ReportInput input;
       input.results = results;

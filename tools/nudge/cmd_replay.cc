@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -110,11 +109,7 @@ void add_replay_command(CLI::App& root) {
         "{:.1f} s\nhr@{} {:.4f}  ndcg@{} {:.4f}\n",
         r.events, r.warmup_events, r.repeats, r.scored, r.cold_scored, r.retrains, r.seconds, r.k, r.hit_rate(), r.k,
         r.ndcg());
-    if (!rf->json_out.empty()) {
-      std::ofstream out(rf->json_out);
-      out << nlohmann::json(r).dump(2) << '\n';
-      if (!out) throw CommandError("cannot write '" + rf->json_out + "'");
-    }
+    if (!rf->json_out.empty()) write_file(rf->json_out, nlohmann::json(r).dump(2) + "\n");
   });
 }
 

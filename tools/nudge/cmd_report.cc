@@ -1,6 +1,5 @@
 // nudge report: one self-contained HTML file (inline SVG plots) from the JSON files that
 // `nudge eval --json` and `nudge tune --json` write.
-#include <fstream>
 #include <memory>
 
 #include "commands.h"
@@ -10,9 +9,7 @@
 namespace nudge::cli {
 
 void write_report(const ReportInput& input, const std::string& path) {
-  std::ofstream out(path, std::ios::binary);
-  out << render_report_html(input);
-  if (!out) throw CommandError("cannot write '" + path + "'");
+  write_file(path, render_report_html(input));
   spdlog::info("report written to {}", path);
 }
 

@@ -3,7 +3,6 @@
 // compared on the test split, which the search never saw.
 #include <fmt/format.h>
 #include <algorithm>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -158,9 +157,7 @@ void add_tune_command(CLI::App& root) {
     if (!tf->json_out.empty()) {
       nlohmann::json j = result;
       j["test"] = {{"default", def_test.metric}, {"best", best_test.metric}};
-      std::ofstream out(tf->json_out);
-      out << j.dump(2) << '\n';
-      if (!out) throw CommandError("cannot write '" + tf->json_out + "'");
+      write_file(tf->json_out, j.dump(2) + "\n");
     }
   });
 }

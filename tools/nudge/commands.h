@@ -3,7 +3,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <stdexcept>
+#include <string>
 
 #include "nudge/status.h"
 
@@ -24,6 +26,13 @@ template <typename T>
 T value_or_throw(Result<T> r) {
   ok_or_throw(r.status());
   return std::move(r).value();
+}
+
+// An output file a command was asked for (--json, --report); failure names it.
+inline void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out) throw CommandError("cannot write '" + path + "'");
 }
 
 void add_synth_command(CLI::App& root);
