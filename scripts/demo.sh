@@ -2,8 +2,8 @@
 # README command 1: installs dependencies, builds, and runs the main job on the built-in
 # synthetic data: generate a MovieLens-1M-sized dataset, inspect it, compare every ranking
 # model against popularity, train one and answer with it, the rating models on explicit
-# ratings, then neural and feature-aware models and their fusion, serving, tuning, replay and
-# the HTML report. Output goes to ./nudge-demo (override with NUDGE_DEMO_DIR).
+# ratings, then neural and feature-aware models and their fusion, serving, tuning, replay, an online
+# experiment and the HTML report. Output goes to ./nudge-demo (override with NUDGE_DEMO_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -61,5 +61,9 @@ echo "== 8. tune iALS for 2 minutes (Hyperband on a validation split carved from
 echo "   compares the defaults with the best spec), replay a drifting event log through the serving engine"
 echo "   (test-then-train, retrain every 30 days of event time), and one HTML report of it all"
 scripts/report-demo.sh "$out"
+
+echo "== 9. an online experiment in nudge serve: iALS against popularity for 2,000 simulated users,"
+echo "   as an A/B test and interleaved; clicks carry the answer's rec_id (docs/serving.md)"
+scripts/experiment-demo.sh "$out"
 
 echo "== done: files in $out/"

@@ -80,6 +80,80 @@ class Section {
   std::vector<std::string> known_;
 };
 
+// A list of strings (`[experiment] click_types = ["click"]`).
+Status read_strings(const toml::table& table, std::string_view key, const std::string& name, const std::string& source,
+                    std::vector<std::string>* out) {
+  const toml::node* node = table.get(key);
+  if (!node) return Status::ok();
+  const auto* array = node->as_array();
+  auto bad = [&] {
+    return Status::invalid_argument(where(source, *node) + ": " + name + "." + std::string(key) +
+                                    ": expected a list of strings");
+  };
+  if (!array || array->empty()) return bad();
+  out->clear();
+  for (const auto& value : *array) {
+    auto text = value.value_exact<std::string>();
+    if (!text || text->empty() || text->size() > kMaxEventTypeBytes) return bad();
+    out->push_back(*text);
+  }
+  return Status::ok();
+}
+
+// [experiment] and its [[experiment.arm]] tables: the arms go to the engine, the rest to the
+// experiment; Experiment::create checks the whole at startup.
+Status parse_experiment(const toml::table& root, const std::string& source, ServeConfig* config) {
+  const toml::node* node = root.get("experiment");
+  if (!node) return Status::ok();
+  if (!node->is_table()) return Status::invalid_argument(where(source, *node) + ": [experiment] must be a table");
+  const toml::table& table = *node->as_table();
+  ExperimentOptions& e = config->experiment;
+  Section experiment(table, "experiment", source);
+  std::string mode = "ab";
+  NUDGE_RETURN_IF_ERROR(experiment.string("name", &e.name));
+  NUDGE_RETURN_IF_ERROR(experiment.string("mode", &mode));
+  NUDGE_RETURN_IF_ERROR(experiment.integer("remember", &e.remember));
+  NUDGE_RETURN_IF_ERROR(experiment.integer("seed", &e.seed));
+  experiment.known("click_types");
+  experiment.known("conversion_types");
+  experiment.known("arm");
+  NUDGE_RETURN_IF_ERROR(experiment.check_unknown());
+  NUDGE_RETURN_IF_ERROR(read_strings(table, "click_types", "experiment", source, &e.click_types));
+  NUDGE_RETURN_IF_ERROR(read_strings(table, "conversion_types", "experiment", source, &e.conversion_types));
+  if (auto bad = check_experiment_name(e.name, "experiment.name"); !bad.is_ok())
+    return Status::invalid_argument(where(source, *node) + ": experiment.name: " + bad.message());
+  if (mode != "ab" && mode != "interleave")
+    return Status::invalid_argument(where(source, *table.get("mode")) +
+                                    ": experiment.mode: expected \"ab\" or \"interleave\"");
+  e.mode = mode == "ab" ? ExperimentMode::kAB : ExperimentMode::kInterleave;
+  const toml::node* arms = table.get("arm");
+  if (!arms || !arms->is_array_of_tables())
+    return Status::invalid_argument(where(source, *node) +
+                                    ": experiment: needs [[experiment.arm]] tables, the first for [model]");
+  config->engine.arms.clear();
+  e.weights.clear();
+  bool weighted = false;
+  for (const auto& item : *arms->as_array()) {
+    const std::string name = "experiment.arm[" + std::to_string(config->engine.arms.size()) + "]";
+    Section arm(*item.as_table(), name, source);
+    ArmOptions a;
+    double weight = 1;
+    NUDGE_RETURN_IF_ERROR(arm.string("name", &a.name));
+    NUDGE_RETURN_IF_ERROR(arm.string("spec", &a.spec));
+    NUDGE_RETURN_IF_ERROR(arm.number("weight", &weight));
+    NUDGE_RETURN_IF_ERROR(arm.check_unknown());
+    weighted = weighted || item.as_table()->contains("weight");
+    config->engine.arms.push_back(std::move(a));
+    e.weights.push_back(weight);
+  }
+  if (!weighted) e.weights.clear();
+  if (!config->cluster.redis.address.empty())
+    return Status::invalid_argument(where(source, *node) +
+                                    ": [experiment] runs on a single node: a cluster trains and installs only the "
+                                    "main model");
+  return Status::ok();
+}
+
 }  // namespace
 
 ServeConfig default_serve_config() {
@@ -106,7 +180,7 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
   };
   for (const auto& [key, node] : root)
     if (key != "server" && key != "store" && key != "model" && key != "retrain" && key != "events" && key != "kafka" &&
-        key != "cluster")
+        key != "cluster" && key != "experiment")
       return Status::invalid_argument(where(source, node) + ": unknown section [" + std::string(key.str()) + "]");
 
   NUDGE_ASSIGN_OR_RETURN(Section server, section("server"));
@@ -198,6 +272,7 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
   NUDGE_RETURN_IF_ERROR(cluster.string("advertise", &c.advertise));
   NUDGE_RETURN_IF_ERROR(cluster.integer("forward_timeout_ms", &c.forward_timeout_ms));
   NUDGE_RETURN_IF_ERROR(cluster.check_unknown());
+  NUDGE_RETURN_IF_ERROR(parse_experiment(root, source, config));
   return Status::ok();
 }
 

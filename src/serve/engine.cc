@@ -15,6 +15,7 @@
 #include "nudge/log.h"
 #include "nudge/model_file.h"
 #include "nudge/registry.h"
+#include "nudge/serve/experiment.h"
 #include "nudge/serve/user_attributes.h"
 #include "serve/engine_state.h"
 #include "serve/record_codec.h"
@@ -37,6 +38,7 @@ Status check_id(std::string_view id, const std::string& field) {
 }
 
 constexpr size_t kMaxTagsPerItem = 1000;
+constexpr size_t kMaxRecIdBytes = 64;
 constexpr size_t kMaxUserAttributesBytes = 64 * 1024;
 // At startup: skipped stored records logged one by one before only the count is kept, and
 // events replayed per apply() batch (one catalogue lock per batch, not per event).
@@ -112,7 +114,7 @@ void UserData::add(uint32_t item, float weight) {
     weights.insert(weights.begin() + static_cast<std::ptrdiff_t>(at), 0.f);
   }
   weights[at] += weight;
-  vector_version = 0;
+  for (Folded& f : folded) f.version = 0;
   if (weight <= 0) return;
   // Move (or push) the item to the front, dropping the oldest beyond the cap.
   auto seen = std::find(recent.begin(), recent.end(), item);
@@ -171,18 +173,22 @@ void Catalogue::set_record(uint32_t item, ItemRecord record) {
   for (const auto& tag : r.tags) add(items_by_tag, tag);
 }
 
-void Catalogue::refresh_cold_vector(uint32_t item, const ServingModel* m) {
+void Catalogue::refresh_cold(uint32_t item, size_t arm, const ServingModel* m) {
   ItemState& s = item_states[item];
+  ColdView& view = cold[arm];
   // Described after the model was built: the factor path's mean feature vector, or the
   // history path model's own feature view.
   const bool factor_cold = m && m->factor_model() && !m->has_vector(item);
-  s.cold_vector = factor_cold ? m->feature_vector(s.record) : Eigen::VectorXf();
-  s.described = m && m->describes_new_items() && m->row_of(item) == kNoIndex && describe_item(s.record, &s.description);
-  const bool cold = s.cold_vector.size() > 0 || s.described;
-  auto it = std::lower_bound(cold_items.begin(), cold_items.end(), item);
-  const bool listed = it != cold_items.end() && *it == item;
-  if (cold && !listed) cold_items.insert(it, item);
-  if (!cold && listed) cold_items.erase(it);
+  Eigen::VectorXf vector = factor_cold ? m->feature_vector(s.record) : Eigen::VectorXf();
+  const bool described =
+      m && m->describes_new_items() && m->row_of(item) == kNoIndex && describe_item(s.record, &s.description);
+  const bool is_cold = vector.size() > 0 || described;
+  if (vector.size() > 0) view.vectors[item] = std::move(vector);
+  else view.vectors.erase(item);
+  auto it = std::lower_bound(view.items.begin(), view.items.end(), item);
+  const bool listed = it != view.items.end() && *it == item;
+  if (is_cold && !listed) view.items.insert(it, item);
+  if (!is_cold && listed) view.items.erase(it);
 }
 
 void Engine::State::apply(const std::vector<Event>& events) {
@@ -237,9 +243,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
     cat->trending_refresh_s = options.trending_refresh_s;
     if (!options.event_weights.empty()) NUDGE_RETURN_IF_ERROR(cat->event_types.parse_weights(options.event_weights));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) return Status::io_error("cannot create data directory " + options.data_dir + ": " + ec.message());
+  NUDGE_RETURN_IF_ERROR(s.make_arms());
   NUDGE_ASSIGN_OR_RETURN(s.store, EventStore::open(options.data_dir + "/events", options.store));
 
   // Replay: item features, user attributes, then every event in order. A record the API
@@ -281,50 +285,83 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   // What retrains fit: the configured spec, else the offline model's, else what this data
   // directory was last told (model.spec), else the default. A chosen one is kept there so a
   // restart without the flag goes on with the same kind.
-  s.retrain_spec = options.model.spec;
+  State::Arm& main = *s.arms[0];
+  main.spec = options.model.spec;
   if (!options.model_file.empty()) {
     // An offline model replaces the saved one; its kind is what later retrains fit. It is
     // read whole first, so a damaged file never replaces a good saved model.
     NUDGE_ASSIGN_OR_RETURN(LoadedModel offline, load_model(options.model_file));
-    if (s.retrain_spec.empty()) s.retrain_spec = spec_of(*offline.model);
-    NUDGE_RETURN_IF_ERROR(copy_file_atomically(options.model_file, s.model_path()));
-  } else if (s.retrain_spec.empty() && std::filesystem::exists(s.spec_path())) {
+    if (main.spec.empty()) main.spec = spec_of(*offline.model);
+    NUDGE_RETURN_IF_ERROR(copy_file_atomically(options.model_file, main.model_path()));
+  } else if (main.spec.empty() && std::filesystem::exists(s.spec_path())) {
     std::ifstream in(s.spec_path());
-    std::getline(in, s.retrain_spec);
+    std::getline(in, main.spec);
   }
-  if (!s.retrain_spec.empty()) {
+  if (!main.spec.empty()) {
     // A bad spec fails at startup, not at the first retrain an hour later.
-    auto check = make_recommender_from_spec(s.retrain_spec);
-    if (!check.is_ok())
-      return Status::invalid_argument("model spec '" + s.retrain_spec + "': " + check.status().message());
-    NUDGE_RETURN_IF_ERROR(write_file_atomically(s.spec_path(), {s.retrain_spec + "\n"}));
+    auto check = make_recommender_from_spec(main.spec);
+    if (!check.is_ok()) return Status::invalid_argument("model spec '" + main.spec + "': " + check.status().message());
+    NUDGE_RETURN_IF_ERROR(write_file_atomically(s.spec_path(), {main.spec + "\n"}));
   }
-  if (std::filesystem::exists(s.model_path())) {
-    NUDGE_RETURN_IF_ERROR(s.load_saved_model());
-  } else if (options.train_on_start &&
-             s.log.size() >= static_cast<size_t>(std::max<int64_t>(options.retrain_min_events, 1))) {
+  bool all_loaded = true;
+  for (size_t a = 0; a < s.arms.size(); ++a) {
+    if (std::filesystem::exists(s.arms[a]->model_path())) NUDGE_RETURN_IF_ERROR(s.load_saved_model(a));
+    else all_loaded = false;
+  }
+  if (!all_loaded && options.train_on_start &&
+      s.log.size() >= static_cast<size_t>(std::max<int64_t>(options.retrain_min_events, 1)))
     NUDGE_RETURN_IF_ERROR(s.retrain());
-  }
   s.events_since_train = 0;
   s.retrainer = std::thread([&s] { s.retrain_loop(); });
   return engine;
 }
 
-uint64_t Engine::State::read_saved_version() const {
-  std::ifstream in(version_path());
+Status Engine::State::make_arms() {
+  std::vector<ArmOptions> wanted = options.arms;
+  if (wanted.empty()) wanted.push_back({"main", ""});
+  if (wanted.size() > kMaxArms) return Status::invalid_field("arms", "at most " + std::to_string(kMaxArms) + " arms");
+  if (!wanted[0].spec.empty())
+    return Status::invalid_field("arms[0].spec", "the first arm serves the main model ([model]); give it no spec");
+  for (size_t a = 0; a < wanted.size(); ++a) {
+    const std::string field = "arms[" + std::to_string(a) + "]";
+    NUDGE_RETURN_IF_ERROR(check_experiment_name(wanted[a].name, field + ".name"));
+    for (size_t b = 0; b < a; ++b)
+      if (wanted[b].name == wanted[a].name) return Status::invalid_field(field + ".name", "used twice");
+    if (a > 0) {
+      if (wanted[a].spec.empty()) return Status::invalid_field(field + ".spec", "required");
+      if (auto m = make_recommender_from_spec(wanted[a].spec); !m.is_ok())
+        return Status::invalid_field(field + ".spec", m.status().message());
+    }
+    auto arm = std::make_unique<Arm>();
+    arm->name = wanted[a].name;
+    arm->spec = wanted[a].spec;
+    arm->dir = a == 0 ? options.data_dir : options.data_dir + "/arms/" + arm->name;
+    std::error_code ec;
+    std::filesystem::create_directories(arm->dir, ec);
+    if (ec) return Status::io_error("cannot create data directory " + arm->dir + ": " + ec.message());
+    arms.push_back(std::move(arm));
+  }
+  catalogue.write()->cold.resize(arms.size());
+  return Status::ok();
+}
+
+uint64_t Engine::State::read_saved_version(const Arm& arm) const {
+  std::ifstream in(arm.version_path());
   uint64_t version = 0;
   if (!(in >> version) || version == 0) {
-    if (std::filesystem::exists(version_path())) spdlog::warn("serve: ignoring unreadable {}", version_path());
+    if (std::filesystem::exists(arm.version_path())) spdlog::warn("serve: ignoring unreadable {}", arm.version_path());
     return 1;
   }
   return version;
 }
 
-Status Engine::State::load_saved_model() {
-  NUDGE_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(model_path()));
+Status Engine::State::load_saved_model(size_t a) {
+  Arm& arm = *arms[a];
+  const std::string model_path = arm.model_path();
+  NUDGE_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(model_path));
   // The model's rows keep their order; map them onto today's catalogue by ID.
   const uint32_t rows = loaded.model->num_items();
-  if (loaded.items.size() != rows) return Status::corruption(model_path() + ": item IDs do not match the model");
+  if (loaded.items.size() != rows) return Status::corruption(model_path + ": item IDs do not match the model");
   std::vector<ItemRecord> features;
   std::vector<uint32_t> catalogue_index(rows);
   std::vector<bool> trained(rows, false);
@@ -337,18 +374,19 @@ Status Engine::State::load_saved_model() {
     for (const auto& st : cat->item_states) features.push_back(st.record);
   }
   // The version the model had when it was saved, so a restart does not renumber it.
-  next_version = std::max<uint64_t>(next_version, read_saved_version());
+  next_version = std::max<uint64_t>(next_version, read_saved_version(arm));
   auto m = ServingModel::build(std::move(loaded.model), std::move(catalogue_index), num_items, trained, features,
                                options.model, next_version++);
   auto cat = catalogue.write();
-  model.store(m);
-  for (uint32_t i = 0; i < cat->items.size(); ++i) cat->refresh_cold_vector(i, m.get());
-  spdlog::info("serve: loaded model {} ({}, {} items)", model_path(), m->spec(), rows);
+  arm.model.store(m);
+  for (uint32_t i = 0; i < cat->items.size(); ++i) cat->refresh_cold(i, a, m.get());
+  spdlog::info("serve: loaded model {} ({}, {} items)", model_path, m->spec(), rows);
   return Status::ok();
 }
 
-std::string Engine::State::spec_to_train(bool items_have_features) const {
-  return retrain_spec.empty() ? default_model_spec(options.model, items_have_features) : retrain_spec;
+std::string Engine::State::spec_to_train(size_t arm, bool items_have_features) const {
+  const std::string& spec = arms[arm]->spec;
+  return spec.empty() ? default_model_spec(options.model, items_have_features) : spec;
 }
 
 Status Engine::State::retrain() {
@@ -382,28 +420,42 @@ Status Engine::State::retrain() {
   if (std::any_of(attributes.begin(), attributes.end(), [](const auto& a) { return !a.empty(); }))
     catalog->user_features = user_feature_table(attributes);
   catalog->user_features.resize(static_cast<uint32_t>(catalog->users.size()));
-  const std::string spec = spec_to_train(described);
   Dataset dataset(catalog, std::move(data));
-  auto trained = ServingModel::train(dataset, spec, features, options.model, next_version++);
-  if (!trained.is_ok()) {
-    ++retrain_failures;
-    return trained.status();
+  // Every arm on the same log; one that fails keeps its model and does not stop the others.
+  Status first_failure;
+  for (size_t a = 0; a < arms.size(); ++a) {
+    Status st = retrain_arm(a, dataset, features, described);
+    if (!st.is_ok()) {
+      ++retrain_failures;
+      if (arms.size() > 1) spdlog::error("serve: arm {} failed to retrain: {}", arms[a]->name, st.to_string());
+      if (first_failure.is_ok()) first_failure = st;
+    }
   }
-  auto m = std::move(trained).value();
+  if (!first_failure.is_ok()) return first_failure;
+  ++retrains;
+  return Status::ok();
+}
+
+Status Engine::State::retrain_arm(size_t a, const Dataset& dataset, const std::vector<ItemRecord>& features,
+                                  bool described) {
+  Arm& arm = *arms[a];
+  NUDGE_ASSIGN_OR_RETURN(
+      auto m, ServingModel::train(dataset, spec_to_train(a, described), features, options.model, next_version++));
+  const Catalog& catalog = dataset.catalog();
   NUDGE_RETURN_IF_ERROR(
-      save_model(m->recommender(), catalog->users, catalog->items, dataset.user_items(), model_path()));
+      save_model(m->recommender(), catalog.users, catalog.items, dataset.user_items(), arm.model_path()));
   // After the model: a crash in between leaves the previous number, never one for a model not saved.
-  NUDGE_RETURN_IF_ERROR(write_file_atomically(version_path(), {std::to_string(m->version()) + "\n"}));
+  NUDGE_RETURN_IF_ERROR(write_file_atomically(arm.version_path(), {std::to_string(m->version()) + "\n"}));
   {
     auto cat = catalogue.write();
-    model.store(m);  // the swap: later requests see the new model, earlier ones keep theirs
-    for (uint32_t i = 0; i < cat->items.size(); ++i) cat->refresh_cold_vector(i, m.get());
+    arm.model.store(m);  // the swap: later requests see the new model, earlier ones keep theirs
+    for (uint32_t i = 0; i < cat->items.size(); ++i) cat->refresh_cold(i, a, m.get());
   }
-  ++retrains;
   spdlog::info("serve: model {} ({}) trained on {} events in {:.2f} s", m->version(), m->spec(),
                dataset.num_interactions(), m->train_seconds());
+  if (a != 0) return Status::ok();
   std::lock_guard lock(listener_mutex);
-  if (model_listener) model_listener(m->version(), model_path());
+  if (model_listener) model_listener(m->version(), arm.model_path());
   return Status::ok();
 }
 
@@ -456,10 +508,11 @@ Status Engine::install_model(const std::string& path, uint64_t version) {
   State& s = *state_;
   std::lock_guard one_at_a_time(s.retrain_mutex);
   NUDGE_RETURN_IF_ERROR(load_model(path).status());  // a damaged file is refused before anything changes
-  NUDGE_RETURN_IF_ERROR(copy_file_atomically(path, s.model_path()));
-  NUDGE_RETURN_IF_ERROR(write_file_atomically(s.version_path(), {std::to_string(version) + "\n"}));
+  const State::Arm& main = *s.arms[0];
+  NUDGE_RETURN_IF_ERROR(copy_file_atomically(path, main.model_path()));
+  NUDGE_RETURN_IF_ERROR(write_file_atomically(main.version_path(), {std::to_string(version) + "\n"}));
   s.next_version.store(version);  // the publisher's number, not this replica's next one
-  return s.load_saved_model();
+  return s.load_saved_model(0);
 }
 
 void Engine::request_retrain(std::function<void(const Status&)> done) {
@@ -485,6 +538,7 @@ Status Engine::validate_event(const Event& e, const std::string& at) {
   if (auto why = value_problem(e.value)) return Status::invalid_field(at + "value", *why);
   if (timestamp_problem(e.timestamp))
     return Status::invalid_field(at + "timestamp", "must be seconds since the Unix epoch");
+  if (auto why = text_problem(e.rec_id, kMaxRecIdBytes)) return Status::invalid_field(at + "rec_id", *why);
   return Status::ok();
 }
 
@@ -558,11 +612,12 @@ Status Engine::put_item(ItemRecord item) {
   NUDGE_RETURN_IF_ERROR(validate_item(item));
   // Storing first: a failed write changes nothing in memory.
   NUDGE_RETURN_IF_ERROR(state_->store->put_item(item));
-  auto m = model();
+  std::vector<std::shared_ptr<const ServingModel>> models;
+  for (const auto& arm : state_->arms) models.push_back(arm->model.load());
   auto cat = state_->catalogue.write();
   const uint32_t index = cat->intern_item(item.id);
   cat->set_record(index, std::move(item));
-  cat->refresh_cold_vector(index, m.get());
+  for (size_t a = 0; a < models.size(); ++a) cat->refresh_cold(index, a, models[a].get());
   return Status::ok();
 }
 
@@ -605,7 +660,16 @@ std::optional<UserInfo> Engine::user_info(const std::string& id) const {
 
 Status Engine::retrain() { return state_->retrain(); }
 
-std::shared_ptr<const ServingModel> Engine::model() const { return state_->model.load(); }
+std::shared_ptr<const ServingModel> Engine::model(size_t arm) const {
+  NUDGE_CHECK(arm < state_->arms.size(), "no such arm");
+  return state_->arms[arm]->model.load();
+}
+
+std::vector<std::string> Engine::arm_names() const {
+  std::vector<std::string> names;
+  for (const auto& arm : state_->arms) names.push_back(arm->name);
+  return names;
+}
 
 EngineStats Engine::stats() const {
   EngineStats st;
@@ -627,6 +691,11 @@ EngineStats Engine::stats() const {
   st.retrains = state_->retrains.load();
   st.retrain_failures = state_->retrain_failures.load();
   st.records_skipped = state_->records_skipped;
+  if (!state_->options.arms.empty())
+    for (const auto& arm : state_->arms) {
+      auto m = arm->model.load();
+      st.arms.push_back({arm->name, m ? m->spec() : arm->spec, m ? m->version() : 0});
+    }
   return st;
 }
 

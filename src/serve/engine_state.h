@@ -13,6 +13,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "nudge/dataset.h"
 #include "nudge/event_types.h"
 #include "nudge/id_map.h"
 #include "nudge/interactions.h"
@@ -29,8 +30,12 @@ struct UserData {
   std::vector<uint32_t> items;   // sorted catalogue indices
   std::vector<float> weights;    // summed implicit weight per item
   std::vector<uint32_t> recent;  // items of positive events, newest first, distinct
-  Eigen::VectorXf vector;        // folded in against model `vector_version`
-  uint64_t vector_version = 0;   // 0: stale (an event arrived since)
+  // Per arm: the user's vector folded in against that arm's model `version`.
+  struct Folded {
+    Eigen::VectorXf vector;
+    uint64_t version = 0;  // 0: stale (an event arrived since)
+  };
+  std::vector<Folded> folded;
   std::string attributes = "{}";
   // The attributes as features (user_attributes.h), replaced whole on PUT: requests share
   // it instead of copying its strings.
@@ -42,11 +47,9 @@ struct UserData {
 using UserState = Guarded<UserData, LockRank::kUser>;
 
 struct ItemState {
-  ItemRecord record;            // features as last PUT (id filled in even if never PUT)
-  Eigen::VectorXf cold_vector;  // from features, for items the model has no vector for
-  // History path: the features the model scores a new item by (the two-tower item tower).
+  ItemRecord record;  // features as last PUT (id filled in even if never PUT)
+  // History path: the features a model scores a new item by (the two-tower item tower).
   FeatureDescription description;
-  bool described = false;
   double log_trend = -std::numeric_limits<double>::infinity();  // log of the decayed count
 };
 
@@ -64,7 +67,13 @@ struct Catalogue {
   IdMap items;
   std::vector<ItemState> item_states;
   EventTypes event_types;
-  std::vector<uint32_t> cold_items;  // items without a model row scored from features, ascending
+  // What one arm's model makes of the items it has no row for: each arm has its own view.
+  struct ColdView {
+    std::vector<uint32_t> items;  // scored from their features, ascending
+    // Factor path: the feature vector of each (the history path's models score descriptions).
+    std::unordered_map<uint32_t, Eigen::VectorXf> vectors;
+  };
+  std::vector<ColdView> cold;  // per arm
   // Category / tag -> items carrying it (ascending), so filtered requests score only those.
   std::unordered_map<std::string, std::vector<uint32_t>> items_by_category, items_by_tag;
   std::vector<uint32_t> hidden_items;  // ascending; unfiltered requests skip these without reading records
@@ -74,7 +83,7 @@ struct Catalogue {
 
   uint32_t intern_item(std::string_view id);
   void set_record(uint32_t item, ItemRecord record);  // keeps items_by_category/tag current
-  void refresh_cold_vector(uint32_t item, const ServingModel* m);
+  void refresh_cold(uint32_t item, size_t arm, const ServingModel* m);
   // Re-sorted when events arrived and the last sort is older than trending_refresh_s (a
   // reader may call it: the ranking is a cache with a lock of its own).
   std::shared_ptr<const TrendingRanking> trending_ranking() const;
@@ -124,9 +133,18 @@ struct Engine::State {
   UserTable users;
   TrainingLog log;
 
-  std::atomic<std::shared_ptr<const ServingModel>> model;
+  // One served model per arm (EngineOptions::arms); arm 0 is the main model.
+  struct Arm {
+    std::string name;
+    std::string dir;   // where its model file and version live
+    std::string spec;  // what retrains fit; arm 0: empty for the default (set at open)
+    std::atomic<std::shared_ptr<const ServingModel>> model;
+    std::string model_path() const { return dir + "/model.nudge"; }
+    std::string version_path() const { return dir + "/model.version"; }
+  };
+  std::vector<std::unique_ptr<Arm>> arms;
+  static constexpr size_t kMaxArms = 32;
   RankedMutex<LockRank::kRetrain> retrain_mutex;  // one retrain at a time
-  std::string retrain_spec;                       // what retrains fit; empty: the default (set at open)
   std::atomic<uint64_t> next_version{1};
   std::atomic<uint64_t> events_since_train{0};
   std::atomic<uint64_t> retrains{0}, retrain_failures{0};
@@ -145,14 +163,14 @@ struct Engine::State {
   void apply(const std::vector<Event>& events);
   Status retrain();
   void retrain_loop();
-  std::string model_path() const { return options.data_dir + "/model.nudge"; }
-  std::string version_path() const { return options.data_dir + "/model.version"; }
+  Status make_arms();  // from options.arms, with their directories
+  Status retrain_arm(size_t arm, const Dataset& dataset, const std::vector<ItemRecord>& features, bool described);
   std::string spec_path() const { return options.data_dir + "/model.spec"; }
   // The spec the next retrain fits: the configured one, else the kept one, else the default.
-  std::string spec_to_train(bool items_have_features) const;
-  // The version of the saved model (model.version), 1 when there is none.
-  uint64_t read_saved_version() const;
-  Status load_saved_model();
+  std::string spec_to_train(size_t arm, bool items_have_features) const;
+  // The version of an arm's saved model (model.version), 1 when there is none.
+  uint64_t read_saved_version(const Arm& arm) const;
+  Status load_saved_model(size_t arm);
 };
 
 }  // namespace nudge::serve

@@ -13,9 +13,12 @@ Status parse_event(const json& j, const std::string& at, Event* e) {
   if (!j.is_object()) return Status::invalid_field(at, "expected an object");
   for (const auto& [key, value] : j.items()) {
     const std::string field = at + "." + key;
-    if (key == "user" || key == "item" || key == "type") {
+    if (key == "user" || key == "item" || key == "type" || key == "rec_id") {
       if (!value.is_string()) return Status::invalid_field(field, "expected a string");
-      (key == "user" ? e->user : key == "item" ? e->item : e->type) = value.get<std::string>();
+      (key == "user"   ? e->user
+       : key == "item" ? e->item
+       : key == "type" ? e->type
+                       : e->rec_id) = value.get<std::string>();
     } else if (key == "value") {
       if (!value.is_number()) return Status::invalid_field(field, "expected a number");
       // Checked as a double: a float would turn 1e300 into inf before the check sees it.

@@ -1,6 +1,6 @@
 // The JSON form of events, shared by every way events arrive: the body of POST /v1/events
 // (http_api.cc) and the payload of a Kafka message (kafka_source.cc). One event object or
-// {"events": [...]}; fields user, item (required), type, value, timestamp; anything else is an
+// {"events": [...]}; fields user, item (required), type, value, timestamp, rec_id; anything else is an
 // error naming the field ("events[3].value"). Values are checked here; IDs by Engine::validate.
 #pragma once
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "nudge/input_limits.h"
 #include "nudge/log.h"
@@ -143,7 +144,7 @@ Status read_bool(const Params& p, std::string_view name, bool* out) {
 
 Result<RecommendRequest> parse_recommend(const Params& p) {
   NUDGE_RETURN_IF_ERROR(p.only({"user", "k", "exclude_seen", "exclude", "category", "tag", "price_min", "price_max",
-                                "pin", "boost", "max_per_category", "mmr", "explain"}));
+                                "pin", "boost", "max_per_category", "mmr", "explain", "arm"}));
   RecommendRequest r;
   const std::string* user = p.get("user");
   if (!user || user->empty()) return Status::invalid_field("user", "required");
@@ -323,6 +324,24 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     const RecommendRequest& r = *parsed;
     if (router_ && !req.forwarded)
       if (auto answer = router_->route(req, r.user)) return respond(std::move(*answer));
+    if (const std::string* arm = params.get("arm")) {
+      // One arm asked for by name (to look at what it serves): answered by it, not counted.
+      const auto names = engine_.arm_names();
+      auto found = std::find(names.begin(), names.end(), *arm);
+      if (found == names.end()) return respond(error(400, "arm", "no arm named '" + *arm + "'"));
+      RecommendRequest one = r;
+      one.arm = static_cast<size_t>(found - names.begin());
+      auto result = engine_.recommend(one);
+      if (!result.is_ok()) return respond(from_status(result.status()));
+      json body = to_json(*result, "user", r.user, r.explain);
+      body["arm"] = *arm;
+      return respond(json_response(200, body));
+    }
+    if (experiment_) {
+      auto body = recommend_in_experiment(r);
+      if (!body.is_ok()) return respond(from_status(body.status()));
+      return respond(json_response(200, *body));
+    }
     auto result = engine_.recommend(r);
     if (!result.is_ok()) return respond(from_status(result.status()));
     return respond(json_response(200, to_json(*result, "user", r.user, r.explain)));
@@ -350,9 +369,15 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     std::vector<Event>& events = *parsed;
     if (Status e = Engine::validate(events); !e.is_ok()) return respond(from_status(e));
     const size_t n = events.size();
-    auto answer = [this, n, respond](const Status& st) {
+    // Events answering a served list are attributed once they are accepted.
+    std::vector<Event> answering;
+    if (experiment_)
+      for (const Event& e : events)
+        if (!e.rec_id.empty()) answering.push_back({"", e.item, e.type, 0.f, 0, e.rec_id});
+    auto answer = [this, n, respond, answering = std::move(answering)](const Status& st) {
       if (!st.is_ok()) return respond(from_status(st, "events"));
       metrics_.add_events(n);
+      for (const Event& e : answering) experiment_->attribute(e.rec_id, e.item, e.type);
       respond(json_response(200, {{"accepted", n}}));
     };
     if (event_sink_) return event_sink_(std::move(events), std::move(answer));
@@ -458,12 +483,116 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     if (kafka_) kafka = kafka_->stats();
     std::optional<ClusterStats> cluster;
     if (cluster_) cluster = cluster_stats();
-    return respond({200, kPrometheusTextFormat,
-                    metrics_.render(engine_.stats(), std::time(nullptr), kafka ? &*kafka : nullptr,
-                                    cluster ? &*cluster : nullptr)});
+    std::string text =
+        metrics_.render(engine_.stats(), std::time(nullptr), kafka ? &*kafka : nullptr, cluster ? &*cluster : nullptr);
+    if (experiment_) text += experiment_->render_metrics();
+    return respond({200, kPrometheusTextFormat, std::move(text)});
+  }
+  if (path == "/v1/experiments") {
+    *endpoint = Endpoint::kExperiments;
+    if (!is_get) return method_not_allowed();
+    return respond(json_response(200, experiments_json()));
   }
   if (auto why = text_problem(path, 4096)) return respond(error(400, "path", *why));
   respond(error(404, "path", "no such endpoint: " + path));
+}
+
+Result<json> HttpApi::recommend_in_experiment(const RecommendRequest& request) {
+  Experiment& e = *experiment_;
+  const Experiment::ListId list = e.next_list();
+  std::vector<std::string> items;
+  std::vector<size_t> credited;
+  auto note = [&](const Recommendation& r, size_t arm) {
+    items.push_back(r.item);
+    credited.push_back(r.pinned ? Experiment::kNoArm : arm);  // a pin is the business's, not an arm's
+  };
+  json body;
+  if (e.options().mode == ExperimentMode::kAB) {
+    RecommendRequest r = request;
+    r.arm = e.assign(request.user);
+    NUDGE_ASSIGN_OR_RETURN(RecommendResponse answer, engine_.recommend(r));
+    for (const Recommendation& rec : answer.items) note(rec, r.arm);
+    e.record(list, r.arm, items, credited);
+    body = to_json(answer, "user", request.user, request.explain);
+    body["arm"] = e.arms()[r.arm];
+  } else {
+    // Both arms answer the same request; pins sit at the same places in both lists and stay
+    // there, and the rest is drafted from the two rankings.
+    RecommendResponse answers[2];
+    for (size_t arm = 0; arm < 2; ++arm) {
+      RecommendRequest r = request;
+      r.arm = arm;
+      NUDGE_ASSIGN_OR_RETURN(answers[arm], engine_.recommend(r));
+    }
+    std::vector<std::string> rankings[2];
+    std::unordered_map<std::string, const Recommendation*> by_item[2];
+    std::vector<std::pair<size_t, const Recommendation*>> pins;
+    for (size_t arm = 0; arm < 2; ++arm)
+      for (size_t at = 0; at < answers[arm].items.size(); ++at) {
+        const Recommendation& rec = answers[arm].items[at];
+        if (rec.pinned) {
+          if (arm == 0) pins.emplace_back(at, &rec);
+          continue;
+        }
+        rankings[arm].push_back(rec.item);
+        by_item[arm][rec.item] = &rec;
+      }
+    const size_t drafted = request.k > pins.size() ? request.k - pins.size() : 0;
+    RecommendResponse merged;
+    merged.source = answers[0].source == answers[1].source ? answers[0].source : "personal";
+    merged.model_version = answers[0].model_version;
+    std::vector<size_t> arms;
+    for (const DraftPick& pick : Experiment::team_draft(rankings[0], rankings[1], drafted, list.key)) {
+      merged.items.push_back(*by_item[pick.arm].at(pick.item));
+      arms.push_back(pick.arm);
+    }
+    for (const auto& [at, rec] : pins) {  // ascending positions: earlier pins keep their place
+      const size_t where = std::min(at, merged.items.size());
+      merged.items.insert(merged.items.begin() + static_cast<std::ptrdiff_t>(where), *rec);
+      arms.insert(arms.begin() + static_cast<std::ptrdiff_t>(where), Experiment::kNoArm);
+    }
+    for (size_t k = 0; k < merged.items.size(); ++k) note(merged.items[k], arms[k]);
+    e.record(list, Experiment::kNoArm, items, credited);
+    body = to_json(merged, "user", request.user, request.explain);
+    for (size_t k = 0; k < arms.size(); ++k)
+      if (arms[k] != Experiment::kNoArm) body["items"][k]["arm"] = e.arms()[arms[k]];
+    body["arm"] = "interleaved";
+  }
+  body["experiment"] = e.options().name;
+  body["rec_id"] = list.rec_id;
+  return body;
+}
+
+json HttpApi::experiments_json() const {
+  json list = json::array();
+  if (experiment_) {
+    const ExperimentReport r = experiment_->report();
+    auto number = [](double x) { return std::isnan(x) ? json(nullptr) : json(x); };
+    json arms = json::array();
+    for (const ArmReport& a : r.arms) {
+      json arm = {{"name", a.name},
+                  {"impressions", a.impressions},
+                  {"clicks", a.clicks},
+                  {"clicked_lists", a.clicked},
+                  {"ctr", a.ctr},
+                  {"ctr_ci95", {a.ctr_low, a.ctr_high}},
+                  {"conversions", a.conversions},
+                  {"converted_lists", a.converted},
+                  {"conversion_rate", a.conversion_rate},
+                  {"conversion_rate_ci95", {a.conversion_low, a.conversion_high}}};
+      if (r.mode == ExperimentMode::kAB) arm["p_value_vs_control"] = number(a.p_value);
+      else arm["wins"] = a.wins;
+      arms.push_back(std::move(arm));
+    }
+    json one = {{"name", r.name},
+                {"mode", r.mode == ExperimentMode::kAB ? "ab" : "interleave"},
+                {"arms", std::move(arms)},
+                {"unattributed", {{"unknown_rec_id", r.unknown_rec_id}, {"not_in_list", r.not_in_list}}}};
+    if (r.mode == ExperimentMode::kInterleave)
+      one["interleaving"] = {{"ties", r.ties}, {"preference", number(r.preference)}, {"p_value", number(r.p_value)}};
+    list.push_back(std::move(one));
+  }
+  return {{"experiments", std::move(list)}};
 }
 
 }  // namespace nudge::serve

@@ -23,6 +23,7 @@ std::string_view endpoint_name(Endpoint e) {
     case Endpoint::kModel: return "model";
     case Endpoint::kHealth: return "healthz";
     case Endpoint::kMetrics: return "metrics";
+    case Endpoint::kExperiments: return "experiments";
     case Endpoint::kOther:
     case Endpoint::kCount: break;
   }
@@ -98,6 +99,12 @@ std::string Metrics::render(const EngineStats& stats, int64_t now_unix, const Ka
     line(out, "# TYPE nudge_fusion_weight gauge\n");
     for (const auto& [component, weight] : stats.fusion_weights)
       line(out, "nudge_fusion_weight{{component=\"{}\"}} {}\n", component, weight);
+  }
+  if (!stats.arms.empty()) {
+    line(out, "# HELP nudge_arm_model_version Version of the model each experiment arm serves (0: none yet).\n");
+    line(out, "# TYPE nudge_arm_model_version gauge\n");
+    for (const ArmStats& arm : stats.arms)
+      line(out, "nudge_arm_model_version{{arm=\"{}\"}} {}\n", arm.name, arm.model_version);
   }
   line(out, "# HELP nudge_store_records_skipped Stored records skipped at startup (invalid or undecodable).\n");
   line(out, "# TYPE nudge_store_records_skipped gauge\nnudge_store_records_skipped {}\n", stats.records_skipped);

@@ -40,6 +40,7 @@ bool matches_any(const std::vector<std::string>& wanted, std::string_view value)
 // Everything a request needs decided per item, resolved once under the catalogue lock.
 struct Rules {
   const Catalogue& s;
+  const Catalogue::ColdView& cold;            // the serving arm's view of items its model has no row for
   const RecommendRequest* request = nullptr;  // null for similar()
   std::vector<uint32_t> excluded;             // sorted: seen (when excluded), exclude list, pins
   std::vector<std::string> categories;
@@ -107,10 +108,10 @@ struct Rules {
 };
 
 // The vector an item is scored with: its factors, or its feature vector when cold.
-const float* item_vector(const Catalogue& s, const ServingModel* m, uint32_t item) {
+const float* item_vector(const Catalogue::ColdView& cold, const ServingModel* m, uint32_t item) {
   if (m && m->has_vector(item)) return m->items().row(item).data();
-  const auto& cold = s.item_states[item].cold_vector;
-  return m && cold.size() == m->factors() ? cold.data() : nullptr;
+  auto found = cold.vectors.find(item);
+  return m && found != cold.vectors.end() && found->second.size() == m->factors() ? found->second.data() : nullptr;
 }
 
 float cosine(const float* a, const float* b, Eigen::Index dim) {
@@ -122,7 +123,6 @@ float cosine(const float* a, const float* b, Eigen::Index dim) {
 // Personal candidates: the `pool` best eligible items for user vector x.
 void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen::VectorXf& x, size_t pool,
                          std::vector<ScoredItem>* out) {
-  const Catalogue& s = rules.s;
   out->clear();
   bool done = false;
   if (m.ann() && !rules.has_filters) {
@@ -153,10 +153,11 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
     }
     top_k(scores, pool, {}, out);
   }
-  for (uint32_t i : s.cold_items) {
-    const auto& v = s.item_states[i].cold_vector;
-    if (v.size() != x.size() || !rules.eligible(i)) continue;  // sizes differ only across a swap
-    out->push_back({i, v.dot(x) + rules.boost(i)});
+  for (uint32_t i : rules.cold.items) {
+    auto v = rules.cold.vectors.find(i);
+    if (v == rules.cold.vectors.end() || v->second.size() != x.size() || !rules.eligible(i))
+      continue;  // sizes differ only across a swap
+    out->push_back({i, v->second.dot(x) + rules.boost(i)});
   }
   keep_best(out, pool);
 }
@@ -197,8 +198,8 @@ void history_candidates(const Rules& rules, const ServingModel& m, const UserHis
   described.clear();
   described_items.clear();
   if (m.describes_new_items())
-    for (uint32_t i : rules.s.cold_items)
-      if (rules.s.item_states[i].described && rules.eligible(i)) {
+    for (uint32_t i : rules.cold.items)  // on this path, the described items
+      if (rules.eligible(i)) {
         described.push_back(rules.s.item_states[i].description);
         described_items.push_back(i);
       }
@@ -294,9 +295,9 @@ std::vector<ScoredItem> diversify(const Rules& rules, const ServingModel* m, std
     picked.push_back(cands[best]);
     ++per_category[rules.s.item_states[cands[best].item].record.category];
     if (mmr) {
-      const float* v = item_vector(rules.s, m, cands[best].item);
+      const float* v = item_vector(rules.cold, m, cands[best].item);
       for (size_t c = 0; c < cands.size(); ++c) {
-        const float* w = used[c] ? nullptr : item_vector(rules.s, m, cands[c].item);
+        const float* w = used[c] ? nullptr : item_vector(rules.cold, m, cands[c].item);
         if (v && w) max_sim[c] = std::max(max_sim[c], cosine(v, w, m->factors()));
       }
     }
@@ -306,8 +307,9 @@ std::vector<ScoredItem> diversify(const Rules& rules, const ServingModel* m, std
 
 // "Because you engaged with ...": the two history items closest to the recommended one, by
 // the served model's item vectors (the factor path's, else the model's own embeddings).
-std::vector<std::string> closest_history(const Catalogue& s, const ServingModel& m, uint32_t item,
+std::vector<std::string> closest_history(const Rules& rules, const ServingModel& m, uint32_t item,
                                          const std::vector<uint32_t>& history) {
+  const Catalogue& s = rules.s;
   const float* v = nullptr;
   Eigen::Index dim = 0;
   auto vector_of = [&](uint32_t i) -> const float* {
@@ -317,7 +319,7 @@ std::vector<std::string> closest_history(const Catalogue& s, const ServingModel&
     return e.data && r != kNoIndex ? e.data + static_cast<size_t>(r) * e.dim : nullptr;
   };
   if (m.factor_model()) {
-    v = item_vector(s, &m, item);
+    v = item_vector(rules.cold, &m, item);
     dim = m.factors();
   } else {
     v = vector_of(item);
@@ -404,7 +406,10 @@ Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) con
   if (request.mmr_lambda < 0.f || request.mmr_lambda > 1.f || std::isnan(request.mmr_lambda))
     return Status::invalid_field("mmr", "must be between 0 and 1");
   const State& state = *state_;
-  const auto m = model();
+  if (request.arm >= state.arms.size())
+    return Status::invalid_field(
+        "arm", "no arm " + std::to_string(request.arm) + " (" + std::to_string(state.arms.size()) + " served)");
+  const auto m = model(request.arm);
   RecommendResponse response;
   response.model_version = m ? m->version() : 0;
 
@@ -420,11 +425,13 @@ Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) con
     auto u = user->write();  // the folded vector is cached in the user's state
     history = u->items;
     if (factor_path && !u->items.empty()) {
-      if (u->vector_version != m->version()) {
-        u->vector = m->fold_in(u->items, u->weights);
-        u->vector_version = m->version();
+      if (u->folded.size() <= request.arm) u->folded.resize(request.arm + 1);
+      UserData::Folded& folded = u->folded[request.arm];
+      if (folded.version != m->version()) {
+        folded.vector = m->fold_in(u->items, u->weights);
+        folded.version = m->version();
       }
-      x = u->vector;
+      x = folded.vector;
     } else if (m) {
       history_weights = u->weights;
       recent = u->recent;
@@ -437,7 +444,7 @@ Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) con
 
   const auto catalogue = state.catalogue.read();
   const Catalogue& s = *catalogue;
-  Rules rules{s, &request};
+  Rules rules{s, s.cold[request.arm], &request};
   rules.categories = request.categories;
   rules.has_filters = !request.categories.empty() || !request.tags.empty() || request.price_min || request.price_max;
   if (request.exclude_seen) rules.excluded = history;
@@ -480,7 +487,7 @@ Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) con
         if (attributes) r.because = known_attributes(m->recommender(), *attributes);
       } else if (m->trained(c.item) || !factor_path) {
         r.reason = "similar_items";
-        r.because = closest_history(s, *m, c.item, history);
+        r.because = closest_history(rules, *m, c.item, history);
       } else {
         r.reason = "features";
         m->feature_vector(s.item_states[c.item].record, &r.because);
@@ -515,10 +522,10 @@ Result<RecommendResponse> Engine::similar(const SimilarRequest& request) const {
   auto found = s.items.find(request.item);
   if (!found) return Status::not_found("unknown item '" + request.item + "'").with_field("item");
   const uint32_t item = *found;
-  Rules rules{s, nullptr};
+  Rules rules{s, s.cold[0], nullptr};
   rules.categories = request.categories;
   rules.excluded = {item};
-  const float* q = m && m->factor_model() ? item_vector(s, m.get(), item) : nullptr;
+  const float* q = m && m->factor_model() ? item_vector(s.cold[0], m.get(), item) : nullptr;
   std::vector<ScoredItem> cands;
   // History path: the model's own similarity (cosine of its item vectors, EASE weights,
   // item neighbours), fetched generously so the rules leave k.
@@ -556,9 +563,10 @@ Result<RecommendResponse> Engine::similar(const SimilarRequest& request) const {
         if (m->has_vector(i) && rules.eligible(i)) cands.push_back({i, cosine(q, m->items().row(i).data(), f)});
       });
     }
-    for (uint32_t i : s.cold_items)
-      if (s.item_states[i].cold_vector.size() == f && rules.eligible(i))
-        cands.push_back({i, cosine(q, s.item_states[i].cold_vector.data(), f)});
+    for (uint32_t i : s.cold[0].items)
+      if (auto v = s.cold[0].vectors.find(i);
+          v != s.cold[0].vectors.end() && v->second.size() == f && rules.eligible(i))
+        cands.push_back({i, cosine(q, v->second.data(), f)});
     keep_best(&cands, request.k);
   }
   for (const ScoredItem& c : cands) {

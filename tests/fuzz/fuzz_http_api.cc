@@ -1,5 +1,6 @@
 // libFuzzer target: the whole HTTP API in process (routing, query rules, JSON bodies of
-// events, items and users, answers), against a live engine with a trained model. Input:
+// events, items and users, answers, an interleaving experiment's lists and attribution),
+// against a live engine with trained models. Input:
 // first byte picks the method, then the target up to '\n', then the body.
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ namespace {
 struct Harness {
   std::filesystem::path dir;
   std::unique_ptr<Engine> engine;
+  std::unique_ptr<Experiment> experiment;
   std::unique_ptr<HttpApi> api;
 };
 Harness* harness = nullptr;
@@ -49,7 +51,7 @@ HttpResponse call(std::string method, std::string target, std::string body) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "nudge-fuzz-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-  harness = new Harness{tmpl, nullptr, nullptr};
+  harness = new Harness{tmpl, nullptr, nullptr, nullptr};
   EngineOptions o;
   o.data_dir = (harness->dir / "data").string();
   o.store.sync = false;
@@ -57,10 +59,20 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   o.retrain_interval_s = 0;
   o.retrain_after_events = 0;
   o.train_on_start = false;
+  o.arms = {{"control", ""}, {"pop", "popularity"}};  // an interleaving experiment: both arms and the draft run
   auto engine = Engine::open(o);
   if (!engine.is_ok()) std::abort();
   harness->engine = std::move(engine).value();
   harness->api = std::make_unique<HttpApi>(*harness->engine, HttpApiOptions{});
+  ExperimentOptions experiment;
+  experiment.name = "fuzz";
+  experiment.mode = ExperimentMode::kInterleave;
+  experiment.seed = 1;
+  experiment.remember = 1000;
+  auto created = Experiment::create(experiment, harness->engine->arm_names());
+  if (!created.is_ok()) std::abort();
+  harness->experiment = std::move(created).value();
+  harness->api->set_experiment(harness->experiment.get());
   std::atexit(close_harness);
   // A small catalogue with features and a trained model, so rules and explanations run.
   call("PUT", "/v1/items/a", R"({"category":"x","tags":["t","u"],"price":3})");

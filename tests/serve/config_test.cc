@@ -115,6 +115,53 @@ forward_timeout_ms = 250
             "c.toml:2: unknown key cluster.leader");
 }
 
+TEST(ServeConfig, ExperimentSection) {
+  ServeConfig c = default_serve_config();
+  Status s = parse_serve_config(R"(
+[experiment]
+name = "fusion-test"
+mode = "ab"
+click_types = ["click", "open"]
+conversion_types = ["purchase"]
+remember = 1000
+[[experiment.arm]]
+name = "control"
+weight = 90
+[[experiment.arm]]
+name = "fusion"
+spec = "fusion:models=ials+popularity"
+weight = 10
+)",
+                                "e.toml", &c);
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  EXPECT_EQ(c.experiment.name, "fusion-test");
+  EXPECT_EQ(c.experiment.mode, ExperimentMode::kAB);
+  EXPECT_EQ(c.experiment.click_types, (std::vector<std::string>{"click", "open"}));
+  EXPECT_EQ(c.experiment.remember, 1000u);
+  EXPECT_EQ(c.experiment.weights, (std::vector<double>{90, 10}));
+  ASSERT_EQ(c.engine.arms.size(), 2u);
+  EXPECT_EQ(c.engine.arms[0].name, "control");
+  EXPECT_EQ(c.engine.arms[0].spec, "");
+  EXPECT_EQ(c.engine.arms[1].spec, "fusion:models=ials+popularity");
+
+  ServeConfig d = default_serve_config();
+  s = parse_serve_config("[experiment]\nname = \"x\"\nmode = \"ba\"\n", "e.toml", &d);
+  EXPECT_EQ(s.message(), "e.toml:3: experiment.mode: expected \"ab\" or \"interleave\"");
+  s = parse_serve_config("[experiment]\nname = \"x\"\n", "e.toml", &d);
+  EXPECT_EQ(s.message(), "e.toml:1: experiment: needs [[experiment.arm]] tables, the first for [model]");
+  s = parse_serve_config("[experiment]\nname = \"x\"\n[[experiment.arm]]\nname = \"a\"\nspce = \"b\"\n", "e.toml", &d);
+  EXPECT_EQ(s.message(), "e.toml:5: unknown key experiment.arm[0].spce");
+  s = parse_serve_config("[experiment]\nname = \"x\"\nclick_types = \"click\"\n", "e.toml", &d);
+  EXPECT_EQ(s.message(), "e.toml:3: experiment.click_types: expected a list of strings");
+  s = parse_serve_config("[experiment]\nname = \"a b\"\n", "e.toml", &d);
+  EXPECT_EQ(s.message(), "e.toml:1: experiment.name: may hold only letters, digits, '_', '-' and '.'");
+  s = parse_serve_config(
+      "[cluster]\nredis = \"127.0.0.1:6379\"\n[experiment]\nname = \"x\"\n[[experiment.arm]]\nname = \"a\"\n", "e.toml",
+      &d);
+  EXPECT_EQ(s.message(),
+            "e.toml:3: [experiment] runs on a single node: a cluster trains and installs only the main model");
+}
+
 TEST(ServeConfig, ErrorsNameFileLineAndKey) {
   ServeConfig c = default_serve_config();
   Status s = parse_serve_config("[server]\nport = \"80\"\n", "a.toml", &c);

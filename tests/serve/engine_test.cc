@@ -850,5 +850,82 @@ TEST(Engine, ABadModelSpecIsRefusedAtOpen) {
   EXPECT_NE(r.status().message().find("factorz"), std::string::npos) << r.status().message();
 }
 
+// An online experiment's arms: each serves its own model, with its own fold-in state and view
+// of new items, all retrained together, and all reloaded after a restart.
+TEST(Engine, ArmsServeTheirOwnModelsSideBySide) {
+  Fixture f;
+  EngineOptions o = f.options(1000000);
+  o.data_dir = f.dir.file("arms");
+  o.arms = {{"control", ""}, {"small", "ials:factors=4,threads=1"}, {"pop", "popularity"}};
+  auto engine = Engine::open(o).value();
+  ASSERT_TRUE(import_dataset(*engine, f.synth.dataset).is_ok());
+  ASSERT_TRUE(engine->retrain().is_ok());
+  EXPECT_EQ(engine->arm_names(), (std::vector<std::string>{"control", "small", "pop"}));
+  EXPECT_EQ(engine->model(0)->factors(), 16);
+  EXPECT_EQ(engine->model(1)->factors(), 4);
+  EXPECT_EQ(engine->model(2)->kind(), "popularity");
+  const EngineStats st = engine->stats();
+  ASSERT_EQ(st.arms.size(), 3u);
+  EXPECT_EQ(st.arms[2].name, "pop");
+  EXPECT_EQ(st.model_version, st.arms[0].model_version);
+  EXPECT_NE(st.arms[0].model_version, st.arms[1].model_version);
+
+  RecommendRequest req;
+  req.user = f.synth.dataset.catalog().users.id_of(3);
+  req.k = 20;
+  auto answer = [&](size_t arm) {
+    req.arm = arm;
+    return ids(engine->recommend(req).value());
+  };
+  const auto control = answer(0), small = answer(1), pop = answer(2);
+  EXPECT_NE(control, small);
+  EXPECT_NE(control, pop);
+  EXPECT_EQ(answer(0), control);  // each arm keeps its own folded vector
+  EXPECT_EQ(answer(1), small);
+  req.arm = 3;
+  EXPECT_EQ(engine->recommend(req).status().field(), "arm");
+
+  // A described new item reaches the user through every factor arm's feature view.
+  const std::string category = f.items.front().category;
+  const auto chosen = f.items_of(category);
+  std::vector<Event> events;
+  for (int k = 0; k < 5; ++k) events.push_back({"fan", chosen[k], "purchase", 1.f, 0});
+  ASSERT_TRUE(engine->ingest(events).is_ok());
+  ASSERT_TRUE(engine->put_item({"fresh", category, f.item(chosen[0]).tags, 5.f, false}).is_ok());
+  req.user = "fan";
+  req.k = 50;
+  for (size_t arm : {0u, 1u}) {
+    const auto got = answer(arm);
+    EXPECT_NE(std::find(got.begin(), got.end(), "fresh"), got.end()) << "arm " << arm;
+  }
+
+  // A restart reloads every arm's saved model (<data_dir>/arms/<name>/) without training.
+  const auto before = answer(1);
+  engine.reset();
+  engine = Engine::open(o).value();
+  EXPECT_EQ(engine->stats().arms[1].model_version, st.arms[1].model_version);
+  EXPECT_EQ(engine->stats().retrains, 0u);
+  EXPECT_EQ(answer(1), before);
+}
+
+TEST(Engine, BadArmsAreRefusedAtOpen) {
+  TempDir dir;
+  auto field = [&](std::vector<ArmOptions> arms) {
+    EngineOptions o;
+    o.data_dir = dir.file("data");
+    o.arms = std::move(arms);
+    auto r = Engine::open(o);
+    return r.is_ok() ? std::string("ok") : r.status().field() + ": " + r.status().message();
+  };
+  EXPECT_EQ(field({{"a", "popularity"}, {"b", "popularity"}}),
+            "arms[0].spec: the first arm serves the main model ([model]); give it no spec");
+  EXPECT_EQ(field({{"a", ""}, {"a", "popularity"}}), "arms[1].name: used twice");
+  EXPECT_EQ(field({{"a", ""}, {"b", ""}}), "arms[1].spec: required");
+  EXPECT_EQ(field({{"a", ""}, {"b c", "popularity"}}), "arms[1].name: may hold only letters, digits, '_', '-' and '.'");
+  const std::string bad_spec = field({{"a", ""}, {"b", "ials:factorz=3"}});
+  EXPECT_EQ(bad_spec.rfind("arms[1].spec: ", 0), 0u) << bad_spec;
+  EXPECT_NE(bad_spec.find("factorz"), std::string::npos) << bad_spec;
+}
+
 }  // namespace
 }  // namespace nudge::serve

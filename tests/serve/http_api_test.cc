@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -275,6 +277,164 @@ TEST_F(HttpApiTest, AnExceptionInAnAnswerCallbackSparesTheCommitter) {
   EXPECT_EQ(status.get_future().get(), 200);
   EXPECT_EQ(call("POST", "/v1/events", R"({"user":"u","item":"b"})").status, 200);
   EXPECT_EQ(engine_->stats().events, 2u);
+}
+
+// Online experiments over HTTP: two arms (the main iALS model and popularity) side by side.
+class ExperimentApiTest : public ::testing::Test {
+ protected:
+  void start(ExperimentMode mode) {
+    EngineOptions o;
+    o.data_dir = dir_.file("data");
+    o.model.spec = "ials:factors=8,threads=1";
+    o.retrain_interval_s = 0;
+    o.retrain_after_events = 0;
+    o.arms = {{"control", ""}, {"pop", "popularity"}};
+    engine_ = Engine::open(o).value();
+    std::vector<Event> events;
+    for (int u = 0; u < 40; ++u)
+      for (int i = 0; i < 12; ++i)
+        if ((u + i) % 3 == 0 || (i < 3 && u % 2 == 0))
+          events.push_back({"u" + std::to_string(u), "i" + std::to_string(i), "view", 1.f, 0});
+    ASSERT_TRUE(engine_->ingest(events).is_ok());
+    ASSERT_TRUE(engine_->retrain().is_ok());
+    ExperimentOptions eo;
+    eo.name = "exp";
+    eo.mode = mode;
+    eo.seed = 3;
+    experiment_ = Experiment::create(eo, engine_->arm_names()).value();
+    api_ = std::make_unique<HttpApi>(*engine_, HttpApiOptions{});
+    api_->set_experiment(experiment_.get());
+  }
+  json get(const std::string& target) {
+    std::promise<HttpResponse> p;
+    api_->handle({"GET", target, "", ""}, [&](HttpResponse r) { p.set_value(std::move(r)); });
+    HttpResponse r = p.get_future().get();
+    EXPECT_EQ(r.status, 200) << target << ": " << r.body;
+    return json::parse(r.body, nullptr, false);
+  }
+  HttpResponse post_events(const json& events) {
+    std::promise<HttpResponse> p;
+    api_->handle({"POST", "/v1/events", "", events.dump()}, [&](HttpResponse r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+  json event(const std::string& user, const std::string& item, const std::string& type, const std::string& rec_id) {
+    return {{"user", user}, {"item", item}, {"type", type}, {"rec_id", rec_id}};
+  }
+  nudge::testing::TempDir dir_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Experiment> experiment_;
+  std::unique_ptr<HttpApi> api_;
+};
+
+TEST_F(ExperimentApiTest, AbArmsAreStablePerUserAndCountsAreExact) {
+  start(ExperimentMode::kAB);
+  struct Expected {
+    uint64_t impressions = 0, clicks = 0, clicked = 0, conversions = 0;
+  } expected[2];
+  json events = json::array();
+  for (int u = 0; u < 40; ++u) {
+    const std::string user = "u" + std::to_string(u);
+    const size_t arm = experiment_->assign(user);
+    std::string last_rec_id;
+    for (int round = 0; round < 2; ++round) {
+      const json r = get("/v1/recommend?user=" + user + "&k=3");
+      EXPECT_EQ(r["arm"], engine_->arm_names()[arm]) << user;  // the same arm every time
+      EXPECT_EQ(r["experiment"], "exp");
+      const std::string rec_id = r["rec_id"];
+      EXPECT_EQ(rec_id.size(), 16u);
+      EXPECT_NE(rec_id, last_rec_id);
+      last_rec_id = rec_id;
+      ++expected[arm].impressions;
+      if (u % 2 == 0 && round == 0) {  // two clicks on one list, a purchase on every fourth user's
+        events.push_back(event(user, r["items"][0]["item"], "click", rec_id));
+        events.push_back(event(user, r["items"][1]["item"], "click", rec_id));
+        expected[arm].clicks += 2;
+        ++expected[arm].clicked;
+        if (u % 4 == 0) {
+          events.push_back(event(user, r["items"][1]["item"], "purchase", rec_id));
+          ++expected[arm].conversions;
+        }
+      }
+      if (u == 1) events.push_back(event(user, r["items"][0]["item"], "view", rec_id));  // not counted
+    }
+  }
+  events.push_back(event("u1", "i1", "click", "ffffffffffffffff"));  // never served
+  events.push_back(event("u1", "not-shown", "click", experiment_->next_list().rec_id));
+  ASSERT_EQ(post_events(events).status, 200);
+  ASSERT_GT(expected[0].impressions, 10u);
+  ASSERT_GT(expected[1].impressions, 10u);
+
+  const json report = get("/v1/experiments")["experiments"][0];
+  EXPECT_EQ(report["name"], "exp");
+  EXPECT_EQ(report["mode"], "ab");
+  for (size_t arm = 0; arm < 2; ++arm) {
+    const json& a = report["arms"][arm];
+    EXPECT_EQ(a["name"], engine_->arm_names()[arm]);
+    EXPECT_EQ(a["impressions"], expected[arm].impressions);
+    EXPECT_EQ(a["clicks"], expected[arm].clicks);
+    EXPECT_EQ(a["clicked_lists"], expected[arm].clicked);
+    EXPECT_EQ(a["conversions"], expected[arm].conversions);
+    EXPECT_DOUBLE_EQ(a["ctr"].get<double>(), static_cast<double>(expected[arm].clicked) / expected[arm].impressions);
+    EXPECT_LT(a["ctr_ci95"][0].get<double>(), a["ctr"].get<double>());
+    EXPECT_GT(a["ctr_ci95"][1].get<double>(), a["ctr"].get<double>());
+  }
+  EXPECT_TRUE(report["arms"][0]["p_value_vs_control"].is_null());
+  EXPECT_TRUE(report["arms"][1]["p_value_vs_control"].is_number());
+  EXPECT_EQ(report["unattributed"]["unknown_rec_id"], 2u);  // the unknown one, and the unrecorded list
+  EXPECT_EQ(report["unattributed"]["not_in_list"], 0u);
+
+  std::promise<HttpResponse> p;
+  api_->handle({"GET", "/metrics", "", ""}, [&](HttpResponse r) { p.set_value(std::move(r)); });
+  const std::string metrics = p.get_future().get().body;
+  for (size_t arm = 0; arm < 2; ++arm)
+    EXPECT_NE(metrics.find(fmt::format("nudge_experiment_clicks_total{{experiment=\"exp\",arm=\"{}\"}} {}\n",
+                                       engine_->arm_names()[arm], expected[arm].clicks)),
+              std::string::npos)
+        << metrics;
+  EXPECT_NE(metrics.find("nudge_arm_model_version{arm=\"pop\"}"), std::string::npos);
+
+  // An arm asked for by name answers, outside the experiment's counts.
+  const json forced = get("/v1/recommend?user=u0&arm=pop");
+  EXPECT_EQ(forced["arm"], "pop");
+  EXPECT_FALSE(forced.contains("rec_id"));
+  EXPECT_EQ(get("/v1/experiments")["experiments"][0]["arms"][1]["impressions"], expected[1].impressions);
+  std::promise<HttpResponse> bad;
+  api_->handle({"GET", "/v1/recommend?user=u0&arm=nope", "", ""}, [&](HttpResponse r) { bad.set_value(r); });
+  EXPECT_EQ(bad.get_future().get().body, R"({"error":"no arm named 'nope'","field":"arm"})");
+  EXPECT_EQ(post_events(json{{"user", "u"}, {"item", "i"}, {"rec_id", 5}}).body,
+            R"({"error":"expected a string","field":"event.rec_id"})");
+  EXPECT_EQ(post_events(json{{"user", "u"}, {"item", "i"}, {"rec_id", std::string(65, 'a')}}).status, 400);
+}
+
+TEST_F(ExperimentApiTest, InterleavedListsCreditEachItemToTheArmThatPickedIt) {
+  start(ExperimentMode::kInterleave);
+  uint64_t wins[2] = {0, 0};
+  json events = json::array();
+  for (int u = 0; u < 20; ++u) {
+    const std::string user = "u" + std::to_string(u);
+    const json r = get("/v1/recommend?user=" + user + "&k=4&pin=i11:1");
+    EXPECT_EQ(r["arm"], "interleaved");
+    ASSERT_EQ(r["items"].size(), 4u);
+    EXPECT_EQ(r["items"][0]["item"], "i11");  // the pin keeps its place and belongs to no arm
+    EXPECT_FALSE(r["items"][0].contains("arm"));
+    int picked[2] = {0, 0};
+    for (size_t k = 1; k < 4; ++k) ++picked[r["items"][k]["arm"] == "control" ? 0 : 1];
+    EXPECT_LE(std::abs(picked[0] - picked[1]), 1);
+    // A click on the pin (nobody's) and one on the second item, whose arm wins the list.
+    events.push_back(event(user, "i11", "click", r["rec_id"]));
+    events.push_back(event(user, r["items"][1]["item"], "click", r["rec_id"]));
+    ++wins[r["items"][1]["arm"] == "control" ? 0 : 1];
+  }
+  ASSERT_EQ(post_events(events).status, 200);
+  const json report = get("/v1/experiments")["experiments"][0];
+  EXPECT_EQ(report["mode"], "interleave");
+  EXPECT_EQ(report["arms"][0]["impressions"], 20u);
+  EXPECT_EQ(report["arms"][1]["impressions"], 20u);
+  EXPECT_EQ(report["arms"][0]["wins"], wins[0]);
+  EXPECT_EQ(report["arms"][1]["wins"], wins[1]);
+  EXPECT_EQ(report["interleaving"]["ties"], 0u);
+  EXPECT_EQ(report["unattributed"]["not_in_list"], 20u);
+  EXPECT_DOUBLE_EQ(report["interleaving"]["preference"].get<double>(), wins[0] / 20.0 - 0.5);
 }
 
 }  // namespace

@@ -119,6 +119,13 @@ void add_serve_command(CLI::App& root) {
       if (config.cluster.trainer) config.kafka.all_partitions = true;
     }
 
+    // Checked before the engine opens (which may train for minutes).
+    std::unique_ptr<serve::Experiment> experiment;
+    if (!config.experiment.name.empty()) {
+      std::vector<std::string> arms;
+      for (const auto& arm : config.engine.arms) arms.push_back(arm.name);
+      experiment = value_or_throw(serve::Experiment::create(config.experiment, std::move(arms)));
+    }
     auto engine = value_or_throw(serve::Engine::open(config.engine));
     if (!f->import.empty()) {
       // One training, after the import: without the hold, the background retrainer would
@@ -153,6 +160,7 @@ void add_serve_command(CLI::App& root) {
     api.set_kafka(kafka.get());
     api.set_cluster(cluster.get());
     api.set_router(router.get());
+    api.set_experiment(experiment.get());
     if (producer)
       api.set_event_sink(
           [p = producer.get()](std::vector<serve::Event> events, std::function<void(const Status&)> done) {

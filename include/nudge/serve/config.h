@@ -7,6 +7,7 @@
 
 #include "nudge/serve/cluster.h"
 #include "nudge/serve/engine.h"
+#include "nudge/serve/experiment.h"
 #include "nudge/serve/http_api.h"
 #include "nudge/serve/http_server.h"
 #include "nudge/serve/kafka_source.h"
@@ -19,6 +20,8 @@ struct ServeConfig {
   EngineOptions engine;
   KafkaOptions kafka;      // brokers empty: events only through POST /v1/events
   ClusterOptions cluster;  // redis.address empty: a single node that trains for itself
+  // name empty: no experiment. Its arms are engine.arms ([[experiment.arm]] tables).
+  ExperimentOptions experiment;
 };
 
 // Defaults: data under ./nudge-data, 127.0.0.1:8080, iALS 64 factors.

@@ -34,6 +34,12 @@
 
 namespace nudge::serve {
 
+// One model served side by side with others for an online experiment (experiment.h).
+struct ArmOptions {
+  std::string name;  // 1..64 of [A-Za-z0-9_.-]
+  std::string spec;  // what it trains (registry spec); the first arm's must be empty: it serves `model`
+};
+
 struct EngineOptions {
   std::string data_dir;
   EventStoreOptions store;
@@ -46,6 +52,16 @@ struct EngineOptions {
   int64_t retrain_after_events = 100000;   // 0: not triggered by event count
   int64_t retrain_min_events = 1;          // fewer events than this: no model (trending only)
   bool train_on_start = true;              // train at startup when the store has no model file
+  // Empty: one model. Otherwise arm 0 serves the main model (spec, file and paths as without
+  // arms) and each further arm its own spec, kept in <data_dir>/arms/<name>/; every retrain
+  // fits them all on the same log, and each has its own fold-in state per user.
+  std::vector<ArmOptions> arms;
+};
+
+struct ArmStats {
+  std::string name;
+  std::string spec;
+  uint64_t model_version = 0;  // 0: no model yet
 };
 
 struct EngineStats {
@@ -62,6 +78,7 @@ struct EngineStats {
   uint64_t retrains = 0;
   uint64_t retrain_failures = 0;
   uint64_t records_skipped = 0;  // stored records skipped at startup (invalid or undecodable)
+  std::vector<ArmStats> arms;    // with EngineOptions::arms: every arm, the main one first
 };
 
 struct UserInfo {
@@ -98,7 +115,7 @@ class Engine {
   Result<int64_t> stream_position(const std::string& stream) const;
 
   // Errors name the request field: NotFound for an unknown pinned or similar item,
-  // InvalidArgument for bad rule values.
+  // InvalidArgument for bad rule values or an arm out of range. Similar items come from the main model.
   Result<RecommendResponse> recommend(const RecommendRequest& request) const;
   Result<RecommendResponse> similar(const SimilarRequest& request) const;
 
@@ -139,7 +156,10 @@ class Engine {
   void set_model_listener(std::function<void(uint64_t version, const std::string& path)> listener);
 
   EngineStats stats() const;
-  std::shared_ptr<const ServingModel> model() const;
+  // The model an arm serves (null before the first); arm 0 is the main model.
+  std::shared_ptr<const ServingModel> model(size_t arm = 0) const;
+  // The arms' names (EngineOptions::arms); one "main" without arms.
+  std::vector<std::string> arm_names() const;
 
  private:
   Engine();

@@ -29,6 +29,8 @@ struct Event {
   std::string type = "view";
   float value = 1.f;
   int64_t timestamp = 0;  // seconds since the Unix epoch
+  // The served list the event answers (experiment.h), attributed on arrival; not stored.
+  std::string rec_id;
   bool operator==(const Event&) const = default;
 };
 

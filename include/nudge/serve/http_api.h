@@ -13,12 +13,14 @@
 
 #include <chrono>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "nudge/serve/cluster.h"
 #include "nudge/serve/engine.h"
+#include "nudge/serve/experiment.h"
 #include "nudge/serve/kafka_source.h"
 #include "nudge/serve/metrics.h"
 
@@ -66,6 +68,10 @@ class HttpApi {
   void set_kafka(const KafkaSource* kafka) { kafka_ = kafka; }
   // The same for the cluster this replica belongs to.
   void set_cluster(const Cluster* cluster) { cluster_ = cluster; }
+  // Runs `experiment` over the engine's arms: GET /v1/recommend picks the arm (A/B) or
+  // interleaves two (answers carry rec_id and arm), events carrying a rec_id are attributed,
+  // GET /v1/experiments reports and /metrics counts per arm. Set before the first request.
+  void set_experiment(Experiment* experiment) { experiment_ = experiment; }
 
   // Requests about one user (GET /v1/recommend, GET and PUT /v1/users/{id}) go first to `router`,
   // which sends them on to the replica owning the user (nullptr: every request is answered
@@ -79,12 +85,16 @@ class HttpApi {
  private:
   void route(const HttpRequest& request, Endpoint* endpoint, const Respond& respond);
   ClusterStats cluster_stats() const;  // with the router's counters
+  // GET /v1/recommend within the experiment: the user's arm, or two arms interleaved.
+  Result<nlohmann::json> recommend_in_experiment(const RecommendRequest& request);
+  nlohmann::json experiments_json() const;
   Engine& engine_;
   HttpApiOptions options_;
   Metrics metrics_;
   const KafkaSource* kafka_ = nullptr;
   const Cluster* cluster_ = nullptr;
   OwnerRouter* router_ = nullptr;
+  Experiment* experiment_ = nullptr;
   EventSink event_sink_;
 };
 

@@ -25,6 +25,7 @@ enum class Endpoint : uint8_t {
   kModel,
   kHealth,
   kMetrics,
+  kExperiments,
   kOther,
   kCount
 };

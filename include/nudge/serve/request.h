@@ -40,6 +40,7 @@ struct RecommendRequest {
   size_t max_per_category = 0;  // 0: no limit
   float mmr_lambda = 1.f;       // < 1: maximal marginal relevance re-ranking
   bool explain = false;
+  size_t arm = 0;  // which served model answers (EngineOptions::arms); 0: the main one
 };
 
 struct SimilarRequest {
