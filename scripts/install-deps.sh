@@ -12,6 +12,7 @@ packages=(
   libhiredis-dev redis-server  # nudge serve: the cluster's shared state in Redis (tests start a real server)
   nginx  # the front door of the replicas scenario (tests/scenarios/replicas.sh)
   chromium python3  # nudge report's test renders the HTML headless and checks it is well-formed
+  pybind11-dev python3-dev python3-numpy python3-scipy python3-pytest  # the Python package (python/) and its tests
   g++-aarch64-linux-gnu qemu-user file  # the embedded core's aarch64 cross build and its tests
   clang-14 libfuzzer-14-dev  # the sanitizer tree: ASan/UBSan tests and libFuzzer targets
   lld  # links the ~60 test executables of each tree in half the time of GNU ld

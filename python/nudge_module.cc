@@ -1,0 +1,323 @@
+// _nudge: the compiled half of the Python package (python/nudge/__init__.py is the other).
+// It takes SciPy CSR matrices as their three arrays (indptr, indices, data) and shape, checks
+// them, and calls the same library the CLI does, so a model trained here is a model file the
+// CLI reads and the other way round. Every long call (fit, batch scoring, evaluation) releases
+// the GIL. Errors are Nudge's own messages: ValueError for bad input, OSError for files,
+// RuntimeError otherwise.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nudge/dataset.h"
+#include "nudge/evaluate.h"
+#include "nudge/model_file.h"
+#include "nudge/parallel.h"
+#include "nudge/recommender.h"
+#include "nudge/registry.h"
+#include "nudge/top_k.h"
+
+namespace py = pybind11;
+
+namespace nudge::python {
+namespace {
+
+[[noreturn]] void raise(const Status& s) {
+  const std::string text = s.field().empty() ? s.message() : s.field() + ": " + s.message();
+  if (s.code() == Status::Code::kIoError) {
+    PyErr_SetString(PyExc_OSError, text.c_str());
+    throw py::error_already_set();
+  }
+  if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound ||
+      s.code() == Status::Code::kTooLarge || s.code() == Status::Code::kCorruption)
+    throw py::value_error(text);
+  throw std::runtime_error(text);
+}
+
+void check(const Status& s) {
+  if (!s.is_ok()) raise(s);
+}
+
+constexpr int64_t kMaxDimension = std::numeric_limits<int32_t>::max();  // indices are int32
+
+using Indices = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+using Offsets = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+using Values = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// A rows x cols matrix given as CSR arrays, checked once: later code trusts it. `name` is the
+// argument's name in errors ("user_items.data[3]: NaN").
+struct CsrView {
+  Offsets indptr;
+  Indices indices;
+  Values data;
+  uint32_t rows = 0, cols = 0;
+
+  std::span<const int32_t> row_indices(uint32_t r) const {
+    const int64_t* p = indptr.data();
+    return {indices.data() + p[r], static_cast<size_t>(p[r + 1] - p[r])};
+  }
+  std::span<const float> row_values(uint32_t r) const {
+    const int64_t* p = indptr.data();
+    return {data.data() + p[r], static_cast<size_t>(p[r + 1] - p[r])};
+  }
+};
+
+CsrView check_csr(Offsets indptr, Indices indices, Values data, int64_t rows, int64_t cols, const std::string& name) {
+  if (rows < 0 || cols < 0 || rows > kMaxDimension || cols > kMaxDimension)
+    throw py::value_error(name + ": shape (" + std::to_string(rows) + ", " + std::to_string(cols) + ") out of range");
+  if (indptr.ndim() != 1 || indices.ndim() != 1 || data.ndim() != 1)
+    throw py::value_error(name + ": indptr, indices and data must be 1-D (a scipy.sparse CSR matrix)");
+  if (indptr.size() != rows + 1)
+    throw py::value_error(name + ".indptr: " + std::to_string(indptr.size()) + " entries for " + std::to_string(rows) +
+                          " rows (expected rows + 1)");
+  if (indices.size() != data.size())
+    throw py::value_error(name + ": " + std::to_string(indices.size()) + " indices but " + std::to_string(data.size()) +
+                          " values");
+  const int64_t* p = indptr.data();
+  if (p[0] != 0) throw py::value_error(name + ".indptr[0]: must be 0");
+  for (int64_t r = 0; r < rows; ++r)
+    if (p[r + 1] < p[r] || p[r + 1] > indices.size())
+      throw py::value_error(name + ".indptr[" + std::to_string(r + 1) + "]: not a valid row end");
+  if (p[rows] != indices.size())
+    throw py::value_error(name + ".indptr[" + std::to_string(rows) + "]: does not end at the number of entries");
+  const int32_t* ix = indices.data();
+  const float* v = data.data();
+  for (py::ssize_t k = 0; k < indices.size(); ++k) {
+    if (ix[k] < 0 || ix[k] >= cols)
+      throw py::value_error(name + ".indices[" + std::to_string(k) + "]: " + std::to_string(ix[k]) +
+                            " is not a column of " + std::to_string(cols));
+    if (!std::isfinite(v[k]) || v[k] < 0)
+      throw py::value_error(name + ".data[" + std::to_string(k) + "]: must be a finite number >= 0");
+  }
+  return {std::move(indptr), std::move(indices), std::move(data), static_cast<uint32_t>(rows),
+          static_cast<uint32_t>(cols)};
+}
+
+// Users and items named by their matrix indices ("0", "1", ...), so a saved model answers the
+// CLI by the same numbers.
+std::shared_ptr<Catalog> index_catalog(uint32_t users, uint32_t items) {
+  auto catalog = std::make_shared<Catalog>();
+  for (uint32_t u = 0; u < users; ++u) catalog->users.intern(std::to_string(u));
+  for (uint32_t i = 0; i < items; ++i) catalog->items.intern(std::to_string(i));
+  catalog->user_features.resize(users);
+  catalog->item_features.resize(items);
+  return catalog;
+}
+
+// One interaction per stored entry, its weight the entry's value (type "view", weight 1).
+Dataset to_dataset(const CsrView& m, std::shared_ptr<Catalog> catalog) {
+  const EventType view = catalog->event_types.intern("view").value();
+  Interactions in;
+  in.reserve(static_cast<size_t>(m.indices.size()));
+  for (uint32_t u = 0; u < m.rows; ++u) {
+    const auto items = m.row_indices(u);
+    const auto values = m.row_values(u);
+    for (size_t k = 0; k < items.size(); ++k) in.push_back(u, static_cast<uint32_t>(items[k]), view, values[k], 0);
+  }
+  return Dataset(std::move(catalog), std::move(in));
+}
+
+class Model {
+ public:
+  explicit Model(const std::string& spec) {
+    auto made = make_recommender_from_spec(spec);
+    if (!made.is_ok()) raise(made.status());
+    model_ = std::move(made).value();
+  }
+  explicit Model(LoadedModel loaded)
+      : model_(std::move(loaded.model)),
+        users_(std::move(loaded.users)),
+        items_(std::move(loaded.items)),
+        history_(std::move(loaded.history)),
+        fitted_(true) {}
+
+  std::string spec() const { return spec_of(*model_); }
+  std::string kind() const { return std::string(model_->name()); }
+  uint32_t num_users() const { return model_->num_users(); }
+  uint32_t num_items() const { return model_->num_items(); }
+  std::vector<std::string> user_ids() const { return ids(users_); }
+  std::vector<std::string> item_ids() const { return ids(items_); }
+
+  void fit(Offsets indptr, Indices indices, Values data, int64_t rows, int64_t cols) {
+    CsrView m = check_csr(std::move(indptr), std::move(indices), std::move(data), rows, cols, "user_items");
+    if (m.rows == 0 || m.cols == 0 || m.indices.size() == 0)
+      throw py::value_error("user_items: no interactions to fit");
+    Status st;
+    {
+      py::gil_scoped_release release;
+      auto catalog = index_catalog(m.rows, m.cols);
+      Dataset dataset = to_dataset(m, catalog);
+      st = model_->fit(dataset);
+      if (st.is_ok()) {
+        model_->release_training_state();
+        users_ = catalog->users;
+        items_ = catalog->items;
+        history_ = dataset.user_items();
+      }
+    }
+    check(st);
+    fitted_ = true;
+  }
+
+  // Top n for each of `users`: by their training row, or from `rows` (the users' current
+  // items, one row each) when `recalculate` or when a user is not a training user.
+  py::tuple recommend(py::array_t<int64_t, py::array::c_style | py::array::forcecast> users, py::object rows_indptr,
+                      py::object rows_indices, py::object rows_data, int64_t n, bool filter_seen, bool recalculate,
+                      int threads) {
+    require_fitted();
+    if (n < 1) throw py::value_error("N: must be >= 1");
+    if (users.ndim() != 1) throw py::value_error("userid: expected an integer or a 1-D array of them");
+    const size_t count = static_cast<size_t>(users.size());
+    std::optional<CsrView> rows;
+    if (!rows_indptr.is_none())
+      rows = check_csr(rows_indptr.cast<Offsets>(), rows_indices.cast<Indices>(), rows_data.cast<Values>(),
+                       static_cast<int64_t>(count), num_items(), "user_items");
+    const int64_t* ids = users.data();
+    for (size_t k = 0; k < count; ++k) {
+      if (ids[k] < 0) throw py::value_error("userid[" + std::to_string(k) + "]: negative");
+      if ((recalculate || ids[k] >= num_users()) && !rows)
+        throw py::value_error("userid[" + std::to_string(k) + "]: " + std::to_string(ids[k]) +
+                              (recalculate ? ": recalculate_user needs user_items"
+                                           : " is not a training user; pass user_items to fold the user in"));
+    }
+    const size_t width = static_cast<size_t>(std::min<int64_t>(n, num_items()));
+    py::array_t<int32_t> out_ids({count, width});
+    py::array_t<float> out_scores({count, width});
+    int32_t* oi = out_ids.mutable_data();
+    float* os = out_scores.mutable_data();
+    {
+      py::gil_scoped_release release;
+      parallel_for(
+          count, resolve_threads(threads),
+          [&](size_t begin, size_t end, int) {
+            std::vector<float> scores(num_items());
+            std::vector<uint32_t> seen, history_items;
+            std::vector<float> history_weights;
+            std::vector<ScoredItem> best;
+            for (size_t k = begin; k < end; ++k) {
+              const auto user = static_cast<uint32_t>(ids[k]);
+              const bool from_row = rows && (recalculate || ids[k] >= num_users());
+              seen.clear();
+              if (rows) {
+                for (int32_t i : rows->row_indices(static_cast<uint32_t>(k))) seen.push_back(static_cast<uint32_t>(i));
+              } else if (user < history_.num_rows) {
+                const auto trained = history_.row_indices(user);
+                seen.assign(trained.begin(), trained.end());
+              }
+              if (from_row) {
+                history_items.assign(seen.begin(), seen.end());
+                const auto w = rows->row_values(static_cast<uint32_t>(k));
+                history_weights.assign(w.begin(), w.end());
+                model_->score_history(history_items, history_weights, scores);
+              } else {
+                model_->score_user(user, scores);
+              }
+              std::sort(seen.begin(), seen.end());
+              top_k(scores, width, filter_seen ? std::span<const uint32_t>(seen) : std::span<const uint32_t>(), &best);
+              for (size_t j = 0; j < width; ++j) {
+                oi[k * width + j] = j < best.size() ? static_cast<int32_t>(best[j].item) : -1;
+                os[k * width + j] = j < best.size() ? best[j].score : -std::numeric_limits<float>::infinity();
+              }
+            }
+          },
+          16);
+    }
+    return py::make_tuple(out_ids, out_scores);
+  }
+
+  py::tuple similar_items(int64_t item, int64_t n) {
+    require_fitted();
+    if (item < 0 || item >= num_items())
+      throw py::value_error("itemid: " + std::to_string(item) + " is not an item of " + std::to_string(num_items()));
+    if (n < 1) throw py::value_error("N: must be >= 1");
+    std::vector<ScoredItem> found;
+    Status st;
+    {
+      py::gil_scoped_release release;
+      st = model_->similar_items(static_cast<uint32_t>(item), static_cast<size_t>(n), &found);
+    }
+    check(st);
+    py::array_t<int32_t> ids(static_cast<py::ssize_t>(found.size()));
+    py::array_t<float> scores(static_cast<py::ssize_t>(found.size()));
+    for (size_t k = 0; k < found.size(); ++k) {
+      ids.mutable_data()[k] = static_cast<int32_t>(found[k].item);
+      scores.mutable_data()[k] = found[k].score;
+    }
+    return py::make_tuple(ids, scores);
+  }
+
+  void save(const std::string& path) const {
+    require_fitted();
+    check(save_model(*model_, users_, items_, history_, path));
+  }
+
+  // Full-ranking evaluation (evaluate.h) of this model, trained on `train`, against `test`
+  // (both users x items, the model's shape).
+  std::map<std::string, double> evaluate(Offsets train_indptr, Indices train_indices, Values train_data,
+                                         Offsets test_indptr, Indices test_indices, Values test_data,
+                                         std::vector<size_t> ks) {
+    require_fitted();
+    CsrView train = check_csr(std::move(train_indptr), std::move(train_indices), std::move(train_data), num_users(),
+                              num_items(), "train_user_items");
+    CsrView test = check_csr(std::move(test_indptr), std::move(test_indices), std::move(test_data), num_users(),
+                             num_items(), "test_user_items");
+    for (size_t k : ks)
+      if (k < 1 || k > num_items()) throw py::value_error("K: must be from 1 to the number of items");
+    EvalResult result;
+    {
+      py::gil_scoped_release release;
+      auto catalog = index_catalog(num_users(), num_items());
+      EvalOptions options;
+      options.ks = ks;
+      result = evaluate_full_ranking(*model_, to_dataset(train, catalog), to_dataset(test, catalog), options);
+    }
+    return result.metrics;
+  }
+
+ private:
+  static std::vector<std::string> ids(const IdMap& map) {
+    std::vector<std::string> out;
+    out.reserve(map.size());
+    for (uint32_t k = 0; k < map.size(); ++k) out.push_back(map.id_of(k));
+    return out;
+  }
+  void require_fitted() const {
+    if (!fitted_) throw py::value_error("the model is not fitted: call fit() or nudge.load() first");
+  }
+
+  std::unique_ptr<Recommender> model_;
+  IdMap users_, items_;
+  CsrMatrix history_;
+  bool fitted_ = false;
+};
+
+}  // namespace
+}  // namespace nudge::python
+
+PYBIND11_MODULE(_nudge, m) {
+  using nudge::python::Model;
+  m.doc() = "Nudge's recommenders (compiled part; use the nudge package)";
+  py::class_<Model>(m, "Model")
+      .def(py::init<const std::string&>(), py::arg("spec"))
+      .def_property_readonly("spec", &Model::spec)
+      .def_property_readonly("kind", &Model::kind)
+      .def_property_readonly("num_users", &Model::num_users)
+      .def_property_readonly("num_items", &Model::num_items)
+      .def("user_ids", &Model::user_ids)
+      .def("item_ids", &Model::item_ids)
+      .def("fit", &Model::fit)
+      .def("recommend", &Model::recommend)
+      .def("similar_items", &Model::similar_items)
+      .def("save", &Model::save)
+      .def("evaluate", &Model::evaluate);
+  m.def("load", [](const std::string& path) {
+    auto loaded = nudge::load_model(path);
+    if (!loaded.is_ok()) nudge::python::raise(loaded.status());
+    return std::make_unique<Model>(std::move(loaded).value());
+  });
+}

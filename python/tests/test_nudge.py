@@ -1,0 +1,213 @@
+"""The Python package: fit/recommend on planted structure, parity and model files shared with
+the CLI (NUDGE_CLI, set by ctest), error messages, and the GIL released while fitting."""
+import os
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import nudge
+
+CLI = os.environ.get("NUDGE_CLI")
+GROUPS = 5
+
+
+def planted(users=300, items=200, per_user=12, seed=1):
+    """Users of group g (u % 5) interact only with items of group g (i % 5)."""
+    rng = np.random.default_rng(seed)
+    rows, cols = [], []
+    for u in range(users):
+        group_items = np.arange(u % GROUPS, items, GROUPS)
+        for i in rng.choice(group_items, per_user, replace=False):
+            rows.append(u)
+            cols.append(i)
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(users, items))
+
+
+def in_group_share(user_ids, item_ids):
+    return np.mean([[i % GROUPS == u % GROUPS for i in row] for u, row in zip(user_ids, item_ids)])
+
+
+def test_als_learns_the_planted_groups_and_beats_popularity():
+    m = planted()
+    als = nudge.AlternatingLeastSquares(factors=16, iterations=10, num_threads=1).fit(m)
+    users = np.arange(m.shape[0])
+    ids, scores = als.recommend(users, m[users], N=10)
+    assert ids.shape == (300, 10) and scores.shape == (300, 10)
+    assert ids.dtype == np.int32 and scores.dtype == np.float32
+    assert in_group_share(users, ids) > 0.9
+    assert all(np.all(np.diff(row) <= 0) for row in scores)  # best first
+    for u in (0, 7):  # seen items are filtered
+        assert not set(ids[u]) & set(m[u].indices)
+    pop = nudge.Popularity().fit(m)
+    ids_pop, _ = pop.recommend(users, m[users], N=10)
+    assert in_group_share(users, ids) > in_group_share(users, ids_pop) + 0.5
+    # One user: 1-D arrays, the same as that user's batch row.
+    one_ids, one_scores = als.recommend(3, m[3], N=10)
+    np.testing.assert_array_equal(one_ids, ids[3])
+    np.testing.assert_allclose(one_scores, scores[3], rtol=1e-6)
+
+
+def test_every_kind_fits_and_answers_by_name():
+    m = planted(users=100, items=100, per_user=8)
+    for model in (nudge.Model("ease", regularization=10.0), nudge.ItemItemRecommender(K=10),
+                  nudge.BayesianPersonalizedRanking(factors=8, learning_rate=0.05, iterations=200, num_threads=1),
+                  nudge.Model("fusion", models="ials+ease", **{"ials.factors": 8})):
+        model.fit(m)
+        ids, _ = model.recommend(np.arange(100), m, N=5)
+        assert in_group_share(np.arange(100), ids) > 0.8, model.spec
+
+
+def test_a_new_user_is_folded_in_from_their_row():
+    m = planted()
+    als = nudge.AlternatingLeastSquares(factors=16, iterations=10, num_threads=1).fit(m)
+    new_row = sp.csr_matrix((np.ones(4, dtype=np.float32), ([0, 0, 0, 0], [2, 7, 12, 17])), shape=(1, 200))
+    ids, _ = als.recommend(1000, new_row, N=10)  # not a training user: folded in from the row
+    assert np.mean(ids % GROUPS == 2) > 0.9
+    again, _ = als.recommend(4, new_row, N=10, recalculate_user=True)  # a known user, recomputed
+    np.testing.assert_array_equal(again, ids)
+
+
+def test_similar_items_share_the_group():
+    m = planted()
+    als = nudge.AlternatingLeastSquares(factors=16, iterations=10, num_threads=1).fit(m)
+    ids, scores = als.similar_items(11, N=10)
+    assert 11 not in ids and len(ids) == 10
+    assert np.mean(ids % GROUPS == 11 % GROUPS) > 0.9
+
+
+def test_save_and_load_round_trip(tmp_path):
+    m = planted()
+    als = nudge.AlternatingLeastSquares(factors=8, iterations=5, num_threads=1).fit(m)
+    als.save(tmp_path / "m.nudge")
+    loaded = nudge.load(tmp_path / "m.nudge")
+    assert loaded.spec == als.spec
+    assert loaded.item_ids[:3] == ["0", "1", "2"]
+    a = als.recommend(np.arange(50), m[:50], N=10)
+    b = loaded.recommend(np.arange(50), m[:50], N=10)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_evaluate_gives_the_full_ranking_metrics():
+    m = planted(per_user=15).tolil()
+    train, test = m.copy(), sp.lil_matrix(m.shape, dtype=np.float32)
+    rng = np.random.default_rng(5)
+    for u in range(m.shape[0]):  # hold out three random items of each user
+        for i in rng.choice(m.rows[u], 3, replace=False):
+            train[u, i] = 0
+            test[u, i] = 1
+    train, test = train.tocsr(), test.tocsr()
+    train.eliminate_zeros()
+    als = nudge.AlternatingLeastSquares(factors=16, iterations=10, num_threads=1).fit(train)
+    pop = nudge.Popularity().fit(train)
+    a = nudge.evaluate(als, train, test, K=[5, 10])
+    p = nudge.evaluate(pop, train, test, K=10)
+    assert {"ndcg@5", "ndcg@10", "precision@10", "recall@10", "map@10", "hit_rate@10", "auc"} <= set(a)
+    assert a["ndcg@10"] > p["ndcg@10"] + 0.1
+
+
+@pytest.mark.skipif(not CLI, reason="NUDGE_CLI is not set (ctest sets it)")
+def test_same_data_and_seed_give_the_cli_model_and_files_are_shared(tmp_path):
+    m = planted(users=120, items=80)
+    coo = m.tocoo()
+    with open(tmp_path / "events.csv", "w") as f:
+        f.write("user_id,item_id\n")
+        for u, i in zip(coo.row, coo.col):
+            f.write(f"u{u},i{i}\n")
+    spec = "ials:factors=8,iterations=5,threads=1,seed=3"
+    subprocess.run([CLI, "-q", "train", "-i", tmp_path / "events.csv", "-m", spec, "-o", tmp_path / "cli.nudge"],
+                   check=True)
+    cli = nudge.load(tmp_path / "cli.nudge")
+    assert cli.spec.startswith("ials:")
+    # The same interactions in the CLI's index order (its IDs, in order of first appearance).
+    rows = [cli.user_ids.index(f"u{u}") for u in coo.row]
+    cols = [cli.item_ids.index(f"i{i}") for i in coo.col]
+    ordered = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=m.shape)
+    ours = nudge.Model("ials", factors=8, iterations=5, threads=1, seed=3).fit(ordered)
+    users = np.arange(120)
+    a_ids, a_scores = ours.recommend(users, ordered, N=10)
+    b_ids, b_scores = cli.recommend(users, ordered, N=10)
+    np.testing.assert_array_equal(a_ids, b_ids)
+    np.testing.assert_allclose(a_scores, b_scores, rtol=1e-5)
+
+    # A model saved here answers the CLI, by matrix indices as IDs.
+    ours.save(tmp_path / "py.nudge")
+    out = subprocess.run([CLI, "recommend", "--model-file", tmp_path / "py.nudge", "-u", "5", "-k", "3"], check=True,
+                         capture_output=True, text=True).stdout.split()
+    listed = [int(word) for word in out if word.isdigit()][1::2][:3]  # rank, item, rank, item...
+    assert listed == list(a_ids[5][:3])
+
+
+def test_a_damaged_model_file_is_refused(tmp_path):
+    m = planted(users=50, items=40, per_user=4)
+    nudge.Popularity().fit(m).save(tmp_path / "m.nudge")
+    data = bytearray((tmp_path / "m.nudge").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "bad.nudge").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="bad.nudge"):
+        nudge.load(tmp_path / "bad.nudge")
+
+
+def test_bad_input_is_refused_with_a_clear_message():
+    m = planted(users=50, items=40, per_user=4)
+    with pytest.raises(ValueError, match="factorz"):
+        nudge.Model("ials", factorz=3)
+    with pytest.raises(ValueError, match="nope"):
+        nudge.Model("nope")
+    with pytest.raises(ValueError, match="not fitted"):
+        nudge.AlternatingLeastSquares().recommend(0)
+    with pytest.raises(ValueError, match="scipy.sparse"):
+        nudge.Popularity().fit(np.ones((3, 3)))
+    bad = m.copy().astype(np.float64)
+    bad.data[4] = np.nan
+    with pytest.raises(ValueError, match=r"user_items.data\[4\]: must be a finite number >= 0"):
+        nudge.Popularity().fit(bad)
+    bad.data[4] = -1.0
+    with pytest.raises(ValueError, match=r"user_items.data\[4\]"):
+        nudge.Popularity().fit(bad)
+    with pytest.raises(ValueError, match=r"user_items.indices\[0\]: 99 is not a column of 40"):
+        nudge._nudge.Model("popularity").fit(m.indptr, np.r_[99, m.indices[1:]], m.data, 50, 40)
+    with pytest.raises(ValueError, match="indptr"):
+        nudge._nudge.Model("popularity").fit(m.indptr[:-1], m.indices, m.data, 50, 40)
+    with pytest.raises(ValueError, match="no interactions"):
+        nudge.Popularity().fit(sp.csr_matrix((5, 5), dtype=np.float32))
+    model = nudge.AlternatingLeastSquares(factors=4, iterations=2).fit(m)
+    with pytest.raises(ValueError, match="2 rows for 3 users"):
+        model.recommend([0, 1, 2], m[:2])
+    with pytest.raises(ValueError, match="not a training user"):
+        model.recommend(500)
+    with pytest.raises(ValueError, match="negative"):
+        model.recommend(-1)
+    with pytest.raises(ValueError, match="itemid"):
+        model.similar_items(40)
+    with pytest.raises(OSError, match="missing.nudge"):
+        nudge.load("/nonexistent/missing.nudge")
+    # float64 and integer weights are accepted (converted), as scipy gives them.
+    nudge.Popularity().fit(m.astype(np.float64))
+    nudge.Popularity().fit(m.astype(np.int64))
+
+
+def test_fit_releases_the_gil():
+    m = planted(users=3000, items=2000, per_user=40)
+    model = nudge.AlternatingLeastSquares(factors=64, iterations=15, num_threads=1)
+    span = {}
+
+    def fit():
+        span["start"] = time.perf_counter()
+        model.fit(m)
+        span["end"] = time.perf_counter()
+
+    ticks = []
+    t = threading.Thread(target=fit)
+    t.start()
+    while t.is_alive():
+        ticks.append(time.perf_counter())
+        time.sleep(0.001)
+    t.join()
+    assert span["end"] - span["start"] > 0.1, "the fit is too short to tell"
+    inside = [x for x in ticks if span["start"] + 0.02 < x < span["end"] - 0.02]
+    assert len(inside) > 10  # this thread ran while the fit was in C++
