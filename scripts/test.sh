@@ -3,8 +3,9 @@
 # Usage: scripts/test.sh [release|debug|asan|tsan ...]
 # Default: release (every test, the crash soak and replicas scenarios), asan (clang-14
 # ASan/UBSan: every test but the deep-model quality tests, the NeuMF/MLP same-seed contract
-# cases (NeuMF's own tests stay), the long Kafka failover cases and the replicas scenario,
-# which run in release, and the fusion hot-swap stress case, which TSan runs; the glue code
+# cases (NeuMF's own tests stay), the tuning quality and search-order tests (tune's other
+# cases stay), the long Kafka failover cases, the replicas scenario and the module-graph
+# script, which run in release, and the fusion hot-swap stress case, which TSan runs; the glue code
 # (tests, CLI, HTTP/JSON/Kafka/Redis wiring) is compiled at -O0 there, see CMakeLists.txt;
 # then each libFuzzer target on its seeds and fuzzing for NUDGE_FUZZ_SECONDS, default 20),
 # tsan (the in-process serve tests: store, engine, HTTP API and server, the
