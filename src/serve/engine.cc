@@ -183,12 +183,8 @@ void Catalogue::refresh_cold(uint32_t item, size_t arm, const ServingModel* m) {
   const bool described =
       m && m->describes_new_items() && m->row_of(item) == kNoIndex && describe_item(s.record, &s.description);
   const bool is_cold = vector.size() > 0 || described;
-  if (vector.size() > 0) view.vectors[item] = std::move(vector);
-  else view.vectors.erase(item);
-  auto it = std::lower_bound(view.items.begin(), view.items.end(), item);
-  const bool listed = it != view.items.end() && *it == item;
-  if (is_cold && !listed) view.items.insert(it, item);
-  if (!is_cold && listed) view.items.erase(it);
+  if (is_cold) view[item] = std::move(vector);
+  else view.erase(item);
 }
 
 void Engine::State::apply(const std::vector<Event>& events) {
@@ -319,7 +315,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
 Status Engine::State::make_arms() {
   std::vector<ArmOptions> wanted = options.arms;
   if (wanted.empty()) wanted.push_back({"main", ""});
-  if (wanted.size() > kMaxArms) return Status::invalid_field("arms", "at most " + std::to_string(kMaxArms) + " arms");
+  if (wanted.size() > Experiment::kMaxArms)
+    return Status::invalid_field("arms", "at most " + std::to_string(Experiment::kMaxArms) + " arms");
   if (!wanted[0].spec.empty())
     return Status::invalid_field("arms[0].spec", "the first arm serves the main model ([model]); give it no spec");
   for (size_t a = 0; a < wanted.size(); ++a) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -68,11 +69,10 @@ struct Catalogue {
   std::vector<ItemState> item_states;
   EventTypes event_types;
   // What one arm's model makes of the items it has no row for: each arm has its own view.
-  struct ColdView {
-    std::vector<uint32_t> items;  // scored from their features, ascending
-    // Factor path: the feature vector of each (the history path's models score descriptions).
-    std::unordered_map<uint32_t, Eigen::VectorXf> vectors;
-  };
+  // Items scored from their features, ascending: on the factor path with their feature
+  // vector; on the history path described, with an empty vector (the model scores the
+  // description).
+  using ColdView = std::map<uint32_t, Eigen::VectorXf>;
   std::vector<ColdView> cold;  // per arm
   // Category / tag -> items carrying it (ascending), so filtered requests score only those.
   std::unordered_map<std::string, std::vector<uint32_t>> items_by_category, items_by_tag;
@@ -142,8 +142,7 @@ struct Engine::State {
     std::string model_path() const { return dir + "/model.nudge"; }
     std::string version_path() const { return dir + "/model.version"; }
   };
-  std::vector<std::unique_ptr<Arm>> arms;
-  static constexpr size_t kMaxArms = 32;
+  std::vector<std::unique_ptr<Arm>> arms;         // at most Experiment::kMaxArms
   RankedMutex<LockRank::kRetrain> retrain_mutex;  // one retrain at a time
   std::atomic<uint64_t> next_version{1};
   std::atomic<uint64_t> events_since_train{0};

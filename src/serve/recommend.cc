@@ -110,8 +110,8 @@ struct Rules {
 // The vector an item is scored with: its factors, or its feature vector when cold.
 const float* item_vector(const Catalogue::ColdView& cold, const ServingModel* m, uint32_t item) {
   if (m && m->has_vector(item)) return m->items().row(item).data();
-  auto found = cold.vectors.find(item);
-  return m && found != cold.vectors.end() && found->second.size() == m->factors() ? found->second.data() : nullptr;
+  auto found = cold.find(item);
+  return m && found != cold.end() && found->second.size() == m->factors() ? found->second.data() : nullptr;
 }
 
 float cosine(const float* a, const float* b, Eigen::Index dim) {
@@ -153,11 +153,9 @@ void personal_candidates(const Rules& rules, const ServingModel& m, const Eigen:
     }
     top_k(scores, pool, {}, out);
   }
-  for (uint32_t i : rules.cold.items) {
-    auto v = rules.cold.vectors.find(i);
-    if (v == rules.cold.vectors.end() || v->second.size() != x.size() || !rules.eligible(i))
-      continue;  // sizes differ only across a swap
-    out->push_back({i, v->second.dot(x) + rules.boost(i)});
+  for (const auto& [i, v] : rules.cold) {
+    if (v.size() != x.size() || !rules.eligible(i)) continue;  // sizes differ only across a swap
+    out->push_back({i, v.dot(x) + rules.boost(i)});
   }
   keep_best(out, pool);
 }
@@ -198,10 +196,10 @@ void history_candidates(const Rules& rules, const ServingModel& m, const UserHis
   described.clear();
   described_items.clear();
   if (m.describes_new_items())
-    for (uint32_t i : rules.cold.items)  // on this path, the described items
-      if (rules.eligible(i)) {
-        described.push_back(rules.s.item_states[i].description);
-        described_items.push_back(i);
+    for (const auto& entry : rules.cold)  // on this path, the described items
+      if (rules.eligible(entry.first)) {
+        described.push_back(rules.s.item_states[entry.first].description);
+        described_items.push_back(entry.first);
       }
   // A fusion with a fused index and nothing outside it to score: ask the index.
   if (described.empty() && !rules.has_filters && fused_candidates(rules, m, user, pool, out)) return;
@@ -563,10 +561,8 @@ Result<RecommendResponse> Engine::similar(const SimilarRequest& request) const {
         if (m->has_vector(i) && rules.eligible(i)) cands.push_back({i, cosine(q, m->items().row(i).data(), f)});
       });
     }
-    for (uint32_t i : s.cold[0].items)
-      if (auto v = s.cold[0].vectors.find(i);
-          v != s.cold[0].vectors.end() && v->second.size() == f && rules.eligible(i))
-        cands.push_back({i, cosine(q, v->second.data(), f)});
+    for (const auto& [i, v] : s.cold[0])
+      if (v.size() == f && rules.eligible(i)) cands.push_back({i, cosine(q, v.data(), f)});
     keep_best(&cands, request.k);
   }
   for (const ScoredItem& c : cands) {
