@@ -404,6 +404,13 @@ TEST_F(ExperimentApiTest, AbArmsAreStablePerUserAndCountsAreExact) {
   EXPECT_EQ(post_events(json{{"user", "u"}, {"item", "i"}, {"rec_id", 5}}).body,
             R"({"error":"expected a string","field":"event.rec_id"})");
   EXPECT_EQ(post_events(json{{"user", "u"}, {"item", "i"}, {"rec_id", std::string(65, 'a')}}).status, 400);
+  // Invalid UTF-8 in a rec_id: refused, and the store holds no more events than before.
+  const uint64_t stored = engine_->stats().events;
+  std::promise<HttpResponse> utf8;
+  api_->handle({"POST", "/v1/events", "", "{\"user\":\"u\",\"item\":\"i\",\"rec_id\":\"\xff\xfe\"}"},
+               [&](HttpResponse r) { utf8.set_value(r); });
+  EXPECT_EQ(utf8.get_future().get().status, 400);
+  EXPECT_EQ(engine_->stats().events, stored);
 }
 
 TEST_F(ExperimentApiTest, InterleavedListsCreditEachItemToTheArmThatPickedIt) {
