@@ -22,6 +22,7 @@ declare -A allowed=(
   [tune]="common data retrieval nn models eval fusion"
   [io]="common data retrieval nn models eval fusion embed"
   [serve]="common data retrieval nn models eval fusion io embed"
+  [export]="common data retrieval nn models eval fusion io embed"
 )
 
 # The module owning a public header (a path under include/nudge/).
@@ -38,6 +39,7 @@ public_module() {
     search_space.h | tune.h) echo tune ;;
     report.h) echo report ;;
     model_file.h | snapshot.h) echo io ;;
+    onnx_export.h) echo export ;;
     nudge_c.h | snapshot_format.h) echo embed ;;
     serve/*) echo serve ;;
     *) echo unknown ;;
@@ -49,7 +51,8 @@ included_module() {
   local name=$1 own=$3
   case "$name" in
     nudge/*) public_module "${name#nudge/}" ;;
-    common/* | data/* | models/* | nn/* | eval/* | fusion/* | tune/* | report/* | io/* | retrieval/* | serve/* | embed/*) echo "${name%%/*}" ;;
+    common/* | data/* | models/* | nn/* | eval/* | fusion/* | tune/* | report/* | io/* | retrieval/* | serve/* | embed/* | \
+      export/*) echo "${name%%/*}" ;;
     *) echo "$own" ;;  # next to the including file: its own module
   esac
 }

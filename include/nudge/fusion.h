@@ -80,6 +80,10 @@ class FusionModel : public Recommender {
   const FusionOptions& options() const { return options_; }
   const Recommender& part(size_t k) const { return *parts_[k]; }
   size_t num_parts() const { return parts_.size(); }
+  // The learned combination's features: each item's log-scaled popularity p and each
+  // training user's history feature h, both in [0, 1] (ONNX export).
+  const std::vector<float>& item_popularity() const { return item_pop_; }
+  const std::vector<float>& user_history_features() const { return user_history_; }
   // Each component's normalised scores for a history (one vector of num_items() per
   // component, in options().models order): what score_history combines. For explanations.
   void component_scores(const UserHistory& user, std::vector<std::vector<float>>* out) const;

@@ -164,18 +164,23 @@ Eigen::VectorXf IalsModel::fold_in(std::span<const uint32_t> items, std::span<co
                                    const Eigen::MatrixXf& gram) const {
   const Eigen::Index f = items_.cols();
   NUDGE_CHECK(gram.rows() == f && gram.cols() == f, "ials: fold_in with a Gram matrix of the wrong size");
-  Eigen::MatrixXf a = gram;
-  a.diagonal().array() += row_lambda(options_, static_cast<uint32_t>(items.size()));
-  Eigen::VectorXf b = Eigen::VectorXf::Zero(f);
-  const float alpha = static_cast<float>(options_.alpha);
-  for (size_t k = 0; k < items.size(); ++k) {
-    const auto y = items_.row(items[k]);
-    const float c = 1.f + alpha * weights[k];
-    a.noalias() += (c - 1.f) * y.transpose() * y;
-    b.noalias() += c * y.transpose();
+  const auto n = static_cast<Eigen::Index>(items.size());
+  if (n == 0) return Eigen::VectorXf::Zero(f);
+  // In double: A's condition number reaches 1e5 with little regularisation, and float
+  // sums of its n rank-one terms then move scores by ~1e-4 of their size. The history's
+  // rows go through one small product, which costs about what float's rank-one loop did.
+  Eigen::MatrixXd y(n, f);
+  Eigen::VectorXd c(n);
+  const double alpha = options_.alpha;
+  for (Eigen::Index k = 0; k < n; ++k) {
+    y.row(k) = items_.row(items[static_cast<size_t>(k)]).cast<double>();
+    c[k] = 1.0 + alpha * weights[static_cast<size_t>(k)];
   }
-  if (items.empty()) return b;
-  return a.ldlt().solve(b);
+  Eigen::MatrixXd a = gram.cast<double>();
+  a.diagonal().array() += row_lambda(options_, static_cast<uint32_t>(n));
+  a.noalias() += y.transpose() * (c.array() - 1.0).matrix().asDiagonal() * y;
+  const Eigen::VectorXd b = y.transpose() * c;
+  return a.ldlt().solve(b).cast<float>();
 }
 
 void IalsModel::score_user(uint32_t user, std::span<float> scores) const {

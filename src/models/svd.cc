@@ -105,11 +105,16 @@ void SvdModel::predict_all(const Eigen::VectorXf& user_vector, float user_bias, 
   out.array() += item_bias_.array() + (mean_ + user_bias);
 }
 
-void SvdModel::score_user(uint32_t user, std::span<float> scores) const {
-  check_user_call(user, scores);
+Eigen::VectorXf SvdModel::user_vector(uint32_t user) const {
+  NUDGE_CHECK(user < num_users(), "svd: user index out of range");
   Eigen::VectorXf v = users_.row(user).transpose();
   if (plus_plus_) v += implicit_sum(rated_.row_indices(user));
-  predict_all(v, user_bias_[user], scores);
+  return v;
+}
+
+void SvdModel::score_user(uint32_t user, std::span<float> scores) const {
+  check_user_call(user, scores);
+  predict_all(user_vector(user), user_bias_[user], scores);
 }
 
 void SvdModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,

@@ -494,9 +494,21 @@ void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng)
   refresh_item_vectors();
 }
 
+Eigen::VectorXf TwoTowerModel::training_user_vector(uint32_t user) const {
+  NUDGE_CHECK(user < num_users(), "twotower: user index out of range");
+  return user_vector(user_token_lists_.row_indices(user), recent_.row_indices(user));
+}
+
+std::vector<std::pair<std::string, uint32_t>> TwoTowerModel::user_feature_tokens() const {
+  std::vector<std::pair<std::string, uint32_t>> out;
+  for (uint32_t k = 0; k < user_index_.vocabulary.size(); ++k)
+    out.emplace_back(user_index_.vocabulary.id_of(k), user_index_.base + k);
+  return out;
+}
+
 void TwoTowerModel::score_user(uint32_t user, std::span<float> scores) const {
   check_user_call(user, scores);
-  score_items(user_vector(user_token_lists_.row_indices(user), recent_.row_indices(user)), scores);
+  score_items(training_user_vector(user), scores);
 }
 
 void TwoTowerModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,

@@ -50,6 +50,11 @@ class BprModel : public Recommender {
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;
 
+  // Scores are user_factors().row(u) . item_factors().row(i) + item_bias()[i] (ONNX export).
+  const FactorMatrix& user_factors() const { return users_; }
+  const FactorMatrix& item_factors() const { return items_; }
+  const Eigen::VectorXf& item_bias() const { return item_bias_; }
+
  private:
   BprOptions options_;
   Params params_;

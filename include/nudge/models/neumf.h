@@ -72,6 +72,9 @@ class NeuMfModel : public Recommender {
   static double batch_loss(const Net& net, const std::string& mode, std::span<const uint32_t> users,
                            std::span<const uint32_t> items, std::span<const float> labels, Grads* grads);
   Net& net() { return net_; }
+  const Net& net() const { return net_; }
+  // item_mlp times the item half of the first MLP layer: what scoring adds to the user half.
+  const nn::Matrix& item_first_layer() const { return item_first_layer_; }
 
  private:
   void init(uint32_t users, uint32_t items);

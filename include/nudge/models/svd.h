@@ -47,6 +47,14 @@ class SvdModel : public Recommender {
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;
 
+  // Scores are global_mean() + user_bias()[u] + item_bias()[i] + user_vector(u) . item_factors().row(i)
+  // (ONNX export); user_vector includes SVD++'s implicit part.
+  float global_mean() const { return mean_; }
+  const Eigen::VectorXf& user_bias() const { return user_bias_; }
+  const Eigen::VectorXf& item_bias() const { return item_bias_; }
+  const FactorMatrix& item_factors() const { return items_; }
+  Eigen::VectorXf user_vector(uint32_t user) const;
+
  private:
   Eigen::VectorXf implicit_sum(std::span<const uint32_t> items) const;
   void predict_all(const Eigen::VectorXf& user_vector, float user_bias, std::span<float> scores) const;

@@ -129,6 +129,16 @@ class TwoTowerModel : public Recommender {
   std::vector<float>& biases() { return biases_; }
   // Item vectors as served (cold items: features only).
   const FactorMatrix& item_vectors() const { return item_vectors_; }
+  // What score_user uses for a training user: its tokens (ID included) and recent items,
+  // and the user tower over them (ONNX export).
+  std::span<const uint32_t> user_tokens(uint32_t user) const { return user_token_lists_.row_indices(user); }
+  std::span<const uint32_t> recent_items(uint32_t user) const { return recent_.row_indices(user); }
+  Eigen::VectorXf training_user_vector(uint32_t user) const;
+  const FactorMatrix& token_embeddings() const { return embeddings_; }
+  // The user attribute tokens the model knows: "field=value" -> token, and the numeric
+  // fields (a value x is token first_token + the number of cuts <= x).
+  std::vector<std::pair<std::string, uint32_t>> user_feature_tokens() const;
+  const std::vector<NumericField>& user_numeric_features() const { return user_index_.numeric; }
 
  private:
   void item_tokens(uint32_t item, bool drop_id, std::vector<uint32_t>* out) const;

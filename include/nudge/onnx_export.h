@@ -1,0 +1,57 @@
+// ONNX export: the scoring part of a fitted model as an ONNX graph (opset 17), for ONNX
+// Runtime, TensorRT or any other ONNX runtime. docs/formats/onnx.md names every input and
+// output and shows how to call each graph.
+//
+// Two graphs, chosen by ExportGraph:
+//   kUser     input  user     int64 [N]         training user indices (0 .. users - 1)
+//             output scores   float [N, items]  what Recommender::score_user gives
+//             for iALS, BPR, SVD, SVD++, GMF/MLP/NeuMF, the two-tower model (its user tower
+//             evaluated for every training user) and a fusion of those (weighted or learned,
+//             zscore or minmax normalisation)
+//   kHistory  a user known by behaviour rather than by index:
+//             iALS      history_items int64 [N, L], history_weights float [N, L] -> scores,
+//                       the exact fold-in solve (Recommender::score_history)
+//             twotower  user_tokens int64 [N, T], recent_items int64 [N, H] -> scores, the
+//                       user tower over token IDs (attribute tokens, recent items)
+//             rows are padded with -1 (an index < 0 is no entry)
+// With int8, every item matrix is stored as int8 with a per-row scale (as the embedded
+// snapshot does, about 4x smaller) and dequantised inside the graph (DequantizeLinear).
+//
+// The file's metadata (metadata_props) carries nudge.kind, nudge.format_version, nudge.graph,
+// nudge.items and nudge.users (JSON arrays of the external IDs, in index order) and, for the
+// two-tower model, its token layout (docs/formats/onnx.md).
+//
+// Written with the ONNX library (libonnx) and passed through its checker before the file is
+// written; the file is written atomically.
+#pragma once
+
+#include <string>
+
+#include "nudge/model_file.h"
+#include "nudge/status.h"
+
+namespace nudge {
+
+enum class ExportGraph { kUser, kHistory };
+
+struct OnnxExportOptions {
+  ExportGraph graph = ExportGraph::kUser;
+  bool int8 = false;  // item matrices as int8 with a per-row scale
+};
+
+// The format version in nudge.format_version; bumped when inputs or outputs change.
+inline constexpr int kOnnxExportVersion = 1;
+
+// Serialised ONNX model bytes for `model`, checked by the ONNX checker. A kind or
+// combination without an ONNX form (popularity, KNN, EASE, a history graph for a model
+// whose fold-in is an optimisation, rank normalisation) gives an invalid-argument Status
+// naming it.
+Result<std::string> onnx_model_bytes(const LoadedModel& model, const OnnxExportOptions& options);
+
+// onnx_model_bytes written atomically to `path`.
+Status export_onnx(const LoadedModel& model, const OnnxExportOptions& options, const std::string& path);
+
+// Runs the ONNX checker on serialised model bytes; the checker's message on failure.
+Status check_onnx_bytes(const std::string& bytes);
+
+}  // namespace nudge

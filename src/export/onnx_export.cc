@@ -1,0 +1,410 @@
+// The ONNX graphs of each model kind. Every graph computes what the model's own scorer
+// computes, in the same order of operations where it matters for rounding; the ONNX Runtime
+// test (tests/export/onnx_export_test.cc) holds them to 1e-4 of the C++ scores.
+#include <onnx/checker.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/atomic_file.h"
+#include "nudge/fusion.h"
+#include "nudge/models/bpr.h"
+#include "nudge/models/ials.h"
+#include "nudge/models/neumf.h"
+#include "nudge/models/svd.h"
+#include "nudge/models/two_tower.h"
+#include "nudge/onnx_export.h"
+#include "export/graph_builder.h"
+
+namespace nudge {
+
+namespace {
+
+using onnx::TensorProto;
+using onnx_export::GraphBuilder;
+
+constexpr int64_t kOpset = 17;  // ONNX 1.12 (Debian 12) knows opsets up to 17
+
+std::span<const float> row_major(const FactorMatrix& m) {
+  return {m.data(), static_cast<size_t>(m.size())};
+}
+
+// [N, items] = users [N, f] . items' + bias: Gemm with the item matrix transposed.
+std::string dot_items(GraphBuilder& g, const std::string& users, const FactorMatrix& items,
+                      std::span<const float> bias, bool int8, const std::string& prefix) {
+  const std::string y = g.matrix(prefix + "item_factors", items.data(), items.rows(), items.cols(), int8);
+  std::string out;
+  if (bias.empty()) {
+    out = g.op("Gemm", {users, y}, prefix + "dot");
+  } else {
+    out = g.op("Gemm", {users, y, g.floats(prefix + "item_bias", bias, {static_cast<int64_t>(bias.size())})},
+               prefix + "dot");
+  }
+  g.attr("transB", int64_t{1});
+  return out;
+}
+
+// Precomputed user vectors (one row per training user), gathered by `user`.
+std::string user_rows(GraphBuilder& g, const FactorMatrix& users, const std::string& user, const std::string& prefix) {
+  const std::string table = g.floats(prefix + "user_factors", row_major(users), {users.rows(), users.cols()});
+  return g.gather_rows(table, user);
+}
+
+std::string neumf_scores(GraphBuilder& g, const NeuMfModel& m, const std::string& user, bool int8,
+                         const std::string& prefix) {
+  const NeuMfModel::Net& net = m.net();
+  const bool use_gmf = m.name() != "mlp", use_mlp = m.name() != "gmf";
+  const Eigen::Index gw = net.user_gmf.cols(), mw = net.user_mlp.cols();
+  const Eigen::Index last = net.tower.back().weight.rows();
+  std::string logit = g.scalar(prefix + "out_bias", net.out_bias);
+  if (use_gmf) {
+    const std::string pg = g.gather_rows(g.floats(prefix + "user_gmf", row_major(net.user_gmf),
+                                                  {net.user_gmf.rows(), gw}),
+                                         user);
+    const Eigen::VectorXf head = net.out_weight.head(gw);
+    const std::string hg = g.op("Mul", {pg, g.floats(prefix + "out_weight_gmf", {head.data(), size_t(gw)}, {gw})});
+    const std::string gmf = dot_items(g, hg, net.item_gmf, {}, int8, prefix + "gmf_");
+    logit = g.op("Add", {gmf, logit}, prefix + "logit");
+  }
+  if (use_mlp) {
+    const std::string pm = g.gather_rows(g.floats(prefix + "user_mlp", row_major(net.user_mlp),
+                                                  {net.user_mlp.rows(), mw}),
+                                         user);
+    const nn::Dense& first = net.tower[0];
+    const FactorMatrix user_half = first.weight.leftCols(mw);  // h0 x m
+    const std::string uf = g.op("Gemm", {pm, g.floats(prefix + "mlp_user_weight", row_major(user_half),
+                                                      {user_half.rows(), user_half.cols()}),
+                                         g.floats(prefix + "mlp_first_bias", {first.bias.data(), size_t(first.bias.size())},
+                                                  {first.bias.size()})});
+    g.attr("transB", int64_t{1});
+    const nn::Matrix& items = m.item_first_layer();  // I x h0
+    const std::string item_half = g.matrix(prefix + "mlp_item_first_layer", items.data(), items.rows(), items.cols(), int8);
+    std::string a = g.op("Relu", {g.op("Add", {item_half, g.unsqueeze(uf, 1)})}, prefix + "mlp_hidden");  // N x I x h0
+    for (size_t l = 1; l < net.tower.size(); ++l) {
+      const FactorMatrix wt = net.tower[l].weight.transpose();  // in x out
+      const std::string w = g.floats(prefix + "mlp_weight", row_major(wt), {wt.rows(), wt.cols()});
+      const std::string b = g.floats(prefix + "mlp_bias", {net.tower[l].bias.data(), size_t(net.tower[l].bias.size())},
+                                     {net.tower[l].bias.size()});
+      a = g.op("Relu", {g.op("Add", {g.op("MatMul", {a, w}), b})}, prefix + "mlp_hidden");
+    }
+    const Eigen::VectorXf tail = net.out_weight.tail(last);
+    const std::string mlp = g.op("MatMul", {a, g.floats(prefix + "out_weight_mlp", {tail.data(), size_t(last)}, {last})});
+    logit = g.op("Add", {logit, mlp}, prefix + "logit");
+  }
+  return logit;
+}
+
+Result<std::string> user_scores(GraphBuilder& g, const Recommender& model, const std::string& user, bool int8,
+                                const std::string& prefix);
+
+// Per-user normalisation over the catalogue, as normalise_scores does (zscore, minmax).
+std::string normalise(GraphBuilder& g, const std::string& s, const std::string& method, const std::string& prefix) {
+  const std::string zero = g.scalar(prefix + "zero", 0.f);
+  if (method == "minmax") {
+    const std::string lo = g.op("ReduceMin", {s});
+    g.attr("axes", std::vector<int64_t>{1});
+    const std::string hi = g.op("ReduceMax", {s});
+    g.attr("axes", std::vector<int64_t>{1});
+    const std::string range = g.op("Sub", {hi, lo});
+    const std::string scaled = g.op("Div", {g.op("Sub", {s, lo}), range});
+    return g.op("Where", {g.op("Greater", {range, zero}), scaled, zero}, prefix + "normalised");
+  }
+  const std::string mean = g.reduce_mean(s, 1, true);
+  const std::string d = g.op("Sub", {s, mean});
+  const std::string sd = g.op("Sqrt", {g.reduce_mean(g.op("Mul", {d, d}), 1, true)});
+  return g.op("Where", {g.op("Greater", {sd, zero}), g.op("Div", {d, sd}), zero}, prefix + "normalised");
+}
+
+Result<std::string> fusion_scores(GraphBuilder& g, const FusionModel& f, const std::string& user, bool int8) {
+  const std::string& method = f.options().normalise;
+  if (method != "zscore" && method != "minmax")
+    return Status::invalid_argument("onnx export: fusion with normalise=" + method +
+                                    " has no ONNX form (a per-user sort); use zscore or minmax");
+  const size_t m = f.num_parts();
+  std::vector<std::string> z;
+  for (size_t k = 0; k < m; ++k) {
+    const std::string prefix = f.options().models[k] + std::to_string(k) + "_";
+    NUDGE_ASSIGN_OR_RETURN(std::string s, user_scores(g, f.part(k), user, int8, prefix));
+    z.push_back(normalise(g, s, method, prefix));
+  }
+  const std::vector<float>& w = f.weights();
+  if (f.options().method == "weighted") {
+    float total = 0;
+    for (float x : w) total += x;
+    std::string out = g.scalar("fusion_zero", 0.f);
+    for (size_t k = 0; k < m; ++k) {
+      const float share = total > 0 ? w[k] / total : 1.f / static_cast<float>(m);
+      out = g.op("Add", {out, g.op("Mul", {z[k], g.scalar("fusion_weight", share)})}, "fused");
+    }
+    return out;
+  }
+  // Learned: w . [z_k, z_k * h, p, h * p, 1] with h the user's history feature and p the
+  // item's popularity feature.
+  const std::vector<float>& hist = f.user_history_features();
+  const std::vector<float>& pop = f.item_popularity();
+  const std::string h = g.unsqueeze(
+      g.gather_rows(g.floats("fusion_user_history", hist, {static_cast<int64_t>(hist.size())}), user), 1);  // N x 1
+  const std::string p = g.floats("fusion_item_popularity", pop, {static_cast<int64_t>(pop.size())});
+  // In fuse()'s order of operations: w_p p + (w_hp h) p + w_1.
+  const std::string pop_term = g.op("Mul", {g.scalar("fusion_w_pop", w[2 * m]), p});
+  const std::string hist_pop_term =
+      g.op("Mul", {g.op("Mul", {g.scalar("fusion_w_hist_pop", w[2 * m + 1]), h}), p});
+  std::string out =
+      g.op("Add", {g.op("Add", {pop_term, hist_pop_term}), g.scalar("fusion_w_bias", w[2 * m + 2])}, "fused");
+  for (size_t k = 0; k < m; ++k) {
+    const std::string coef =
+        g.op("Add", {g.scalar("fusion_w", w[k]), g.op("Mul", {g.scalar("fusion_w_hist", w[m + k]), h})});
+    out = g.op("Add", {out, g.op("Mul", {coef, z[k]})}, "fused");
+  }
+  return out;
+}
+
+// The scores [N, items] of training users `user` [N] for any exportable kind.
+Result<std::string> user_scores(GraphBuilder& g, const Recommender& model, const std::string& user, bool int8,
+                                const std::string& prefix) {
+  if (const auto* m = dynamic_cast<const IalsModel*>(&model))
+    return dot_items(g, user_rows(g, m->user_factors(), user, prefix), m->item_factors(), {}, int8, prefix);
+  if (const auto* m = dynamic_cast<const BprModel*>(&model)) {
+    return dot_items(g, user_rows(g, m->user_factors(), user, prefix), m->item_factors(),
+                     {m->item_bias().data(), size_t(m->item_bias().size())}, int8, prefix);
+  }
+  if (const auto* m = dynamic_cast<const SvdModel*>(&model)) {
+    FactorMatrix users(m->num_users(), m->item_factors().cols());
+    std::vector<float> user_offset(m->num_users());  // mean + b_u
+    for (uint32_t u = 0; u < m->num_users(); ++u) {
+      users.row(u) = m->user_vector(u).transpose();
+      user_offset[u] = m->global_mean() + m->user_bias()[u];
+    }
+    const std::string dot = dot_items(g, user_rows(g, users, user, prefix), m->item_factors(),
+                                      {m->item_bias().data(), size_t(m->item_bias().size())}, int8, prefix);
+    const std::string offset = g.gather_rows(
+        g.floats(prefix + "user_offset", user_offset, {static_cast<int64_t>(user_offset.size())}), user);
+    return g.op("Add", {dot, g.unsqueeze(offset, 1)}, prefix + "predicted");
+  }
+  if (const auto* m = dynamic_cast<const TwoTowerModel*>(&model)) {
+    FactorMatrix users(m->num_users(), m->item_vectors().cols());
+    for (uint32_t u = 0; u < m->num_users(); ++u) users.row(u) = m->training_user_vector(u).transpose();
+    return dot_items(g, user_rows(g, users, user, prefix), m->item_vectors(), m->item_biases(), int8, prefix);
+  }
+  if (const auto* m = dynamic_cast<const NeuMfModel*>(&model)) return neumf_scores(g, *m, user, int8, prefix);
+  if (const auto* m = dynamic_cast<const FusionModel*>(&model)) {
+    if (!prefix.empty()) return Status::invalid_argument("onnx export: a fusion inside a fusion");
+    return fusion_scores(g, *m, user, int8);
+  }
+  return Status::invalid_argument("onnx export: " + std::string(model.name()) +
+                                  " models have no ONNX form (exportable: ials, bpr, svd, svdpp, gmf, mlp, neumf, "
+                                  "twotower, fusion of those)");
+}
+
+// A padded index input [N, L] (-1 = no entry): its entries clamped to 0 and a float mask.
+struct PaddedIndices {
+  std::string index;  // int64 [N, L], padding replaced by 0
+  std::string valid;  // float [N, L], 1 for entries, 0 for padding
+};
+PaddedIndices unpad(GraphBuilder& g, const std::string& input) {
+  const int64_t zero[] = {0};
+  const std::string z = g.int64s("index_zero", zero, {});
+  const std::string index = g.op("Max", {input, z}, input + "_clamped");
+  const std::string present = g.op("GreaterOrEqual", {input, z});
+  const std::string valid = g.op("Cast", {present}, input + "_valid");
+  g.attr("to", int64_t{TensorProto::FLOAT});
+  return {index, valid};
+}
+
+// Sum over axis 1 of rows [N, L, f] weighted by w [N, L]: [N, f].
+std::string weighted_row_sum(GraphBuilder& g, const std::string& w, const std::string& rows) {
+  const std::string sum = g.op("MatMul", {g.unsqueeze(w, 1), rows});  // N x 1 x f
+  const int64_t axis[] = {1};
+  return g.op("Squeeze", {sum, g.int64s("axes", axis, {1})});
+}
+
+// x (float) solving A x = b for A [N, f, f] symmetric positive definite and b [N, f], both
+// double: Gauss-Jordan elimination unrolled over the f pivots (ONNX has no solve). Without
+// pivoting it is as stable as a Cholesky factorisation on such matrices.
+std::string solve_spd(GraphBuilder& g, const std::string& a, const std::string& b, int64_t f) {
+  std::string m = g.op("Concat", {a, g.unsqueeze(b, 2)}, "augmented");  // N x f x (f + 1)
+  g.attr("axis", int64_t{2});
+  const int64_t one_axis[] = {1}, two_axis[] = {2};
+  const std::string rows = g.int64s("rows_axis", one_axis, {1}), cols = g.int64s("cols_axis", two_axis, {1});
+  for (int64_t k = 0; k < f; ++k) {
+    const int64_t from[] = {k}, to[] = {k + 1};
+    const std::string start = g.int64s("pivot_start", from, {1}), end = g.int64s("pivot_end", to, {1});
+    const std::string row = g.op("Slice", {m, start, end, rows}, "pivot_row");    // N x 1 x (f + 1)
+    const std::string pivot = g.op("Slice", {row, start, end, cols}, "pivot");    // N x 1 x 1
+    const std::string col = g.op("Slice", {m, start, end, cols}, "pivot_column");  // N x f x 1
+    const std::string scaled = g.op("Div", {row, pivot}, "pivot_row_scaled");
+    const std::string eliminated = g.op("Sub", {m, g.op("Mul", {col, scaled})}, "eliminated");
+    std::vector<uint8_t> is_pivot(static_cast<size_t>(f), 0);
+    is_pivot[static_cast<size_t>(k)] = 1;
+    m = g.op("Where", {g.bools("is_pivot_row", is_pivot, {1, f, 1}), scaled, eliminated}, "augmented");
+  }
+  const int64_t from[] = {f}, to[] = {f + 1};
+  const std::string x = g.op("Slice", {m, g.int64s("solution_start", from, {1}), g.int64s("solution_end", to, {1}),
+                                       cols});
+  const std::string solution = g.op("Cast", {g.op("Squeeze", {x, cols})}, "solution");  // N x f
+  g.attr("to", int64_t{TensorProto::FLOAT});
+  return solution;
+}
+
+// iALS fold-in: A = Y'Y + lambda_u I + sum_h alpha w_h y_h y_h',  b = sum_h (1 + alpha w_h) y_h,
+// lambda_u = regularization (1 + n)^reg_exponent, scores = Y x with A x = b. A and b are
+// summed and solved in double, as IalsModel::fold_in does (A can be ill-conditioned).
+std::string ials_history_scores(GraphBuilder& g, const IalsModel& m, bool int8) {
+  const FactorMatrix& items = m.item_factors();
+  const int64_t f = items.cols();
+  auto to_double = [&g](const std::string& x) {
+    const std::string out = g.op("Cast", {x}, x + "_f64");
+    g.attr("to", int64_t{TensorProto::DOUBLE});
+    return out;
+  };
+  const std::string y = g.matrix("item_factors", items.data(), items.rows(), f, int8);
+  const PaddedIndices h = unpad(g, "history_items");
+  const std::string valid = to_double(h.valid);
+  const std::string w = g.op("Mul", {to_double("history_weights"), valid}, "weight");
+  const std::string alpha_w = g.op("Mul", {w, to_double(g.scalar("alpha", static_cast<float>(m.options().alpha)))});
+  const std::string c =
+      g.op("Mul", {g.op("Add", {alpha_w, to_double(g.scalar("one", 1.f))}), valid}, "confidence");
+  const std::string yh_float = g.gather_rows(y, h.index);  // N x L x f
+  const std::string yh = to_double(yh_float);
+  const std::string b = weighted_row_sum(g, c, yh);  // N x f
+  // Transposed before the cast: ONNX Runtime fuses a Transpose into the MatMul after it,
+  // and its fused kernel has no double version.
+  const std::string trans = g.op("Transpose", {yh_float});
+  g.attr("perm", std::vector<int64_t>{0, 2, 1});
+  const std::string weighted = g.op("Mul", {to_double(trans), g.unsqueeze(alpha_w, 1)});  // N x f x L
+  const std::string history_gram = g.op("MatMul", {weighted, yh}, "history_gram");       // N x f x f
+  const std::string n = g.reduce_sum(h.valid, 1, true);                          // N x 1
+  const std::string lambda = g.op(
+      "Mul", {g.op("Pow", {g.op("Add", {n, g.scalar("one", 1.f)}),
+                           g.scalar("reg_exponent", static_cast<float>(m.options().reg_exponent))}),
+              g.scalar("regularization", static_cast<float>(m.options().regularization))});
+  const Eigen::MatrixXf identity = Eigen::MatrixXf::Identity(f, f);
+  const std::string ridge = g.op(
+      "Mul", {g.unsqueeze(lambda, 2), g.floats("identity", {identity.data(), size_t(f * f)}, {f, f})});  // N x f x f
+  const Eigen::MatrixXf& gram = m.item_gram();  // symmetric, so its storage order does not matter
+  const std::string fixed = g.op("Add", {g.floats("item_gram", {gram.data(), size_t(f * f)}, {f, f}), ridge});
+  const std::string a = g.op("Add", {to_double(fixed), history_gram}, "system");
+  const std::string x = solve_spd(g, a, b, f);
+  const std::string out = g.op("Gemm", {x, y}, "dot");
+  g.attr("transB", int64_t{1});
+  return out;
+}
+
+// The two-tower user tower over token IDs: mean of the user's token embeddings plus the
+// mean of the recent items' vectors; scores = u . v_i + b_i.
+std::string two_tower_history_scores(GraphBuilder& g, const TwoTowerModel& m, bool int8) {
+  const FactorMatrix& e = m.token_embeddings();
+  const FactorMatrix& v = m.item_vectors();
+  const std::string embeddings = g.floats("token_embeddings", row_major(e), {e.rows(), e.cols()});
+  const std::string items = g.matrix("item_vectors", v.data(), v.rows(), v.cols(), int8);
+  const std::string one = g.scalar("one", 1.f);
+  auto mean_rows = [&](const std::string& input, const std::string& table) {
+    const PaddedIndices p = unpad(g, input);
+    const std::string sum = weighted_row_sum(g, p.valid, g.gather_rows(table, p.index));
+    return g.op("Div", {sum, g.op("Max", {g.reduce_sum(p.valid, 1, true), one})}, input + "_mean");
+  };
+  const std::string u = g.op("Add", {mean_rows("user_tokens", embeddings), mean_rows("recent_items", items)}, "user_tower");
+  const std::span<const float> bias = m.item_biases();
+  const std::string out = g.op("Gemm", {u, items, g.floats("item_bias", bias, {static_cast<int64_t>(bias.size())})}, "dot");
+  g.attr("transB", int64_t{1});
+  return out;
+}
+
+void add_metadata(onnx::ModelProto* model, const std::string& key, const std::string& value) {
+  onnx::StringStringEntryProto* e = model->add_metadata_props();
+  e->set_key(key);
+  e->set_value(value);
+}
+
+nlohmann::json ids(const IdMap& map) {
+  nlohmann::json out = nlohmann::json::array();
+  for (uint32_t k = 0; k < map.size(); ++k) out.push_back(map.id_of(k));
+  return out;
+}
+
+void add_two_tower_metadata(onnx::ModelProto* model, const TwoTowerModel& m) {
+  nlohmann::json tokens = nlohmann::json::array();
+  for (uint32_t u = 0; u < m.num_users(); ++u) {
+    const std::span<const uint32_t> t = m.user_tokens(u);
+    tokens.push_back(std::vector<uint32_t>(t.begin(), t.end()));
+  }
+  nlohmann::json vocabulary = nlohmann::json::object();
+  for (const auto& [value, token] : m.user_feature_tokens()) vocabulary[value] = token;
+  nlohmann::json numeric = nlohmann::json::array();
+  for (const TwoTowerModel::NumericField& f : m.user_numeric_features())
+    numeric.push_back({{"field", f.field}, {"first_token", f.first_token}, {"cuts", f.cuts}});
+  add_metadata(model, "nudge.user_tokens", tokens.dump());
+  add_metadata(model, "nudge.user_feature_tokens", vocabulary.dump());
+  add_metadata(model, "nudge.user_numeric_features", numeric.dump());
+  add_metadata(model, "nudge.history_length", std::to_string(m.options().history));
+}
+
+}  // namespace
+
+Status check_onnx_bytes(const std::string& bytes) {
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes)) return Status::corruption("onnx: not a serialised ModelProto");
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    return Status::invalid_argument(std::string("onnx checker: ") + e.what());
+  }
+  return Status::ok();
+}
+
+Result<std::string> onnx_model_bytes(const LoadedModel& loaded, const OnnxExportOptions& options) {
+  const Recommender& model = *loaded.model;
+  const bool history = options.graph == ExportGraph::kHistory;
+  onnx::ModelProto proto;
+  proto.set_ir_version(onnx::IR_VERSION);
+  proto.set_producer_name("nudge");
+  proto.set_producer_version(std::to_string(kOnnxExportVersion));
+  proto.set_domain("ai.nudge");
+  proto.set_doc_string("Nudge " + std::string(model.name()) + " scores; inputs and outputs in docs/formats/onnx.md");
+  onnx::OperatorSetIdProto* opset = proto.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(kOpset);
+  onnx::GraphProto* graph = proto.mutable_graph();
+  graph->set_name(std::string("nudge_") + std::string(model.name()) + (history ? "_history" : "_user"));
+  GraphBuilder g(graph);
+  const auto items = static_cast<int64_t>(model.num_items());
+  std::string scores;
+  if (!history) {
+    g.input("user", TensorProto::INT64, {{.name = "N"}});
+    NUDGE_ASSIGN_OR_RETURN(scores, user_scores(g, model, "user", options.int8, ""));
+  } else if (const auto* ials = dynamic_cast<const IalsModel*>(&model)) {
+    g.input("history_items", TensorProto::INT64, {{.name = "N"}, {.name = "L"}});
+    g.input("history_weights", TensorProto::FLOAT, {{.name = "N"}, {.name = "L"}});
+    scores = ials_history_scores(g, *ials, options.int8);
+  } else if (const auto* tower = dynamic_cast<const TwoTowerModel*>(&model)) {
+    g.input("user_tokens", TensorProto::INT64, {{.name = "N"}, {.name = "T"}});
+    g.input("recent_items", TensorProto::INT64, {{.name = "N"}, {.name = "H"}});
+    scores = two_tower_history_scores(g, *tower, options.int8);
+  } else {
+    return Status::invalid_argument("onnx export: --graph history needs an ials or twotower model; " +
+                                    std::string(model.name()) +
+                                    " fits a new user by an optimisation with no ONNX form (use --graph user)");
+  }
+  g.output(scores, "scores", TensorProto::FLOAT, {{.name = "N"}, {.size = items}});
+
+  add_metadata(&proto, "nudge.kind", std::string(model.name()));
+  add_metadata(&proto, "nudge.format_version", std::to_string(kOnnxExportVersion));
+  add_metadata(&proto, "nudge.graph", history ? "history" : "user");
+  add_metadata(&proto, "nudge.int8", options.int8 ? "true" : "false");
+  add_metadata(&proto, "nudge.params", model.params().to_string());
+  add_metadata(&proto, "nudge.items", ids(loaded.items).dump());
+  add_metadata(&proto, "nudge.users", ids(loaded.users).dump());
+  if (const auto* tower = dynamic_cast<const TwoTowerModel*>(&model)) add_two_tower_metadata(&proto, *tower);
+
+  std::string bytes;
+  if (!proto.SerializeToString(&bytes))
+    return Status::too_large("onnx export: the model is over protobuf's 2 GiB limit for one file");
+  NUDGE_RETURN_IF_ERROR(check_onnx_bytes(bytes));
+  return bytes;
+}
+
+Status export_onnx(const LoadedModel& model, const OnnxExportOptions& options, const std::string& path) {
+  NUDGE_ASSIGN_OR_RETURN(std::string bytes, onnx_model_bytes(model, options));
+  return write_file_atomically(path, {bytes});
+}
+
+}  // namespace nudge

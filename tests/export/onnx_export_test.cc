@@ -1,0 +1,362 @@
+// ONNX export: every exported file passes the ONNX checker, and ONNX Runtime (the npm
+// package onnxruntime-node, driven by tests/export/ort_run.js) gives the C++ model's scores
+// within 1e-4 on a few hundred users, for every exportable kind and both graphs.
+#include "nudge/onnx_export.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "nudge/fusion.h"
+#include "nudge/models/ials.h"
+#include "nudge/models/two_tower.h"
+#include "nudge/registry.h"
+#include "nudge/synth.h"
+#include "nudge/top_k.h"
+#include "test_util.h"
+
+namespace nudge {
+namespace {
+
+constexpr uint32_t kScoredUsers = 300;
+
+const SynthData& implicit_data() {
+  static const SynthData d = [] {
+    SynthOptions o;
+    o.num_users = 400;
+    o.num_items = 250;
+    o.num_interactions = 16000;
+    o.num_topics = 8;
+    o.seed = 5;
+    return synthesize(o).value();
+  }();
+  return d;
+}
+
+const Dataset& rating_data() {
+  static const Dataset d = [] {
+    SynthOptions o;
+    o.num_users = 400;
+    o.num_items = 250;
+    o.num_interactions = 16000;
+    o.ratings = true;
+    o.seed = 6;
+    return synthesize(o).value().dataset;
+  }();
+  return d;
+}
+
+LoadedModel fit(const Dataset& d, const std::string& spec) {
+  LoadedModel out;
+  out.model = make_recommender_from_spec(spec).value();
+  const Status s = out.model->fit(d);
+  EXPECT_TRUE(s.is_ok()) << spec << ": " << s.to_string();
+  out.users = d.catalog().users;
+  out.items = d.catalog().items;
+  out.history = d.user_items();
+  return out;
+}
+
+std::map<std::string, std::string> metadata(const std::string& bytes) {
+  onnx::ModelProto proto;
+  EXPECT_TRUE(proto.ParseFromString(bytes));
+  std::map<std::string, std::string> out;
+  for (const auto& e : proto.metadata_props()) out[e.key()] = e.value();
+  return out;
+}
+
+// Why ONNX Runtime cannot run here, or empty. Only a machine without npm may skip: where npm
+// is, scripts/install-deps.sh has installed onnxruntime-node, and its absence is a failure.
+std::string runtime_missing() {
+  if (std::system("command -v npm >/dev/null 2>&1") != 0)
+    return "npm is not installed, so ONNX Runtime (onnxruntime-node) cannot run: the ONNX Runtime checks are skipped";
+  return {};
+}
+
+// Runs `bytes` in ONNX Runtime on `inputs`; the "scores" output, row-major.
+std::vector<float> run_onnx_runtime(const std::string& bytes, const nlohmann::json& inputs) {
+  testing::TempDir dir;
+  testing::write_file(dir.file("model.onnx"), bytes);
+  testing::write_file(dir.file("inputs.json"), inputs.dump());
+  EXPECT_TRUE(std::filesystem::exists(NUDGE_ORT_NODE_DIR))
+      << "onnxruntime-node is not at " << NUDGE_ORT_NODE_DIR << ": run scripts/install-deps.sh";
+  const std::string command = std::string("node '") + NUDGE_ORT_RUN_JS + "' '" + NUDGE_ORT_NODE_DIR + "' '" +
+                              dir.file("model.onnx") + "' '" + dir.file("inputs.json") + "' '" + dir.file("out.f32") +
+                              "' > '" + dir.file("log") + "' 2>&1";
+  const int rc = std::system(command.c_str());
+  EXPECT_EQ(rc, 0) << command << "\n" << testing::read_file(dir.file("log"));
+  const std::string raw = testing::read_file(dir.file("out.f32"));
+  std::vector<float> out(raw.size() / sizeof(float));
+  std::memcpy(out.data(), raw.data(), out.size() * sizeof(float));
+  return out;
+}
+
+nlohmann::json tensor(const std::string& type, std::vector<int64_t> dims, const nlohmann::json& data) {
+  return {{"type", type}, {"dims", dims}, {"data", data}};
+}
+
+// The largest error of `got` against `want` (rows of `items`), relative to each score or,
+// for scores near zero, to a hundredth of the largest score of the user: a score that
+// cancels to ~0 carries the rounding of its terms, not of itself.
+double max_relative_error(std::span<const float> got, std::span<const float> want, size_t items) {
+  EXPECT_EQ(got.size(), want.size());
+  double worst = 0;
+  for (size_t r = 0; r * items < std::min(got.size(), want.size()); ++r) {
+    double scale = 0;
+    for (size_t i = 0; i < items; ++i) scale = std::max(scale, std::fabs(double(want[r * items + i])));
+    for (size_t i = 0; i < items; ++i) {
+      const double w = want[r * items + i], g = got[r * items + i];
+      if (!std::isfinite(g)) return INFINITY;
+      worst = std::max(worst, std::fabs(g - w) / std::max({std::fabs(w), 1e-2 * scale, 1e-12}));
+    }
+  }
+  return worst;
+}
+
+std::vector<float> user_scores(const Recommender& m, uint32_t users) {
+  std::vector<float> out(size_t(users) * m.num_items());
+  for (uint32_t u = 0; u < users; ++u) m.score_user(u, std::span(out).subspan(size_t(u) * m.num_items(), m.num_items()));
+  return out;
+}
+
+nlohmann::json user_input(uint32_t users) {
+  std::vector<int64_t> ids(users);
+  for (uint32_t u = 0; u < users; ++u) ids[u] = u;
+  return {{"user", tensor("int64", {users}, ids)}};
+}
+
+struct Case {
+  std::string spec;
+  bool ratings = false;
+};
+
+class OnnxUserGraphTest : public ::testing::TestWithParam<Case> {};
+
+// The user graph of each kind: checked, its metadata names the kind and the IDs, and ONNX
+// Runtime gives score_user's scores for 300 users within 1e-4.
+TEST_P(OnnxUserGraphTest, OnnxRuntimeGivesTheModelsScores) {
+  const Case& c = GetParam();
+  const Dataset& d = c.ratings ? rating_data() : implicit_data().dataset;
+  const LoadedModel m = fit(d, c.spec);
+  const Result<std::string> bytes = onnx_model_bytes(m, {});
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().to_string();
+  ASSERT_OK(check_onnx_bytes(bytes.value()));
+  const auto meta = metadata(bytes.value());
+  EXPECT_EQ(meta.at("nudge.kind"), m.model->name());
+  EXPECT_EQ(meta.at("nudge.graph"), "user");
+  EXPECT_EQ(meta.at("nudge.format_version"), std::to_string(kOnnxExportVersion));
+  const auto items = nlohmann::json::parse(meta.at("nudge.items"));
+  ASSERT_EQ(items.size(), d.num_items());
+  EXPECT_EQ(items[7].get<std::string>(), d.catalog().items.id_of(7));
+  EXPECT_EQ(nlohmann::json::parse(meta.at("nudge.users")).size(), d.num_users());
+
+  if (const std::string why = runtime_missing(); !why.empty()) GTEST_SKIP() << why;
+  const std::vector<float> got = run_onnx_runtime(bytes.value(), user_input(kScoredUsers));
+  const std::vector<float> want = user_scores(*m.model, kScoredUsers);
+  const double error = max_relative_error(got, want, d.num_items());
+  std::printf("%s: %u users x %u items, max relative error %.2e\n", c.spec.c_str(), kScoredUsers, d.num_items(), error);
+  EXPECT_LE(error, 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, OnnxUserGraphTest,
+    ::testing::Values(Case{"ials:factors=16,iterations=5"}, Case{"bpr:factors=16,epochs=10,threads=1"},
+                      Case{"svd:factors=16,epochs=5", true}, Case{"svdpp:factors=8,epochs=3", true},
+                      Case{"gmf:factors=8,epochs=2,threads=1"}, Case{"mlp:layers=16-8,epochs=2,threads=1"},
+                      Case{"neumf:factors=8,layers=32-16-8,epochs=2,threads=1"},
+                      Case{"twotower:factors=8,epochs=3,threads=1"},
+                      Case{"fusion:models=ials+twotower,ials.factors=8,twotower.factors=8,twotower.threads=1"},
+                      Case{"fusion:models=ials+bpr,method=learned,normalise=minmax,ials.factors=8,bpr.factors=8,"
+                           "bpr.threads=1"}),
+    [](const ::testing::TestParamInfo<Case>& param) {
+      return param.param.spec.substr(0, param.param.spec.find(':')) + std::to_string(param.index);
+    });
+
+// Pads rows of indices (and values) to one width with -1 (and 0).
+void pad(const std::vector<std::vector<int64_t>>& rows, std::vector<int64_t>* flat, size_t* width) {
+  *width = 1;
+  for (const auto& r : rows) *width = std::max(*width, r.size());
+  flat->assign(rows.size() * *width, -1);
+  for (size_t k = 0; k < rows.size(); ++k) std::copy(rows[k].begin(), rows[k].end(), flat->begin() + k * *width);
+}
+
+// The iALS history graph is the fold-in: histories of 300 training users (and an empty one)
+// give score_history's scores, solved in the graph by Gauss-Jordan elimination.
+TEST(OnnxExportTest, IalsHistoryGraphIsTheFoldIn) {
+  const Dataset& d = implicit_data().dataset;
+  const LoadedModel m = fit(d, "ials:factors=16,iterations=5,reg_exponent=1,alpha=2");
+  const Result<std::string> bytes = onnx_model_bytes(m, {.graph = ExportGraph::kHistory});
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().to_string();
+  EXPECT_EQ(metadata(bytes.value()).at("nudge.graph"), "history");
+  if (const std::string why = runtime_missing(); !why.empty()) GTEST_SKIP() << why;
+
+  const CsrMatrix& history = d.user_items();
+  std::vector<std::vector<int64_t>> items;
+  std::vector<float> want;
+  for (uint32_t u = 0; u <= kScoredUsers; ++u) {
+    // The last row is empty: a user with no history folds in to zero.
+    const std::span<const uint32_t> it = u < kScoredUsers ? history.row_indices(u) : std::span<const uint32_t>();
+    const std::span<const float> w = u < kScoredUsers ? history.row_values(u) : std::span<const float>();
+    items.emplace_back(it.begin(), it.end());
+    std::vector<float> s(d.num_items());
+    m.model->score_history(it, w, s);
+    want.insert(want.end(), s.begin(), s.end());
+  }
+  std::vector<int64_t> flat;
+  size_t width = 0;
+  pad(items, &flat, &width);
+  std::vector<float> weights(flat.size(), 0.f);
+  for (uint32_t u = 0; u < kScoredUsers; ++u)
+    std::copy(history.row_values(u).begin(), history.row_values(u).end(), weights.begin() + u * width);
+  const auto n = static_cast<int64_t>(items.size()), l = static_cast<int64_t>(width);
+  const std::vector<float> got = run_onnx_runtime(
+      bytes.value(), {{"history_items", tensor("int64", {n, l}, flat)}, {"history_weights", tensor("float32", {n, l}, weights)}});
+  const double error = max_relative_error(got, want, d.num_items());
+  std::printf("ials fold-in: %lld histories up to %lld items, max relative error %.2e\n", static_cast<long long>(n),
+              static_cast<long long>(l), error);
+  EXPECT_LE(error, 1e-4);
+  for (uint32_t i = 0; i < d.num_items(); ++i) ASSERT_EQ(got[kScoredUsers * d.num_items() + i], 0.f);
+}
+
+// The two-tower history graph is the user tower over token IDs: a training user's tokens and
+// recent items give score_user; a user known by attributes and recent items gives
+// score_history_with; the token layout in the metadata is the model's.
+TEST(OnnxExportTest, TwoTowerHistoryGraphIsTheUserTower) {
+  const Dataset& d = implicit_data().dataset;
+  const LoadedModel m = fit(d, "twotower:factors=8,epochs=3,threads=1,history=5");
+  const auto& tower = dynamic_cast<const TwoTowerModel&>(*m.model);
+  const Result<std::string> bytes = onnx_model_bytes(m, {.graph = ExportGraph::kHistory});
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().to_string();
+  const auto meta = metadata(bytes.value());
+  EXPECT_EQ(meta.at("nudge.history_length"), "5");
+  const auto user_tokens = nlohmann::json::parse(meta.at("nudge.user_tokens"));
+  ASSERT_EQ(user_tokens.size(), d.num_users());
+  EXPECT_EQ(user_tokens[3].get<std::vector<uint32_t>>(),
+            std::vector<uint32_t>(tower.user_tokens(3).begin(), tower.user_tokens(3).end()));
+  const auto vocabulary = nlohmann::json::parse(meta.at("nudge.user_feature_tokens"));
+  ASSERT_TRUE(vocabulary.contains("segment=s02")) << vocabulary.dump();
+  if (const std::string why = runtime_missing(); !why.empty()) GTEST_SKIP() << why;
+
+  std::vector<std::vector<int64_t>> tokens, recent;
+  std::vector<float> want = user_scores(tower, kScoredUsers);
+  for (uint32_t u = 0; u < kScoredUsers; ++u) {
+    tokens.emplace_back(tower.user_tokens(u).begin(), tower.user_tokens(u).end());
+    recent.emplace_back(tower.recent_items(u).begin(), tower.recent_items(u).end());
+  }
+  // A served user: two attribute tokens from the vocabulary and three recent items.
+  const FeatureDescription attributes{{{"segment", "s02"}, {"country", "fr"}}, {}};
+  const std::vector<uint32_t> recent_items = {9, 4, 1};
+  const std::vector<float> ones(3, 1.f);
+  std::vector<uint32_t> attribute_tokens;
+  tower.describe_user(attributes, &attribute_tokens);
+  ASSERT_EQ(attribute_tokens.size(), 2u);
+  tokens.emplace_back(attribute_tokens.begin(), attribute_tokens.end());
+  recent.emplace_back(recent_items.begin(), recent_items.end());
+  std::vector<float> served(d.num_items());
+  tower.score_history_with(UserHistory{recent_items, ones, recent_items, &attributes}, {}, served, {});
+  want.insert(want.end(), served.begin(), served.end());
+
+  std::vector<int64_t> flat_tokens, flat_recent;
+  size_t t = 0, h = 0;
+  pad(tokens, &flat_tokens, &t);
+  pad(recent, &flat_recent, &h);
+  const auto n = static_cast<int64_t>(tokens.size());
+  const std::vector<float> got =
+      run_onnx_runtime(bytes.value(), {{"user_tokens", tensor("int64", {n, int64_t(t)}, flat_tokens)},
+                                       {"recent_items", tensor("int64", {n, int64_t(h)}, flat_recent)}});
+  const double error = max_relative_error(got, want, d.num_items());
+  std::printf("twotower tower: %lld users, max relative error %.2e\n", static_cast<long long>(n), error);
+  EXPECT_LE(error, 1e-4);
+}
+
+// int8 item matrices: about a quarter of the bytes, scores within a few percent of the float
+// export's and most of each user's top 10 kept. The measured loss is printed.
+TEST(OnnxExportTest, Int8ItemsLoseLittleAccuracy) {
+  const Dataset& d = implicit_data().dataset;
+  const LoadedModel m = fit(d, "ials:factors=32,iterations=5");
+  const std::string f32 = onnx_model_bytes(m, {}).value();
+  const std::string i8 = onnx_model_bytes(m, {.int8 = true}).value();
+  ASSERT_OK(check_onnx_bytes(i8));
+  const size_t item_bytes = size_t(d.num_items()) * 32 * sizeof(float);
+  EXPECT_NEAR(static_cast<double>(f32.size() - i8.size()), item_bytes * 0.75, item_bytes * 0.05);
+  if (const std::string why = runtime_missing(); !why.empty()) GTEST_SKIP() << why;
+
+  const std::vector<float> want = user_scores(*m.model, kScoredUsers);
+  const std::vector<float> got = run_onnx_runtime(i8, user_input(kScoredUsers));
+  ASSERT_EQ(got.size(), want.size());
+  double worst = 0, kept = 0;
+  std::vector<ScoredItem> a, b;
+  const uint32_t items = d.num_items();
+  for (uint32_t u = 0; u < kScoredUsers; ++u) {
+    const auto g = std::span(got).subspan(size_t(u) * items, items), w = std::span(want).subspan(size_t(u) * items, items);
+    float scale = 0;
+    for (float x : w) scale = std::max(scale, std::fabs(x));
+    for (uint32_t i = 0; i < items; ++i) worst = std::max(worst, double(std::fabs(g[i] - w[i]) / scale));
+    top_k(g, 10, {}, &a);
+    top_k(w, 10, {}, &b);
+    for (const auto& x : a)
+      kept += std::any_of(b.begin(), b.end(), [&](const ScoredItem& y) { return y.item == x.item; }) ? 0.1 : 0.0;
+  }
+  kept /= kScoredUsers;
+  std::printf("int8: %zu -> %zu bytes; max error %.4f of the user's largest score; top-10 overlap %.3f\n", f32.size(),
+              i8.size(), worst, kept);
+  EXPECT_LT(worst, 0.02);
+  EXPECT_GT(kept, 0.9);
+}
+
+// Kinds and combinations without an ONNX form are refused with a message naming them.
+TEST(OnnxExportTest, UnexportableModelsAreRefusedByName) {
+  const Dataset& d = implicit_data().dataset;
+  for (const char* spec : {"popularity", "itemknn", "ease"}) {
+    const LoadedModel m = fit(d, spec);
+    const Result<std::string> r = onnx_model_bytes(m, {});
+    ASSERT_FALSE(r.is_ok()) << spec;
+    EXPECT_EQ(r.status().to_string(), "invalid argument: onnx export: " + std::string(m.model->name()) +
+                                          " models have no ONNX form (exportable: ials, bpr, svd, svdpp, gmf, "
+                                          "mlp, neumf, twotower, fusion of those)");
+  }
+  const LoadedModel bpr = fit(d, "bpr:factors=4,epochs=1");
+  EXPECT_EQ(onnx_model_bytes(bpr, {.graph = ExportGraph::kHistory}).status().to_string(),
+            "invalid argument: onnx export: --graph history needs an ials or twotower model; bpr fits a new user "
+            "by an optimisation with no ONNX form (use --graph user)");
+  const LoadedModel ranked = fit(d, "fusion:models=ials+bpr,normalise=rank,ials.factors=4,bpr.factors=4,bpr.epochs=1");
+  EXPECT_EQ(onnx_model_bytes(ranked, {}).status().to_string(),
+            "invalid argument: onnx export: fusion with normalise=rank has no ONNX form (a per-user sort); use "
+            "zscore or minmax");
+  const LoadedModel knn_fusion = fit(d, "fusion:models=ials+itemknn,ials.factors=4");
+  EXPECT_NE(onnx_model_bytes(knn_fusion, {}).status().to_string().find("itemknn models have no ONNX form"),
+            std::string::npos);
+}
+
+// The checker's verdict reaches the caller: bytes that are not a model, and a model the
+// checker rejects (a node reading a tensor nothing defines).
+TEST(OnnxExportTest, CheckerFailuresAreReported) {
+  EXPECT_EQ(check_onnx_bytes("\xff\xff not protobuf").to_string(), "corruption: onnx: not a serialised ModelProto");
+  const LoadedModel m = fit(implicit_data().dataset, "ials:factors=4,iterations=1");
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(onnx_model_bytes(m, {}).value()));
+  onnx::NodeProto* bad = proto.mutable_graph()->add_node();
+  bad->set_op_type("Relu");
+  bad->add_input("nowhere");
+  bad->add_output("dangling");
+  const Status s = check_onnx_bytes(proto.SerializeAsString());
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("nowhere"), std::string::npos) << s.to_string();
+}
+
+// export_onnx writes the checked bytes; a path it cannot write is an error, not a crash.
+TEST(OnnxExportTest, WritesTheFileAtomically) {
+  const LoadedModel m = fit(implicit_data().dataset, "ials:factors=4,iterations=1");
+  testing::TempDir dir;
+  ASSERT_OK(export_onnx(m, {}, dir.file("m.onnx")));
+  EXPECT_EQ(testing::read_file(dir.file("m.onnx")), onnx_model_bytes(m, {}).value());
+  EXPECT_FALSE(std::filesystem::exists(dir.file("m.onnx.tmp")));
+  EXPECT_FALSE(export_onnx(m, {}, dir.file("missing/m.onnx")).is_ok());
+}
+
+}  // namespace
+}  // namespace nudge
