@@ -230,6 +230,33 @@ class Model {
     return py::make_tuple(out_ids, out_scores);
   }
 
+  // Every item's score for each training user: [users, items], as the ONNX user graph gives.
+  py::array_t<float> score(py::array_t<int64_t, py::array::c_style | py::array::forcecast> users, int threads) {
+    require_fitted();
+    if (users.ndim() != 1) throw py::value_error("userid: expected a 1-D array of integers");
+    const size_t count = static_cast<size_t>(users.size());
+    const int64_t* ids = users.data();
+    for (size_t k = 0; k < count; ++k) {
+      if (ids[k] < 0 || ids[k] >= num_users())
+        throw py::value_error("userid[" + std::to_string(k) + "]: " + std::to_string(ids[k]) +
+                              " is not a training user (0.." + std::to_string(num_users() - 1) + ")");
+    }
+    const auto items = static_cast<size_t>(num_items());
+    py::array_t<float> out({count, items});
+    float* data = out.mutable_data();
+    {
+      py::gil_scoped_release release;
+      parallel_for(
+          count, resolve_threads(threads),
+          [&](size_t begin, size_t end, int) {
+            for (size_t k = begin; k < end; ++k)
+              model_->score_user(static_cast<uint32_t>(ids[k]), std::span<float>(data + k * items, items));
+          },
+          16);
+    }
+    return out;
+  }
+
   py::tuple similar_items(int64_t item, int64_t n) {
     require_fitted();
     if (item < 0 || item >= num_items())
@@ -312,6 +339,7 @@ PYBIND11_MODULE(_nudge, m) {
       .def("item_ids", &Model::item_ids)
       .def("fit", &Model::fit)
       .def("recommend", &Model::recommend)
+      .def("score", &Model::score)
       .def("similar_items", &Model::similar_items)
       .def("save", &Model::save)
       .def("evaluate", &Model::evaluate);

@@ -3,7 +3,7 @@
 # synthetic data: generate a MovieLens-1M-sized dataset, inspect it, compare every ranking
 # model against popularity, train one and answer with it, the rating models on explicit
 # ratings, then neural and feature-aware models and their fusion, serving, tuning, replay, an online
-# experiment and the HTML report. Output goes to ./nudge-demo (override with NUDGE_DEMO_DIR).
+# experiment, the HTML report and ONNX export. Output goes to ./nudge-demo (override with NUDGE_DEMO_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -65,5 +65,11 @@ scripts/report-demo.sh "$out"
 echo "== 9. an online experiment in nudge serve: iALS against popularity for 2,000 simulated users,"
 echo "   as an A/B test and interleaved; clicks carry the answer's rec_id (docs/serving.md)"
 scripts/experiment-demo.sh "$out"
+
+echo "== 10. the iALS model of step 4 as ONNX graphs (docs/formats/onnx.md; each passes the ONNX checker):"
+echo "   scores of known users, and the fold-in of a history; int8 item matrices for the smaller file"
+"$nudge" export --format onnx --model-file "$out/ials.nudge" -o "$out/ials.onnx"
+"$nudge" export --format onnx --graph history --model-file "$out/ials.nudge" -o "$out/ials-history.onnx"
+"$nudge" export --format onnx --int8 --model-file "$out/ials.nudge" -o "$out/ials-int8.onnx"
 
 echo "== done: files in $out/"

@@ -103,6 +103,14 @@ class Model:
                                             bool(recalculate_user), int(self.num_threads))
         return (ids[0], scores[0]) if single else (ids, scores)
 
+    def score(self, userid):
+        """Every item's score for training users (2-D float32, one row per user): the full
+        score matrix top-N is taken from, and what the ONNX user graph (nudge export) gives."""
+        users = _np.atleast_1d(_np.asarray(userid))
+        if users.dtype.kind not in "iu":
+            raise ValueError(f"userid: expected integers, got {users.dtype}")
+        return self._model.score(users.astype(_np.int64), int(self.num_threads))
+
     def similar_items(self, itemid, N=10):
         """Up to N items most similar to itemid (itself not included), best first."""
         return self._model.similar_items(int(itemid), int(N))

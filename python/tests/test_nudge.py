@@ -71,6 +71,18 @@ def test_a_new_user_is_folded_in_from_their_row():
     np.testing.assert_array_equal(again, ids)
 
 
+def test_score_is_the_matrix_recommend_ranks():
+    m = planted()
+    als = nudge.AlternatingLeastSquares(factors=8, iterations=5, num_threads=2).fit(m)
+    scores = als.score(np.arange(40))
+    assert scores.shape == (40, 200) and scores.dtype == np.float32
+    ids, top = als.recommend(np.arange(40), N=5, filter_already_liked_items=False)
+    np.testing.assert_array_equal(np.take_along_axis(scores, ids, axis=1), top)
+    assert np.all(top[:, 0] == scores.max(axis=1))
+    with pytest.raises(ValueError, match=r"userid\[1\]: 300 is not a training user \(0..299\)"):
+        als.score([0, 300])
+
+
 def test_similar_items_share_the_group():
     m = planted()
     als = nudge.AlternatingLeastSquares(factors=16, iterations=10, num_threads=1).fit(m)

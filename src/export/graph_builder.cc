@@ -49,23 +49,34 @@ std::string GraphBuilder::bools(std::string_view hint, std::span<const uint8_t> 
   return t->name();
 }
 
-std::string GraphBuilder::int8_matrix(std::string_view hint, const float* data, int64_t rows, int64_t cols) {
+std::string GraphBuilder::matrix(std::string_view hint, const float* data, int64_t rows, int64_t cols, bool int8,
+                                 bool transposed) {
+  const std::vector<int64_t> dims = transposed ? std::vector<int64_t>{cols, rows} : std::vector<int64_t>{rows, cols};
+  const auto r = static_cast<size_t>(rows), c = static_cast<size_t>(cols);
+  if (!int8) {
+    if (!transposed) return floats(hint, std::span<const float>(data, r * c), dims);
+    std::vector<float> t(r * c);
+    for (size_t i = 0; i < r; ++i)
+      for (size_t k = 0; k < c; ++k) t[k * r + i] = data[i * c + k];
+    return floats(hint, t, dims);
+  }
   std::vector<int8_t> q;
   std::vector<float> scales;
-  quantise_rows(data, static_cast<size_t>(rows), static_cast<size_t>(cols), &q, &scales);
+  quantise_rows(data, r, c, &q, &scales);
+  if (transposed) {
+    std::vector<int8_t> t(r * c);
+    for (size_t i = 0; i < r; ++i)
+      for (size_t k = 0; k < c; ++k) t[k * r + i] = q[i * c + k];
+    q.swap(t);
+  }
   const std::string base(hint);
-  const std::string values = int8s(base + "_int8", q, {rows, cols});
+  const std::string values = int8s(base + "_int8", q, dims);
   const std::string scale = floats(base + "_scale", scales, {rows});
-  const std::vector<int8_t> zeros(static_cast<size_t>(rows), 0);
+  const std::vector<int8_t> zeros(r, 0);
   const std::string zero = int8s(base + "_zero_point", zeros, {rows});
   const std::string out = op("DequantizeLinear", {values, scale, zero}, base);
-  attr("axis", int64_t{0});  // one scale per row
+  attr("axis", int64_t{transposed ? 1 : 0});  // one scale per item
   return out;
-}
-
-std::string GraphBuilder::matrix(std::string_view hint, const float* data, int64_t rows, int64_t cols, bool int8) {
-  if (int8) return int8_matrix(hint, data, rows, cols);
-  return floats(hint, std::span<const float>(data, static_cast<size_t>(rows * cols)), {rows, cols});
 }
 
 std::string GraphBuilder::op(std::string_view type, std::initializer_list<std::string> inputs, std::string_view hint) {
@@ -132,10 +143,8 @@ void GraphBuilder::set_shape(onnx::ValueInfoProto* v, int32_t elem_type, std::in
   onnx::TensorShapeProto* shape = t->mutable_shape();
   for (const Dim& d : dims) {
     onnx::TensorShapeProto_Dimension* dim = shape->add_dim();
-    if (d.size >= 0)
-      dim->set_dim_value(d.size);
-    else
-      dim->set_dim_param(std::string(d.name));
+    if (d.size >= 0) dim->set_dim_value(d.size);
+    else dim->set_dim_param(std::string(d.name));
   }
 }
 

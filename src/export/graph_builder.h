@@ -35,11 +35,11 @@ class GraphBuilder {
   std::string int64s(std::string_view hint, std::span<const int64_t> data, std::vector<int64_t> dims);
   std::string int8s(std::string_view hint, std::span<const int8_t> data, std::vector<int64_t> dims);
   std::string bools(std::string_view hint, std::span<const uint8_t> data, std::vector<int64_t> dims);
-  // A rows x cols matrix stored as int8 with one scale per row, dequantised by a node: the
-  // name of the float matrix.
-  std::string int8_matrix(std::string_view hint, const float* data, int64_t rows, int64_t cols);
-  // A rows x cols float matrix, or int8_matrix when `int8`.
-  std::string matrix(std::string_view hint, const float* data, int64_t rows, int64_t cols, bool int8);
+  // A rows x cols row-major matrix (one row per item) as a constant: float, or with `int8`
+  // int8 with one scale per row, dequantised by a node. With `transposed` the tensor is
+  // cols x rows (the scales still one per original row). Returns the float tensor's name.
+  std::string matrix(std::string_view hint, const float* data, int64_t rows, int64_t cols, bool int8,
+                     bool transposed = false);
 
   // One node with one output; returns the output's name.
   std::string op(std::string_view type, std::initializer_list<std::string> inputs, std::string_view hint = {});

@@ -119,7 +119,8 @@ double max_relative_error(std::span<const float> got, std::span<const float> wan
 
 std::vector<float> user_scores(const Recommender& m, uint32_t users) {
   std::vector<float> out(size_t(users) * m.num_items());
-  for (uint32_t u = 0; u < users; ++u) m.score_user(u, std::span(out).subspan(size_t(u) * m.num_items(), m.num_items()));
+  for (uint32_t u = 0; u < users; ++u)
+    m.score_user(u, std::span(out).subspan(size_t(u) * m.num_items(), m.num_items()));
   return out;
 }
 
@@ -214,7 +215,8 @@ TEST(OnnxExportTest, IalsHistoryGraphIsTheFoldIn) {
     std::copy(history.row_values(u).begin(), history.row_values(u).end(), weights.begin() + u * width);
   const auto n = static_cast<int64_t>(items.size()), l = static_cast<int64_t>(width);
   const std::vector<float> got = run_onnx_runtime(
-      bytes.value(), {{"history_items", tensor("int64", {n, l}, flat)}, {"history_weights", tensor("float32", {n, l}, weights)}});
+      bytes.value(),
+      {{"history_items", tensor("int64", {n, l}, flat)}, {"history_weights", tensor("float32", {n, l}, weights)}});
   const double error = max_relative_error(got, want, d.num_items());
   std::printf("ials fold-in: %lld histories up to %lld items, max relative error %.2e\n", static_cast<long long>(n),
               static_cast<long long>(l), error);
@@ -292,7 +294,8 @@ TEST(OnnxExportTest, Int8ItemsLoseLittleAccuracy) {
   std::vector<ScoredItem> a, b;
   const uint32_t items = d.num_items();
   for (uint32_t u = 0; u < kScoredUsers; ++u) {
-    const auto g = std::span(got).subspan(size_t(u) * items, items), w = std::span(want).subspan(size_t(u) * items, items);
+    const auto g = std::span(got).subspan(size_t(u) * items, items),
+               w = std::span(want).subspan(size_t(u) * items, items);
     float scale = 0;
     for (float x : w) scale = std::max(scale, std::fabs(x));
     for (uint32_t i = 0; i < items; ++i) worst = std::max(worst, double(std::fabs(g[i] - w[i]) / scale));

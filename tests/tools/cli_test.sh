@@ -161,6 +161,14 @@ check "export int8" grep -q "(int8) -> $dir/m.snap" "$dir/export.out"
 err=$("$nudge" -q export --model-file "$dir/knn.nudge" -o "$dir/k.snap" 2>&1); rc=$?
 check "export of a non-ials model exits 1" test $rc -eq 1
 check "export explains" test "$err" = "nudge: error: export supports ials models; '$dir/knn.nudge' holds a itemknn model"
+"$nudge" -q export --format onnx --model-file "$dir/m.nudge" -o "$dir/m.onnx" >"$dir/onnx.out"
+check "onnx export" grep -q "exported ials (user graph, float32) -> $dir/m.onnx" "$dir/onnx.out"
+check "onnx file written" test -s "$dir/m.onnx"
+err=$("$nudge" -q export --format onnx --model-file "$dir/knn.nudge" -o "$dir/k.onnx" 2>&1); rc=$?
+check "onnx export of itemknn explains" test $rc -eq 1 -a "$err" = "nudge: error: invalid argument: onnx export: itemknn models have no ONNX form (exportable: ials, bpr, svd, svdpp, gmf, mlp, neumf, twotower, fusion of those)"
+err=$("$nudge" -q export --format onnx --graph fold --model-file "$dir/m.nudge" -o "$dir/k.onnx" 2>&1); rc=$?
+check "a bad --graph exits 1" test $rc -eq 1
+check "no file after a refused export" test ! -e "$dir/k.onnx"
 
 "$nudge" --help >/dev/null
 check "help exits 0" test $? -eq 0
