@@ -68,18 +68,28 @@ start = time.perf_counter()
 model.fit(train)
 fit_seconds = time.perf_counter() - start
 ours = nudge.evaluate(model, train, test, K=[10, 20])
+ours_sampled = nudge.evaluate(model, train, test, K=10, protocol="sampled", negatives=100)
 
-subprocess.run([args.cli, "-q", "eval", "--train", os.path.join(work, "train.csv"), "--test",
-                os.path.join(work, "test.csv"), "-m", args.spec, "-k", "10", "-k", "20", "--json",
-                os.path.join(work, "eval.json")], check=True, stdout=subprocess.DEVNULL)
-cli = json.load(open(os.path.join(work, "eval.json")))[0]
+
+def cli_eval(*flags):
+    subprocess.run([args.cli, "-q", "eval", "--train", os.path.join(work, "train.csv"), "--test",
+                    os.path.join(work, "test.csv"), "-m", args.spec, *flags, "--json",
+                    os.path.join(work, "eval.json")], check=True, stdout=subprocess.DEVNULL)
+    return json.load(open(os.path.join(work, "eval.json")))[0]
+
+
+cli = cli_eval("-k", "10", "-k", "20")
+cli_sampled = cli_eval("-k", "10", "--protocol", "sampled")
 
 print(f"{train.nnz + test.nnz} interactions, {train.shape[0]} users x {train.shape[1]} items ({work})")
-print(f"{'metric':<14}{'python':>10}{'CLI':>10}")
+print(f"{'metric':<24}{'python':>10}{'CLI':>10}")
 worst = 0.0
 for name in ("precision@10", "recall@10", "ndcg@10", "ndcg@20", "map@10", "auc"):
-    print(f"{name:<14}{ours[name]:>10.4f}{cli['metrics'][name]:>10.4f}")
+    print(f"{name:<24}{ours[name]:>10.4f}{cli['metrics'][name]:>10.4f}")
     worst = max(worst, abs(ours[name] - cli["metrics"][name]))
+for name in ("hit_rate@10", "ndcg@10"):
+    print(f"{name + ' (sampled)':<24}{ours_sampled[name]:>10.4f}{cli_sampled['metrics'][name]:>10.4f}")
+    worst = max(worst, abs(ours_sampled[name] - cli_sampled["metrics"][name]))
 print(f"fit: python {fit_seconds:.2f} s, CLI {cli['fit_seconds']:.2f} s")
 
 batch = np.arange(10000) % train.shape[0]  # 10,000 requests (users repeat when there are fewer)

@@ -283,12 +283,18 @@ class Model {
     check(save_model(*model_, users_, items_, history_, path));
   }
 
-  // Full-ranking evaluation (evaluate.h) of this model, trained on `train`, against `test`
-  // (both users x items, the model's shape).
+  // Evaluation (evaluate.h) of this model, trained on `train`, against `test` (both users x
+  // items, the model's shape): protocol "full" (every unseen item ranked), "sampled" (the test
+  // item among `negatives` sampled ones, seeded) or "rating" (RMSE/MAE of the values).
   std::map<std::string, double> evaluate(Offsets train_indptr, Indices train_indices, Values train_data,
                                          Offsets test_indptr, Indices test_indices, Values test_data,
-                                         std::vector<size_t> ks) {
+                                         std::vector<size_t> ks, const std::string& protocol, int64_t negatives,
+                                         uint64_t seed) {
     require_fitted();
+    if (protocol != "full" && protocol != "sampled" && protocol != "rating")
+      throw py::value_error("protocol: expected full, sampled or rating, got '" + protocol + "'");
+    if (protocol == "sampled" && (negatives < 1 || negatives >= num_items()))
+      throw py::value_error("negatives: must be from 1 to the number of items - 1");
     CsrView train = check_csr(std::move(train_indptr), std::move(train_indices), std::move(train_data), num_users(),
                               num_items(), "train_user_items");
     CsrView test = check_csr(std::move(test_indptr), std::move(test_indices), std::move(test_data), num_users(),
@@ -301,7 +307,15 @@ class Model {
       auto catalog = index_catalog(num_users(), num_items());
       EvalOptions options;
       options.ks = ks;
-      result = evaluate_full_ranking(*model_, to_dataset(train, catalog), to_dataset(test, catalog), options);
+      options.sampled_negatives = static_cast<size_t>(negatives);
+      options.seed = seed;
+      const Dataset train_set = to_dataset(train, catalog), test_set = to_dataset(test, catalog);
+      if (protocol == "sampled")
+        result = evaluate_sampled(*model_, train_set, test_set, options);
+      else if (protocol == "rating")
+        result = evaluate_ratings(*model_, train_set, test_set, options);
+      else
+        result = evaluate_full_ranking(*model_, train_set, test_set, options);
     }
     return result.metrics;
   }

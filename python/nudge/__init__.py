@@ -160,9 +160,13 @@ def load(path):
     return Model._wrap(_nudge.load(str(path)))
 
 
-def evaluate(model, train_user_items, test_user_items, K=10):
-    """Full-ranking metrics of a fitted model (precision, recall, ndcg, hit_rate, mrr, map @K,
-    auc, coverage, ...) exactly as `nudge eval` computes them; K an int or a list."""
+def evaluate(model, train_user_items, test_user_items, K=10, protocol="full", negatives=100, seed=42):
+    """Metrics of a fitted model exactly as `nudge eval --protocol` computes them; K an int or a list.
+
+    protocol="full": every item the user has not trained on is ranked (precision, recall, ndcg,
+    hit_rate, mrr, map @K, auc, coverage, ...). "sampled": each test item is ranked among
+    `negatives` items the user never touched, drawn with `seed` (NCF's protocol). "rating":
+    RMSE and MAE of the predicted ratings against the test values (SVD, SVD++)."""
     ks = [int(k) for k in (K if isinstance(K, (list, tuple)) else [K])]
     train = _csr(train_user_items, "train_user_items")
     test = _csr(test_user_items, "test_user_items")
@@ -170,4 +174,4 @@ def evaluate(model, train_user_items, test_user_items, K=10):
         if tuple(shape) != (model._model.num_users, model._model.num_items):
             raise ValueError(f"{name}: shape {tuple(shape)} differs from the model's "
                              f"({model._model.num_users}, {model._model.num_items})")
-    return model._model.evaluate(*train[:3], *test[:3], ks)
+    return model._model.evaluate(*train[:3], *test[:3], ks, str(protocol), int(negatives), int(seed))

@@ -122,6 +122,53 @@ def test_evaluate_gives_the_full_ranking_metrics():
     assert a["ndcg@10"] > p["ndcg@10"] + 0.1
 
 
+def test_evaluate_runs_the_sampled_and_rating_protocols():
+    m = planted(per_user=15)
+    train, test = m.copy().tolil(), sp.lil_matrix(m.shape, dtype=np.float32)
+    for u in range(m.shape[0]):  # hold out each user's first item
+        i = m[u].indices[0]
+        train[u, i] = 0
+        test[u, i] = 1
+    train, test = train.tocsr(), test.tocsr()
+    train.eliminate_zeros()
+    als = nudge.AlternatingLeastSquares(factors=16, iterations=10, num_threads=1).fit(train)
+    sampled = nudge.evaluate(als, train, test, K=10, protocol="sampled", negatives=50)
+    pop = nudge.evaluate(nudge.Popularity().fit(train), train, test, K=10, protocol="sampled", negatives=50)
+    # The held-out item among 50 negatives, a fifth of them from its group: the group's share
+    # of the top 10 decides, which iALS knows and popularity does not.
+    assert sampled["hit_rate@10"] > pop["hit_rate@10"] + 0.2
+    assert nudge.evaluate(als, train, test, K=10, protocol="sampled", negatives=50) == sampled  # seeded
+
+    # Ratings: 5 within a user's group, 1 outside, each user rating 10 in-group and 10 other items.
+    rng = np.random.default_rng(2)
+    rows, cols, vals = [], [], []
+    for u in range(200):
+        same = rng.choice(np.arange(u % GROUPS, 100, GROUPS), 10, replace=False)
+        other = rng.choice(np.setdiff1d(np.arange(100), np.arange(u % GROUPS, 100, GROUPS)), 10, replace=False)
+        for i, r in [(i, 5.0) for i in same] + [(i, 1.0) for i in other]:
+            rows.append(u)
+            cols.append(i)
+            vals.append(r)
+    ratings = sp.csr_matrix((np.array(vals, dtype=np.float32), (rows, cols)), shape=(200, 100))
+    fit_part, test_part = ratings.copy().tolil(), sp.lil_matrix(ratings.shape, dtype=np.float32)
+    for u in range(200):
+        for i in ratings[u].indices[:2]:
+            test_part[u, i] = ratings[u, i]
+            fit_part[u, i] = 0
+    fit_part, test_part = fit_part.tocsr(), test_part.tocsr()
+    fit_part.eliminate_zeros()
+    svd = nudge.Model("svd", factors=4, epochs=200, learning_rate=0.02, seed=1).fit(fit_part)
+    rating = nudge.evaluate(svd, fit_part, test_part, protocol="rating")
+    mean = fit_part.data.mean()
+    mean_rmse = np.sqrt(np.mean((test_part.data - mean) ** 2))
+    assert rating["rmse"] < 0.7 * mean_rmse
+    assert rating["mae"] <= rating["rmse"]
+    with pytest.raises(ValueError, match="protocol: expected full, sampled or rating, got 'bogus'"):
+        nudge.evaluate(als, train, test, protocol="bogus")
+    with pytest.raises(ValueError, match="negatives: must be from 1 to the number of items - 1"):
+        nudge.evaluate(als, train, test, protocol="sampled", negatives=0)
+
+
 @pytest.mark.skipif(not CLI, reason="NUDGE_CLI is not set (ctest sets it)")
 def test_same_data_and_seed_give_the_cli_model_and_files_are_shared(tmp_path):
     m = planted(users=120, items=80)
