@@ -84,6 +84,8 @@ class FusionModel : public Recommender {
   // training user's history feature h, both in [0, 1] (ONNX export).
   const std::vector<float>& item_popularity() const { return item_pop_; }
   const std::vector<float>& user_history_features() const { return user_history_; }
+  // h for a user of n history items: min(1, log(1 + n) / history_scale()).
+  float history_scale() const { return history_scale_; }
   // Each component's normalised scores for a history (one vector of num_items() per
   // component, in options().models order): what score_history combines. For explanations.
   void component_scores(const UserHistory& user, std::vector<std::vector<float>>* out) const;

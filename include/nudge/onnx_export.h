@@ -13,6 +13,9 @@
 //                       the exact fold-in solve (Recommender::score_history)
 //             twotower  user_tokens int64 [N, T], recent_items int64 [N, H] -> scores, the
 //                       user tower over token IDs (attribute tokens, recent items)
+//             fusion    of those: history_items, history_weights and, with a two-tower
+//                       component, user_tokens and recent_items -> the fused scores
+//                       (FusionModel::score_history_with)
 //             rows are padded with -1 (an index < 0 is no entry)
 // With int8, every item matrix is stored as int8 with a per-row scale (as the embedded
 // snapshot does, about 4x smaller) and dequantised inside the graph (DequantizeLinear).

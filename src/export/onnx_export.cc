@@ -110,18 +110,18 @@ std::string normalise(GraphBuilder& g, const std::string& s, const std::string& 
   return g.op("Where", {g.op("Greater", {sd, zero}), g.op("Div", {d, sd}), zero}, prefix + "normalised");
 }
 
-Result<std::string> fusion_scores(GraphBuilder& g, const FusionModel& f, const std::string& user, bool int8) {
+Status check_fusion_normalisation(const FusionModel& f) {
   const std::string& method = f.options().normalise;
   if (method != "zscore" && method != "minmax")
     return Status::invalid_argument("onnx export: fusion with normalise=" + method +
                                     " has no ONNX form (a per-user sort); use zscore or minmax");
-  const size_t m = f.num_parts();
-  std::vector<std::string> z;
-  for (size_t k = 0; k < m; ++k) {
-    const std::string prefix = f.options().models[k] + std::to_string(k) + "_";
-    NUDGE_ASSIGN_OR_RETURN(std::string s, user_scores(g, f.part(k), user, int8, prefix));
-    z.push_back(normalise(g, s, method, prefix));
-  }
+  return Status::ok();
+}
+
+// The fusion's combination of its normalised component scores z, given the history feature
+// h [N, 1] (learned only).
+std::string combine(GraphBuilder& g, const FusionModel& f, const std::vector<std::string>& z, const std::string& h) {
+  const size_t m = z.size();
   const std::vector<float>& w = f.weights();
   if (f.options().method == "weighted") {
     float total = 0;
@@ -133,14 +133,10 @@ Result<std::string> fusion_scores(GraphBuilder& g, const FusionModel& f, const s
     }
     return out;
   }
-  // Learned: w . [z_k, z_k * h, p, h * p, 1] with h the user's history feature and p the
-  // item's popularity feature.
-  const std::vector<float>& hist = f.user_history_features();
+  // Learned: w . [z_k, z_k * h, p, h * p, 1] with p the item's popularity feature, in fuse()'s
+  // order of operations: w_p p + (w_hp h) p + w_1 + sum_k (w_k + w_hk h) z_k.
   const std::vector<float>& pop = f.item_popularity();
-  const std::string h = g.unsqueeze(
-      g.gather_rows(g.floats("fusion_user_history", hist, {static_cast<int64_t>(hist.size())}), user), 1);  // N x 1
   const std::string p = g.floats("fusion_item_popularity", pop, {static_cast<int64_t>(pop.size())});
-  // In fuse()'s order of operations: w_p p + (w_hp h) p + w_1.
   const std::string pop_term = g.op("Mul", {g.scalar("fusion_w_pop", w[2 * m]), p});
   const std::string hist_pop_term = g.op("Mul", {g.op("Mul", {g.scalar("fusion_w_hist_pop", w[2 * m + 1]), h}), p});
   std::string out =
@@ -151,6 +147,22 @@ Result<std::string> fusion_scores(GraphBuilder& g, const FusionModel& f, const s
     out = g.op("Add", {out, g.op("Mul", {coef, z[k]})}, "fused");
   }
   return out;
+}
+
+std::string component_prefix(const FusionModel& f, size_t k) { return f.options().models[k] + std::to_string(k) + "_"; }
+
+Result<std::string> fusion_scores(GraphBuilder& g, const FusionModel& f, const std::string& user, bool int8) {
+  NUDGE_RETURN_IF_ERROR(check_fusion_normalisation(f));
+  std::vector<std::string> z;
+  for (size_t k = 0; k < f.num_parts(); ++k) {
+    NUDGE_ASSIGN_OR_RETURN(std::string s, user_scores(g, f.part(k), user, int8, component_prefix(f, k)));
+    z.push_back(normalise(g, s, f.options().normalise, component_prefix(f, k)));
+  }
+  // A training user's history feature, as fit() stored it.
+  const std::vector<float>& hist = f.user_history_features();
+  const std::string h = g.unsqueeze(
+      g.gather_rows(g.floats("fusion_user_history", hist, {static_cast<int64_t>(hist.size())}), user), 1);  // N x 1
+  return combine(g, f, z, h);
 }
 
 // The scores [N, items] of training users `user` [N] for any exportable kind.
@@ -243,7 +255,7 @@ std::string solve_spd(GraphBuilder& g, const std::string& a, const std::string& 
 // iALS fold-in: A = Y'Y + lambda_u I + sum_h alpha w_h y_h y_h',  b = sum_h (1 + alpha w_h) y_h,
 // lambda_u = regularization (1 + n)^reg_exponent, scores = Y x with A x = b. A and b are
 // summed and solved in double, as IalsModel::fold_in does (A can be ill-conditioned).
-std::string ials_history_scores(GraphBuilder& g, const IalsModel& m, bool int8) {
+std::string ials_history_scores(GraphBuilder& g, const IalsModel& m, bool int8, const std::string& prefix) {
   const FactorMatrix& items = m.item_factors();
   const int64_t f = items.cols();
   auto to_double = [&g](const std::string& x) {
@@ -251,7 +263,7 @@ std::string ials_history_scores(GraphBuilder& g, const IalsModel& m, bool int8) 
     g.attr("to", int64_t{TensorProto::DOUBLE});
     return out;
   };
-  const std::string y = g.matrix("item_factors", items.data(), items.rows(), f, int8);
+  const std::string y = g.matrix(prefix + "item_factors", items.data(), items.rows(), f, int8);
   const PaddedIndices h = unpad(g, "history_items");
   const std::string valid = to_double(h.valid);
   const std::string w = g.op("Mul", {to_double("history_weights"), valid}, "weight");
@@ -275,7 +287,7 @@ std::string ials_history_scores(GraphBuilder& g, const IalsModel& m, bool int8) 
   const std::string ridge = g.op(
       "Mul", {g.unsqueeze(lambda, 2), g.floats("identity", {identity.data(), size_t(f * f)}, {f, f})});  // N x f x f
   const Eigen::MatrixXf& gram = m.item_gram();  // symmetric, so its storage order does not matter
-  const std::string fixed = g.op("Add", {g.floats("item_gram", {gram.data(), size_t(f * f)}, {f, f}), ridge});
+  const std::string fixed = g.op("Add", {g.floats(prefix + "item_gram", {gram.data(), size_t(f * f)}, {f, f}), ridge});
   const std::string a = g.op("Add", {to_double(fixed), history_gram}, "system");
   const std::string x = solve_spd(g, a, b, f);
   const std::string out = g.op("Gemm", {x, y}, "dot");
@@ -285,11 +297,11 @@ std::string ials_history_scores(GraphBuilder& g, const IalsModel& m, bool int8) 
 
 // The two-tower user tower over token IDs: mean of the user's token embeddings plus the
 // mean of the recent items' vectors; scores = u . v_i + b_i.
-std::string two_tower_history_scores(GraphBuilder& g, const TwoTowerModel& m, bool int8) {
+std::string two_tower_history_scores(GraphBuilder& g, const TwoTowerModel& m, bool int8, const std::string& prefix) {
   const FactorMatrix& e = m.token_embeddings();
   const FactorMatrix& v = m.item_vectors();
-  const std::string embeddings = g.floats("token_embeddings", row_major(e), {e.rows(), e.cols()});
-  const std::string items = g.matrix("item_vectors", v.data(), v.rows(), v.cols(), int8);
+  const std::string embeddings = g.floats(prefix + "token_embeddings", row_major(e), {e.rows(), e.cols()});
+  const std::string items = g.matrix(prefix + "item_vectors", v.data(), v.rows(), v.cols(), int8);
   const std::string one = g.scalar("one", 1.f);
   auto mean_rows = [&](const std::string& input, const std::string& table) {
     const PaddedIndices p = unpad(g, input);
@@ -300,9 +312,56 @@ std::string two_tower_history_scores(GraphBuilder& g, const TwoTowerModel& m, bo
       g.op("Add", {mean_rows("user_tokens", embeddings), mean_rows("recent_items", items)}, "user_tower");
   const std::span<const float> bias = m.item_biases();
   const std::string out =
-      g.op("Gemm", {u, items, g.floats("item_bias", bias, {static_cast<int64_t>(bias.size())})}, "dot");
+      g.op("Gemm", {u, items, g.floats(prefix + "item_bias", bias, {static_cast<int64_t>(bias.size())})}, "dot");
   g.attr("transB", int64_t{1});
   return out;
+}
+
+// The inputs a history graph of `model` reads: history_items and history_weights (iALS, and
+// every fusion: its history feature counts the history), user_tokens and recent_items (the
+// two-tower model). An error for a kind without a history graph.
+struct HistoryInputs {
+  bool history = false, tower = false;
+};
+Status history_inputs(const Recommender& model, HistoryInputs* in) {
+  if (dynamic_cast<const IalsModel*>(&model)) {
+    in->history = true;
+    return Status::ok();
+  }
+  if (dynamic_cast<const TwoTowerModel*>(&model)) {
+    in->tower = true;
+    return Status::ok();
+  }
+  if (const auto* f = dynamic_cast<const FusionModel*>(&model)) {
+    in->history = true;
+    for (size_t k = 0; k < f->num_parts(); ++k) NUDGE_RETURN_IF_ERROR(history_inputs(f->part(k), in));
+    return Status::ok();
+  }
+  return Status::invalid_argument(
+      "onnx export: --graph history needs an ials or twotower model, or a fusion of them; " +
+      std::string(model.name()) + " fits a new user by an optimisation with no ONNX form (use --graph user)");
+}
+
+// The history graph of an iALS, two-tower or fusion model (history_inputs checked first).
+Result<std::string> history_scores(GraphBuilder& g, const Recommender& model, bool int8, const std::string& prefix) {
+  if (const auto* m = dynamic_cast<const IalsModel*>(&model)) return ials_history_scores(g, *m, int8, prefix);
+  if (const auto* m = dynamic_cast<const TwoTowerModel*>(&model)) return two_tower_history_scores(g, *m, int8, prefix);
+  const auto& f = dynamic_cast<const FusionModel&>(model);
+  NUDGE_RETURN_IF_ERROR(check_fusion_normalisation(f));
+  std::vector<std::string> z;
+  for (size_t k = 0; k < f.num_parts(); ++k) {
+    NUDGE_ASSIGN_OR_RETURN(std::string s, history_scores(g, f.part(k), int8, component_prefix(f, k)));
+    z.push_back(normalise(g, s, f.options().normalise, component_prefix(f, k)));
+  }
+  // h = min(1, log(1 + n) / history_scale) for n history items, as history_feature() gives.
+  const PaddedIndices h = unpad(g, "history_items");
+  const std::string n = g.reduce_sum(h.valid, 1, true);  // N x 1
+  const std::string feature = g.op("Min",
+                                   {g.op("Div", {g.op("Log", {g.op("Add", {n, g.scalar("one", 1.f)})}),
+                                                 g.scalar("fusion_history_scale", f.history_scale())}),
+                                    g.scalar("one", 1.f)},
+                                   "fusion_history_feature");
+  return combine(g, f, z, feature);
 }
 
 void add_metadata(onnx::ModelProto* model, const std::string& key, const std::string& value) {
@@ -367,18 +426,18 @@ Result<std::string> onnx_model_bytes(const LoadedModel& loaded, const OnnxExport
   if (!history) {
     g.input("user", TensorProto::INT64, {{.name = "N"}});
     NUDGE_ASSIGN_OR_RETURN(scores, user_scores(g, model, "user", options.int8, ""));
-  } else if (const auto* ials = dynamic_cast<const IalsModel*>(&model)) {
-    g.input("history_items", TensorProto::INT64, {{.name = "N"}, {.name = "L"}});
-    g.input("history_weights", TensorProto::FLOAT, {{.name = "N"}, {.name = "L"}});
-    scores = ials_history_scores(g, *ials, options.int8);
-  } else if (const auto* tower = dynamic_cast<const TwoTowerModel*>(&model)) {
-    g.input("user_tokens", TensorProto::INT64, {{.name = "N"}, {.name = "T"}});
-    g.input("recent_items", TensorProto::INT64, {{.name = "N"}, {.name = "H"}});
-    scores = two_tower_history_scores(g, *tower, options.int8);
   } else {
-    return Status::invalid_argument("onnx export: --graph history needs an ials or twotower model; " +
-                                    std::string(model.name()) +
-                                    " fits a new user by an optimisation with no ONNX form (use --graph user)");
+    HistoryInputs in;
+    NUDGE_RETURN_IF_ERROR(history_inputs(model, &in));
+    if (in.history) {
+      g.input("history_items", TensorProto::INT64, {{.name = "N"}, {.name = "L"}});
+      g.input("history_weights", TensorProto::FLOAT, {{.name = "N"}, {.name = "L"}});
+    }
+    if (in.tower) {
+      g.input("user_tokens", TensorProto::INT64, {{.name = "N"}, {.name = "T"}});
+      g.input("recent_items", TensorProto::INT64, {{.name = "N"}, {.name = "H"}});
+    }
+    NUDGE_ASSIGN_OR_RETURN(scores, history_scores(g, model, options.int8, ""));
   }
   g.output(scores, "scores", TensorProto::FLOAT, {{.name = "N"}, {.size = items}});
 
@@ -389,7 +448,12 @@ Result<std::string> onnx_model_bytes(const LoadedModel& loaded, const OnnxExport
   add_metadata(&proto, "nudge.params", model.params().to_string());
   add_metadata(&proto, "nudge.items", ids(loaded.items).dump());
   add_metadata(&proto, "nudge.users", ids(loaded.users).dump());
-  if (const auto* tower = dynamic_cast<const TwoTowerModel*>(&model)) add_two_tower_metadata(&proto, *tower);
+  // The two-tower model's token layout, itself or the fusion's component.
+  const auto* tower = dynamic_cast<const TwoTowerModel*>(&model);
+  if (const auto* f = dynamic_cast<const FusionModel*>(&model)) {
+    for (size_t k = 0; k < f->num_parts() && !tower; ++k) tower = dynamic_cast<const TwoTowerModel*>(&f->part(k));
+  }
+  if (tower) add_two_tower_metadata(&proto, *tower);
 
   std::string bytes;
   if (!proto.SerializeToString(&bytes))

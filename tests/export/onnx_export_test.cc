@@ -275,6 +275,74 @@ TEST(OnnxExportTest, TwoTowerHistoryGraphIsTheUserTower) {
   EXPECT_LE(error, 1e-4);
 }
 
+// The fusion of iALS and the two-tower model for a user known by behaviour: the fold-in and the
+// tower, each normalised, combined by the tuned weights or the learned stacker (whose history
+// feature counts the history). Users: 200 training histories with their recent items, and one
+// known by attributes, three recent items and a short history.
+class OnnxFusionHistoryTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OnnxFusionHistoryTest, IsTheFusionOfTheFoldInAndTheTower) {
+  const Dataset& d = implicit_data().dataset;
+  const LoadedModel m = fit(d, GetParam());
+  const auto& fusion = dynamic_cast<const FusionModel&>(*m.model);
+  const auto& tower = dynamic_cast<const TwoTowerModel&>(fusion.part(1));
+  const Result<std::string> bytes = onnx_model_bytes(m, {.graph = ExportGraph::kHistory});
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().to_string();
+  EXPECT_TRUE(metadata(bytes.value()).count("nudge.user_tokens"));  // the tower's layout
+  if (const std::string why = runtime_missing(); !why.empty()) GTEST_SKIP() << why;
+
+  constexpr uint32_t kUsers = 200;
+  const CsrMatrix& history = d.user_items();
+  const FeatureDescription attributes{{{"segment", "s03"}}, {}};
+  const std::vector<uint32_t> served_items = {9, 4, 1, 30}, served_recent = {9, 4, 1};
+  const std::vector<float> served_weights = {1.f, 2.f, 1.f, 4.f};
+  std::vector<std::vector<int64_t>> items, tokens, recent;
+  std::vector<float> weights, want;
+  for (uint32_t u = 0; u <= kUsers; ++u) {
+    const bool served = u == kUsers;
+    const std::span<const uint32_t> it = served ? std::span<const uint32_t>(served_items) : history.row_indices(u);
+    const std::span<const float> w = served ? std::span<const float>(served_weights) : history.row_values(u);
+    const std::span<const uint32_t> r = served ? std::span<const uint32_t>(served_recent) : tower.recent_items(u);
+    std::vector<uint32_t> t;
+    if (served) tower.describe_user(attributes, &t);
+    items.emplace_back(it.begin(), it.end());
+    tokens.emplace_back(t.begin(), t.end());
+    recent.emplace_back(r.begin(), r.end());
+    std::vector<float> s(d.num_items());
+    fusion.score_history_with(UserHistory{it, w, r, served ? &attributes : nullptr}, {}, s, {});
+    want.insert(want.end(), s.begin(), s.end());
+  }
+  std::vector<int64_t> flat_items, flat_tokens, flat_recent;
+  size_t l = 0, t = 0, h = 0;
+  pad(items, &flat_items, &l);
+  pad(tokens, &flat_tokens, &t);
+  pad(recent, &flat_recent, &h);
+  std::vector<float> flat_weights(flat_items.size(), 0.f);
+  for (uint32_t u = 0; u <= kUsers; ++u) {
+    const std::span<const float> w = u == kUsers ? std::span<const float>(served_weights) : history.row_values(u);
+    std::copy(w.begin(), w.end(), flat_weights.begin() + u * l);
+  }
+  const auto n = static_cast<int64_t>(items.size());
+  const std::vector<float> got =
+      run_onnx_runtime(bytes.value(), {{"history_items", tensor("int64", {n, int64_t(l)}, flat_items)},
+                                       {"history_weights", tensor("float32", {n, int64_t(l)}, flat_weights)},
+                                       {"user_tokens", tensor("int64", {n, int64_t(t)}, flat_tokens)},
+                                       {"recent_items", tensor("int64", {n, int64_t(h)}, flat_recent)}});
+  const double error = max_relative_error(got, want, d.num_items());
+  std::printf("%s history graph: %lld users, max relative error %.2e\n", GetParam().c_str(), static_cast<long long>(n),
+              error);
+  EXPECT_LE(error, 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Methods, OnnxFusionHistoryTest,
+    ::testing::Values("fusion:models=ials+twotower,ials.factors=8,twotower.factors=8,twotower.threads=1",
+                      "fusion:models=ials+twotower,method=learned,normalise=minmax,ials.factors=8,"
+                      "twotower.factors=8,twotower.threads=1"),
+    [](const ::testing::TestParamInfo<std::string>& param) {
+      return std::string(param.index == 0 ? "weighted" : "learned");
+    });
+
 // int8 item matrices: about a quarter of the bytes, scores within a few percent of the float
 // export's and most of each user's top 10 kept. The measured loss is printed.
 TEST(OnnxExportTest, Int8ItemsLoseLittleAccuracy) {
@@ -324,8 +392,11 @@ TEST(OnnxExportTest, UnexportableModelsAreRefusedByName) {
   }
   const LoadedModel bpr = fit(d, "bpr:factors=4,epochs=1");
   EXPECT_EQ(onnx_model_bytes(bpr, {.graph = ExportGraph::kHistory}).status().to_string(),
-            "invalid argument: onnx export: --graph history needs an ials or twotower model; bpr fits a new user "
-            "by an optimisation with no ONNX form (use --graph user)");
+            "invalid argument: onnx export: --graph history needs an ials or twotower model, or a fusion of them; "
+            "bpr fits a new user by an optimisation with no ONNX form (use --graph user)");
+  const LoadedModel with_bpr = fit(d, "fusion:models=ials+bpr,ials.factors=4,bpr.factors=4,bpr.epochs=1");
+  EXPECT_NE(onnx_model_bytes(with_bpr, {.graph = ExportGraph::kHistory}).status().to_string().find("bpr fits a new"),
+            std::string::npos);
   const LoadedModel ranked = fit(d, "fusion:models=ials+bpr,normalise=rank,ials.factors=4,bpr.factors=4,bpr.epochs=1");
   EXPECT_EQ(onnx_model_bytes(ranked, {}).status().to_string(),
             "invalid argument: onnx export: fusion with normalise=rank has no ONNX form (a per-user sort); use "
