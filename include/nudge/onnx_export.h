@@ -17,6 +17,10 @@
 //                       component, user_tokens and recent_items -> the fused scores
 //                       (FusionModel::score_history_with)
 //             rows are padded with -1 (an index < 0 is no entry)
+// With top_k = K, the graph also takes exclude_items int64 [N, E] (items never to return,
+// e.g. the user's history; -1 padded) and outputs top_items int64 [N, K] and top_scores
+// float [N, K], best first, ties to the lower index as in Nudge; -inf scores mark slots for
+// which fewer than K items were left. K must not exceed the number of items.
 // With int8, every item matrix is stored as int8 with a per-row scale (as the embedded
 // snapshot does, about 4x smaller) and dequantised inside the graph (DequantizeLinear).
 //
@@ -40,6 +44,8 @@ enum class ExportGraph { kUser, kHistory };
 struct OnnxExportOptions {
   ExportGraph graph = ExportGraph::kUser;
   bool int8 = false;  // item matrices as int8 with a per-row scale
+  // > 0: the graph ends in a top-k instead of the score matrix (see below).
+  uint32_t top_k = 0;
 };
 
 // The format version in nudge.format_version; bumped when inputs or outputs change.

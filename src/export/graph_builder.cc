@@ -111,6 +111,19 @@ void GraphBuilder::attr(std::string_view name, std::vector<int64_t> values) {
   for (int64_t v : values) a->add_ints(v);
 }
 
+void GraphBuilder::attr(std::string_view name, const std::string& value) {
+  onnx::AttributeProto* a = last_->add_attribute();
+  a->set_name(std::string(name));
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(value);
+}
+
+std::string GraphBuilder::extra_output(std::string_view hint) {
+  std::string out = fresh(hint);
+  last_->add_output(out);
+  return out;
+}
+
 std::string GraphBuilder::gather_rows(const std::string& table, const std::string& indices) {
   std::string out = op("Gather", {table, indices});
   attr("axis", int64_t{0});

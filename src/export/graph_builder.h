@@ -48,6 +48,9 @@ class GraphBuilder {
   void attr(std::string_view name, int64_t value);
   void attr(std::string_view name, float value);
   void attr(std::string_view name, std::vector<int64_t> values);
+  void attr(std::string_view name, const std::string& value);
+  // Adds a further output to the node last added (TopK's indices); returns its name.
+  std::string extra_output(std::string_view hint);
 
   // Common shapes of nodes.
   std::string gather_rows(const std::string& table, const std::string& indices);  // Gather axis 0

@@ -3,6 +3,8 @@
 // test (tests/export/onnx_export_test.cc) holds them to 1e-4 of the C++ scores.
 #include <onnx/checker.h>
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
@@ -204,8 +206,9 @@ Result<std::string> user_scores(GraphBuilder& g, const Recommender& model, const
 
 // A padded index input [N, L] (-1 = no entry): its entries clamped to 0 and a float mask.
 struct PaddedIndices {
-  std::string index;  // int64 [N, L], padding replaced by 0
-  std::string valid;  // float [N, L], 1 for entries, 0 for padding
+  std::string index;    // int64 [N, L], padding replaced by 0
+  std::string present;  // bool [N, L], true for entries
+  std::string valid;    // float [N, L], 1 for entries, 0 for padding
 };
 PaddedIndices unpad(GraphBuilder& g, const std::string& input) {
   const int64_t zero[] = {0};
@@ -214,7 +217,7 @@ PaddedIndices unpad(GraphBuilder& g, const std::string& input) {
   const std::string present = g.op("GreaterOrEqual", {input, z});
   const std::string valid = g.op("Cast", {present}, input + "_valid");
   g.attr("to", int64_t{TensorProto::FLOAT});
-  return {index, valid};
+  return {index, present, valid};
 }
 
 // Sum over axis 1 of rows [N, L, f] weighted by w [N, L]: [N, f].
@@ -439,12 +442,35 @@ Result<std::string> onnx_model_bytes(const LoadedModel& loaded, const OnnxExport
     }
     NUDGE_ASSIGN_OR_RETURN(scores, history_scores(g, model, options.int8, ""));
   }
-  g.output(scores, "scores", TensorProto::FLOAT, {{.name = "N"}, {.size = items}});
+  if (options.top_k == 0) {
+    g.output(scores, "scores", TensorProto::FLOAT, {{.name = "N"}, {.size = items}});
+  } else {
+    if (options.top_k > model.num_items())
+      return Status::invalid_argument("onnx export: --top-k " + std::to_string(options.top_k) + " exceeds the " +
+                                      std::to_string(model.num_items()) + " items");
+    // Excluded items get -inf added (ScatterElements' add: padding adds 0, so its stand-in
+    // index 0 is untouched), then TopK, whose ties go to the lower index as Nudge's do.
+    g.input("exclude_items", TensorProto::INT64, {{.name = "N"}, {.name = "E"}});
+    const PaddedIndices ex = unpad(g, "exclude_items");
+    const std::string penalty =
+        g.op("Where", {ex.present, g.scalar("minus_infinity", -std::numeric_limits<float>::infinity()),
+                       g.scalar("zero", 0.f)});
+    const std::string masked = g.op("ScatterElements", {scores, ex.index, penalty}, "masked_scores");
+    g.attr("axis", int64_t{1});
+    g.attr("reduction", std::string("add"));
+    const int64_t k[] = {options.top_k};
+    const std::string top_scores = g.op("TopK", {masked, g.int64s("k", k, {1})}, "top_values");
+    g.attr("axis", int64_t{1});
+    const std::string top_items = g.extra_output("top_indices");
+    g.output(top_items, "top_items", TensorProto::INT64, {{.name = "N"}, {.size = options.top_k}});
+    g.output(top_scores, "top_scores", TensorProto::FLOAT, {{.name = "N"}, {.size = options.top_k}});
+  }
 
   add_metadata(&proto, "nudge.kind", std::string(model.name()));
   add_metadata(&proto, "nudge.format_version", std::to_string(kOnnxExportVersion));
   add_metadata(&proto, "nudge.graph", history ? "history" : "user");
   add_metadata(&proto, "nudge.int8", options.int8 ? "true" : "false");
+  add_metadata(&proto, "nudge.top_k", std::to_string(options.top_k));
   add_metadata(&proto, "nudge.params", model.params().to_string());
   add_metadata(&proto, "nudge.items", ids(loaded.items).dump());
   add_metadata(&proto, "nudge.users", ids(loaded.users).dump());

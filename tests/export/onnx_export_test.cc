@@ -7,8 +7,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
+#include <numeric>
 #include <nlohmann/json.hpp>
 
 #include "nudge/fusion.h"
@@ -77,22 +80,34 @@ std::string runtime_missing() {
   return {};
 }
 
-// Runs `bytes` in ONNX Runtime on `inputs`; the "scores" output, row-major.
-std::vector<float> run_onnx_runtime(const std::string& bytes, const nlohmann::json& inputs) {
+// Runs `bytes` in ONNX Runtime on `inputs`; each output's raw bytes by name.
+std::map<std::string, std::string> run_onnx_runtime_outputs(const std::string& bytes, const nlohmann::json& inputs,
+                                                            std::initializer_list<std::string> names) {
   testing::TempDir dir;
   testing::write_file(dir.file("model.onnx"), bytes);
   testing::write_file(dir.file("inputs.json"), inputs.dump());
   EXPECT_TRUE(std::filesystem::exists(NUDGE_ORT_NODE_DIR))
       << "onnxruntime-node is not at " << NUDGE_ORT_NODE_DIR << ": run scripts/install-deps.sh";
   const std::string command = std::string("node '") + NUDGE_ORT_RUN_JS + "' '" + NUDGE_ORT_NODE_DIR + "' '" +
-                              dir.file("model.onnx") + "' '" + dir.file("inputs.json") + "' '" + dir.file("out.f32") +
+                              dir.file("model.onnx") + "' '" + dir.file("inputs.json") + "' '" + dir.file("out") +
                               "' > '" + dir.file("log") + "' 2>&1";
   const int rc = std::system(command.c_str());
   EXPECT_EQ(rc, 0) << command << "\n" << testing::read_file(dir.file("log"));
-  const std::string raw = testing::read_file(dir.file("out.f32"));
-  std::vector<float> out(raw.size() / sizeof(float));
-  std::memcpy(out.data(), raw.data(), out.size() * sizeof(float));
+  std::map<std::string, std::string> out;
+  for (const std::string& name : names) out[name] = testing::read_file(dir.file("out." + name));
   return out;
+}
+
+template <typename T>
+std::vector<T> as_vector(const std::string& raw) {
+  std::vector<T> out(raw.size() / sizeof(T));
+  std::memcpy(out.data(), raw.data(), out.size() * sizeof(T));
+  return out;
+}
+
+// The "scores" output of `bytes` on `inputs`, row-major.
+std::vector<float> run_onnx_runtime(const std::string& bytes, const nlohmann::json& inputs) {
+  return as_vector<float>(run_onnx_runtime_outputs(bytes, inputs, {"scores"})["scores"]);
 }
 
 nlohmann::json tensor(const std::string& type, std::vector<int64_t> dims, const nlohmann::json& data) {
@@ -377,6 +392,70 @@ TEST(OnnxExportTest, Int8ItemsLoseLittleAccuracy) {
               i8.size(), worst, kept);
   EXPECT_LT(worst, 0.02);
   EXPECT_GT(kept, 0.9);
+}
+
+// With --top-k the graph ends in the top 10 after excluding each user's training items, as
+// Nudge's own top_k does: every returned item is one Nudge ranks at that place (or ties with
+// it), no excluded item comes back, and a user left with 5 items gets 5 and then -inf.
+TEST(OnnxExportTest, TopKGraphExcludesAndRanksAsNudge) {
+  const Dataset& d = implicit_data().dataset;
+  const LoadedModel m = fit(d, "ials:factors=16,iterations=5");
+  const Result<std::string> bytes = onnx_model_bytes(m, {.top_k = 10});
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().to_string();
+  EXPECT_EQ(metadata(bytes.value()).at("nudge.top_k"), "10");
+  EXPECT_EQ(onnx_model_bytes(m, {.top_k = 251}).status().to_string(),
+            "invalid argument: onnx export: --top-k 251 exceeds the 250 items");
+  if (const std::string why = runtime_missing(); !why.empty()) GTEST_SKIP() << why;
+
+  const CsrMatrix& history = d.user_items();
+  const uint32_t items = d.num_items();
+  std::vector<std::vector<int64_t>> exclude;
+  for (uint32_t u = 0; u < kScoredUsers; ++u) exclude.emplace_back(history.row_indices(u).begin(), history.row_indices(u).end());
+  std::vector<int64_t> all_but_five(items - 5);
+  std::iota(all_but_five.begin(), all_but_five.end(), 5);
+  exclude.push_back(all_but_five);  // user 0 again, left with items 0..4
+  std::vector<int64_t> flat, users(kScoredUsers + 1);
+  size_t e = 0;
+  pad(exclude, &flat, &e);
+  std::iota(users.begin(), users.end() - 1, 0);
+  users.back() = 0;
+  const auto n = static_cast<int64_t>(users.size());
+  auto out = run_onnx_runtime_outputs(bytes.value(),
+                                      {{"user", tensor("int64", {n}, users)},
+                                       {"exclude_items", tensor("int64", {n, static_cast<int64_t>(e)}, flat)}},
+                                      {"top_items", "top_scores"});
+  const std::vector<int64_t> top_items = as_vector<int64_t>(out["top_items"]);
+  const std::vector<float> top_scores = as_vector<float>(out["top_scores"]);
+  ASSERT_EQ(top_items.size(), size_t(n) * 10);
+  ASSERT_EQ(top_scores.size(), size_t(n) * 10);
+  size_t same = 0;
+  std::vector<float> s(items);
+  std::vector<ScoredItem> want;
+  for (int64_t r = 0; r < n; ++r) {
+    m.model->score_user(static_cast<uint32_t>(users[r]), s);
+    std::vector<uint32_t> excluded(exclude[r].begin(), exclude[r].end());
+    std::sort(excluded.begin(), excluded.end());
+    top_k(s, 10, excluded, &want);
+    float scale = 0;
+    for (float x : s) scale = std::max(scale, std::fabs(x));
+    for (size_t j = 0; j < 10; ++j) {
+      const int64_t item = top_items[r * 10 + j];
+      const float score = top_scores[r * 10 + j];
+      if (j >= want.size()) {  // fewer than 10 items left
+        EXPECT_EQ(score, -std::numeric_limits<float>::infinity()) << "row " << r << " place " << j;
+        continue;
+      }
+      ASSERT_TRUE(item >= 0 && item < items);
+      EXPECT_FALSE(std::binary_search(excluded.begin(), excluded.end(), uint32_t(item))) << "row " << r;
+      const float tolerance = 1e-4f * std::max(std::fabs(want[j].score), 0.01f * scale);
+      EXPECT_NEAR(score, want[j].score, tolerance) << "row " << r << " place " << j;
+      EXPECT_NEAR(s[item], want[j].score, tolerance) << "row " << r << " place " << j;
+      same += uint32_t(item) == want[j].item;
+    }
+  }
+  EXPECT_EQ(want.size(), 5u);  // the last row
+  std::printf("top-10 with exclusions: %zu of %lld places hold Nudge's item\n", same, static_cast<long long>(n * 10 - 5));
+  EXPECT_GE(same, size_t(n * 10 - 5) * 99 / 100);
 }
 
 // Kinds and combinations without an ONNX form are refused with a message naming them.

@@ -1,17 +1,18 @@
 // Runs an exported ONNX model in ONNX Runtime (the npm package onnxruntime-node) for
 // tests/export/onnx_export_test.cc and scripts/onnx-bench.sh.
 //
-//   node ort_run.js ONNXRUNTIME_NODE_DIR MODEL.onnx INPUTS.json OUT.f32 [REPEATS] [THREADS]
+//   node ort_run.js ONNXRUNTIME_NODE_DIR MODEL.onnx INPUTS.json OUT_PREFIX [REPEATS] [THREADS]
 //
 // INPUTS.json: {"name": {"type": "int64" | "float32", "dims": [...], "data": [...]}, ...}.
-// Writes the output "scores" as raw little-endian float32 to OUT.f32 and prints one JSON
-// line: its dims, and with REPEATS > 0 the mean seconds per run over that many more runs.
+// Writes each output as raw little-endian data (float32 or int64) to OUT_PREFIX.<name> and
+// prints one JSON line: the outputs' dims, and with REPEATS > 0 the mean seconds per run
+// over that many more runs.
 'use strict';
 const fs = require('fs');
 
 async function main() {
   const [ortDir, modelPath, inputsPath, outPath, repeatsArg, threadsArg] = process.argv.slice(2);
-  if (!outPath) throw new Error('usage: node ort_run.js ONNXRUNTIME_NODE_DIR MODEL INPUTS OUT [REPEATS] [THREADS]');
+  if (!outPath) throw new Error('usage: node ort_run.js ONNXRUNTIME_NODE_DIR MODEL INPUTS OUT_PREFIX [REPEATS] [THREADS]');
   const ort = require(ortDir);
   const options = {graphOptimizationLevel: 'all'};
   if (threadsArg) options.intraOpNumThreads = Number(threadsArg);
@@ -30,9 +31,12 @@ async function main() {
     for (let r = 0; r < repeats; ++r) result = await session.run(feeds);
     seconds = Number(process.hrtime.bigint() - start) / 1e9 / repeats;
   }
-  const scores = result.scores;
-  fs.writeFileSync(outPath, Buffer.from(scores.data.buffer, scores.data.byteOffset, scores.data.byteLength));
-  console.log(JSON.stringify({dims: scores.dims, seconds_per_run: seconds}));
+  const dims = {};
+  for (const [name, t] of Object.entries(result)) {
+    fs.writeFileSync(`${outPath}.${name}`, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    dims[name] = t.dims;
+  }
+  console.log(JSON.stringify({dims, seconds_per_run: seconds}));
 }
 
 main().catch((e) => {

@@ -29,11 +29,18 @@ void add_export_command(CLI::App& root) {
       ->check(CLI::IsMember({"user", "history"}))
       ->capture_default_str();
   cmd->add_flag("--int8", *int8, "Quantise item vectors to int8 with a per-row scale (~4x smaller)");
-  cmd->callback([model_file, out, int8, format, graph] {
+  auto top_k = std::make_shared<uint32_t>(0);
+  cmd->add_option("--top-k", *top_k,
+                  "onnx: end the graph in the top K items after an exclude_items input, instead of every score")
+      ->capture_default_str();
+  cmd->callback([model_file, out, int8, format, graph, top_k] {
+    if (*format != "onnx" && (*graph != "user" || *top_k != 0))
+      throw CommandError("--graph and --top-k are options of --format onnx");
     LoadedModel m = value_or_throw(load_model(*model_file));
     if (*format == "onnx") {
       const OnnxExportOptions options{.graph = *graph == "history" ? ExportGraph::kHistory : ExportGraph::kUser,
-                                      .int8 = *int8};
+                                      .int8 = *int8,
+                                      .top_k = *top_k};
       ok_or_throw(export_onnx(m, options, *out));
       fmt::print("exported {} ({} graph, {}) -> {} ({} bytes, ONNX opset 17, checked)\n", m.model->name(), *graph,
                  *int8 ? "int8 items" : "float32", *out, std::filesystem::file_size(*out));
