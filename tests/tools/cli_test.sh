@@ -169,6 +169,10 @@ check "onnx export of itemknn explains" test $rc -eq 1 -a "$err" = "nudge: error
 err=$("$nudge" -q export --format onnx --graph fold --model-file "$dir/m.nudge" -o "$dir/k.onnx" 2>&1); rc=$?
 check "a bad --graph exits 1" test $rc -eq 1
 check "no file after a refused export" test ! -e "$dir/k.onnx"
+"$nudge" -q export --format onnx --top-k 5 --model-file "$dir/m.nudge" -o "$dir/top.onnx" >/dev/null
+check "onnx top-k export" test -s "$dir/top.onnx"
+err=$("$nudge" -q export --top-k 5 --model-file "$dir/m.nudge" -o "$dir/k.snap" 2>&1); rc=$?
+check "--top-k is an onnx option" test $rc -eq 1 -a "$err" = "nudge: error: --graph and --top-k are options of --format onnx"
 
 "$nudge" --help >/dev/null
 check "help exits 0" test $? -eq 0
