@@ -17,6 +17,7 @@
 #include "nudge/dataset.h"
 #include "nudge/evaluate.h"
 #include "nudge/model_file.h"
+#include "nudge/onnx_export.h"
 #include "nudge/parallel.h"
 #include "nudge/recommender.h"
 #include "nudge/registry.h"
@@ -257,6 +258,23 @@ class Model {
     return out;
   }
 
+  // The model's scorer as an ONNX file (onnx_export.h, docs/formats/onnx.md).
+  void export_onnx(const std::string& path, const std::string& graph, bool int8, int64_t top_k) {
+    require_fitted();
+    if (graph != "user" && graph != "history")
+      throw py::value_error("graph: expected user or history, got '" + graph + "'");
+    if (top_k < 0 || top_k > num_items()) throw py::value_error("top_k: must be from 0 to the number of items");
+    const OnnxExportOptions options{.graph = graph == "history" ? ExportGraph::kHistory : ExportGraph::kUser,
+                                    .int8 = int8,
+                                    .top_k = static_cast<uint32_t>(top_k)};
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = nudge::export_onnx(*model_, users_, items_, options, path);
+    }
+    check(s);
+  }
+
   py::tuple similar_items(int64_t item, int64_t n) {
     require_fitted();
     if (item < 0 || item >= num_items())
@@ -356,6 +374,7 @@ PYBIND11_MODULE(_nudge, m) {
       .def("score", &Model::score)
       .def("similar_items", &Model::similar_items)
       .def("save", &Model::save)
+      .def("export_onnx", &Model::export_onnx)
       .def("evaluate", &Model::evaluate);
   m.def("load", [](const std::string& path) {
     auto loaded = nudge::load_model(path);

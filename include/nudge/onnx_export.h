@@ -55,10 +55,18 @@ inline constexpr int kOnnxExportVersion = 1;
 // combination without an ONNX form (popularity, KNN, EASE, a history graph for a model
 // whose fold-in is an optimisation, rank normalisation) gives an invalid-argument Status
 // naming it.
-Result<std::string> onnx_model_bytes(const LoadedModel& model, const OnnxExportOptions& options);
+Result<std::string> onnx_model_bytes(const Recommender& model, const IdMap& users, const IdMap& items,
+                                     const OnnxExportOptions& options);
+inline Result<std::string> onnx_model_bytes(const LoadedModel& model, const OnnxExportOptions& options) {
+  return onnx_model_bytes(*model.model, model.users, model.items, options);
+}
 
 // onnx_model_bytes written atomically to `path`.
-Status export_onnx(const LoadedModel& model, const OnnxExportOptions& options, const std::string& path);
+Status export_onnx(const Recommender& model, const IdMap& users, const IdMap& items, const OnnxExportOptions& options,
+                   const std::string& path);
+inline Status export_onnx(const LoadedModel& model, const OnnxExportOptions& options, const std::string& path) {
+  return export_onnx(*model.model, model.users, model.items, options, path);
+}
 
 // Runs the ONNX checker on serialised model bytes; the checker's message on failure.
 Status check_onnx_bytes(const std::string& bytes);

@@ -118,6 +118,13 @@ class Model:
     def save(self, path):
         self._model.save(str(path))
 
+    def export_onnx(self, path, graph="user", int8=False, top_k=0):
+        """Writes the model's scorer as an ONNX file, as `nudge export --format onnx` does:
+        graph "user" (training users by index) or "history" (iALS fold-in, two-tower tower,
+        their fusion); int8 item matrices; top_k > 0 ends the graph in the top k items.
+        Inputs, outputs and metadata: docs/formats/onnx.md."""
+        self._model.export_onnx(str(path), str(graph), bool(int8), int(top_k))
+
     def __repr__(self):
         return f"nudge.{type(self).__name__}({self.spec!r})"
 

@@ -170,6 +170,25 @@ def test_evaluate_runs_the_sampled_and_rating_protocols():
 
 
 @pytest.mark.skipif(not CLI, reason="NUDGE_CLI is not set (ctest sets it)")
+def test_export_onnx_writes_what_the_cli_writes(tmp_path):
+    m = planted()
+    als = nudge.AlternatingLeastSquares(factors=8, iterations=3, num_threads=1).fit(m)
+    als.save(tmp_path / "m.nudge")
+    for graph, int8, top_k in (("user", False, 0), ("history", True, 5)):
+        als.export_onnx(tmp_path / "py.onnx", graph=graph, int8=int8, top_k=top_k)
+        flags = ["--graph", graph, "--top-k", str(top_k)] + (["--int8"] if int8 else [])
+        subprocess.run([CLI, "-q", "export", "--format", "onnx", "--model-file", str(tmp_path / "m.nudge"), "-o",
+                        str(tmp_path / "cli.onnx")] + flags, check=True, stdout=subprocess.DEVNULL)
+        assert (tmp_path / "py.onnx").read_bytes() == (tmp_path / "cli.onnx").read_bytes()
+    with pytest.raises(ValueError, match="graph: expected user or history, got 'fold'"):
+        als.export_onnx(tmp_path / "x.onnx", graph="fold")
+    with pytest.raises(ValueError, match="onnx export: --graph history needs an ials or twotower model"):
+        nudge.BayesianPersonalizedRanking(factors=4, iterations=1).fit(m).export_onnx(tmp_path / "x.onnx", graph="history")
+    with pytest.raises(ValueError, match="itemknn models have no ONNX form"):
+        nudge.ItemItemRecommender().fit(m).export_onnx(tmp_path / "x.onnx")
+
+
+@pytest.mark.skipif(not CLI, reason="NUDGE_CLI is not set (ctest sets it)")
 def test_same_data_and_seed_give_the_cli_model_and_files_are_shared(tmp_path):
     m = planted(users=120, items=80)
     coo = m.tocoo()

@@ -409,8 +409,8 @@ Status check_onnx_bytes(const std::string& bytes) {
   return Status::ok();
 }
 
-Result<std::string> onnx_model_bytes(const LoadedModel& loaded, const OnnxExportOptions& options) {
-  const Recommender& model = *loaded.model;
+Result<std::string> onnx_model_bytes(const Recommender& model, const IdMap& users, const IdMap& items_map,
+                                     const OnnxExportOptions& options) {
   const bool history = options.graph == ExportGraph::kHistory;
   onnx::ModelProto proto;
   proto.set_ir_version(onnx::IR_VERSION);
@@ -472,8 +472,8 @@ Result<std::string> onnx_model_bytes(const LoadedModel& loaded, const OnnxExport
   add_metadata(&proto, "nudge.int8", options.int8 ? "true" : "false");
   add_metadata(&proto, "nudge.top_k", std::to_string(options.top_k));
   add_metadata(&proto, "nudge.params", model.params().to_string());
-  add_metadata(&proto, "nudge.items", ids(loaded.items).dump());
-  add_metadata(&proto, "nudge.users", ids(loaded.users).dump());
+  add_metadata(&proto, "nudge.items", ids(items_map).dump());
+  add_metadata(&proto, "nudge.users", ids(users).dump());
   // The two-tower model's token layout, itself or the fusion's component.
   const auto* tower = dynamic_cast<const TwoTowerModel*>(&model);
   if (const auto* f = dynamic_cast<const FusionModel*>(&model)) {
@@ -488,8 +488,9 @@ Result<std::string> onnx_model_bytes(const LoadedModel& loaded, const OnnxExport
   return bytes;
 }
 
-Status export_onnx(const LoadedModel& model, const OnnxExportOptions& options, const std::string& path) {
-  NUDGE_ASSIGN_OR_RETURN(std::string bytes, onnx_model_bytes(model, options));
+Status export_onnx(const Recommender& model, const IdMap& users, const IdMap& items, const OnnxExportOptions& options,
+                   const std::string& path) {
+  NUDGE_ASSIGN_OR_RETURN(std::string bytes, onnx_model_bytes(model, users, items, options));
   return write_file_atomically(path, {bytes});
 }
 
