@@ -328,12 +328,9 @@ class Model {
       options.sampled_negatives = static_cast<size_t>(negatives);
       options.seed = seed;
       const Dataset train_set = to_dataset(train, catalog), test_set = to_dataset(test, catalog);
-      if (protocol == "sampled")
-        result = evaluate_sampled(*model_, train_set, test_set, options);
-      else if (protocol == "rating")
-        result = evaluate_ratings(*model_, train_set, test_set, options);
-      else
-        result = evaluate_full_ranking(*model_, train_set, test_set, options);
+      if (protocol == "sampled") result = evaluate_sampled(*model_, train_set, test_set, options);
+      else if (protocol == "rating") result = evaluate_ratings(*model_, train_set, test_set, options);
+      else result = evaluate_full_ranking(*model_, train_set, test_set, options);
     }
     return result.metrics;
   }

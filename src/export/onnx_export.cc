@@ -453,8 +453,8 @@ Result<std::string> onnx_model_bytes(const Recommender& model, const IdMap& user
     g.input("exclude_items", TensorProto::INT64, {{.name = "N"}, {.name = "E"}});
     const PaddedIndices ex = unpad(g, "exclude_items");
     const std::string penalty =
-        g.op("Where", {ex.present, g.scalar("minus_infinity", -std::numeric_limits<float>::infinity()),
-                       g.scalar("zero", 0.f)});
+        g.op("Where",
+             {ex.present, g.scalar("minus_infinity", -std::numeric_limits<float>::infinity()), g.scalar("zero", 0.f)});
     const std::string masked = g.op("ScatterElements", {scores, ex.index, penalty}, "masked_scores");
     g.attr("axis", int64_t{1});
     g.attr("reduction", std::string("add"));

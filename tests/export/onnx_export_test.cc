@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <limits>
 #include <map>
-#include <numeric>
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "nudge/fusion.h"
 #include "nudge/models/ials.h"
@@ -410,7 +410,8 @@ TEST(OnnxExportTest, TopKGraphExcludesAndRanksAsNudge) {
   const CsrMatrix& history = d.user_items();
   const uint32_t items = d.num_items();
   std::vector<std::vector<int64_t>> exclude;
-  for (uint32_t u = 0; u < kScoredUsers; ++u) exclude.emplace_back(history.row_indices(u).begin(), history.row_indices(u).end());
+  for (uint32_t u = 0; u < kScoredUsers; ++u)
+    exclude.emplace_back(history.row_indices(u).begin(), history.row_indices(u).end());
   std::vector<int64_t> all_but_five(items - 5);
   std::iota(all_but_five.begin(), all_but_five.end(), 5);
   exclude.push_back(all_but_five);  // user 0 again, left with items 0..4
@@ -420,10 +421,10 @@ TEST(OnnxExportTest, TopKGraphExcludesAndRanksAsNudge) {
   std::iota(users.begin(), users.end() - 1, 0);
   users.back() = 0;
   const auto n = static_cast<int64_t>(users.size());
-  auto out = run_onnx_runtime_outputs(bytes.value(),
-                                      {{"user", tensor("int64", {n}, users)},
-                                       {"exclude_items", tensor("int64", {n, static_cast<int64_t>(e)}, flat)}},
-                                      {"top_items", "top_scores"});
+  auto out = run_onnx_runtime_outputs(
+      bytes.value(),
+      {{"user", tensor("int64", {n}, users)}, {"exclude_items", tensor("int64", {n, static_cast<int64_t>(e)}, flat)}},
+      {"top_items", "top_scores"});
   const std::vector<int64_t> top_items = as_vector<int64_t>(out["top_items"]);
   const std::vector<float> top_scores = as_vector<float>(out["top_scores"]);
   ASSERT_EQ(top_items.size(), size_t(n) * 10);
@@ -454,7 +455,8 @@ TEST(OnnxExportTest, TopKGraphExcludesAndRanksAsNudge) {
     }
   }
   EXPECT_EQ(want.size(), 5u);  // the last row
-  std::printf("top-10 with exclusions: %zu of %lld places hold Nudge's item\n", same, static_cast<long long>(n * 10 - 5));
+  std::printf("top-10 with exclusions: %zu of %lld places hold Nudge's item\n", same,
+              static_cast<long long>(n * 10 - 5));
   EXPECT_GE(same, size_t(n * 10 - 5) * 99 / 100);
 }
 

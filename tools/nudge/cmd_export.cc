@@ -38,9 +38,8 @@ void add_export_command(CLI::App& root) {
       throw CommandError("--graph and --top-k are options of --format onnx");
     LoadedModel m = value_or_throw(load_model(*model_file));
     if (*format == "onnx") {
-      const OnnxExportOptions options{.graph = *graph == "history" ? ExportGraph::kHistory : ExportGraph::kUser,
-                                      .int8 = *int8,
-                                      .top_k = *top_k};
+      const OnnxExportOptions options{
+          .graph = *graph == "history" ? ExportGraph::kHistory : ExportGraph::kUser, .int8 = *int8, .top_k = *top_k};
       ok_or_throw(export_onnx(m, options, *out));
       fmt::print("exported {} ({} graph, {}) -> {} ({} bytes, ONNX opset 17, checked)\n", m.model->name(), *graph,
                  *int8 ? "int8 items" : "float32", *out, std::filesystem::file_size(*out));
