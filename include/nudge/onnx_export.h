@@ -50,6 +50,8 @@ struct OnnxExportOptions {
 
 // The format version in nudge.format_version; bumped when inputs or outputs change.
 inline constexpr int kOnnxExportVersion = 1;
+// The ONNX opset the graphs use (ONNX 1.12, Debian 12's, knows opsets up to 17).
+inline constexpr int kOnnxOpset = 17;
 
 // Serialised ONNX model bytes for `model`, checked by the ONNX checker. A kind or
 // combination without an ONNX form (popularity, KNN, EASE, a history graph for a model

@@ -24,8 +24,6 @@ namespace {
 using onnx::TensorProto;
 using onnx_export::GraphBuilder;
 
-constexpr int64_t kOpset = 17;  // ONNX 1.12 (Debian 12) knows opsets up to 17
-
 std::span<const float> row_major(const FactorMatrix& m) { return {m.data(), static_cast<size_t>(m.size())}; }
 
 // [N, items] = users [N, f] . items' + bias.
@@ -420,7 +418,7 @@ Result<std::string> onnx_model_bytes(const Recommender& model, const IdMap& user
   proto.set_doc_string("Nudge " + std::string(model.name()) + " scores; inputs and outputs in docs/formats/onnx.md");
   onnx::OperatorSetIdProto* opset = proto.add_opset_import();
   opset->set_domain("");
-  opset->set_version(kOpset);
+  opset->set_version(kOnnxOpset);
   onnx::GraphProto* graph = proto.mutable_graph();
   graph->set_name(std::string("nudge_") + std::string(model.name()) + (history ? "_history" : "_user"));
   GraphBuilder g(graph);

