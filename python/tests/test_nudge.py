@@ -182,6 +182,14 @@ def test_export_onnx_writes_what_the_cli_writes(tmp_path):
         assert (tmp_path / "py.onnx").read_bytes() == (tmp_path / "cli.onnx").read_bytes()
     with pytest.raises(ValueError, match="graph: expected user or history, got 'fold'"):
         als.export_onnx(tmp_path / "x.onnx", graph="fold")
+    for bad_k in (-1, 201):
+        with pytest.raises(ValueError, match="top_k: must be from 0 to the number of items"):
+            als.export_onnx(tmp_path / "x.onnx", top_k=bad_k)
+    with pytest.raises(ValueError):  # NaN is no integer
+        als.export_onnx(tmp_path / "x.onnx", top_k=float("nan"))
+    with pytest.raises(OSError):
+        als.export_onnx(tmp_path / "missing" / "x.onnx")
+    assert not (tmp_path / "x.onnx").exists()
     with pytest.raises(ValueError, match="onnx export: --graph history needs an ials or twotower model"):
         nudge.BayesianPersonalizedRanking(factors=4, iterations=1).fit(m).export_onnx(tmp_path / "x.onnx", graph="history")
     with pytest.raises(ValueError, match="itemknn models have no ONNX form"):

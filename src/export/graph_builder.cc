@@ -49,26 +49,31 @@ std::string GraphBuilder::bools(std::string_view hint, std::span<const uint8_t> 
   return t->name();
 }
 
+namespace {
+
+// A rows x cols row-major matrix as cols x rows.
+template <typename T>
+std::vector<T> transpose(const T* data, size_t rows, size_t cols) {
+  std::vector<T> t(rows * cols);
+  for (size_t i = 0; i < rows; ++i)
+    for (size_t k = 0; k < cols; ++k) t[k * rows + i] = data[i * cols + k];
+  return t;
+}
+
+}  // namespace
+
 std::string GraphBuilder::matrix(std::string_view hint, const float* data, int64_t rows, int64_t cols, bool int8,
                                  bool transposed) {
   const std::vector<int64_t> dims = transposed ? std::vector<int64_t>{cols, rows} : std::vector<int64_t>{rows, cols};
   const auto r = static_cast<size_t>(rows), c = static_cast<size_t>(cols);
   if (!int8) {
     if (!transposed) return floats(hint, std::span<const float>(data, r * c), dims);
-    std::vector<float> t(r * c);
-    for (size_t i = 0; i < r; ++i)
-      for (size_t k = 0; k < c; ++k) t[k * r + i] = data[i * c + k];
-    return floats(hint, t, dims);
+    return floats(hint, transpose(data, r, c), dims);
   }
   std::vector<int8_t> q;
   std::vector<float> scales;
   quantise_rows(data, r, c, &q, &scales);
-  if (transposed) {
-    std::vector<int8_t> t(r * c);
-    for (size_t i = 0; i < r; ++i)
-      for (size_t k = 0; k < c; ++k) t[k * r + i] = q[i * c + k];
-    q.swap(t);
-  }
+  if (transposed) q = transpose(q.data(), r, c);
   const std::string base(hint);
   const std::string values = int8s(base + "_int8", q, dims);
   const std::string scale = floats(base + "_scale", scales, {rows});

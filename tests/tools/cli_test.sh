@@ -173,6 +173,11 @@ check "no file after a refused export" test ! -e "$dir/k.onnx"
 check "onnx top-k export" test -s "$dir/top.onnx"
 err=$("$nudge" -q export --top-k 5 --model-file "$dir/m.nudge" -o "$dir/k.snap" 2>&1); rc=$?
 check "--top-k is an onnx option" test $rc -eq 1 -a "$err" = "nudge: error: --graph and --top-k are options of --format onnx"
+for bad in -1 1e400 ten; do
+  "$nudge" -q export --format onnx --top-k "$bad" --model-file "$dir/m.nudge" -o "$dir/bad.onnx" >/dev/null 2>&1
+  check "--top-k $bad exits 1" test $? -eq 1
+done
+check "no file after a bad --top-k" test ! -e "$dir/bad.onnx"
 
 "$nudge" --help >/dev/null
 check "help exits 0" test $? -eq 0
