@@ -77,6 +77,9 @@ class FusionModel : public Recommender {
   Status load_state(ModelReader& in) override;
   // Tuned combination: lambda per model (weighted) or the stacking weights (learned).
   const std::vector<float>& weights() const { return weights_; }
+  // Empty when the last fit tuned its combination; else why it kept the untuned one (an
+  // equal mix), e.g. "no validation user to tune on": a fit never fails for want of them.
+  const std::string& untuned_reason() const { return untuned_reason_; }
   const FusionOptions& options() const { return options_; }
   const Recommender& part(size_t k) const { return *parts_[k]; }
   size_t num_parts() const { return parts_.size(); }
@@ -95,6 +98,7 @@ class FusionModel : public Recommender {
   Params params_;
   std::vector<std::unique_ptr<Recommender>> parts_;
   std::vector<float> weights_;
+  std::string untuned_reason_;
   std::vector<float> item_pop_;      // log-scaled popularity in [0, 1]
   std::vector<float> user_history_;  // log-scaled history length in [0, 1]
   float history_scale_ = 1.f;        // log(1 + longest history), for fold-in users

@@ -21,6 +21,7 @@ inline constexpr size_t kMaxEventTypeBytes = 64;        // "view", "purchase", .
 inline constexpr double kMaxAbsValue = 1e9;             // an event's value, a rating, a weight
 inline constexpr int64_t kMinTimestamp = 0;             // 1970-01-01T00:00:00Z
 inline constexpr int64_t kMaxTimestamp = 253402300799;  // 9999-12-31T23:59:59Z
+inline constexpr size_t kMaxJsonDepth = 64;             // nested arrays and objects in any JSON text
 
 // Whole-string check of UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view s);
@@ -33,6 +34,11 @@ std::optional<std::string> id_problem(std::string_view id, size_t max_bytes = kM
 std::optional<std::string> text_problem(std::string_view text, size_t max_bytes);
 // A value, rating or weight: finite and |v| <= kMaxAbsValue.
 std::optional<std::string> value_problem(double v);
+// Any JSON text before it is parsed (HTTP bodies, user attributes, read configs, JSON Lines
+// rows, Kafka messages, report inputs): no NUL byte (a parser would stop there and ignore the
+// rest) and arrays/objects nested at most `max_depth` deep (deeper ones would overflow the
+// stack of a recursive parser or encoder). One pass, no recursion; the place is "byte N".
+std::optional<std::string> json_text_problem(std::string_view text, size_t max_depth = kMaxJsonDepth);
 // Seconds since the Unix epoch within [kMinTimestamp, kMaxTimestamp].
 std::optional<std::string> timestamp_problem(int64_t seconds);
 

@@ -23,7 +23,17 @@ namespace nudge {
 
 class Status {
  public:
-  enum class Code { kOk = 0, kInvalidArgument, kNotFound, kIoError, kCorruption, kUnsupported, kInternal, kTooLarge };
+  enum class Code {
+    kOk = 0,
+    kInvalidArgument,
+    kNotFound,
+    kIoError,
+    kCorruption,
+    kUnsupported,
+    kInternal,
+    kTooLarge,
+    kNoSpace
+  };
 
   Status() = default;  // OK
   static Status ok() { return Status(); }
@@ -36,6 +46,8 @@ class Status {
   static Status internal(std::string message) { return {Code::kInternal, std::move(message)}; }
   // More input in one piece than a limit allows (a request with too many events).
   static Status too_large(std::string message) { return {Code::kTooLarge, std::move(message)}; }
+  // Storage is full: nothing was written; the same request may succeed once space returns.
+  static Status no_space(std::string message) { return {Code::kNoSpace, std::move(message)}; }
   // A bad value in one named field of a request or record: invalid_field("k", "must be ...").
   static Status invalid_field(std::string field, std::string message) {
     return Status(Code::kInvalidArgument, std::move(message)).with_field(std::move(field));

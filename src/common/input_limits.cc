@@ -58,6 +58,30 @@ std::optional<std::string> value_problem(double v) {
   return std::nullopt;
 }
 
+std::optional<std::string> json_text_problem(std::string_view text, size_t max_depth) {
+  size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\0') return "NUL byte at byte " + std::to_string(i + 1);
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        return "nested deeper than " + std::to_string(max_depth) + " levels at byte " + std::to_string(i + 1);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> timestamp_problem(int64_t seconds) {
   if (seconds < kMinTimestamp || seconds > kMaxTimestamp)
     return "out of range (seconds since the Unix epoch, 1970-01-01 to 9999-12-31)";

@@ -15,6 +15,7 @@ std::string_view code_name(Status::Code code) {
     case Status::Code::kUnsupported: return "unsupported";
     case Status::Code::kInternal: return "internal error";
     case Status::Code::kTooLarge: return "too large";
+    case Status::Code::kNoSpace: return "no space";
   }
   return "unknown";
 }

@@ -283,7 +283,20 @@ Status FusionModel::tune(const Dataset& fit_part, const Dataset& validation) {
     }
     cases.push_back(std::move(c));
   }
-  if (cases.empty()) return Status::invalid_argument("fusion: no validation user to tune on (dataset too small)");
+  untuned_reason_.clear();
+  if (cases.empty()) {
+    // Too few users with both training and held-out items (a burst of new users): an equal
+    // mix serves until a later fit can tune; a retrain must not fail for this.
+    untuned_reason_ = "no validation user to tune on: equal weights, untuned";
+    if (options_.method == "weighted") {
+      weights_.assign(m, 1.f);
+    } else {
+      weights_.assign(2 * m + 3, 0.f);
+      for (size_t k = 0; k < m; ++k) weights_[k] = 1.f / static_cast<float>(m);
+    }
+    spdlog::warn("fusion: {}", untuned_reason_);
+    return Status::ok();
+  }
   std::vector<float> fused;
   std::vector<uint32_t> ranked;
   size_t rescored = 0;

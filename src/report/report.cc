@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "nudge/input_limits.h"
 #include "report/svg_chart.h"
 
 namespace nudge {
@@ -268,6 +269,8 @@ figcaption { font-size: 12px; max-width: 560px; color: #555555; }
 }  // namespace
 
 Status add_report_json(std::string_view text, std::string_view name, ReportInput* input) {
+  if (auto why = json_text_problem(text))
+    return Status::invalid_argument(fmt::format("{}: not valid JSON: {}", name, *why));
   json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::invalid_argument(fmt::format("{}: not valid JSON", name));
   if (j.is_array()) {

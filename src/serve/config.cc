@@ -205,6 +205,8 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
   NUDGE_ASSIGN_OR_RETURN(Section store, section("store"));
   NUDGE_RETURN_IF_ERROR(store.string("data_dir", &config->engine.data_dir));
   NUDGE_RETURN_IF_ERROR(store.boolean("sync", &config->engine.store.sync));
+  NUDGE_RETURN_IF_ERROR(store.boolean("skip_damaged_log", &config->engine.store.skip_damaged_log));
+  if (config->engine.data_dir.empty()) return Status::invalid_argument(source + ": [store] data_dir is empty");
   NUDGE_RETURN_IF_ERROR(store.check_unknown());
 
   NUDGE_ASSIGN_OR_RETURN(Section model, section("model"));

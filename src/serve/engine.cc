@@ -39,7 +39,6 @@ Status check_id(std::string_view id, const std::string& field) {
 
 constexpr size_t kMaxTagsPerItem = 1000;
 constexpr size_t kMaxRecIdBytes = 64;
-constexpr size_t kMaxUserAttributesBytes = 64 * 1024;
 // At startup: skipped stored records logged one by one before only the count is kept, and
 // events replayed per apply() batch (one catalogue lock per batch, not per event).
 constexpr uint64_t kSkippedRecordsLogged = 10;
@@ -344,8 +343,13 @@ Status Engine::State::make_arms() {
 
 uint64_t Engine::State::read_saved_version(const Arm& arm) const {
   std::ifstream in(arm.version_path());
+  std::string text;
   uint64_t version = 0;
-  if (!(in >> version) || version == 0) {
+  // Digits only: ">>" into an unsigned reads "-5" as 2^64 - 5.
+  const bool digits = static_cast<bool>(in >> text) && !text.empty() && text.size() <= 19 &&
+                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (digits) version = std::stoull(text);
+  if (!digits || version == 0) {
     if (std::filesystem::exists(arm.version_path())) spdlog::warn("serve: ignoring unreadable {}", arm.version_path());
     return 1;
   }
@@ -560,7 +564,7 @@ Status Engine::validate_item(const ItemRecord& item) {
 
 Status Engine::validate_user(const UserRecord& user) {
   NUDGE_RETURN_IF_ERROR(check_id(user.id, "id"));
-  if (auto why = text_problem(user.attributes_json, kMaxUserAttributesBytes))
+  if (auto why = text_problem(user.attributes_json, Engine::kMaxUserAttributesBytes))
     return Status::invalid_field("body", *why);
   return Status::ok();
 }
@@ -657,6 +661,8 @@ std::optional<UserInfo> Engine::user_info(const std::string& id) const {
 
 Status Engine::retrain() { return state_->retrain(); }
 
+Status Engine::flush_store() { return state_->store->flush(); }
+
 std::shared_ptr<const ServingModel> Engine::model(size_t arm) const {
   NUDGE_CHECK(arm < state_->arms.size(), "no such arm");
   return state_->arms[arm]->model.load();
@@ -680,14 +686,18 @@ EngineStats Engine::stats() const {
     st.last_train_seconds = m->train_seconds();
     st.model_kind = std::string(m->kind());
     st.model_spec = m->spec();
-    if (const auto* fusion = dynamic_cast<const FusionModel*>(&m->recommender());
-        fusion && fusion->options().method == "weighted")
-      for (size_t k = 0; k < fusion->weights().size(); ++k)
-        st.fusion_weights.emplace_back(fusion->options().models[k], fusion->weights()[k]);
+    if (const auto* fusion = dynamic_cast<const FusionModel*>(&m->recommender())) {
+      st.model_note = fusion->untuned_reason();
+      if (fusion->options().method == "weighted")
+        for (size_t k = 0; k < fusion->weights().size(); ++k)
+          st.fusion_weights.emplace_back(fusion->options().models[k], fusion->weights()[k]);
+    }
   }
   st.retrains = state_->retrains.load();
   st.retrain_failures = state_->retrain_failures.load();
   st.records_skipped = state_->records_skipped;
+  st.damaged_events = state_->store->damaged_events();
+  st.store = state_->store->health();
   if (!state_->options.arms.empty())
     for (const auto& arm : state_->arms) {
       auto m = arm->model.load();

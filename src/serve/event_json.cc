@@ -41,6 +41,7 @@ Status parse_event(const json& j, const std::string& at, Event* e) {
 }  // namespace
 
 Result<json> parse_json_body(std::string_view body, const char* empty) {
+  if (auto why = json_text_problem(body)) return Status::invalid_field("body", "malformed JSON: " + *why);
   json doc = json::parse(body.empty() ? std::string_view(empty) : std::string_view(body), nullptr, false);
   if (!doc.is_discarded()) return doc;
   // Parse again with exceptions for the place of the mistake. A number too large for a

@@ -150,9 +150,10 @@ Experiment::ListId Experiment::next_list() {
   return id;
 }
 
-void Experiment::record(const ListId& id, size_t arm, const std::vector<std::string>& items,
+void Experiment::record(const ListId& id, std::string_view user, size_t arm, const std::vector<std::string>& items,
                         const std::vector<size_t>& credited) {
   List list;
+  list.user = stable_hash(user);
   list.arm = arm == kNoArm ? kUncredited : static_cast<uint8_t>(arm);
   list.items.reserve(items.size());
   for (const auto& item : items) list.items.push_back(stable_hash(item));
@@ -169,7 +170,8 @@ void Experiment::record(const ListId& id, size_t arm, const std::vector<std::str
   order_.push_back(id.key);
 }
 
-void Experiment::attribute(std::string_view rec_id, std::string_view item, std::string_view type) {
+void Experiment::attribute(std::string_view rec_id, std::string_view user, std::string_view item,
+                           std::string_view type) {
   const bool click = listed(options_.click_types, type);
   if (!click && !listed(options_.conversion_types, type)) return;
   uint64_t key = 0;
@@ -179,7 +181,7 @@ void Experiment::attribute(std::string_view rec_id, std::string_view item, std::
     if (digit < 0) parsed = false;
     key = key << 4 | static_cast<uint64_t>(digit & 15);
   }
-  const uint64_t item_hash = stable_hash(item);
+  const uint64_t item_hash = stable_hash(item), user_hash = stable_hash(user);
   std::lock_guard lock(mutex_);
   auto found = parsed ? lists_.find(key) : lists_.end();
   if (found == lists_.end()) {
@@ -187,6 +189,10 @@ void Experiment::attribute(std::string_view rec_id, std::string_view item, std::
     return;
   }
   List& list = found->second;
+  if (list.user != user_hash) {
+    ++other_user_;
+    return;
+  }
   auto at = std::find(list.items.begin(), list.items.end(), item_hash);
   const uint8_t arm =
       at == list.items.end() ? kUncredited : list.credited[static_cast<size_t>(at - list.items.begin())];
@@ -228,6 +234,7 @@ ExperimentReport Experiment::report() const {
     r.ties = ties_;
     r.unknown_rec_id = unknown_rec_id_;
     r.not_in_list = not_in_list_;
+    r.other_user = other_user_;
   }
   for (size_t k = 0; k < arms_.size(); ++k) {
     const Counts& c = counts[k];
@@ -273,10 +280,12 @@ std::string Experiment::render_metrics() const {
     counter("wins", "Interleaved lists whose clicks favour the arm.", [](const ArmReport& a) { return a.wins; });
   out += fmt::format(
       "# HELP nudge_experiment_unattributed_total Click and conversion events whose rec_id is not remembered, or "
-      "whose item no arm is credited with.\n# TYPE nudge_experiment_unattributed_total counter\n"
+      "whose item no arm is credited with, or whose user is not the list's.\n"
+      "# TYPE nudge_experiment_unattributed_total counter\n"
       "nudge_experiment_unattributed_total{{experiment=\"{}\",reason=\"unknown_rec_id\"}} {}\n"
-      "nudge_experiment_unattributed_total{{experiment=\"{}\",reason=\"not_in_list\"}} {}\n",
-      r.name, r.unknown_rec_id, r.name, r.not_in_list);
+      "nudge_experiment_unattributed_total{{experiment=\"{}\",reason=\"not_in_list\"}} {}\n"
+      "nudge_experiment_unattributed_total{{experiment=\"{}\",reason=\"other_user\"}} {}\n",
+      r.name, r.unknown_rec_id, r.name, r.not_in_list, r.name, r.other_user);
   return out;
 }
 

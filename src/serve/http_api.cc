@@ -8,6 +8,7 @@
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <unordered_map>
 
 #include "nudge/input_limits.h"
@@ -37,6 +38,7 @@ int http_status_for(const Status& s) {
     case Status::Code::kInvalidArgument: return 400;
     case Status::Code::kNotFound: return 404;
     case Status::Code::kTooLarge: return 413;
+    case Status::Code::kNoSpace: return 507;  // Insufficient Storage: retry once space returns
     default: return 500;
   }
 }
@@ -45,21 +47,69 @@ HttpResponse from_status(const Status& s, std::string_view field = {}) {
   return HttpApi::error(http_status_for(s), s.field().empty() ? field : std::string_view(s.field()), s.message());
 }
 
-// Query parameters of one request, checked against the names an endpoint accepts.
-class Params {
+// How a query parameter is checked before its route reads it.
+enum class ParamKind {
+  kValue,   // once; its route parses it (k, explain, ...)
+  kId,      // once; an ID (user, item): 1..256 bytes of UTF-8
+  kIdList,  // repeatable, comma-separated IDs (exclude, category, tag)
+  kList,    // repeatable, comma-separated values its route parses (pin, boost)
+};
+struct ParamRule {
+  std::string_view name;
+  ParamKind kind;
+};
+using ParamRules = std::span<const ParamRule>;
+// Every route's query parameters, in one table: anything else is refused, a parameter that is
+// not a list may be given once (no silent "last one wins"), and IDs have the limits of bodies.
+constexpr ParamRules kNoParams;
+constexpr ParamRule kRecommendParams[] = {{"user", ParamKind::kId},
+                                          {"k", ParamKind::kValue},
+                                          {"exclude_seen", ParamKind::kValue},
+                                          {"exclude", ParamKind::kIdList},
+                                          {"category", ParamKind::kIdList},
+                                          {"tag", ParamKind::kIdList},
+                                          {"price_min", ParamKind::kValue},
+                                          {"price_max", ParamKind::kValue},
+                                          {"pin", ParamKind::kList},
+                                          {"boost", ParamKind::kList},
+                                          {"max_per_category", ParamKind::kValue},
+                                          {"mmr", ParamKind::kValue},
+                                          {"explain", ParamKind::kValue},
+                                          {"arm", ParamKind::kValue}};
+constexpr ParamRule kSimilarParams[] = {{"item", ParamKind::kId},
+                                        {"k", ParamKind::kValue},
+                                        {"category", ParamKind::kIdList},
+                                        {"explain", ParamKind::kValue}};
+
+// Query parameters of one request, checked against the rules of its route.
+class QueryParams {
  public:
-  Params(const QueryString& q, size_t max_list_values) : q_(q), max_list_values_(max_list_values) {}
-  Status only(std::initializer_list<std::string_view> known) const {
-    for (const auto& [name, value] : q_.params)
-      if (std::find(known.begin(), known.end(), name) == known.end())
-        return Status::invalid_field(name, "unknown parameter");
+  QueryParams(const QueryString& q, size_t max_list_values) : q_(q), max_list_values_(max_list_values) {}
+  Status check(ParamRules rules) const {
+    for (size_t a = 0; a < q_.params.size(); ++a) {
+      const auto& [name, value] = q_.params[a];
+      const ParamRule* rule = nullptr;
+      for (const ParamRule& r : rules)
+        if (r.name == name) rule = &r;
+      if (!rule) return Status::invalid_field(name, "unknown parameter");
+      const bool list = rule->kind == ParamKind::kIdList || rule->kind == ParamKind::kList;
+      if (!list)
+        for (size_t b = 0; b < a; ++b)
+          if (q_.params[b].first == name) return Status::invalid_field(name, "given more than once");
+      if (rule->kind == ParamKind::kId && !value.empty())
+        if (auto why = id_problem(value)) return Status::invalid_field(name, *why);
+      if (rule->kind == ParamKind::kIdList) {
+        NUDGE_ASSIGN_OR_RETURN(const std::vector<std::string> ids, this->list(name));
+        for (const std::string& id : ids)
+          if (auto why = id_problem(id)) return Status::invalid_field(name, *why);
+      }
+    }
     return Status::ok();
   }
   const std::string* get(std::string_view name) const {
-    const std::string* found = nullptr;
     for (const auto& [n, v] : q_.params)
-      if (n == name) found = &v;  // the last one wins
-    return found;
+      if (n == name) return &v;  // check() refused a second one
+    return nullptr;
   }
   // Every value of a repeatable, comma-separated parameter; at most max_list_values of them.
   Result<std::vector<std::string>> list(std::string_view name) const {
@@ -86,7 +136,7 @@ class Params {
 };
 
 // Assigns a list parameter's values to *out, or returns its error.
-Status read_list(const Params& p, std::string_view name, std::vector<std::string>* out) {
+Status read_list(const QueryParams& p, std::string_view name, std::vector<std::string>* out) {
   NUDGE_ASSIGN_OR_RETURN(*out, p.list(name));
   return Status::ok();
 }
@@ -102,7 +152,7 @@ Status check_query_text(const QueryString& q) {
 }
 
 // A whole number in [0, max].
-Status read_size(const Params& p, std::string_view name, size_t max, size_t* out) {
+Status read_size(const QueryParams& p, std::string_view name, size_t max, size_t* out) {
   const std::string* v = p.get(name);
   if (!v) return Status::ok();
   uint64_t n = 0;
@@ -124,7 +174,7 @@ Status parse_float(std::string_view text, std::string_view field, float* out) {
   return Status::ok();
 }
 
-Status read_float(const Params& p, std::string_view name, std::optional<float>* out) {
+Status read_float(const QueryParams& p, std::string_view name, std::optional<float>* out) {
   const std::string* v = p.get(name);
   if (!v) return Status::ok();
   float f = 0;
@@ -133,7 +183,7 @@ Status read_float(const Params& p, std::string_view name, std::optional<float>* 
   return Status::ok();
 }
 
-Status read_bool(const Params& p, std::string_view name, bool* out) {
+Status read_bool(const QueryParams& p, std::string_view name, bool* out) {
   const std::string* v = p.get(name);
   if (!v) return Status::ok();
   if (*v == "true" || *v == "1") *out = true;
@@ -142,9 +192,8 @@ Status read_bool(const Params& p, std::string_view name, bool* out) {
   return Status::ok();
 }
 
-Result<RecommendRequest> parse_recommend(const Params& p) {
-  NUDGE_RETURN_IF_ERROR(p.only({"user", "k", "exclude_seen", "exclude", "category", "tag", "price_min", "price_max",
-                                "pin", "boost", "max_per_category", "mmr", "explain", "arm"}));
+Result<RecommendRequest> parse_recommend(const QueryParams& p) {
+  NUDGE_RETURN_IF_ERROR(p.check(kRecommendParams));
   RecommendRequest r;
   const std::string* user = p.get("user");
   if (!user || user->empty()) return Status::invalid_field("user", "required");
@@ -166,6 +215,7 @@ Result<RecommendRequest> parse_recommend(const Params& p) {
     if (colon == std::string::npos || colon == 0 || std::from_chars(pin.data() + colon + 1, end, position).ptr != end ||
         position == 0 || position > kMaxK)
       return Status::invalid_field("pin", "expected ITEM:POSITION (position from 1), got '" + pin + "'");
+    if (auto why = id_problem(std::string_view(pin).substr(0, colon))) return Status::invalid_field("pin", *why);
     r.pins.push_back({pin.substr(0, colon), position});
   }
   for (const std::string& boost : boosts) {
@@ -177,6 +227,7 @@ Result<RecommendRequest> parse_recommend(const Params& p) {
     b.value = boost.substr(first + 1, last - first - 1);
     if ((b.field != "category" && b.field != "tag") || b.value.empty())
       return Status::invalid_field("boost", "expected category:VALUE:WEIGHT or tag:VALUE:WEIGHT, got '" + boost + "'");
+    if (auto why = id_problem(b.value)) return Status::invalid_field("boost", *why);
     NUDGE_RETURN_IF_ERROR(parse_float(std::string_view(boost).substr(last + 1), "boost", &b.weight));
     r.boosts.push_back(std::move(b));
   }
@@ -226,8 +277,10 @@ Result<ItemRecord> parse_item(const std::string& id, const std::string& body, si
       for (size_t k = 0; k < value.size(); ++k) {
         const std::string at = "tags[" + std::to_string(k) + "]";
         if (!value[k].is_string()) return Status::invalid_field(at, "expected a string");
-        item.tags.push_back(value[k].get<std::string>());
-        if (auto why = id_problem(item.tags.back())) return Status::invalid_field(at, *why);
+        std::string tag = value[k].get<std::string>();
+        if (tag.empty()) continue;  // an empty tag is no tag (docs/api.md)
+        if (auto why = id_problem(tag)) return Status::invalid_field(at, *why);
+        item.tags.push_back(std::move(tag));
       }
     } else if (key == "price") {
       if (value.is_null()) continue;
@@ -309,7 +362,12 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   }
   if (Status e = check_query_text(*target); !e.is_ok()) return respond(from_status(e));
   const std::string& path = target->path;
-  const Params params(*target, options_.max_list_values);
+  const QueryParams params(*target, options_.max_list_values);
+  auto refuse_params = [&](ParamRules rules) {
+    Status e = params.check(rules);
+    if (!e.is_ok()) respond(from_status(e));
+    return !e.is_ok();
+  };
   if (is_write(req.method) && !options_.api_key.empty() && !bearer_matches(req.authorization, options_.api_key))
     return respond(error(401, "Authorization", "missing or wrong bearer token"));
   // HEAD is GET without the body (the network layer drops it).
@@ -349,7 +407,7 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   if (path == "/v1/similar") {
     *endpoint = Endpoint::kSimilar;
     if (!is_get) return method_not_allowed();
-    if (Status e = params.only({"item", "k", "category", "explain"}); !e.is_ok()) return respond(from_status(e));
+    if (refuse_params(kSimilarParams)) return;
     SimilarRequest r;
     const std::string* item = params.get("item");
     if (!item || item->empty()) return respond(error(400, "item", "required"));
@@ -364,6 +422,7 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   if (path == "/v1/events") {
     *endpoint = Endpoint::kEvents;
     if (req.method != "POST") return method_not_allowed();
+    if (refuse_params(kNoParams)) return;
     auto parsed = parse_events(req.body, options_.max_batch_events);
     if (!parsed.is_ok()) return respond(from_status(parsed.status()));
     std::vector<Event>& events = *parsed;
@@ -373,11 +432,11 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     std::vector<Event> answering;
     if (experiment_)
       for (const Event& e : events)
-        if (!e.rec_id.empty()) answering.push_back({"", e.item, e.type, 0.f, 0, e.rec_id});
+        if (!e.rec_id.empty()) answering.push_back({e.user, e.item, e.type, 0.f, 0, e.rec_id});
     auto answer = [this, n, respond, answering = std::move(answering)](const Status& st) {
       if (!st.is_ok()) return respond(from_status(st, "events"));
       metrics_.add_events(n);
-      for (const Event& e : answering) experiment_->attribute(e.rec_id, e.item, e.type);
+      for (const Event& e : answering) experiment_->attribute(e.rec_id, e.user, e.item, e.type);
       respond(json_response(200, {{"accepted", n}}));
     };
     if (event_sink_) return event_sink_(std::move(events), std::move(answer));
@@ -389,6 +448,7 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     *endpoint = Endpoint::kItems;
     const std::string id = path.substr(items_prefix.size());
     if (auto why = id_problem(id)) return respond(error(400, "id", "item id: " + *why));
+    if (refuse_params(kNoParams)) return;
     if (req.method == "PUT") {
       auto parsed = parse_item(id, req.body, options_.max_list_values);
       if (!parsed.is_ok()) return respond(from_status(parsed.status()));
@@ -407,10 +467,15 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     *endpoint = Endpoint::kUsers;
     const std::string id = path.substr(users_prefix.size());
     if (auto why = id_problem(id)) return respond(error(400, "id", "user id: " + *why));
+    if (refuse_params(kNoParams)) return;
     // A user's attributes and history live with the user's owner.
     if ((req.method == "PUT" || is_get) && router_ && !req.forwarded)
       if (auto answer = router_->route(req, id)) return respond(std::move(*answer));
     if (req.method == "PUT") {
+      // Checked before parsing: the size bounds the parser's work, and an empty body is a
+      // mistake, not a request to clear the attributes (send {} for that).
+      if (req.body.empty()) return respond(error(400, "body", "required: a JSON object ({} clears the attributes)"));
+      if (auto why = text_problem(req.body, Engine::kMaxUserAttributesBytes)) return respond(error(400, "body", *why));
       auto parsed = parse_json_body(req.body, "{}");
       if (!parsed.is_ok()) return respond(from_status(parsed.status()));
       const json& doc = *parsed;
@@ -433,9 +498,10 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   if (path == "/v1/retrain") {
     *endpoint = Endpoint::kRetrain;
     if (req.method != "POST") return method_not_allowed();
+    if (refuse_params(kNoParams)) return;
     // Training takes seconds: the engine's retrain thread answers when the new model serves.
     engine_.request_retrain([this, respond](const Status& st) {
-      if (!st.is_ok()) return respond(error(500, "", st.message()));
+      if (!st.is_ok()) return respond(error(st.code() == Status::Code::kNoSpace ? 507 : 500, "", st.message()));
       respond(json_response(200, {{"model_version", engine_.stats().model_version}}));
     });
     return;
@@ -443,6 +509,7 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   if (path == "/v1/model") {
     *endpoint = Endpoint::kModel;
     if (!is_get) return method_not_allowed();
+    if (refuse_params(kNoParams)) return;
     const EngineStats st = engine_.stats();
     if (st.model_version == 0) return respond(error(404, "model", "no model yet (too few events to train)"));
     json weights = json::object();
@@ -452,17 +519,26 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
                                        {"spec", st.model_spec},
                                        {"trained_at", st.model_trained_at},
                                        {"train_seconds", st.last_train_seconds},
-                                       {"fusion_weights", std::move(weights)}}));
+                                       {"fusion_weights", std::move(weights)},
+                                       {"tuned", st.model_note.empty()},
+                                       {"note", st.model_note}}));
   }
   if (path == "/healthz") {
     *endpoint = Endpoint::kHealth;
     if (!is_get) return method_not_allowed();
+    if (refuse_params(kNoParams)) return;
     const EngineStats st = engine_.stats();
-    json health = {{"status", "ok"},
+    // Degraded: reads are served, writes are refused until the store can write again.
+    json health = {{"status", st.store.writable ? "ok" : "degraded"},
                    {"model_version", st.model_version},
                    {"events", st.events},
                    {"users", st.users},
                    {"items", st.items}};
+    health["store"] = {{"writable", st.store.writable},
+                       {"write_failures", st.store.write_failures},
+                       {"recoveries", st.store.recoveries},
+                       {"damaged_events", st.damaged_events}};
+    if (!st.store.writable) health["store"]["problem"] = st.store.problem;
     if (kafka_) {
       const KafkaStats k = kafka_->stats();
       health["kafka"] = {{"connected", k.connected}, {"partitions", k.partitions}, {"messages", k.messages}};
@@ -479,6 +555,7 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   if (path == "/metrics") {
     *endpoint = Endpoint::kMetrics;
     if (!is_get) return method_not_allowed();
+    if (refuse_params(kNoParams)) return;
     std::optional<KafkaStats> kafka;
     if (kafka_) kafka = kafka_->stats();
     std::optional<ClusterStats> cluster;
@@ -491,6 +568,7 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
   if (path == "/v1/experiments") {
     *endpoint = Endpoint::kExperiments;
     if (!is_get) return method_not_allowed();
+    if (refuse_params(kNoParams)) return;
     return respond(json_response(200, experiments_json()));
   }
   if (auto why = text_problem(path, 4096)) return respond(error(400, "path", *why));
@@ -512,7 +590,7 @@ Result<json> HttpApi::recommend_in_experiment(const RecommendRequest& request) {
     r.arm = e.assign(request.user);
     NUDGE_ASSIGN_OR_RETURN(RecommendResponse answer, engine_.recommend(r));
     for (const Recommendation& rec : answer.items) note(rec, r.arm);
-    e.record(list, r.arm, items, credited);
+    e.record(list, request.user, r.arm, items, credited);
     body = to_json(answer, "user", request.user, request.explain);
     body["arm"] = e.arms()[r.arm];
   } else {
@@ -552,7 +630,7 @@ Result<json> HttpApi::recommend_in_experiment(const RecommendRequest& request) {
       arms.insert(arms.begin() + static_cast<std::ptrdiff_t>(where), Experiment::kNoArm);
     }
     for (size_t k = 0; k < merged.items.size(); ++k) note(merged.items[k], arms[k]);
-    e.record(list, Experiment::kNoArm, items, credited);
+    e.record(list, request.user, Experiment::kNoArm, items, credited);
     body = to_json(merged, "user", request.user, request.explain);
     for (size_t k = 0; k < arms.size(); ++k)
       if (arms[k] != Experiment::kNoArm) body["items"][k]["arm"] = e.arms()[arms[k]];
@@ -587,7 +665,8 @@ json HttpApi::experiments_json() const {
     json one = {{"name", r.name},
                 {"mode", r.mode == ExperimentMode::kAB ? "ab" : "interleave"},
                 {"arms", std::move(arms)},
-                {"unattributed", {{"unknown_rec_id", r.unknown_rec_id}, {"not_in_list", r.not_in_list}}}};
+                {"unattributed",
+                 {{"unknown_rec_id", r.unknown_rec_id}, {"not_in_list", r.not_in_list}, {"other_user", r.other_user}}}};
     if (r.mode == ExperimentMode::kInterleave)
       one["interleaving"] = {{"ties", r.ties}, {"preference", number(r.preference)}, {"p_value", number(r.p_value)}};
     list.push_back(std::move(one));

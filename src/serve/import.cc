@@ -58,7 +58,7 @@ Status import_dataset(Engine& engine, const Dataset& data, size_t batch_size) {
                        x.values[r], x.timestamps[r]});
     NUDGE_RETURN_IF_ERROR(engine.ingest(std::move(batch)));
   }
-  return Status::ok();
+  return engine.flush_store();
 }
 
 }  // namespace nudge::serve

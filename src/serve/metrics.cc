@@ -108,6 +108,19 @@ std::string Metrics::render(const EngineStats& stats, int64_t now_unix, const Ka
   }
   line(out, "# HELP nudge_store_records_skipped Stored records skipped at startup (invalid or undecodable).\n");
   line(out, "# TYPE nudge_store_records_skipped gauge\nnudge_store_records_skipped {}\n", stats.records_skipped);
+  line(out,
+       "# HELP nudge_store_damaged_events Events left out of a damaged write-ahead log at startup "
+       "(--skip-damaged-log).\n");
+  line(out, "# TYPE nudge_store_damaged_events gauge\nnudge_store_damaged_events {}\n", stats.damaged_events);
+  line(out,
+       "# HELP nudge_store_writable 1 while the store takes writes, 0 after a failed write (a full disk) until it can "
+       "write again.\n");
+  line(out, "# TYPE nudge_store_writable gauge\nnudge_store_writable {}\n", stats.store.writable ? 1 : 0);
+  line(out, "# HELP nudge_store_write_failures_total Writes the store refused or failed since the process started.\n");
+  line(out, "# TYPE nudge_store_write_failures_total counter\nnudge_store_write_failures_total {}\n",
+       stats.store.write_failures);
+  line(out, "# HELP nudge_store_recoveries_total Times the store resumed writes after failing.\n");
+  line(out, "# TYPE nudge_store_recoveries_total counter\nnudge_store_recoveries_total {}\n", stats.store.recoveries);
   if (kafka) {
     const std::pair<const char*, uint64_t> counters[] = {{"messages", kafka->messages},
                                                          {"events", kafka->events},

@@ -6,6 +6,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "nudge/input_limits.h"
+
 namespace nudge::serve {
 namespace {
 
@@ -23,6 +25,7 @@ std::optional<std::string> value_text(const json& v) {
 
 FeatureDescription describe_user(std::string_view attributes_json) {
   FeatureDescription out;
+  if (json_text_problem(attributes_json)) return out;  // refused at the door; a store from before is read safely
   const json doc = json::parse(attributes_json, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return out;
   for (const auto& [field, v] : doc.items()) {

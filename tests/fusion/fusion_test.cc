@@ -6,6 +6,7 @@
 
 #include "nudge/evaluate.h"
 #include "nudge/model_file.h"
+#include "nudge/readers.h"
 #include "nudge/registry.h"
 #include "nudge/split.h"
 #include "nudge/synth.h"
@@ -140,6 +141,29 @@ TEST(FusionTest, SaveLoadKeepsThePartsAndWeights) {
   m->score_history(hist, w, a);
   back->model->score_history(hist, w, b);
   EXPECT_EQ(a, b);
+}
+
+// Every user has one event, so the validation split leaves nobody with both a training and a
+// held-out item: the fit still gives a model (equal weights) and says it is untuned.
+TEST(FusionTest, NoValidationUserFallsBackToUntunedWeights) {
+  std::string csv = "user,item\n";
+  for (int u = 0; u < 60; ++u) csv += "u" + std::to_string(u) + ",i" + std::to_string(u % 7) + "\n";
+  DatasetBuilder b;
+  ReadReport report;
+  ASSERT_OK(read_interactions_text(csv, "t.csv", {}, b, report));
+  const Dataset d = b.build();
+  for (const char* method : {"weighted", "learned"}) {
+    SCOPED_TRACE(method);
+    auto m =
+        make_recommender("fusion", Params::parse(std::string("models=popularity+itemknn,method=") + method).value())
+            .value();
+    ASSERT_OK(m->fit(d));
+    const auto& fusion = dynamic_cast<const FusionModel&>(*m);
+    EXPECT_EQ(fusion.untuned_reason(), "no validation user to tune on: equal weights, untuned");
+    std::vector<float> scores(d.num_items());
+    m->score_user(0, scores);
+    for (float x : scores) EXPECT_TRUE(std::isfinite(x));
+  }
 }
 
 TEST(FusionTest, ParameterErrors) {

@@ -376,6 +376,15 @@ TEST(Engine, RestartKeepsTheModelVersion) {
   EXPECT_EQ(f.engine->stats().model_version, version + 1);
 }
 
+// A version file that is not a positive whole number is ignored, never read as a huge one.
+TEST(Engine, ANegativeSavedVersionIsIgnored) {
+  Fixture f;
+  f.engine.reset();
+  nudge::testing::write_file(f.dir.file("data") + "/model.version", "-5\n");
+  f.engine = f.open();
+  EXPECT_EQ(f.engine->stats().model_version, 1u);
+}
+
 TEST(Engine, InvalidStoredRecordsAreSkippedAtRestartNotServed) {
   Fixture f;
   f.engine.reset();

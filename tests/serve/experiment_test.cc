@@ -97,20 +97,20 @@ TEST(ExperimentTest, AbCountsAreExact) {
   for (int k = 0; k < 9; ++k) {
     lists.push_back(e->next_list());
     const size_t arm = k < 5 ? 0 : 1;
-    e->record(lists.back(), arm, {"i1", "i2", "pinned"}, {arm, arm, Experiment::kNoArm});
+    e->record(lists.back(), "u", arm, {"i1", "i2", "pinned"}, {arm, arm, Experiment::kNoArm});
   }
   EXPECT_EQ(lists[0].rec_id.size(), 16u);
   EXPECT_NE(lists[0].rec_id, lists[1].rec_id);
-  e->attribute(lists[0].rec_id, "i1", "click");
-  e->attribute(lists[0].rec_id, "i2", "click");  // a second click on the same list
-  e->attribute(lists[1].rec_id, "i2", "click");
-  e->attribute(lists[1].rec_id, "i2", "purchase");
-  e->attribute(lists[5].rec_id, "i1", "click");
-  e->attribute(lists[5].rec_id, "i1", "view");          // not a click or conversion: ignored
-  e->attribute(lists[6].rec_id, "pinned", "click");     // nobody's pick
-  e->attribute(lists[6].rec_id, "elsewhere", "click");  // not in the list
-  e->attribute("0123456789abcdef", "i1", "click");      // never served
-  e->attribute("not-a-rec-id", "i1", "click");
+  e->attribute(lists[0].rec_id, "u", "i1", "click");
+  e->attribute(lists[0].rec_id, "u", "i2", "click");  // a second click on the same list
+  e->attribute(lists[1].rec_id, "u", "i2", "click");
+  e->attribute(lists[1].rec_id, "u", "i2", "purchase");
+  e->attribute(lists[5].rec_id, "u", "i1", "click");
+  e->attribute(lists[5].rec_id, "u", "i1", "view");          // not a click or conversion: ignored
+  e->attribute(lists[6].rec_id, "u", "pinned", "click");     // nobody's pick
+  e->attribute(lists[6].rec_id, "u", "elsewhere", "click");  // not in the list
+  e->attribute("0123456789abcdef", "u", "i1", "click");      // never served
+  e->attribute("not-a-rec-id", "u", "i1", "click");
   const ExperimentReport r = e->report();
   ASSERT_EQ(r.arms.size(), 2u);
   const ArmReport &c = r.arms[0], &t = r.arms[1];
@@ -144,14 +144,14 @@ TEST(ExperimentTest, InterleavedWinsAndTiesFollowTheClicks) {
   std::vector<Experiment::ListId> lists;
   for (int k = 0; k < 4; ++k) {
     lists.push_back(e->next_list());
-    e->record(lists.back(), Experiment::kNoArm, {"a", "b", "c"}, {0, 1, Experiment::kNoArm});
+    e->record(lists.back(), "u", Experiment::kNoArm, {"a", "b", "c"}, {0, 1, Experiment::kNoArm});
   }
-  e->attribute(lists[0].rec_id, "a", "click");  // list 0: control wins
-  e->attribute(lists[1].rec_id, "a", "click");  // list 1: a tie, after being control's
-  e->attribute(lists[1].rec_id, "b", "click");
-  e->attribute(lists[2].rec_id, "b", "click");  // list 2: treatment, twice
-  e->attribute(lists[2].rec_id, "b", "click");
-  e->attribute(lists[3].rec_id, "c", "click");  // list 3: a pin, nobody's
+  e->attribute(lists[0].rec_id, "u", "a", "click");  // list 0: control wins
+  e->attribute(lists[1].rec_id, "u", "a", "click");  // list 1: a tie, after being control's
+  e->attribute(lists[1].rec_id, "u", "b", "click");
+  e->attribute(lists[2].rec_id, "u", "b", "click");  // list 2: treatment, twice
+  e->attribute(lists[2].rec_id, "u", "b", "click");
+  e->attribute(lists[3].rec_id, "u", "c", "click");  // list 3: a pin, nobody's
   const ExperimentReport r = e->report();
   EXPECT_EQ(r.arms[0].impressions, 4u);
   EXPECT_EQ(r.arms[1].impressions, 4u);
@@ -173,14 +173,33 @@ TEST(ExperimentTest, OnlyTheLastListsAreRemembered) {
   std::vector<Experiment::ListId> lists;
   for (int k = 0; k < 3; ++k) {
     lists.push_back(e->next_list());
-    e->record(lists.back(), 0, {"a"}, {0});
+    e->record(lists.back(), "u", 0, {"a"}, {0});
   }
-  e->attribute(lists[0].rec_id, "a", "click");
-  e->attribute(lists[2].rec_id, "a", "click");
+  e->attribute(lists[0].rec_id, "u", "a", "click");
+  e->attribute(lists[2].rec_id, "u", "a", "click");
   const ExperimentReport r = e->report();
   EXPECT_EQ(r.arms[0].impressions, 3u);
   EXPECT_EQ(r.arms[0].clicks, 1u);
   EXPECT_EQ(r.unknown_rec_id, 1u);
+}
+
+// rec_ids are handed out by an open endpoint: an event of another user than the list's is
+// not credited, whatever it carries.
+TEST(ExperimentTest, OnlyTheListsUserIsCredited) {
+  auto e = make({});
+  const auto list = e->next_list();
+  e->record(list, "u2", 0, {"a"}, {0});
+  e->attribute(list.rec_id, "u3", "a", "click");
+  e->attribute(list.rec_id, "u3", "a", "purchase");
+  ExperimentReport r = e->report();
+  EXPECT_EQ(r.arms[0].clicks, 0u);
+  EXPECT_EQ(r.arms[0].conversions, 0u);
+  EXPECT_EQ(r.other_user, 2u);
+  e->attribute(list.rec_id, "u2", "a", "click");
+  r = e->report();
+  EXPECT_EQ(r.arms[0].clicks, 1u);
+  EXPECT_EQ(r.other_user, 2u);
+  EXPECT_NE(e->render_metrics().find("reason=\"other_user\"} 2"), std::string::npos);
 }
 
 // Requests and events arrive on many threads at once (TSan runs this too): no count is lost.
@@ -193,9 +212,9 @@ TEST(ExperimentTest, ConcurrentListsAndClicksAreAllCounted) {
       for (int k = 0; k < kLists; ++k) {
         const auto id = e->next_list();
         const size_t arm = static_cast<size_t>(t % 2);
-        e->record(id, arm, {"a", "b"}, {arm, arm});
-        e->attribute(id.rec_id, "a", "click");
-        if (k % 5 == 0) e->attribute(id.rec_id, "b", "purchase");
+        e->record(id, "u", arm, {"a", "b"}, {arm, arm});
+        e->attribute(id.rec_id, "u", "a", "click");
+        if (k % 5 == 0) e->attribute(id.rec_id, "u", "b", "purchase");
         if (k % 50 == 0) e->report();
       }
     });

@@ -11,6 +11,7 @@
 
 #include "nudge/serve/import.h"
 #include "nudge/synth.h"
+#include "serve/fault_file_system.h"
 #include "test_util.h"
 
 namespace nudge::serve {
@@ -222,6 +223,114 @@ TEST_F(HttpApiTest, InvalidUtf8AnywhereIsA400AndNothingIsStored) {
   EXPECT_EQ(call("GET", "/v1/recommend?user=u").status, 200);
 }
 
+// Issue #28: each of these killed or fooled the server before.
+TEST_F(HttpApiTest, DeepNestingIsRefusedBeforeParsingOnEveryBody) {
+  const std::string deep = "{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  for (const char* path : {"/v1/users/x", "/v1/items/x"}) {
+    const auto r = call("PUT", path, deep);
+    expect_error(r, 400, "body");
+  }
+  expect_error(call("POST", "/v1/events", deep), 400, "body");
+  // Just past the limit (64 levels), and at it.
+  const std::string past = "{\"a\":" + std::string(64, '[') + std::string(64, ']') + "}";
+  const auto r = call("PUT", "/v1/users/x", past);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"], "malformed JSON: nested deeper than 64 levels at byte 69") << r.body;
+  const std::string at = "{\"a\":" + std::string(63, '[') + std::string(63, ']') + "}";
+  EXPECT_EQ(call("PUT", "/v1/users/x", at).status, 200);
+  // Brackets inside strings are text, not nesting.
+  EXPECT_EQ(call("PUT", "/v1/users/y", "{\"a\":\"" + std::string(1000, '[') + "\"}").status, 200);
+}
+
+TEST_F(HttpApiTest, AnEmptyUserBodyIsRefusedAndKeepsTheAttributes) {
+  ASSERT_EQ(call("PUT", "/v1/users/u1", R"({"segment":"s1"})").status, 200);
+  expect_error(call("PUT", "/v1/users/u1", ""), 400, "body");
+  EXPECT_EQ(engine_->user_info("u1")->attributes_json, R"({"segment":"s1"})");
+  // Too large is refused before it is parsed.
+  expect_error(call("PUT", "/v1/users/u1", "{\"a\":\"" + std::string(70000, 'x') + "\"}"), 400, "body");
+  EXPECT_EQ(call("PUT", "/v1/users/u1", "{}").status, 200);  // {} clears them
+  EXPECT_EQ(engine_->user_info("u1")->attributes_json, "{}");
+}
+
+TEST_F(HttpApiTest, BytesAfterANulAreNotIgnored) {
+  const std::string body = std::string(R"({"user":"a","item":"b"})") + '\0' + "garbage";
+  const auto r = call("POST", "/v1/events", body);
+  expect_error(r, 400, "body");
+  EXPECT_EQ(json::parse(r.body)["error"], "malformed JSON: NUL byte at byte 24");
+  expect_error(call("PUT", "/v1/users/u", std::string("{}") + '\0'), 400, "body");
+  expect_error(call("PUT", "/v1/items/i", std::string("{}") + '\0'), 400, "body");
+  EXPECT_EQ(engine_->stats().events, 0u);
+}
+
+TEST_F(HttpApiTest, OneValidationTableForEveryRoute) {
+  const std::string long_id(257, 'a');
+  expect_error(call("GET", "/v1/recommend?user=" + long_id), 400, "user");
+  expect_error(call("GET", "/v1/similar?item=" + long_id), 400, "item");
+  expect_error(call("GET", "/v1/recommend?user=u&exclude=a," + long_id), 400, "exclude");
+  expect_error(call("GET", "/v1/recommend?user=u&category=" + long_id), 400, "category");
+  expect_error(call("GET", "/v1/recommend?user=u&tag=" + long_id), 400, "tag");
+  expect_error(call("GET", "/v1/recommend?user=u&pin=" + long_id + ":1"), 400, "pin");
+  expect_error(call("GET", "/v1/recommend?user=u&boost=tag:" + long_id + ":1"), 400, "boost");
+  // Repeated single parameters are refused, lists may repeat.
+  expect_error(call("GET", "/v1/recommend?user=u1&k=5&k=2"), 400, "k");
+  expect_error(call("GET", "/v1/recommend?user=u1&user=u2"), 400, "user");
+  EXPECT_EQ(call("GET", "/v1/recommend?user=u1&exclude=a&exclude=b").status, 200);
+  // Unknown parameters are refused on every route.
+  expect_error(call("PUT", "/v1/items/i?colour=red", "{}"), 400, "colour");
+  expect_error(call("DELETE", "/v1/items/i?x=1"), 400, "x");
+  expect_error(call("PUT", "/v1/users/u?x=1", "{}"), 400, "x");
+  expect_error(call("GET", "/v1/users/u?x=1"), 400, "x");
+  expect_error(call("POST", "/v1/events?x=1", R"({"user":"u","item":"a"})"), 400, "x");
+  expect_error(call("GET", "/healthz?x=1"), 400, "x");
+  expect_error(call("GET", "/v1/model?x=1"), 400, "x");
+  EXPECT_EQ(engine_->stats().events, 0u);
+  EXPECT_EQ(engine_->stats().items, 0u);
+  // An empty tag is no tag.
+  ASSERT_EQ(call("PUT", "/v1/items/i", R"({"tags":["", "red"]})").status, 200);
+}
+
+// A full disk: 507 with the store's error, nothing acknowledged, reads served, /healthz
+// degraded; then writes resume by themselves.
+TEST(HttpApiDiskTest, AFullDiskIs507AndHealthzSaysDegraded) {
+  nudge::testing::TempDir dir;
+  auto disk = std::make_shared<FaultFileSystem>();
+  EngineOptions o;
+  o.data_dir = dir.file("data");
+  o.model.spec = "popularity";
+  o.retrain_interval_s = 0;
+  o.retrain_after_events = 0;
+  o.store.file_system = disk;
+  o.store.recovery_interval_s = 0.02;
+  auto engine = Engine::open(o).value();
+  HttpApi api(*engine, HttpApiOptions{});
+  auto call = [&](std::string method, std::string target, std::string body = "") {
+    std::promise<HttpResponse> p;
+    api.handle({std::move(method), std::move(target), "", std::move(body)},
+               [&](HttpResponse r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  };
+  ASSERT_EQ(call("POST", "/v1/events", R"({"user":"u","item":"a"})").status, 200);
+  disk->set_space_left(0);
+  auto r = call("POST", "/v1/events", R"({"user":"u","item":"b"})");
+  EXPECT_EQ(r.status, 507) << r.body;
+  EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("not taking writes"), std::string::npos) << r.body;
+  EXPECT_EQ(call("PUT", "/v1/items/a", R"({"category":"c"})").status, 507);
+  EXPECT_EQ(call("PUT", "/v1/users/u", R"({"segment":"s"})").status, 507);
+  const json health = json::parse(call("GET", "/healthz").body);
+  EXPECT_EQ(health["status"], "degraded") << health;
+  EXPECT_EQ(health["store"]["writable"], false) << health;
+  EXPECT_EQ(call("GET", "/v1/users/u").status, 200);
+  EXPECT_EQ(call("GET", "/v1/recommend?user=u").status, 200);
+  EXPECT_EQ(engine->user_info("u")->history.size(), 1u);  // the refused event is not there
+  disk->set_space_left(FaultFileSystem::kUnlimited);
+  ASSERT_TRUE(nudge::testing::eventually([&] { return json::parse(call("GET", "/healthz").body)["status"] == "ok"; }));
+  EXPECT_EQ(call("POST", "/v1/events", R"({"user":"u","item":"b"})").status, 200);
+  EXPECT_EQ(engine->stats().events, 2u);
+  const std::string metrics = call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("nudge_store_writable 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("nudge_store_recoveries_total 1\n"), std::string::npos);
+}
+
 TEST_F(HttpApiTest, NumbersOutOfRangeAre400sAnywhereInTheBody) {
   expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","value":1e400})"), 400, "body");
   expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a","value":)" + std::string(400, '9') + "}"), 400,
@@ -360,6 +469,12 @@ TEST_F(ExperimentApiTest, AbArmsAreStablePerUserAndCountsAreExact) {
   }
   events.push_back(event("u1", "i1", "click", "ffffffffffffffff"));  // never served
   events.push_back(event("u1", "not-shown", "click", experiment_->next_list().rec_id));
+  {  // u0's list, clicked by somebody else: not credited (rec_ids come from an open endpoint)
+    const json r = get("/v1/recommend?user=u0&k=3");
+    ++expected[experiment_->assign("u0")].impressions;
+    events.push_back(event("intruder", r["items"][0]["item"], "click", r["rec_id"]));
+    events.push_back(event("intruder", r["items"][0]["item"], "purchase", r["rec_id"]));
+  }
   ASSERT_EQ(post_events(events).status, 200);
   ASSERT_GT(expected[0].impressions, 10u);
   ASSERT_GT(expected[1].impressions, 10u);
@@ -382,6 +497,7 @@ TEST_F(ExperimentApiTest, AbArmsAreStablePerUserAndCountsAreExact) {
   EXPECT_TRUE(report["arms"][1]["p_value_vs_control"].is_number());
   EXPECT_EQ(report["unattributed"]["unknown_rec_id"], 2u);  // the unknown one, and the unrecorded list
   EXPECT_EQ(report["unattributed"]["not_in_list"], 0u);
+  EXPECT_EQ(report["unattributed"]["other_user"], 2u);
 
   std::promise<HttpResponse> p;
   api_->handle({"GET", "/metrics", "", ""}, [&](HttpResponse r) { p.set_value(std::move(r)); });

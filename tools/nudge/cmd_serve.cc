@@ -24,7 +24,7 @@ struct ServeFlags {
   std::string config;
   std::string data_dir, host, api_key, port_file, model, model_file;
   int port = -1, threads = -1, factors = -1;
-  bool no_sync = false;
+  bool no_sync = false, skip_damaged_log = false;
   std::string import, import_items, import_users;
   bool import_only = false;
   std::string kafka_brokers, kafka_topic, kafka_group;
@@ -69,6 +69,9 @@ void add_serve_command(CLI::App& root) {
       ->check(CLI::Range(1, 1024));
   cmd->add_flag("--no-sync", f->no_sync,
                 "Acknowledge events once written, before fsync (survives crashes, not power loss)");
+  cmd->add_flag("--skip-damaged-log", f->skip_damaged_log,
+                "Start even if the store's write-ahead log is damaged, without the damaged events (copied aside "
+                "first, counted in /metrics); without it such a store refuses to start");
   cmd->add_option("--port-file", f->port_file, "Write the bound port here once listening");
   cmd->add_option("--import", f->import, "Import this interactions file (csv, jsonl, MovieLens) into the store first");
   cmd->add_option("--import-items", f->import_items, "Item features to import with --import (annotated csv)");
@@ -88,7 +91,10 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("--advertise", f->advertise,
                   "URL other replicas reach this one at, for requests about users it owns (default "
                   "http://<host>:<port>)");
-  cmd->callback([f] {
+  CLI::Option* data_dir_option = cmd->get_option("--data-dir");
+  cmd->callback([f, data_dir_option] {
+    if (data_dir_option->count() > 0 && f->data_dir.empty())
+      throw CommandError("--data-dir: an empty path (give a directory)");
     serve::ServeConfig config = serve::default_serve_config();
     if (!f->config.empty()) ok_or_throw(serve::load_serve_config(f->config, &config));
     if (!f->data_dir.empty()) config.engine.data_dir = f->data_dir;
@@ -103,6 +109,7 @@ void add_serve_command(CLI::App& root) {
     }
     if (!f->model_file.empty()) config.engine.model_file = f->model_file;
     if (f->no_sync) config.engine.store.sync = false;
+    if (f->skip_damaged_log) config.engine.store.skip_damaged_log = true;
     if (!f->import.empty()) config.engine.train_on_start = false;  // trained once, after the import
     if (!f->kafka_brokers.empty()) config.kafka.brokers = f->kafka_brokers;
     if (!f->kafka_topic.empty()) config.kafka.topic = f->kafka_topic;

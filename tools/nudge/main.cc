@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   nudge::cli::add_recommend_commands(app);
   nudge::cli::add_export_command(app);
   nudge::cli::add_serve_command(app);
+  nudge::cli::add_store_command(app);
   nudge::cli::add_params_command(app);
   try {
     app.parse(argc, argv);

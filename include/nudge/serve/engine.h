@@ -73,11 +73,14 @@ struct EngineStats {
   std::string model_kind;                                     // "ials", "fusion", ...; empty without a model
   std::string model_spec;                                     // the served model's spec (name and parameters)
   std::vector<std::pair<std::string, float>> fusion_weights;  // per component, weighted fusion
+  std::string model_note;  // empty, or why the served fusion is untuned (too few validation users)
   int64_t model_trained_at = 0;
   double last_train_seconds = 0;
   uint64_t retrains = 0;
   uint64_t retrain_failures = 0;
   uint64_t records_skipped = 0;  // stored records skipped at startup (invalid or undecodable)
+  uint64_t damaged_events = 0;   // events left out of a damaged log (--skip-damaged-log)
+  StoreHealth store;             // whether the store takes writes (a full disk: not until space returns)
   std::vector<ArmStats> arms;    // with EngineOptions::arms: every arm, the main one first
 };
 
@@ -89,6 +92,8 @@ struct UserInfo {
 
 class Engine {
  public:
+  static constexpr size_t kMaxUserAttributesBytes = 64 * 1024;  // a user's attributes JSON
+
   static Result<std::unique_ptr<Engine>> open(const EngineOptions& options);
   ~Engine();  // stops the retrain thread, drains the store
   Engine(const Engine&) = delete;
@@ -146,6 +151,9 @@ class Engine {
     State* state_;
   };
   [[nodiscard]] RetrainHold hold_retrains();
+  // Writes what the store holds only in its log to its tables (after a bulk import: a damaged
+  // log then costs nothing that was imported).
+  Status flush_store();
 
   // Serves the model file at `path` as `version` (a model another replica trained, cluster.h):
   // read whole and checked first, so a damaged file never replaces the serving model; then

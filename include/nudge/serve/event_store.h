@@ -7,6 +7,14 @@
 // holding its events is durable; after `kill -9` (or power loss, with sync on) a reopened
 // store holds every event whose callback reported success.
 //
+// A write that fails (a full disk) is answered NoSpace/IoError and acknowledges nothing; the
+// store then refuses writes at once (reads go on) and tries every `recovery_interval_s` to
+// write again: it reopens RocksDB once a probe write succeeds, drops any part of the failed
+// batches that reached the log, and from then on accepts writes by itself (health()).
+//
+// Opening never creates a database over existing data files, and refuses a write-ahead log
+// damaged anywhere but at its torn tail, naming the damage (skip_damaged_log opts out).
+//
 // Key layout (one column family): 'e' + big-endian u64 sequence -> event, 'i' + id -> item
 // record, 'u' + id -> user record, 'o' + stream -> the position reached in an external log.
 // Thread-safety: every method may be called concurrently.
@@ -20,6 +28,10 @@
 #include <vector>
 
 #include "nudge/status.h"
+
+namespace rocksdb {
+class FileSystem;
+}
 
 namespace nudge::serve {
 
@@ -60,6 +72,21 @@ struct StreamPosition {
 
 struct EventStoreOptions {
   bool sync = true;  // fsync the WAL before acknowledging; false survives process crashes only
+  // Open a store whose write-ahead log is damaged (not only torn at its end) without the
+  // damaged records: the log is first copied next to the store (<dir>.damaged-log-<time>),
+  // the events missing from the sequence are counted (damaged_events()) and logged.
+  bool skip_damaged_log = false;
+  double recovery_interval_s = 1.0;  // after a failed write: how often to try writing again
+  // The file system RocksDB uses; null: the machine's. Tests inject a full disk here.
+  std::shared_ptr<rocksdb::FileSystem> file_system;
+};
+
+// Whether the store takes writes, and why not.
+struct StoreHealth {
+  bool writable = true;
+  std::string problem;          // the last write error while not writable
+  uint64_t write_failures = 0;  // writes refused since the store opened
+  uint64_t recoveries = 0;      // times writes resumed after failing
 };
 
 class EventStore {
@@ -82,6 +109,9 @@ class EventStore {
   Status put_item(const ItemRecord& item);
   Status put_user(const UserRecord& user);
 
+  // Writes the memtable to tables and syncs, so nothing lives only in the write-ahead log.
+  Status flush();
+
   // Full scans over a consistent snapshot, in key order (events by sequence). A record that
   // does not decode is logged with its key and skipped (counted in records_skipped()): one
   // damaged record must not keep the server from starting.
@@ -95,6 +125,8 @@ class EventStore {
   uint64_t num_events() const;       // == next sequence number
   uint64_t num_commits() const;      // WriteBatches written (group-commit effectiveness)
   uint64_t records_skipped() const;  // records the scans skipped because they do not decode
+  uint64_t damaged_events() const;   // events left out of a damaged log (skip_damaged_log)
+  StoreHealth health() const;
 
   struct Impl;
 

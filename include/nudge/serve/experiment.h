@@ -14,7 +14,9 @@
 // Each served list gets a `rec_id`; an event that carries it is attributed to the list: a
 // click or conversion type (options) on an item of the list counts for the arm that served
 // (A/B) or picked (interleave) that item. The last `remember` lists are kept for this;
-// older rec_ids and items not in their list are counted as unattributed.
+// older rec_ids, items not in their list and events of another user than the list's (rec_ids
+// are handed out by the open GET /v1/recommend: anyone could replay one) are counted as
+// unattributed.
 //
 // Counts (since the process started, like every /metrics counter):
 //   impressions  lists served in the arm (interleave: every list, for both arms)
@@ -73,6 +75,7 @@ struct ExperimentReport {
   double p_value = 0;           // interleave: sign test of the wins; NaN before any win
   uint64_t unknown_rec_id = 0;  // events with a rec_id no longer (or never) remembered
   uint64_t not_in_list = 0;     // click or conversion events on an item their list did not show
+  uint64_t other_user = 0;      // click or conversion events of another user than the list's
 };
 
 // One item of an interleaved list and the arm credited with it.
@@ -103,10 +106,12 @@ class Experiment {
   ListId next_list();
   // Remembers a served list and counts its impression: `credited[i]` is the arm of items[i]
   // (kNoArm: none); `arm` is the serving arm (A/B) or kNoArm (interleave: both arms).
-  void record(const ListId& id, size_t arm, const std::vector<std::string>& items, const std::vector<size_t>& credited);
-  // Attributes one accepted event that carried `rec_id` (types other than clicks and
-  // conversions are ignored).
-  void attribute(std::string_view rec_id, std::string_view item, std::string_view type);
+  // `user` is the user the list was served to.
+  void record(const ListId& id, std::string_view user, size_t arm, const std::vector<std::string>& items,
+              const std::vector<size_t>& credited);
+  // Attributes one accepted event of `user` that carried `rec_id` (types other than clicks
+  // and conversions are ignored; an event of another user than the list's is not credited).
+  void attribute(std::string_view rec_id, std::string_view user, std::string_view item, std::string_view type);
 
   ExperimentReport report() const;
   // Per-arm counters in the Prometheus text format.
@@ -116,6 +121,7 @@ class Experiment {
   Experiment(ExperimentOptions options, std::vector<std::string> arms);
   struct List {
     std::vector<uint64_t> items;  // hashes of the item IDs
+    uint64_t user = 0;            // hash of the user ID the list was served to
     std::vector<uint8_t> credited;
     uint8_t arm = 0;                                // A/B arm; 255: interleaved
     uint32_t clicked_arms = 0, converted_arms = 0;  // bit per arm
@@ -129,11 +135,11 @@ class Experiment {
   std::vector<std::string> arms_;
   std::vector<uint32_t> bucket_end_;  // A/B: arm k takes hash buckets [end[k-1], end[k])
   mutable std::mutex mutex_;
-  uint64_t salt_ = 0, next_ = 0;                              // guarded by mutex_
-  std::unordered_map<uint64_t, List> lists_;                  // guarded by mutex_
-  std::deque<uint64_t> order_;                                // guarded by mutex_: oldest first
-  std::vector<Counts> counts_;                                // guarded by mutex_
-  uint64_t ties_ = 0, unknown_rec_id_ = 0, not_in_list_ = 0;  // guarded by mutex_
+  uint64_t salt_ = 0, next_ = 0;                                               // guarded by mutex_
+  std::unordered_map<uint64_t, List> lists_;                                   // guarded by mutex_
+  std::deque<uint64_t> order_;                                                 // guarded by mutex_: oldest first
+  std::vector<Counts> counts_;                                                 // guarded by mutex_
+  uint64_t ties_ = 0, unknown_rec_id_ = 0, not_in_list_ = 0, other_user_ = 0;  // guarded by mutex_
 };
 
 }  // namespace nudge::serve

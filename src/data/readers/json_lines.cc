@@ -7,6 +7,7 @@
 
 #include "columns.h"
 #include "common/text.h"
+#include "nudge/input_limits.h"
 
 namespace nudge {
 namespace {
@@ -74,6 +75,7 @@ Status read_json_lines(LineSource& src, std::string_view first_line, const ReadO
   std::string id_storage[2];
 
   auto process = [&](uint64_t no, std::string_view line) -> Status {
+    if (auto why = json_text_problem(line)) return log.reject(no, "invalid JSON: " + *why);
     padded.reserve(line.size() + simdjson::SIMDJSON_PADDING);
     padded.assign(line);
     simdjson::dom::element doc;

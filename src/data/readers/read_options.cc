@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/text.h"
+#include "nudge/input_limits.h"
 #include "nudge/readers.h"
 
 namespace nudge {
@@ -71,6 +72,7 @@ Status ColumnMapping::parse(std::string_view spec) {
 Result<ReadOptions> read_options_from_json_text(std::string_view text, std::string_view name) {
   const std::string where(name);
   nlohmann::json j;
+  if (auto why = json_text_problem(text)) return Status::invalid_argument(where + ": invalid JSON: " + *why);
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
