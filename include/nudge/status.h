@@ -32,7 +32,8 @@ class Status {
     kUnsupported,
     kInternal,
     kTooLarge,
-    kNoSpace
+    kNoSpace,
+    kDeadlineExceeded
   };
 
   Status() = default;  // OK
@@ -48,6 +49,8 @@ class Status {
   static Status too_large(std::string message) { return {Code::kTooLarge, std::move(message)}; }
   // Storage is full: nothing was written; the same request may succeed once space returns.
   static Status no_space(std::string message) { return {Code::kNoSpace, std::move(message)}; }
+  // No answer in time, and the work may still complete (a message sent, not confirmed).
+  static Status deadline_exceeded(std::string message) { return {Code::kDeadlineExceeded, std::move(message)}; }
   // A bad value in one named field of a request or record: invalid_field("k", "must be ...").
   static Status invalid_field(std::string field, std::string message) {
     return Status(Code::kInvalidArgument, std::move(message)).with_field(std::move(field));

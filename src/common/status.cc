@@ -16,6 +16,7 @@ std::string_view code_name(Status::Code code) {
     case Status::Code::kInternal: return "internal error";
     case Status::Code::kTooLarge: return "too large";
     case Status::Code::kNoSpace: return "no space";
+    case Status::Code::kDeadlineExceeded: return "deadline exceeded";
   }
   return "unknown";
 }

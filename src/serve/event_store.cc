@@ -39,7 +39,6 @@ using Clock = std::chrono::steady_clock;
 // exact, a power loss may leave it behind, never ahead): a log that lost acknowledged events
 // at its end (truncated, or damaged where a torn write would be) then reads as damage.
 constexpr auto kAcknowledgedSyncEvery = std::chrono::seconds(1);
-constexpr const char* kAcknowledgedFile = "NUDGE-ACKNOWLEDGED";
 // Free space a recovery attempt asks for before it reopens the database.
 constexpr size_t kProbeBytes = 1 << 20;
 
@@ -63,12 +62,6 @@ Result<uint64_t> next_sequence_of(rocksdb::DB* db, const std::string& dir) {
   }
   NUDGE_RETURN_IF_ERROR(from_rocks(it->status(), "event store: open " + dir));
   return next;
-}
-
-uint64_t read_acknowledged(const std::string& dir) {
-  std::ifstream in(dir + "/" + kAcknowledgedFile);
-  uint64_t n = 0;
-  return in >> n ? n : 0;
 }
 
 }  // namespace

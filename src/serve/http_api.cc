@@ -38,7 +38,8 @@ int http_status_for(const Status& s) {
     case Status::Code::kInvalidArgument: return 400;
     case Status::Code::kNotFound: return 404;
     case Status::Code::kTooLarge: return 413;
-    case Status::Code::kNoSpace: return 507;  // Insufficient Storage: retry once space returns
+    case Status::Code::kNoSpace: return 507;           // Insufficient Storage: retry once space returns
+    case Status::Code::kDeadlineExceeded: return 504;  // not confirmed in time; may still complete
     default: return 500;
   }
 }
@@ -499,6 +500,13 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     *endpoint = Endpoint::kRetrain;
     if (req.method != "POST") return method_not_allowed();
     if (refuse_params(kNoParams)) return;
+    // In a cluster only the leader trains and numbers models; a replica retraining on its own
+    // share of the events would serve a model nobody else has under a number the leader
+    // will use too.
+    if (cluster_ && !cluster_->stats().leader)
+      return respond(error(409, "",
+                           "this replica is not the cluster's leader: retrains run on the leading trainer "
+                           "(send POST /v1/retrain to it; GET /healthz says which replica leads)"));
     // Training takes seconds: the engine's retrain thread answers when the new model serves.
     engine_.request_retrain([this, respond](const Status& st) {
       if (!st.is_ok()) return respond(error(st.code() == Status::Code::kNoSpace ? 507 : 500, "", st.message()));

@@ -8,9 +8,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -100,6 +102,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return send(HttpApi::error(400, "request", "malformed HTTP request: " + ec.message()), 11, false, false);
 
     auto& req = parser_->get();
+    if (auto bad = framing_problem(req)) return send(std::move(*bad), 11, false, false);
     HttpRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
@@ -124,6 +127,27 @@ class Session : public std::enable_shared_from_this<Session> {
       });
       pending.done();  // after the post: stop() may now destroy the io_context
     });
+  }
+
+  // RFC 9112's rules Beast leaves to the server (an obsolete folded header it already reads as
+  // one value with spaces, as section 5.2 allows): HTTP/1.1 carries exactly one Host; the only
+  // transfer coding understood is chunked alone; a header that decides who the client is or
+  // how the body is framed may not come twice (which one would count?).
+  static std::optional<HttpResponse> framing_problem(const http::request<http::string_body>& req) {
+    const size_t hosts = req.count(http::field::host);
+    if ((req.version() >= 11 && hosts != 1) || hosts > 1)
+      return HttpApi::error(400, "Host", "exactly one Host header is required (RFC 9112, section 3.2)");
+    if (req.count(http::field::authorization) > 1) return HttpApi::error(400, "Authorization", "given more than once");
+    if (req.count(http::field::content_length) > 1)
+      return HttpApi::error(400, "Content-Length", "given more than once");
+    const size_t codings = req.count(http::field::transfer_encoding);
+    if (codings > 0) {
+      std::string te(req[http::field::transfer_encoding]);
+      for (char& c : te) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (codings > 1 || te != "chunked")
+        return HttpApi::error(501, "Transfer-Encoding", "only 'chunked' alone is supported, got '" + te + "'");
+    }
+    return std::nullopt;
   }
 
   void send(HttpResponse r, unsigned version, bool keep_alive, bool head) {

@@ -86,9 +86,18 @@ void delivery_callback(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* batch = static_cast<std::shared_ptr<Batch>*>(m->_private);
   if (!batch) return;
   const auto* impl = static_cast<const KafkaProducer::Impl*>(opaque);
-  (*batch)->report(m->err == RD_KAFKA_RESP_ERR_NO_ERROR
-                       ? Status::ok()
-                       : Status::io_error(impl->where + ": not delivered: " + rd_kafka_err2str(m->err)));
+  // A message that never left is not stored; one sent but not confirmed in time may still be
+  // (the broker may have written it): the answer says which, so a client knows if a retry
+  // could store the events twice.
+  Status s;
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const std::string why = rd_kafka_err2str(m->err);
+    s = rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_NOT_PERSISTED
+            ? Status::io_error(impl->where + ": not delivered (" + why + "): nothing was stored, a retry is safe")
+            : Status::deadline_exceeded(impl->where + ": delivery not confirmed (" + why +
+                                        "): the events may still be stored; look before retrying");
+  }
+  (*batch)->report(s);
   delete batch;
 }
 

@@ -260,13 +260,24 @@ void KafkaSource::Impl::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_par
     if (cooperative) error = rd_kafka_incremental_assign(handle.rk, parts);
     else eager_err = rd_kafka_assign(handle.rk, parts);
   } else {
+    // Lost, not revoked: the brokers were away past the session timeout. Nobody else has
+    // been given these partitions, so this replica keeps serving the users it holds and
+    // keeps its entries in the owners table; the next assignment (when the group can meet
+    // again) replaces them.
+    const bool lost = rd_kafka_assignment_lost(handle.rk);
     for (int k = 0; k < parts->cnt; ++k) {
       positions.erase(parts->elems[k].partition);
-      spdlog::info("kafka: {}/{} revoked", parts->elems[k].topic, parts->elems[k].partition);
+      spdlog::info("kafka: {}/{} {}", parts->elems[k].topic, parts->elems[k].partition,
+                   lost ? "lost (brokers unreachable): still serving its users" : "revoked");
     }
     if (cooperative) error = rd_kafka_incremental_unassign(handle.rk, parts);
     else eager_err = rd_kafka_assign(handle.rk, nullptr);
     if (!cooperative) positions.clear();
+    if (lost) {
+      connected.store(false);
+      if (error) rd_kafka_error_destroy(error);
+      return;  // the published assignment stays as it was
+    }
   }
   if (error) {
     spdlog::error("kafka: {}: rebalance: {}", options.topic, rd_kafka_error_string(error));

@@ -19,16 +19,9 @@ namespace nudge::serve {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr const char* kAcknowledgedFile = "NUDGE-ACKNOWLEDGED";  // see event_store.cc
-constexpr size_t kCopyBatch = 10000;                             // records per WriteBatch of a backup
+constexpr size_t kCopyBatch = 10000;  // records per WriteBatch of a backup
 
 std::string stamp() { return std::to_string(std::time(nullptr)); }
-
-uint64_t read_acknowledged(const std::string& store) {
-  std::ifstream in(store + "/" + kAcknowledgedFile);
-  uint64_t n = 0;
-  return in >> n ? n : 0;
-}
 
 // True when another process holds the store's RocksDB lock (a running server).
 bool in_use(const std::string& store) {

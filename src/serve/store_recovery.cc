@@ -6,12 +6,19 @@
 #include <cstdarg>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "serve/record_codec.h"
 
 namespace nudge::serve {
 namespace fs = std::filesystem;
+
+uint64_t read_acknowledged(const std::string& store_dir) {
+  std::ifstream in(store_dir + "/" + kAcknowledgedFile);
+  uint64_t n = 0;
+  return in >> n ? n : 0;
+}
 
 void DamageLog::Logv(const char* format, va_list ap) {
   char text[1024];

@@ -16,6 +16,11 @@
 
 namespace nudge::serve {
 
+// The file next to the data that holds the sequence every acknowledged event is below
+// (docs/formats/event-store.md), and its reader: 0 when it is missing or unreadable.
+inline constexpr const char* kAcknowledgedFile = "NUDGE-ACKNOWLEDGED";
+uint64_t read_acknowledged(const std::string& store_dir);
+
 // One stretch of the write-ahead log that recovery could not read.
 struct LogDamage {
   std::string file;  // e.g. "000012.log"

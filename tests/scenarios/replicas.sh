@@ -219,8 +219,15 @@ http {
   fastcgi_temp_path $work/nginx/fastcgi;
   uwsgi_temp_path $work/nginx/uwsgi;
   scgi_temp_path $work/nginx/scgi;
+  # The user of a request: ?user=, or the {id} of /v1/users/{id}. POST /v1/events carries its
+  # users in the body, and any replica produces them to their partition: spread those.
+  map \$request_uri \$nudge_user {
+    "~^/v1/users/(?<id>[^?/]+)" \$id;
+    "~^/v1/events" \$request_id;
+    default \$arg_user;
+  }
   upstream replicas {
-    hash \$arg_user consistent;
+    hash \$nudge_user consistent;
     server 127.0.0.1:$(cat "$work/port1") max_fails=1 fail_timeout=5s;
     server 127.0.0.1:$(cat "$work/port2") max_fails=1 fail_timeout=5s;
     server 127.0.0.1:$(cat "$work/port3") max_fails=1 fail_timeout=5s;
@@ -248,7 +255,13 @@ wait_for 10 curl -sf "http://127.0.0.1:$front_port/healthz" -o /dev/null ||
 forwarded=0
 for r in 1 2 3; do forwarded=$((forwarded + $(field "$r" forwarded))); done
 [ "$forwarded" -gt 0 ] || fail "no replica sent a request on to its owner"
-echo "replicas: front door: nginx, consistent hash on the user; $forwarded requests sent on to their owner"
+# POST /v1/events through the front door is spread over the replicas, not sent to one.
+for r in 1 2 3; do
+  posts=$(curl -sf "http://127.0.0.1:$(cat "$work/port$r")/metrics" |
+    grep -o 'nudge_http_requests_total{endpoint="events",code="2xx"} [0-9]*' | grep -o '[0-9]*$' || echo 0)
+  [ "${posts:-0}" -gt 0 ] || fail "replica $r got none of the front door's POST /v1/events"
+done
+echo "replicas: front door: nginx, consistent hash on the user (query or path), events spread; $forwarded requests sent on to their owner"
 
 # 4. A serving replica dies; the survivors replay its partitions. The eager assignor may
 # also move partitions between the survivors, so a survivor can keep a stale copy of users it

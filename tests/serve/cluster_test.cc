@@ -11,6 +11,7 @@
 #include <future>
 #include <thread>
 
+#include "nudge/serve/http_api.h"
 #include "nudge/serve/import.h"
 #include "nudge/synth.h"
 #include "redis_server.h"
@@ -101,6 +102,16 @@ TEST(ClusterTest, OneLeaderTrainsAndEveryReplicaServesItsModel) {
   }));
   EXPECT_EQ(top_items(*c, 1), top_items(*leading, 1));
   EXPECT_FALSE(cc->stats().leader);  // a serving replica never leads
+  {  // and refuses POST /v1/retrain: it would number a model of its own share of the events
+    HttpApi api(*c, HttpApiOptions{});
+    api.set_cluster(cc.get());
+    std::promise<HttpResponse> answer;
+    api.handle({"POST", "/v1/retrain", "", ""}, [&](HttpResponse r) { answer.set_value(std::move(r)); });
+    const HttpResponse r = answer.get_future().get();
+    EXPECT_EQ(r.status, 409) << r.body;
+    EXPECT_NE(r.body.find("not the cluster's leader"), std::string::npos) << r.body;
+    EXPECT_EQ(c->stats().model_version, v1);
+  }
 
   // The leader leaves: the standby trainer takes over, and its next model reaches everyone.
   const bool a_led = ca->stats().leader;

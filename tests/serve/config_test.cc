@@ -19,6 +19,7 @@ max_body_bytes = 1024
 [store]
 data_dir = "/tmp/x"
 sync = false
+skip_damaged_log = true
 [model]
 spec = "fusion:models=ials+ease,ials.factors=16"
 file = "offline.nudge"
@@ -39,6 +40,7 @@ trending_half_life_hours = 2.5
   EXPECT_EQ(c.api.api_key, "secret");
   EXPECT_EQ(c.engine.data_dir, "/tmp/x");
   EXPECT_FALSE(c.engine.store.sync);
+  EXPECT_TRUE(c.engine.store.skip_damaged_log);
   EXPECT_EQ(c.engine.model.spec, "fusion:models=ials+ease,ials.factors=16");
   EXPECT_EQ(c.engine.model_file, "offline.nudge");
   EXPECT_EQ(c.engine.model.ials.factors, 32);
@@ -160,6 +162,12 @@ weight = 10
       &d);
   EXPECT_EQ(s.message(),
             "e.toml:3: [experiment] runs on a single node: a cluster trains and installs only the main model");
+}
+
+TEST(ServeConfig, AnEmptyDataDirIsRefused) {
+  ServeConfig c = default_serve_config();
+  const Status s = parse_serve_config("[store]\ndata_dir = \"\"\n", "t.toml", &c);
+  EXPECT_EQ(s.message(), "t.toml: [store] data_dir is empty") << s.to_string();
 }
 
 TEST(ServeConfig, ErrorsNameFileLineAndKey) {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <set>
 
+#include "numbered_events.h"
 #include "serve/fault_file_system.h"
 #include "serve/record_codec.h"
 #include "test_util.h"
@@ -22,12 +23,7 @@ namespace {
 using nudge::testing::TempDir;
 namespace fs = std::filesystem;
 
-std::vector<Event> numbered(size_t first, size_t n) {
-  std::vector<Event> out;
-  for (size_t k = first; k < first + n; ++k)
-    out.push_back({"u" + std::to_string(k % 37), "i" + std::to_string(k), "view", 1.f, static_cast<int64_t>(k + 1)});
-  return out;
-}
+std::vector<Event> numbered(size_t first, size_t n) { return nudge::testing::numbered_events(first, n); }
 
 std::vector<std::string> files_in(const std::string& dir) {
   std::vector<std::string> out;
@@ -44,6 +40,13 @@ std::string only_log_file(const std::string& dir) {
       found = e.path().string();
     }
   return found;
+}
+
+EventStoreOptions on_faulty_disk(const std::shared_ptr<FaultFileSystem>& disk) {
+  EventStoreOptions options;
+  options.file_system = disk;
+  options.recovery_interval_s = 0.02;
+  return options;
 }
 
 // 200 acknowledged commits of 50 events, closed (the events live in its write-ahead log).
@@ -204,9 +207,7 @@ TEST(EventStore, OpenFailureIsAnError) {
 TEST(EventStore, FullDiskRefusesWritesKeepsReadsAndResumesByItself) {
   TempDir dir;
   auto disk = std::make_shared<FaultFileSystem>();
-  EventStoreOptions options;
-  options.file_system = disk;
-  options.recovery_interval_s = 0.02;
+  const EventStoreOptions options = on_faulty_disk(disk);
   std::vector<Event> acknowledged;
   {
     auto store = EventStore::open(dir.file("db"), options).value();
@@ -254,9 +255,7 @@ TEST(EventStore, FullDiskRefusesWritesKeepsReadsAndResumesByItself) {
 TEST(EventStore, AWriteThatFailedToSyncIsNotStoredAfterRecovery) {
   TempDir dir;
   auto disk = std::make_shared<FaultFileSystem>();
-  EventStoreOptions options;
-  options.file_system = disk;
-  options.recovery_interval_s = 0.02;
+  const EventStoreOptions options = on_faulty_disk(disk);
   auto store = EventStore::open(dir.file("db"), options).value();
   ASSERT_OK(store->append(numbered(0, 10)));
   disk->set_fail_syncs(true);

@@ -3,6 +3,8 @@
 #include "nudge/serve/http_server.h"
 
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <boost/asio/read.hpp>
@@ -110,6 +112,31 @@ TEST_F(HttpServerTest, MalformedHttpGets400AndTheConnectionCloses) {
   EXPECT_EQ(chunked.rfind("HTTP/1.1 400", 0), 0u) << chunked;
   HttpClient client(server_->port());
   EXPECT_EQ(client.get("/healthz").status, 200);
+}
+
+// RFC 9112 framing: what another hop may read differently is refused, nothing stored.
+TEST_F(HttpServerTest, AmbiguousFramingAndHeadersAreRefused) {
+  const std::string event = R"({"user":"u","item":"a"})";
+  const std::string length = "Content-Length: " + std::to_string(event.size()) + "\r\n\r\n" + event;
+  const std::pair<std::string, std::string> cases[] = {
+      {"POST /v1/events HTTP/1.1\r\n" + length, "HTTP/1.1 400"},                        // no Host
+      {"POST /v1/events HTTP/1.1\r\nHost: a\r\nHost: b\r\n" + length, "HTTP/1.1 400"},  // two
+      {"POST /v1/events HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\nAuthorization: Bearer y\r\n" + length,
+       "HTTP/1.1 400"},
+      {"POST /v1/events HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" +
+           fmt::format("{:x}\r\n{}\r\n0\r\n\r\n", event.size(), event),
+       "HTTP/1.1 501"},
+  };
+  for (const auto& [request, status] : cases) {
+    const std::string reply = raw_exchange(request);
+    EXPECT_EQ(reply.rfind(status, 0), 0u) << request << "\n-> " << reply;
+  }
+  EXPECT_EQ(raw_exchange("GET /healthz HTTP/1.0\r\n\r\n").rfind("HTTP/1.0 200", 0), 0u);  // 1.0 needs no Host
+  const std::string chunked =
+      raw_exchange("POST /v1/events HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                   fmt::format("{:x}\r\n{}\r\n0\r\n\r\n", event.size(), event));
+  EXPECT_EQ(chunked.rfind("HTTP/1.1 200", 0), 0u) << chunked;
+  EXPECT_EQ(engine_->stats().events, 1u);  // only the plain chunked one
 }
 
 TEST_F(HttpServerTest, HttpOneZeroWithoutKeepAliveIsClosedAfterTheAnswer) {

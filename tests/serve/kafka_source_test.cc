@@ -189,6 +189,42 @@ TEST(KafkaSourceTest, LosingTheBrokersStopsIngestOnlyAndItResumesWithoutLoss) {
   for (int u = 0; u < 5; ++u) EXPECT_EQ(history_size(*engine, "u" + std::to_string(u)), 20u);
 }
 
+// Past the session timeout the group drops this member, but no other member got its
+// partitions: it keeps them as published (the owners table is not emptied) and says it is
+// not connected; once the brokers return it is assigned again and catches up.
+TEST(KafkaSourceTest, AnOutageLongerThanTheSessionKeepsThePublishedAssignment) {
+  MockKafka kafka;
+  kafka.produce_events(0, 50, 5, 1000000);
+  kafka.flush();
+  TempDir dir;
+  auto engine = open_engine(dir.file("data"));
+  KafkaOptions o = options_for(kafka);
+  std::mutex mutex;
+  std::vector<std::vector<int32_t>> published;
+  o.on_assignment = [&](const std::vector<int32_t>& now) {
+    std::lock_guard lock(mutex);
+    published.push_back(now);
+  };
+  auto source = KafkaSource::start(*engine, o).value();
+  ASSERT_TRUE(eventually([&] { return source->stats().events == 50; }));
+  const auto before = source->stats().partitions;
+  ASSERT_EQ(before.size(), static_cast<size_t>(kPartitions));
+  kafka.set_brokers_up(false);
+  std::this_thread::sleep_for(9000ms);  // session.timeout.ms is 6000
+  EXPECT_FALSE(source->stats().connected);
+  EXPECT_EQ(source->stats().partitions, before);
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& p : published) EXPECT_FALSE(p.empty()) << "the assignment was published empty";
+  }
+  EXPECT_EQ(history_size(*engine, "u1"), 10u);  // still served
+  kafka.set_brokers_up(true);
+  kafka.produce_events(50, 100, 5, 1000000);
+  kafka.flush();
+  ASSERT_TRUE(eventually([&] { return source->stats().events == 100; }, 60s)) << source->stats().events;
+  EXPECT_TRUE(eventually([&] { return source->stats().connected; }));
+}
+
 TEST(KafkaSourceTest, TwoReplicasSharePartitionsAndTheSurvivorReplaysTheOthers) {
   MockKafka kafka;
   kafka.produce_events(0, 400, 40, 13);

@@ -68,6 +68,10 @@ class MockKafka {
     for (int32_t id = 1; id <= 3; ++id)
       up ? rd_kafka_mock_broker_set_up(cluster_, id) : rd_kafka_mock_broker_set_down(cluster_, id);
   }
+  // Every broker answers this late (a frozen broker, or a slow network).
+  void set_rtt_ms(int rtt) {
+    for (int32_t id = 1; id <= 3; ++id) rd_kafka_mock_broker_set_rtt(cluster_, id, rtt);
+  }
   struct Message {
     int32_t partition;
     std::string key, payload;

@@ -6,18 +6,14 @@
 #include <fstream>
 
 #include "nudge/serve/event_store.h"
+#include "numbered_events.h"
 #include "test_util.h"
 
 namespace nudge::serve {
 namespace {
 namespace fs = std::filesystem;
 
-std::vector<Event> numbered(size_t first, size_t n) {
-  std::vector<Event> out;
-  for (size_t k = first; k < first + n; ++k)
-    out.push_back({"u" + std::to_string(k % 7), "i" + std::to_string(k), "view", 1.f, static_cast<int64_t>(k + 1)});
-  return out;
-}
+std::vector<Event> numbered(size_t first, size_t n) { return nudge::testing::numbered_events(first, n, 7); }
 
 size_t count_events(const std::string& store_dir) {
   auto store = EventStore::open(store_dir).value();

@@ -220,5 +220,33 @@ check "hostile rows: strict names line 3" grep -q "hostile.csv:3:" <<<"$err"
 err=$(timeout 20 "$nudge" -q recommend --model-file /dev/zero -u u1 2>&1); rc=$?
 check "model file /dev/zero exits 1" test $rc -eq 1
 
+# nudge store: check, backup, restore, repair on a store made by an import; -d '' refused.
+"$nudge" -q serve -d "$dir/store" --import "$dir/syn/interactions.csv" --import-only -m popularity >/dev/null 2>&1
+out=$("$nudge" store check "$dir/store"); rc=$?
+check "store check of a good store exits 0" test $rc -eq 0
+check "store check counts the events" grep -q "events 6000 (sequence up to 6000, acknowledged 6000)" <<<"$out"
+"$nudge" -q store backup "$dir/store" "$dir/store-backup" >/dev/null
+check "store backup exits 0" test $? -eq 0
+err=$("$nudge" store backup "$dir/store" "$dir/store-backup" 2>&1); rc=$?
+check "store backup over an existing directory exits 1" test $rc -eq 1
+check "store backup names the directory" grep -q "store-backup exists; give a new directory" <<<"$err"
+rm "$dir/store/events/CURRENT"
+err=$(timeout 20 "$nudge" -q serve -d "$dir/store" --port 0 2>&1); rc=$?
+check "serve refuses a store without CURRENT" test $rc -eq 1
+check "serve names the missing CURRENT and the repair" grep -q "CURRENT is missing.*nudge store repair" <<<"$err"
+err=$("$nudge" store check "$dir/store" 2>&1); rc=$?
+check "store check of a damaged store exits 1" test $rc -eq 1
+out=$("$nudge" store repair "$dir/store"); rc=$?
+check "store repair exits 0" test $rc -eq 0
+check "store repair keeps a copy" grep -q "copied the store to $dir/store/events.before-repair-" <<<"$out"
+check "store repair brings every event back" grep -q "events 6000 " <<<"$out"
+out=$("$nudge" store restore "$dir/store-backup" "$dir/store"); rc=$?
+check "store restore exits 0" test $rc -eq 0
+check "store restore moves the old directory aside" grep -q "moved the old $dir/store to $dir/store.before-restore-" <<<"$out"
+check "the restored store checks" "$nudge" -q store check "$dir/store"
+err=$(timeout 20 "$nudge" -q serve -d '' --port 0 2>&1); rc=$?
+check "serve -d '' exits 1" test $rc -eq 1
+check "serve -d '' names the flag" grep -q -- "--data-dir: an empty path" <<<"$err"
+
 echo "cli: $passed passed, $failed failed"
 test "$failed" -eq 0
