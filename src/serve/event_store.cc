@@ -21,7 +21,9 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <thread>
 
@@ -94,6 +96,10 @@ struct EventStore::Impl {
   std::string problem;  // guarded by health_mutex
   bool problem_is_space = false;
   std::atomic<uint64_t> write_failures{0}, recoveries{0};
+  // Committer thread only: each stream's last position written successfully (loaded at open),
+  // and the streams of batches that failed since, whose positions recover() puts back.
+  std::map<std::string, int64_t> committed_positions;
+  std::set<std::string> failed_streams;
   Clock::time_point last_recovery_attempt{};
   int acknowledged_fd = -1;  // kAcknowledgedFile, rewritten in place
   uint64_t acknowledged_written = 0;
@@ -193,17 +199,26 @@ void EventStore::Impl::recover() {
   }
   db.reset(raw);
   // A failed batch may have reached the log whole (the sync failed, not the append): it was
-  // not acknowledged, so it must not be stored.
+  // not acknowledged, so neither its events nor its stream positions may stay (a position
+  // left moved would make the Kafka source skip the messages it retries).
+  rocksdb::WriteBatch undo;
   auto last = next_sequence_of(db.get(), dir);
-  if (last.is_ok() && *last > next_sequence.load()) {
+  const uint64_t ghosts = last.is_ok() && *last > next_sequence.load() ? *last - next_sequence.load() : 0;
+  if (ghosts > 0)
+    undo.DeleteRange(event_key(next_sequence.load()), std::string(1, static_cast<char>(kEventPrefix + 1)));
+  for (const std::string& stream : failed_streams) {
+    auto known = committed_positions.find(stream);
+    if (known == committed_positions.end()) undo.Delete(position_key(stream));
+    else undo.Put(position_key(stream), encode_position(known->second));
+  }
+  if (undo.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    s = db->DeleteRange(wo, db->DefaultColumnFamily(), event_key(next_sequence.load()),
-                        std::string(1, static_cast<char>(kEventPrefix + 1)));
+    s = db->Write(wo, &undo);
     if (!s.ok()) return mark_failed(s);
-    spdlog::warn("event store {}: dropped {} unacknowledged events of a failed write", dir,
-                 *last - next_sequence.load());
+    if (ghosts > 0) spdlog::warn("event store {}: dropped {} unacknowledged events of a failed write", dir, ghosts);
   }
+  failed_streams.clear();
   writable.store(true);
   recoveries.fetch_add(1);
   spdlog::info("event store {}: writes resumed", dir);
@@ -256,6 +271,11 @@ void EventStore::Impl::commit_loop() {
         for (const StreamPosition& pos : p.positions) wb.Put(position_key(pos.stream), encode_position(pos.next));
       }
       s = write(&wb, "event store: append");
+      for (const Pending& p : batch)
+        for (const StreamPosition& pos : p.positions) {
+          if (s.is_ok()) committed_positions[pos.stream] = pos.next;
+          else failed_streams.insert(pos.stream);
+        }
       if (s.is_ok()) {
         next_sequence.store(seq);
         commits.fetch_add(1);
@@ -376,6 +396,11 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& dir, Eve
     spdlog::error("event store {}: {} acknowledged events are missing from the end of the log; started without them",
                   dir, acknowledged - next);
   }
+  NUDGE_RETURN_IF_ERROR(impl->scan_prefix(kPositionPrefix, [&](std::string_view key, std::string_view value) {
+    int64_t next_offset = 0;
+    if (decode_position(value, &next_offset)) impl->committed_positions[std::string(key.substr(1))] = next_offset;
+    return Status::ok();
+  }));
   impl->acknowledged_written = acknowledged;
   impl->acknowledged_fd = ::open((dir + "/" + kAcknowledgedFile).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (impl->acknowledged_fd < 0)

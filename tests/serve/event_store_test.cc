@@ -257,17 +257,28 @@ TEST(EventStore, AWriteThatFailedToSyncIsNotStoredAfterRecovery) {
   auto disk = std::make_shared<FaultFileSystem>();
   const EventStoreOptions options = on_faulty_disk(disk);
   auto store = EventStore::open(dir.file("db"), options).value();
-  ASSERT_OK(store->append(numbered(0, 10)));
+  auto append = [&](std::vector<Event> events, std::vector<StreamPosition> positions) {
+    std::promise<Status> done;
+    store->append_async(
+        std::move(events), [&](const Status& s, uint64_t) { done.set_value(s); }, std::move(positions));
+    return done.get_future().get();
+  };
+  ASSERT_OK(append(numbered(0, 10), {{"kafka:t:0", 5}}));
   disk->set_fail_syncs(true);
-  EXPECT_EQ(store->append(numbered(10, 10)).code(), Status::Code::kNoSpace);
+  // Its positions must not stay moved either: the Kafka source would skip what it retries.
+  EXPECT_EQ(append(numbered(10, 10), {{"kafka:t:0", 15}, {"kafka:t:1", 3}}).code(), Status::Code::kNoSpace);
   disk->set_fail_syncs(false);
   ASSERT_TRUE(nudge::testing::eventually([&] { return store->health().writable; }));
+  EXPECT_EQ(store->stream_position("kafka:t:0").value(), 5);
+  EXPECT_EQ(store->stream_position("kafka:t:1").value(), -1);
   ASSERT_OK(store->append(numbered(50, 2)));
   std::vector<Event> expected = numbered(0, 10);
   for (const Event& e : numbered(50, 2)) expected.push_back(e);
   EXPECT_EQ(read_all(*store), expected);
   store.reset();
-  EXPECT_EQ(read_all(*EventStore::open(dir.file("db")).value()), expected);
+  auto reopened = EventStore::open(dir.file("db")).value();
+  EXPECT_EQ(read_all(*reopened), expected);
+  EXPECT_EQ(reopened->stream_position("kafka:t:0").value(), 5);
 }
 
 // A missing CURRENT never turns into a new empty database over the data files.
