@@ -8,6 +8,11 @@
 // that topic by popularity, or (with probability noise) any item by popularity. Events on a
 // topic the user is keen on (taste at least twice the average) more often go on to cart and
 // purchase. With drift > 0 each user's taste moves towards a second mixture as time passes.
+// With sequential > 0 the order of events carries signal of its own: every item has
+// kSuccessors planted successors (any topic, drawn by popularity, the first the likeliest),
+// and an event after another of the same session is, with that probability, one of the
+// previous item's successors: what comes next depends on what came just before, which a
+// model reading a bag of items cannot see.
 // Generation is O(events) (alias tables), single-threaded and fully determined by the seed.
 #pragma once
 
@@ -36,6 +41,7 @@ struct SynthOptions {
                                        // (their signal then lives only in co-occurrence)
   bool ratings = false;                // explicit 1-5 ratings instead of view/click/cart/purchase
   double drift = 0.0;                  // 0..1: how far tastes move over the time span
+  double sequential = 0.0;             // 0..1: share of in-session events that follow the previous item
   int64_t start_time = 1'600'000'000;  // seconds since the epoch
   int64_t span_seconds = 180 * 86400;
   uint32_t min_user_interactions = 5;
@@ -50,6 +56,8 @@ struct SynthTruth {
   std::vector<float> user_taste_late;  // the same at the end of the span (drift target)
   std::vector<uint32_t> item_topic;    // num_items
   std::vector<float> item_popularity;  // num_items, Zipf weights (unnormalised)
+  static constexpr uint32_t kSuccessors = 4;
+  std::vector<uint32_t> item_successors;  // num_items x kSuccessors with sequential > 0, else empty
 };
 
 struct SynthData {

@@ -17,6 +17,9 @@ constexpr double kSecondsBetweenSessionEvents = 90.0;
 // Unique pairs: redraws from the user's tastes before falling back to global popularity,
 // then popularity draws before a uniform pick.
 constexpr int kTasteRedraws = 30;
+// Draws among the previous item's successors before an event that should follow it falls
+// back to the taste (with unique pairs the user may have taken them all).
+constexpr int kSuccessorTries = 8;
 constexpr int kPopularityRedraws = 1000;
 // Ratings: 3.4 + user bias + item bias + kAffinityWeight x tanh(log affinity) + noise.
 constexpr double kRatingBase = 3.4, kAffinityWeight = 0.9, kRatingNoise = 0.6;
@@ -102,9 +105,9 @@ Status validate(const SynthOptions& o) {
   if (o.unique_pairs && o.min_user_interactions > o.num_items / 2) {
     return Status::invalid_argument("synth: min_user_interactions exceeds half the catalogue");
   }
-  for (double f : {o.noise, o.drift, o.tag_noise, o.session_stickiness, o.feature_noise}) {
+  for (double f : {o.noise, o.drift, o.tag_noise, o.session_stickiness, o.feature_noise, o.sequential}) {
     if (!(f >= 0.0 && f <= 1.0))
-      return Status::invalid_argument("synth: noise, drift, tag_noise and stickiness must be in [0, 1]");
+      return Status::invalid_argument("synth: noise, drift, tag_noise, stickiness and sequential must be in [0, 1]");
   }
   if (!(o.user_focus > 0) || !(o.popularity_exponent >= 0) || !(o.mean_session_events >= 1) || o.span_seconds <= 0) {
     return Status::invalid_argument(
@@ -230,6 +233,17 @@ Result<SynthData> synthesize(const SynthOptions& o) {
   const AliasTable keen_types(std::vector<double>{0.45, 0.25, 0.15, 0.15});
   const EventType rating_type = *cat.event_types.intern("rating");
 
+  // Planted successors, from a generator of their own so that sets without them keep their seeds.
+  AliasTable successor_choice;
+  if (o.sequential > 0) {
+    Rng planted(o.seed ^ 0x5eb1e5ULL);
+    truth.item_successors.resize(static_cast<size_t>(o.num_items) * SynthTruth::kSuccessors);
+    for (uint32_t& s : truth.item_successors) s = global_table.draw(planted);
+    std::vector<double> rank_weights;
+    for (uint32_t r = 0; r < SynthTruth::kSuccessors; ++r) rank_weights.push_back(1.0 / (1.0 + r));
+    successor_choice = AliasTable(rank_weights);
+  }
+
   const std::vector<uint32_t> activity = user_activity(o, rng);
   Interactions& out = builder.interactions();
   out.reserve(o.num_interactions);
@@ -255,10 +269,17 @@ Result<SynthData> synthesize(const SynthOptions& o) {
     for (uint32_t k = 0; k < n; ++k) {
       const double tau = static_cast<double>(times[k] - o.start_time) / static_cast<double>(o.span_seconds);
       const float* taste = rng.uniform() < o.drift * tau ? late : early;
-      if (k == 0 || times[k] - times[k - 1] > kSessionGapSeconds) session_topic = draw_from(taste, num_topics, rng);
+      const bool new_session = k == 0 || times[k] - times[k - 1] > kSessionGapSeconds;
+      if (new_session) session_topic = draw_from(taste, num_topics, rng);
+      // Drawn only when asked for, so sets without a sequential signal keep their seeds.
+      const bool follows = o.sequential > 0 && !new_session && rng.uniform() < o.sequential;
       uint32_t item = 0;
       for (int attempt = 0;; ++attempt) {
-        if (rng.uniform() < o.noise) {
+        if (follows && attempt < kSuccessorTries) {
+          const uint32_t previous = out.items.back();
+          item = truth.item_successors[static_cast<size_t>(previous) * SynthTruth::kSuccessors +
+                                       successor_choice.draw(rng)];
+        } else if (rng.uniform() < o.noise) {
           item = global_table.draw(rng);
         } else {
           const uint32_t topic =

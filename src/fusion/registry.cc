@@ -10,6 +10,7 @@
 #include "nudge/models/neumf.h"
 #include "nudge/models/popularity.h"
 #include "nudge/models/svd.h"
+#include "nudge/models/transition.h"
 #include "nudge/models/two_tower.h"
 #include "nudge/param_table.h"
 
@@ -77,6 +78,7 @@ constexpr Entry kModels[] = {
     {"mlp", make_neumf<kMlp>, describe<NeuMfOptions>},
     {"neumf", make_neumf<kNeuMf>, describe<NeuMfOptions>},
     {"twotower", make<TwoTowerModel, TwoTowerOptions>, describe<TwoTowerOptions>},
+    {"transition", make<TransitionModel, TransitionOptions>, describe<TransitionOptions>},
     {"fusion", FusionModel::create, describe<FusionOptions>},
 };
 

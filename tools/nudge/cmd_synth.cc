@@ -34,6 +34,10 @@ void add_synth_command(CLI::App& root) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--feature-noise", opts->feature_noise, "Share of items whose features describe a random topic")
       ->capture_default_str();
+  cmd->add_option("--sequential", opts->sequential,
+                  "Share of in-session events that follow the previous item (planted successors): order matters")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--min-user", opts->min_user_interactions, "Minimum interactions per user")->capture_default_str();
   cmd->add_flag("--ratings", opts->ratings, "Explicit 1-5 ratings instead of view/click/cart/purchase events");
   cmd->add_flag("!--allow-repeats", opts->unique_pairs, "Let a user interact with the same item more than once");
