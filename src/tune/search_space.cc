@@ -38,6 +38,7 @@ const std::map<std::string, DefaultSpace, std::less<>>& default_spaces() {
        {{"factors=16..128:log", "learning_rate=0.01..0.2:log", "regularization=0.000001..0.001:log",
          "id_dropout=0.0..0.5"},
         "epochs"}},
+      {"transition", {{"window=1..50:log", "decay=0.1..1.0", "reach=1..5", "popularity_weight=0.0001..1:log"}, ""}},
       {"fusion", {{"method=weighted,learned", "normalise=zscore,minmax,rank"}, ""}},
   };
   return kSpaces;
