@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -291,6 +292,12 @@ void HttpServer::stop() {
   // Answers still owed (an ingest waiting for its commit, a retrain request) post into ioc:
   // they must have done so before it stops and is destroyed.
   s.pending_answers.wait_until_none();
+  // A session whose last answer was just written may still have its final handler queued in
+  // ioc; destroyed with ioc, it would outlive the strand service it refers to. Let those end
+  // (a connection its client keeps open is cut after a moment).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  while (s.open_connections.load() > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   s.ioc.stop();
   for (auto& t : s.threads) t.join();
   s.threads.clear();
