@@ -130,4 +130,25 @@ void BM_NeuMfScoreUser(benchmark::State& state) {
 }
 BENCHMARK(BM_NeuMfScoreUser)->Unit(benchmark::kMicrosecond);
 
+// The transition model on the 1M set: the fit (a sort of every event and of its steps), and
+// scoring one user from their 5 recent items (what each served request does).
+void BM_TransitionFit(benchmark::State& state) { fit(state, "transition", "", ml1m()); }
+BENCHMARK(BM_TransitionFit)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+
+void BM_TransitionScoreUser(benchmark::State& state) {
+  static std::unique_ptr<nudge::Recommender> m = [] {
+    auto r = nudge::make_recommender("transition", {}).value();
+    (void)r->fit(ml1m());
+    return r;
+  }();
+  std::vector<float> scores(m->num_items());
+  uint32_t u = 0;
+  for (auto _ : state) {
+    m->score_user(u, scores);
+    u = (u + 1) % m->num_users();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(m->num_items()));
+}
+BENCHMARK(BM_TransitionScoreUser)->Unit(benchmark::kMicrosecond);
+
 }  // namespace
