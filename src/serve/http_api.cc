@@ -94,12 +94,12 @@ class QueryParams {
         if (r.name == name) rule = &r;
       if (!rule) return Status::invalid_field(name, "unknown parameter");
       const bool list = rule->kind == ParamKind::kIdList || rule->kind == ParamKind::kList;
-      if (!list)
-        for (size_t b = 0; b < a; ++b)
-          if (q_.params[b].first == name) return Status::invalid_field(name, "given more than once");
+      bool repeated = false;
+      for (size_t b = 0; b < a && !repeated; ++b) repeated = q_.params[b].first == name;
+      if (repeated && !list) return Status::invalid_field(name, "given more than once");
       if (rule->kind == ParamKind::kId && !value.empty())
         if (auto why = id_problem(value)) return Status::invalid_field(name, *why);
-      if (rule->kind == ParamKind::kIdList) {
+      if (rule->kind == ParamKind::kIdList && !repeated) {  // every occurrence, once
         NUDGE_ASSIGN_OR_RETURN(const std::vector<std::string> ids, this->list(name));
         for (const std::string& id : ids)
           if (auto why = id_problem(id)) return Status::invalid_field(name, *why);
