@@ -114,19 +114,26 @@ void BM_NeuMfEpoch(benchmark::State& state) { fit(state, "neumf", "epochs=1,nega
 BENCHMARK(BM_NeuMfEpoch)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
 // Inference throughput: items scored per second when ranking the whole catalogue for users.
-void BM_NeuMfScoreUser(benchmark::State& state) {
-  static std::unique_ptr<nudge::Recommender> m = [] {
-    auto r = nudge::make_recommender("neumf", nudge::Params::parse("epochs=0").value()).value();
-    (void)r->fit(ml1m());
-    return r;
-  }();
-  std::vector<float> scores(m->num_items());
+// One user after another scored over the whole catalogue by `m` (fitted once by the caller).
+void score_users(benchmark::State& state, const nudge::Recommender& m) {
+  std::vector<float> scores(m.num_items());
   uint32_t u = 0;
   for (auto _ : state) {
-    m->score_user(u, scores);
-    u = (u + 1) % m->num_users();
+    m.score_user(u, scores);
+    u = (u + 1) % m.num_users();
   }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(m->num_items()));
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(m.num_items()));
+}
+
+std::unique_ptr<nudge::Recommender> fitted_on_ml1m(const char* name, const char* params) {
+  auto r = nudge::make_recommender(name, nudge::Params::parse(params).value()).value();
+  (void)r->fit(ml1m());
+  return r;
+}
+
+void BM_NeuMfScoreUser(benchmark::State& state) {
+  static const auto m = fitted_on_ml1m("neumf", "epochs=0");
+  score_users(state, *m);
 }
 BENCHMARK(BM_NeuMfScoreUser)->Unit(benchmark::kMicrosecond);
 
@@ -136,18 +143,8 @@ void BM_TransitionFit(benchmark::State& state) { fit(state, "transition", "", ml
 BENCHMARK(BM_TransitionFit)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 
 void BM_TransitionScoreUser(benchmark::State& state) {
-  static std::unique_ptr<nudge::Recommender> m = [] {
-    auto r = nudge::make_recommender("transition", {}).value();
-    (void)r->fit(ml1m());
-    return r;
-  }();
-  std::vector<float> scores(m->num_items());
-  uint32_t u = 0;
-  for (auto _ : state) {
-    m->score_user(u, scores);
-    u = (u + 1) % m->num_users();
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(m->num_items()));
+  static const auto m = fitted_on_ml1m("transition", "");
+  score_users(state, *m);
 }
 BENCHMARK(BM_TransitionScoreUser)->Unit(benchmark::kMicrosecond);
 

@@ -34,10 +34,11 @@ std::optional<std::string> id_problem(std::string_view id, size_t max_bytes = kM
 std::optional<std::string> text_problem(std::string_view text, size_t max_bytes);
 // A value, rating or weight: finite and |v| <= kMaxAbsValue.
 std::optional<std::string> value_problem(double v);
-// Any JSON text before it is parsed (HTTP bodies, user attributes, read configs, JSON Lines
-// rows, Kafka messages, report inputs): no NUL byte (a parser would stop there and ignore the
-// rest) and arrays/objects nested at most `max_depth` deep (deeper ones would overflow the
-// stack of a recursive parser or encoder). One pass, no recursion; the place is "byte N".
+// Any JSON text before nlohmann parses it (HTTP bodies, user attributes, read configs, Kafka
+// messages, report inputs; JSON Lines rows get the same kMaxJsonDepth from simdjson itself):
+// no NUL byte (a parser would stop there and ignore the rest) and arrays/objects nested at
+// most `max_depth` deep (deeper ones would overflow the stack of a recursive parser or
+// encoder). One pass, no recursion; the place is "byte N".
 std::optional<std::string> json_text_problem(std::string_view text, size_t max_depth = kMaxJsonDepth);
 // Seconds since the Unix epoch within [kMinTimestamp, kMaxTimestamp].
 std::optional<std::string> timestamp_problem(int64_t seconds);

@@ -105,7 +105,6 @@ struct EventStore::Impl {
   uint64_t acknowledged_written = 0;
   bool acknowledged_dirty = false;  // written since the last sync
   Clock::time_point last_acknowledged_sync{};
-  bool acknowledged_reset = false;
 
   void commit_loop();
   Status write(rocksdb::WriteBatch* batch, std::string_view what);
@@ -340,15 +339,14 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& dir, Eve
   impl->rocks = store_options(impl->env.get(), fresh);
   impl->rocks.listeners.push_back(std::make_shared<StoreListener>(impl.get()));
 
+  const uint64_t acknowledged = read_acknowledged(dir);
   rocksdb::DB* db = nullptr;
   rocksdb::Status opened = rocksdb::DB::Open(impl->rocks, dir, &db);
   if (opened.IsCorruption() && !fresh) {
     // Find out what is damaged (a read-only look that reads past it) before saying anything.
     auto seen = inspect_store(dir, impl->env.get(), false);
     if (!seen.is_ok()) return from_rocks(opened, "event store: open " + dir);
-    const uint64_t acknowledged = read_acknowledged(dir);
-    const uint64_t lost =
-        seen->missing_events + (acknowledged > seen->next_sequence ? acknowledged - seen->next_sequence : 0);
+    const uint64_t lost = events_lost(*seen, acknowledged);
     const std::string damage = "the write-ahead log is damaged (" + describe_damage(seen->log_damage) +
                                "): " + std::to_string(lost) + " stored events would be lost";
     if (!options.skip_damaged_log)
@@ -367,7 +365,6 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& dir, Eve
     impl->rocks.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
     if (opened.ok()) {
       impl->damaged = lost;
-      impl->acknowledged_reset = true;
       spdlog::error("event store {}: {}; started without them (--skip-damaged-log), the log was copied to {}", dir,
                     damage, aside);
     }
@@ -383,7 +380,6 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& dir, Eve
 
   NUDGE_ASSIGN_OR_RETURN(const uint64_t next, next_sequence_of(impl->db.get(), dir));
   impl->next_sequence = next;
-  const uint64_t acknowledged = read_acknowledged(dir);
   if (acknowledged > next && impl->damaged == 0) {
     if (!options.skip_damaged_log)
       return Status::corruption("event store " + dir + ": " + std::to_string(acknowledged - next) +
@@ -392,7 +388,6 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& dir, Eve
                                 " acknowledged): it was truncated or damaged. Not opened: restore a backup "
                                 "('nudge store restore'), or start with --skip-damaged-log to serve without them");
     impl->damaged = acknowledged - next;
-    impl->acknowledged_reset = true;
     spdlog::error("event store {}: {} acknowledged events are missing from the end of the log; started without them",
                   dir, acknowledged - next);
   }
@@ -405,11 +400,9 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& dir, Eve
   impl->acknowledged_fd = ::open((dir + "/" + kAcknowledgedFile).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (impl->acknowledged_fd < 0)
     spdlog::warn("event store {}: cannot write {}: {}", dir, kAcknowledgedFile, std::strerror(errno));
-  // Started without the damaged events on purpose: what is there now is what was acknowledged.
-  if (impl->acknowledged_reset) {
-    impl->acknowledged_written = acknowledged + 1;  // differs from next: written now
-    impl->note_acknowledged(true);
-  }
+  // Started without damaged events on purpose (else refused above): the record becomes what
+  // is there now.
+  if (acknowledged > next) impl->note_acknowledged(true);
   Impl* raw = impl.get();
   impl->committer = std::thread([raw] { raw->commit_loop(); });
   return std::unique_ptr<EventStore>(new EventStore(std::move(impl)));

@@ -51,8 +51,7 @@ StoreCheck to_check(const std::string& store, const StoreInspection& seen) {
   c.undecodable = seen.undecodable;
   c.next_sequence = seen.next_sequence;
   c.acknowledged = read_acknowledged(store);
-  c.missing_events =
-      seen.missing_events + (c.acknowledged > seen.next_sequence ? c.acknowledged - seen.next_sequence : 0);
+  c.missing_events = events_lost(seen, c.acknowledged);
   for (const LogDamage& d : damage_by_file(seen.log_damage))
     c.problems.push_back(d.file + ": " + std::to_string(d.bytes) +
                          " bytes of the write-ahead log unreadable from the first damage on (" + d.reason + ")");

@@ -145,6 +145,10 @@ Result<StoreInspection> inspect_store(const std::string& dir, rocksdb::Env* env,
   return out;
 }
 
+uint64_t events_lost(const StoreInspection& seen, uint64_t acknowledged) {
+  return seen.missing_events + (acknowledged > seen.next_sequence ? acknowledged - seen.next_sequence : 0);
+}
+
 std::vector<LogDamage> damage_by_file(const std::vector<LogDamage>& damage) {
   std::vector<LogDamage> out;
   for (const LogDamage& d : damage) {

@@ -62,6 +62,8 @@ struct StoreInspection {
   Status checksums;  // every .sst block verified (only when asked for)
 };
 Result<StoreInspection> inspect_store(const std::string& dir, rocksdb::Env* env, bool verify_checksums);
+// Events an open would not have: the gaps in the sequence, and those acknowledged past its end.
+uint64_t events_lost(const StoreInspection& seen, uint64_t acknowledged);
 
 // The reports of one file added up, with the first one's reason (what follows a damaged
 // record is reported again and again as "missing start of fragmented record").

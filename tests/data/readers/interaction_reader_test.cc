@@ -259,6 +259,22 @@ TEST(InteractionReaderTest, InvalidTextAndOutOfRangeNumbersAreRejectedRows) {
   EXPECT_EQ(s.status.to_string(), "invalid argument: strict.csv:2: field 'item': not valid UTF-8 (byte 4)");
 }
 
+// Issue 28: nesting past the limit and a NUL byte are rejected rows naming the line; the
+// good rows around them are read.
+TEST(InteractionReaderTest, JsonLinesDeepNestingAndNulBytesAreRejectedRows) {
+  const std::string text = "{\"user\":\"u1\",\"item\":\"i1\",\"x\":" + std::string(100000, '[') +
+                           std::string(100000, ']') + "}\n" + std::string("{\"user\":\"u1\",\"item\":\"i2\"}") + '\0' +
+                           "garbage\n" + "{\"user\":\"u2\",\"item\":\"i2\"}\n";
+  auto r = read_text(text, "events.jsonl");
+  ASSERT_OK(r.status);
+  EXPECT_EQ(r.report.rows_kept, 1u);
+  ASSERT_EQ(r.report.rejects.size(), 2u);
+  EXPECT_EQ(r.report.rejects[0].place, "events.jsonl:1");
+  EXPECT_EQ(r.report.rejects[0].reason, "invalid JSON: nested deeper than 64 levels");
+  EXPECT_EQ(r.report.rejects[1].place, "events.jsonl:2");
+  EXPECT_EQ(r.report.rejects[1].reason.rfind("invalid JSON", 0), 0u) << r.report.rejects[1].reason;
+}
+
 TEST(InteractionReaderTest, JsonLinesNumbersTooLargeAreRejectedRowsNotAFailedRead) {
   const std::string text =
       "{\"user\":\"u1\",\"item\":\"i1\",\"value\":1e400}\n"
