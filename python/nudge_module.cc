@@ -165,6 +165,64 @@ class Model {
     fitted_ = true;
   }
 
+  // Trains on event sequences: sequences[u] is user u's items, oldest first (the order is
+  // what sequence models read; repeats allowed). Each event has weight 1.
+  void fit_sequences(const std::vector<std::vector<int64_t>>& sequences, int64_t items) {
+    if (sequences.empty()) throw py::value_error("sequences: no users to fit");
+    int64_t max_item = -1;
+    size_t events = 0;
+    for (size_t u = 0; u < sequences.size(); ++u)
+      for (int64_t i : sequences[u]) {
+        if (i < 0) throw py::value_error("sequences[" + std::to_string(u) + "]: a negative item index");
+        max_item = std::max(max_item, i);
+        ++events;
+      }
+    if (events == 0) throw py::value_error("sequences: no interactions to fit");
+    if (items < 0) items = max_item + 1;
+    if (max_item >= items || items > INT32_MAX || sequences.size() > INT32_MAX)
+      throw py::value_error("sequences: an item index >= num_items (" + std::to_string(items) + ")");
+    Status st;
+    {
+      py::gil_scoped_release release;
+      auto catalog = index_catalog(static_cast<uint32_t>(sequences.size()), static_cast<uint32_t>(items));
+      const EventType view = catalog->event_types.intern("view").value();
+      Interactions in;
+      in.reserve(events);
+      for (size_t u = 0; u < sequences.size(); ++u)
+        for (size_t t = 0; t < sequences[u].size(); ++t)
+          in.push_back(static_cast<uint32_t>(u), static_cast<uint32_t>(sequences[u][t]), view, 1.f,
+                       static_cast<int64_t>(t));
+      Dataset dataset(catalog, std::move(in));
+      st = model_->fit(dataset);
+      if (st.is_ok()) {
+        model_->release_training_state();
+        users_ = catalog->users;
+        items_ = catalog->items;
+        history_ = dataset.user_items();
+      }
+    }
+    check(st);
+    fitted_ = true;
+  }
+
+  // Scores of every item for a history given oldest first (Recommender::score_history).
+  py::array_t<float> score_history(const std::vector<int64_t>& items) {
+    require_fitted();
+    std::vector<uint32_t> rows;
+    for (int64_t i : items) {
+      if (i < 0 || i >= model_->num_items())
+        throw py::value_error("items: index " + std::to_string(i) + " out of range");
+      rows.push_back(static_cast<uint32_t>(i));
+    }
+    const std::vector<float> weights(rows.size(), 1.f);
+    py::array_t<float> out(model_->num_items());
+    {
+      py::gil_scoped_release release;
+      model_->score_history(rows, weights, std::span<float>(out.mutable_data(), model_->num_items()));
+    }
+    return out;
+  }
+
   // Top n for each of `users`: by their training row, or from `rows` (the users' current
   // items, one row each) when `recalculate` or when a user is not a training user.
   py::tuple recommend(py::array_t<int64_t, py::array::c_style | py::array::forcecast> users, py::object rows_indptr,
@@ -367,6 +425,8 @@ PYBIND11_MODULE(_nudge, m) {
       .def("user_ids", &Model::user_ids)
       .def("item_ids", &Model::item_ids)
       .def("fit", &Model::fit)
+      .def("fit_sequences", &Model::fit_sequences)
+      .def("score_history", &Model::score_history)
       .def("recommend", &Model::recommend)
       .def("score", &Model::score)
       .def("similar_items", &Model::similar_items)

@@ -2,7 +2,7 @@
 # README command 2: installs dependencies, builds, runs the whole test suite.
 # Usage: scripts/test.sh [release|debug|asan|tsan ...]
 # Default: release (every test, the crash soak and replicas scenarios), asan (clang-14
-# ASan/UBSan: every test but the deep-model quality tests, the NeuMF/MLP same-seed contract
+# ASan/UBSan: every test but the deep-model quality tests, the NeuMF/MLP/sasrec same-seed contract
 # cases (NeuMF's own tests stay), the tuning quality and search-order tests (tune's other
 # cases stay), the long Kafka failover cases, the replicas scenario and the module-graph
 # script, which run in release, and the fusion hot-swap stress case, which TSan runs; the glue code

@@ -148,4 +148,55 @@ void BM_TransitionScoreUser(benchmark::State& state) {
 }
 BENCHMARK(BM_TransitionScoreUser)->Unit(benchmark::kMicrosecond);
 
+// sasrec: one epoch (every user's last L + 1 items, all positions) on the two shapes of issue
+// 29, and one served user (encode 50 recent items, score every item). Positions per second
+// is the training throughput the issue asks for.
+const nudge::Dataset& beauty_shaped() {
+  static const nudge::Dataset d = [] {
+    nudge::SynthOptions o;  // Amazon Beauty's shape: 40k short sequences over 54k items
+    o.num_users = 40226;
+    o.num_items = 54542;
+    o.num_interactions = 353962;
+    o.popularity_exponent = 0.8;
+    o.sequential = 0.3;
+    return nudge::synthesize(o).value().dataset;
+  }();
+  return d;
+}
+
+double training_positions(const nudge::Dataset& d, size_t max_length) {
+  const nudge::CsrMatrix& ui = d.user_items();
+  double positions = 0;
+  for (uint32_t u = 0; u < d.num_users(); ++u)
+    positions += static_cast<double>(std::min(ui.row_indices(u).size(), max_length + 1)) - 1;
+  return positions;
+}
+
+void sasrec_epoch(benchmark::State& state, const char* params, const nudge::Dataset& d, size_t max_length) {
+  fit(state, "sasrec", params, d);
+  state.counters["positions_per_s"] =
+      benchmark::Counter(training_positions(d, max_length) * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+void BM_SasrecEpochMl1mFull(benchmark::State& state) {
+  sasrec_epoch(state, "factors=64,blocks=2,max_length=200,epochs=1,validation_users=0", ml1m(), 200);
+}
+BENCHMARK(BM_SasrecEpochMl1mFull)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+void BM_SasrecEpochBeautySampled(benchmark::State& state) {
+  sasrec_epoch(state, "factors=64,blocks=2,max_length=50,epochs=1,validation_users=0", beauty_shaped(), 50);
+}
+BENCHMARK(BM_SasrecEpochBeautySampled)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+void BM_SasrecEpochBeautyFull(benchmark::State& state) {
+  sasrec_epoch(state, "factors=64,blocks=2,max_length=50,epochs=1,validation_users=0,loss=full", beauty_shaped(), 50);
+}
+BENCHMARK(BM_SasrecEpochBeautyFull)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+void BM_SasrecScoreUser(benchmark::State& state) {
+  static const auto m = fitted_on_ml1m("sasrec", "factors=64,blocks=2,max_length=50,epochs=0,validation_users=0");
+  score_users(state, *m);
+}
+BENCHMARK(BM_SasrecScoreUser)->Unit(benchmark::kMicrosecond);
+
 }  // namespace

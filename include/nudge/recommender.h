@@ -118,6 +118,15 @@ class Recommender {
   }
   virtual std::span<const float> item_biases() const { return {}; }
 
+  // The history items that drove this user's scores, strongest first, each with its share
+  // (sequence models: the attention of the newest position over the encoded items, an item
+  // that comes back summed). Empty for models without such a view; explanations then fall
+  // back to the history items closest to each recommended one.
+  virtual std::vector<ScoredItem> history_drivers(const UserHistory& user) const {
+    (void)user;
+    return {};
+  }
+
   // Mean training loss of each epoch of the last fit() in this process (not saved in model
   // files), for models trained by epochs of SGD (NeuMF, BPR, the two-tower model); empty for
   // the others. Reports draw it as the training curve.

@@ -9,7 +9,7 @@
 // topic the user is keen on (taste at least twice the average) more often go on to cart and
 // purchase. With drift > 0 each user's taste moves towards a second mixture as time passes.
 // With sequential > 0 the order of events carries signal of its own: every item has
-// kSuccessors planted successors (any topic, drawn by popularity, the first the likeliest),
+// kSuccessors planted successors (of its own topic, drawn by popularity, the first the likeliest),
 // and an event after another of the same session is, with that probability, one of the
 // previous item's successors: what comes next depends on what came just before, which a
 // model reading a bag of items cannot see.

@@ -80,6 +80,16 @@ class Model:
         self._model.fit(*_csr(user_items, "user_items"))
         return self
 
+    def fit_sequences(self, sequences, num_items=None):
+        """Trains on event sequences: sequences[u] lists user u's item indices, oldest first
+        (what sequence models such as Model("sasrec") read; items may repeat)."""
+        self._model.fit_sequences([[int(i) for i in s] for s in sequences], -1 if num_items is None else int(num_items))
+        return self
+
+    def score_history(self, items):
+        """Scores of every item for a history of item indices given oldest first."""
+        return self._model.score_history([int(i) for i in items])
+
     def recommend(self, userid, user_items=None, N=10, filter_already_liked_items=True, recalculate_user=False):
         """Top N item indices and scores for one user (1-D arrays) or an array of users (2-D).
 

@@ -61,6 +61,28 @@ def test_every_kind_fits_and_answers_by_name():
         assert in_group_share(np.arange(100), ids) > 0.8, model.spec
 
 
+def test_sasrec_learns_what_comes_next_from_sequences(tmp_path):
+    # 40 items in a cycle: after item i comes i + 1. Each user walks part of it from a random
+    # start, so the order is the only signal (every item is about as popular).
+    rng = np.random.default_rng(3)
+    sequences = []
+    for _ in range(300):
+        start = int(rng.integers(40))
+        sequences.append([(start + t) % 40 for t in range(int(rng.integers(5, 12)))])
+    model = nudge.Model("sasrec", factors=16, blocks=1, max_length=10, epochs=30, learning_rate=0.01,
+                        validation_users=0, num_threads=1).fit_sequences(sequences)
+    ids, _ = model.recommend(np.arange(300), N=1)
+    expected = np.array([(s[-1] + 1) % 40 for s in sequences])
+    assert (ids[:, 0] == expected).mean() > 0.9
+    # A new history, oldest first: the next item of its newest.
+    assert int(np.argmax(model.score_history([7, 8, 9]))) == 10
+    model.save(tmp_path / "s.nudge")
+    loaded = nudge.load(tmp_path / "s.nudge")
+    np.testing.assert_array_equal(loaded.score_history([3, 4]), model.score_history([3, 4]))
+    with pytest.raises(ValueError, match="negative item index"):
+        nudge.Model("sasrec").fit_sequences([[1, -2]])
+
+
 def test_a_new_user_is_folded_in_from_their_row():
     m = planted()
     als = nudge.AlternatingLeastSquares(factors=16, iterations=10, num_threads=1).fit(m)

@@ -237,8 +237,16 @@ Result<SynthData> synthesize(const SynthOptions& o) {
   AliasTable successor_choice;
   if (o.sequential > 0) {
     Rng planted(o.seed ^ 0x5eb1e5ULL);
+    // Successors come from the item's own topic, by popularity there: what follows an item
+    // resembles it (the next lipstick after a mascara), so embeddings can learn the pattern,
+    // as they do on real sequences, instead of memorising random pairs.
     truth.item_successors.resize(static_cast<size_t>(o.num_items) * SynthTruth::kSuccessors);
-    for (uint32_t& s : truth.item_successors) s = global_table.draw(planted);
+    for (uint32_t i = 0; i < o.num_items; ++i) {
+      const uint32_t topic = truth.item_topic[i];
+      for (uint32_t r = 0; r < SynthTruth::kSuccessors; ++r)
+        truth.item_successors[static_cast<size_t>(i) * SynthTruth::kSuccessors + r] =
+            topic_items[topic][topic_tables[topic].draw(planted)];
+    }
     std::vector<double> rank_weights;
     for (uint32_t r = 0; r < SynthTruth::kSuccessors; ++r) rank_weights.push_back(1.0 / (1.0 + r));
     successor_choice = AliasTable(rank_weights);

@@ -9,6 +9,7 @@
 #include "nudge/models/knn.h"
 #include "nudge/models/neumf.h"
 #include "nudge/models/popularity.h"
+#include "nudge/models/sasrec.h"
 #include "nudge/models/svd.h"
 #include "nudge/models/transition.h"
 #include "nudge/models/two_tower.h"
@@ -79,6 +80,7 @@ constexpr Entry kModels[] = {
     {"neumf", make_neumf<kNeuMf>, describe<NeuMfOptions>},
     {"twotower", make<TwoTowerModel, TwoTowerOptions>, describe<TwoTowerOptions>},
     {"transition", make<TransitionModel, TransitionOptions>, describe<TransitionOptions>},
+    {"sasrec", make<SasrecModel, SasrecOptions>, describe<SasrecOptions>},
     {"fusion", FusionModel::create, describe<FusionOptions>},
 };
 

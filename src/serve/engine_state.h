@@ -26,8 +26,8 @@ namespace nudge::serve {
 // One user's online state (behind UserState's lock).
 struct UserData {
   // Most recent items kept per user: the two-tower user tower reads up to its `history`
-  // (20 by default) of them.
-  static constexpr size_t kRecentItems = 32;
+  // (20 by default) of them, sasrec up to its max_length (50 by default).
+  static constexpr size_t kRecentItems = 64;
   std::vector<uint32_t> items;   // sorted catalogue indices
   std::vector<float> weights;    // summed implicit weight per item
   std::vector<uint32_t> recent;  // items of positive events, newest first, distinct

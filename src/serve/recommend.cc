@@ -469,6 +469,13 @@ Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) con
              : std::move(cands);
   if (picked.size() > request.k) picked.resize(request.k);
 
+  // A sequence model names the recent items its answer attended to most (the same for every
+  // item of the answer: the encoding of the sequence is one vector).
+  std::vector<std::string> drivers;
+  if (request.explain && personal && !factor_path) {
+    for (const ScoredItem& d : m->history_drivers(user))
+      if (drivers.size() < 2 && !s.item_states[d.item].record.hidden) drivers.push_back(s.items.id_of(d.item));
+  }
   for (const ScoredItem& c : picked) {
     Recommendation r;
     r.item = s.items.id_of(c.item);
@@ -483,6 +490,9 @@ Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) con
       } else if (!factor_path && history.empty()) {
         r.reason = "attributes";  // a user known only by attributes
         if (attributes) r.because = known_attributes(m->recommender(), *attributes);
+      } else if (!drivers.empty()) {
+        r.reason = "recent_items";
+        r.because = drivers;
       } else if (m->trained(c.item) || !factor_path) {
         r.reason = "similar_items";
         r.because = closest_history(rules, *m, c.item, history);

@@ -184,6 +184,12 @@ void ServingModel::score_history_with(const UserHistory& user, std::span<const F
   for (uint32_t r = 0; r < item_of_row_.size(); ++r) scores[item_of_row_[r]] = (*scratch)[r];
 }
 
+std::vector<ScoredItem> ServingModel::history_drivers(const UserHistory& user) const {
+  std::vector<ScoredItem> drivers = model_->history_drivers(to_rows(user));
+  for (ScoredItem& d : drivers) d.item = item_of_row_[d.item];
+  return drivers;
+}
+
 Status ServingModel::similar(uint32_t item, size_t k, std::vector<ScoredItem>* out) const {
   const uint32_t r = row_of(item);
   if (r == kNoIndex) return Status::not_found("the model has no row for this item");

@@ -39,6 +39,8 @@ const std::map<std::string, DefaultSpace, std::less<>>& default_spaces() {
          "id_dropout=0.0..0.5"},
         "epochs"}},
       {"transition", {{"window=1..50:log", "decay=0.1..1.0", "reach=1..5", "popularity_weight=0.0001..1:log"}, ""}},
+      {"sasrec",
+       {{"factors=32..128:log", "blocks=1..3", "learning_rate=0.0003..0.003:log", "dropout=0.0..0.5"}, "epochs"}},
       {"fusion", {{"method=weighted,learned", "normalise=zscore,minmax,rank"}, ""}},
   };
   return kSpaces;

@@ -41,7 +41,7 @@ TEST(ParamsTest, RegistryRejectsUnknownModelsAndKeys) {
   EXPECT_EQ(
       make_recommender("als", {}).status().to_string(),
       "invalid argument: unknown model 'als' (known: popularity, itemknn, userknn, ials, bpr, ease, svd, svdpp, gmf, "
-      "mlp, neumf, twotower, transition, fusion)");
+      "mlp, neumf, twotower, transition, sasrec, fusion)");
   EXPECT_EQ(
       make_recommender("ials", Params::parse("factor=3").value()).status().to_string(),
       "invalid argument: ials: unknown parameter 'factor' (known: alpha, cg_steps, factors, init_scale, iterations, "

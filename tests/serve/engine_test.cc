@@ -603,7 +603,14 @@ TEST_P(EngineKinds, EventsChangeTheNextAnswerAndARestartReloadsTheModel) {
   for (const auto& rec : after.items) {
     EXPECT_TRUE(rec.item != chosen[0] && rec.item != chosen[1] && rec.item != chosen[2]);
     same += f.item(rec.item).category == category;
-    EXPECT_EQ(rec.reason, "similar_items");
+    if (kind == "sasrec") {
+      // The recent items the encoding attended to most.
+      EXPECT_EQ(rec.reason, "recent_items");
+      ASSERT_EQ(rec.because.size(), 2u);
+      for (const auto& b : rec.because) EXPECT_TRUE(b == chosen[0] || b == chosen[1] || b == chosen[2]) << b;
+    } else {
+      EXPECT_EQ(rec.reason, "similar_items");
+    }
     if (kind == "fusion") {
       EXPECT_EQ(rec.components.size(), 2u);
     }
@@ -629,6 +636,8 @@ TEST_P(EngineKinds, EventsChangeTheNextAnswerAndARestartReloadsTheModel) {
 INSTANTIATE_TEST_SUITE_P(Served, EngineKinds,
                          ::testing::Values("ease:regularization=20", "itemknn",
                                            "twotower:factors=16,epochs=8,threads=1",
+                                           "sasrec:factors=16,blocks=1,max_length=20,epochs=20,batch=16,"
+                                           "learning_rate=0.005,validation_users=0,threads=1",
                                            "fusion:models=ials+ease,ials.factors=16,ials.threads=1"),
                          [](const auto& param) { return param.param.substr(0, param.param.find(':')); });
 

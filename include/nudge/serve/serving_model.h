@@ -96,6 +96,9 @@ class ServingModel {
   // The user in the model's rows: items and recent items without a row dropped. The spans
   // point into buffers of the calling thread, valid until its next call.
   UserHistory to_rows(const UserHistory& user) const;
+  // The history items (catalogue indices) that drove the user's scores, strongest first
+  // (Recommender::history_drivers); empty when the model has no such view.
+  std::vector<ScoredItem> history_drivers(const UserHistory& user) const;
   // History path only: the model scores items from their features alone (the two-tower item
   // tower, alone or in a fusion).
   bool describes_new_items() const { return !ials_ && model_->has_feature_view(); }

@@ -1,0 +1,114 @@
+// Sasrec: next-item prediction by causal self-attention over a user's last items (SASRec,
+// Kang & McAuley 2018), trained with softmax cross-entropy at every position.
+//
+// A user's events are put in time order (ties keep their order in the data, the only order
+// there is when timestamps tie); the same item may come back (repeat consumption is part of
+// the sequence). The last `max_length` items are encoded (sasrec_network.h: item embeddings,
+// positions counted back from the newest, `blocks` transformer blocks, a final layer norm)
+// and the newest position's output h scores every item:  s(i) = h . e_i  with e_i the same
+// item embeddings the input reads, so the scores are a dot product the nearest-neighbour
+// index can serve (history_vector, item_embeddings).
+// Training: each user's last max_length + 1 training items give max_length (input, next
+// item) positions; Adam over mini-batches of `batch` sequences (threads split a batch, each
+// with its own gradient, summed before the step). Losses:
+//   full     softmax over every item (exact; the default up to 20,000 items)
+//   sampled  softmax over the target and `negatives` items drawn by popularity^0.75 shared by
+//            the batch, with the log-Q correction (the default above 20,000 items)
+// Early stopping: `validation_users` users (those with at least 3 events) have their last
+// item held out of training; after each epoch the model's NDCG@10 on them (full ranking, seen
+// items excluded) is measured, and training stops after `patience` epochs without a gain,
+// keeping the best epoch's weights. Scoring reads every event, held-out ones included.
+// Served users are encoded from their recent items (UserHistory::recent, newest first), or
+// else from their history taken oldest first.
+// Thread-safety: see Recommender.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "nudge/recommender.h"
+
+namespace nudge {
+
+class SasrecNetwork;
+
+// Float buffers aligned for Eigen's packets: with the same alignment every run, the same
+// seed gives the same sums (unaligned starts change where vectorised loops peel).
+using AlignedFloats = std::vector<float, Eigen::aligned_allocator<float>>;
+
+struct SasrecOptions {
+  int64_t factors = 64;
+  int64_t blocks = 2;
+  int64_t heads = 1;
+  int64_t max_length = 50;  // items encoded (L)
+  double dropout = 0.2;
+  int64_t epochs = 200;  // at most; early stopping usually ends sooner
+  double learning_rate = 0.001;
+  int64_t batch = 128;              // sequences per Adam step
+  std::string loss = "auto";        // auto, full, sampled
+  int64_t negatives = 1000;         // sampled loss: negatives shared by a batch
+  int64_t validation_users = 1000;  // held out for early stopping; 0: train every epoch on everything
+  int64_t patience = 5;             // epochs without a validation gain before stopping
+  int64_t threads = 0;
+  int64_t seed = 42;
+  static Result<SasrecOptions> from_params(const Params& params);
+  static const ParamTable<SasrecOptions>& parameters();
+};
+
+class SasrecModel : public Recommender {
+ public:
+  SasrecModel(SasrecOptions options, Params params);
+  ~SasrecModel() override;
+  std::string_view name() const override { return "sasrec"; }
+  const Params& params() const override { return params_; }
+  Status fit(const Dataset& train) override;
+  // Mean cross-entropy per training position, one per epoch run.
+  std::span<const double> epoch_losses() const override { return losses_; }
+  void score_user(uint32_t user, std::span<float> scores) const override;
+  // `items` taken as oldest first (the order of nudge recommend --history); weights unused.
+  void score_history(std::span<const uint32_t> items, std::span<const float> weights,
+                     std::span<float> scores) const override;
+  // Encodes user.recent (newest first) when the server tracks it, else user.items.
+  bool score_history_with(const UserHistory& user, std::span<const FeatureDescription> described,
+                          std::span<float> scores, std::span<float> described_scores) const override;
+  Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
+  // The encoded items by the attention the newest position pays them in the last block.
+  std::vector<ScoredItem> history_drivers(const UserHistory& user) const override;
+  ItemEmbeddings item_embeddings() const override {
+    return {item_table_.data(), static_cast<uint32_t>(options_.factors)};
+  }
+  bool history_vector(const UserHistory& history, std::span<float> user) const override;
+  void save_state(ModelWriter& out) const override;
+  Status load_state(ModelReader& in) override;
+
+  // The encoding h of a sequence (oldest first; only the last max_length items are read),
+  // and the attention of its newest position over those items (one weight each).
+  void encode(std::span<const uint32_t> sequence, std::span<float> h, std::vector<float>* attention = nullptr) const;
+  // Which loss the last fit used ("full" or "sampled"), the epochs it ran and the best epoch.
+  const std::string& loss_used() const { return loss_used_; }
+  int64_t best_epoch() const { return best_epoch_; }
+  const std::vector<double>& validation_ndcg() const { return validation_ndcg_; }
+
+ private:
+  // Oldest-first items of a served or described user, the last max_length of them.
+  std::vector<uint32_t> sequence_of(const UserHistory& user) const;
+  void score_sequence(std::span<const uint32_t> sequence, std::span<float> scores) const;
+
+  SasrecOptions options_;
+  Params params_;
+  std::unique_ptr<SasrecNetwork> network_;
+  AlignedFloats weights_;     // the network's flat weights
+  AlignedFloats item_table_;  // num_items x factors
+  // Per user, their last max_length items, oldest first: user u's are
+  // sequence_items_[sequence_offsets_[u] .. sequence_offsets_[u + 1]).
+  std::vector<uint64_t> sequence_offsets_;
+  std::vector<uint32_t> sequence_items_;
+  std::vector<double> losses_, validation_ndcg_;
+  std::string loss_used_;
+  int64_t best_epoch_ = 0;
+};
+
+}  // namespace nudge
