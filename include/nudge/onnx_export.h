@@ -6,13 +6,16 @@
 //   kUser     input  user     int64 [N]         training user indices (0 .. users - 1)
 //             output scores   float [N, items]  what Recommender::score_user gives
 //             for iALS, BPR, SVD, SVD++, GMF/MLP/NeuMF, the two-tower model (its user tower
-//             evaluated for every training user) and a fusion of those (weighted or learned,
+//             evaluated for every training user), sasrec (each training user's encoding)
+//             and a fusion of those (weighted or learned,
 //             zscore or minmax normalisation)
 //   kHistory  a user known by behaviour rather than by index:
 //             iALS      history_items int64 [N, L], history_weights float [N, L] -> scores,
 //                       the exact fold-in solve (Recommender::score_history)
 //             twotower  user_tokens int64 [N, T], recent_items int64 [N, H] -> scores, the
 //                       user tower over token IDs (attribute tokens, recent items)
+//             sasrec    history_items int64 [N, L] oldest first -> scores, the
+//                       self-attention encoder (Recommender::score_history)
 //             fusion    of those: history_items, history_weights and, with a two-tower
 //                       component, user_tokens and recent_items -> the fused scores
 //                       (FusionModel::score_history_with)

@@ -9,10 +9,12 @@
 
 #include "common/atomic_file.h"
 #include "export/graph_builder.h"
+#include "models/sasrec_network.h"
 #include "nudge/fusion.h"
 #include "nudge/models/bpr.h"
 #include "nudge/models/ials.h"
 #include "nudge/models/neumf.h"
+#include "nudge/models/sasrec.h"
 #include "nudge/models/svd.h"
 #include "nudge/models/two_tower.h"
 #include "nudge/onnx_export.h"
@@ -193,13 +195,22 @@ Result<std::string> user_scores(GraphBuilder& g, const Recommender& model, const
     return dot_items(g, user_rows(g, users, user, prefix), m->item_vectors(), m->item_biases(), int8, prefix);
   }
   if (const auto* m = dynamic_cast<const NeuMfModel*>(&model)) return neumf_scores(g, *m, user, int8, prefix);
+  if (const auto* m = dynamic_cast<const SasrecModel*>(&model)) {
+    // Each training user's encoding, computed here: the graph gathers and scores it.
+    const auto d = static_cast<Eigen::Index>(m->options().factors);
+    FactorMatrix users(m->num_users(), d);
+    for (uint32_t u = 0; u < m->num_users(); ++u)
+      m->encode(m->user_sequence(u), std::span<float>(users.row(u).data(), static_cast<size_t>(d)));
+    const FactorMatrix items = Eigen::Map<const FactorMatrix>(m->item_table().data(), m->num_items(), d);
+    return dot_items(g, user_rows(g, users, user, prefix), items, {}, int8, prefix);
+  }
   if (const auto* m = dynamic_cast<const FusionModel*>(&model)) {
     if (!prefix.empty()) return Status::invalid_argument("onnx export: a fusion inside a fusion");
     return fusion_scores(g, *m, user, int8);
   }
   return Status::invalid_argument("onnx export: " + std::string(model.name()) +
                                   " models have no ONNX form (exportable: ials, bpr, svd, svdpp, gmf, mlp, neumf, "
-                                  "twotower, fusion of those)");
+                                  "twotower, sasrec, fusion of those)");
 }
 
 // A padded index input [N, L] (-1 = no entry): its entries clamped to 0 and a float mask.
@@ -318,11 +329,129 @@ std::string two_tower_history_scores(GraphBuilder& g, const TwoTowerModel& m, bo
   return out;
 }
 
+// The sasrec encoder over history_items [N, L] (oldest first, -1 padding anywhere): what
+// SasrecModel::score_history computes. An entry's position is the number of entries after it
+// (CumSum reversed), entries further back than max_length are dropped, attention is causal
+// over entries only (an additive -1e9: exp underflows to exactly 0, and rows of padding stay
+// finite), and the output row of the newest entry scores every item.
+std::string sasrec_history_scores(GraphBuilder& g, const SasrecModel& m, bool int8, const std::string& prefix) {
+  const SasrecNetwork& net = m.network();
+  const auto d = static_cast<int64_t>(m.options().factors), heads = static_cast<int64_t>(m.options().heads);
+  const auto max_length = static_cast<int64_t>(m.options().max_length);
+  const float* w = m.weights().data();
+  auto vec = [&](const std::string& hint, size_t at) { return g.floats(prefix + hint, {w + at, size_t(d)}, {d}); };
+  // W (out x in) stored transposed for x W^T as a MatMul.
+  auto weight = [&](const std::string& hint, size_t at) {
+    std::vector<float> t(static_cast<size_t>(d * d));
+    for (int64_t r = 0; r < d; ++r)
+      for (int64_t c = 0; c < d; ++c) t[static_cast<size_t>(c * d + r)] = w[at + static_cast<size_t>(r * d + c)];
+    return g.floats(prefix + hint, t, {d, d});
+  };
+  auto linear = [&](const std::string& x, size_t wat, size_t bat, const std::string& hint) {
+    return g.op("Add", {g.op("MatMul", {x, weight(hint + "_weight", wat)}), vec(hint + "_bias", bat)}, prefix + hint);
+  };
+  auto layer_norm = [&](const std::string& x, size_t gain, size_t bias, const std::string& hint) {
+    const std::string out =
+        g.op("LayerNormalization", {x, vec(hint + "_gain", gain), vec(hint + "_bias", bias)}, prefix + hint);
+    g.attr("axis", int64_t{-1});
+    g.attr("epsilon", 1e-5f);
+    return out;
+  };
+  const std::string table =
+      g.matrix(prefix + "item_embeddings", m.item_table().data(), static_cast<int64_t>(m.num_items()), d, int8);
+  const PaddedIndices h = unpad(g, "history_items");
+  const int64_t axis1[] = {1};
+  const std::string back_float = g.op("CumSum", {h.valid, g.int64s("cumsum_axis", axis1, {})}, "steps_back");
+  g.attr("exclusive", int64_t{1});
+  g.attr("reverse", int64_t{1});
+  const std::string back = g.op("Cast", {back_float}, "steps_back_index");
+  g.attr("to", int64_t{TensorProto::INT64});
+  auto to_float = [&](const std::string& t, const std::string& hint) {
+    const std::string out = g.op("Cast", {t}, hint);
+    g.attr("to", int64_t{TensorProto::FLOAT});
+    return out;
+  };
+  const std::string kept =
+      g.op("Mul",
+           {h.valid, to_float(g.op("Less", {back_float, g.scalar("max_length", float(max_length))}), "within_length")},
+           "kept");
+  const int64_t last_position[] = {max_length - 1};
+  const std::string positions =
+      g.floats(prefix + "positions", {w + net.positions(), size_t(max_length * d)}, {max_length, d});
+  const std::string position_index = g.op("Min", {back, g.int64s("last_position", last_position, {})});
+  std::string x = g.op("Add",
+                       {g.op("Mul", {g.gather_rows(table, h.index), g.scalar("input_scale", std::sqrt(float(d)))}),
+                        g.gather_rows(positions, position_index)},
+                       prefix + "input");
+  x = g.op("Mul", {x, g.unsqueeze(kept, 2)}, prefix + "input");
+  // Additive attention bias [N, 1, L, L]: 0 where query i may read key j (j <= i, j kept).
+  const std::string shape = g.op("Shape", {"history_items"});
+  const int64_t one[] = {1}, two[] = {2};
+  const std::string length =
+      g.op("Slice", {shape, g.int64s("length_start", one, {1}), g.int64s("length_end", two, {1})});
+  const std::string square = g.op("Concat", {length, length}, "square_shape");
+  g.attr("axis", int64_t{0});
+  const std::string ones = g.op("ConstantOfShape", {square}, "ones");
+  {
+    onnx::AttributeProto* value = g.last()->add_attribute();
+    value->set_name("value");
+    value->set_type(onnx::AttributeProto::TENSOR);
+    onnx::TensorProto* t = value->mutable_t();
+    t->set_data_type(TensorProto::FLOAT);
+    t->add_dims(1);
+    t->add_float_data(1.f);
+  }
+  const std::string causal = g.op("Trilu", {ones}, "causal");
+  g.attr("upper", int64_t{0});
+  const std::string allowed = g.op("Mul", {causal, g.unsqueeze(kept, 1)}, "allowed");  // N x L x L
+  const std::string attention_bias = g.unsqueeze(
+      g.op("Mul", {g.op("Sub", {allowed, g.scalar("one", 1.f)}), g.scalar("mask_scale", 1e9f)}, "attention_bias"), 1);
+  const int64_t split_heads[] = {0, 0, heads, d / heads}, merge_heads[] = {0, 0, d};
+  const std::string split_shape = g.int64s("split_heads", split_heads, {4});
+  const std::string merge_shape = g.int64s("merge_heads", merge_heads, {3});
+  auto to_heads = [&](const std::string& t) {  // N x L x d -> N x heads x L x d/heads
+    const std::string out = g.op("Transpose", {g.op("Reshape", {t, split_shape})});
+    g.attr("perm", std::vector<int64_t>{0, 2, 1, 3});
+    return out;
+  };
+  const std::string head_scale = g.scalar("head_scale", 1.f / std::sqrt(float(d / heads)));
+  for (size_t b = 0; b < net.block_layouts().size(); ++b) {
+    const SasrecNetwork::BlockLayout& l = net.block_layouts()[b];
+    const std::string tag = "block" + std::to_string(b) + "_";
+    const std::string a_in = layer_norm(x, l.norm1_gain, l.norm1_bias, tag + "norm1");
+    const std::string q = to_heads(linear(a_in, l.wq, l.bq, tag + "query"));
+    const std::string k_t = g.op("Transpose", {to_heads(linear(a_in, l.wk, l.bk, tag + "key"))});
+    g.attr("perm", std::vector<int64_t>{0, 1, 3, 2});
+    const std::string v = to_heads(linear(a_in, l.wv, l.bv, tag + "value"));
+    const std::string logits =
+        g.op("Add", {g.op("Mul", {g.op("MatMul", {q, k_t}), head_scale}), attention_bias}, prefix + tag + "logits");
+    const std::string weights = g.op("Softmax", {logits}, prefix + tag + "attention");
+    g.attr("axis", int64_t{-1});
+    const std::string context_heads = g.op("Transpose", {g.op("MatMul", {weights, v})});
+    g.attr("perm", std::vector<int64_t>{0, 2, 1, 3});
+    const std::string context = g.op("Reshape", {context_heads, merge_shape}, prefix + tag + "context");
+    const std::string residual =
+        g.op("Add", {x, linear(context, l.wo, l.bo, tag + "output")}, prefix + tag + "residual");
+    const std::string f_in = layer_norm(residual, l.norm2_gain, l.norm2_bias, tag + "norm2");
+    const std::string hidden = g.op("Relu", {linear(f_in, l.w1, l.b1, tag + "feed1")});
+    x = g.op("Add", {residual, linear(hidden, l.w2, l.b2, tag + "feed2")}, prefix + tag + "out");
+  }
+  const std::string y = layer_norm(x, net.final_gain(), net.final_bias(), "final_norm");
+  // The newest kept entry's row (none: a zero vector, as SasrecModel::encode gives).
+  const int64_t zero[] = {0};
+  const std::string newest_mask =
+      g.op("Mul", {kept, to_float(g.op("Equal", {back, g.int64s("newest", zero, {})}), "is_newest")}, "newest");
+  const std::string encoding = weighted_row_sum(g, newest_mask, y);  // N x d
+  const std::string out = g.op("Gemm", {encoding, table}, prefix + "dot");
+  g.attr("transB", int64_t{1});
+  return out;
+}
+
 // The inputs a history graph of `model` reads: history_items and history_weights (iALS, and
 // every fusion: its history feature counts the history), user_tokens and recent_items (the
 // two-tower model). An error for a kind without a history graph.
 struct HistoryInputs {
-  bool history = false, tower = false;
+  bool history = false, tower = false, sequence = false;  // sequence: history_items alone (sasrec)
 };
 Status history_inputs(const Recommender& model, HistoryInputs* in) {
   if (dynamic_cast<const IalsModel*>(&model)) {
@@ -333,13 +462,23 @@ Status history_inputs(const Recommender& model, HistoryInputs* in) {
     in->tower = true;
     return Status::ok();
   }
+  if (dynamic_cast<const SasrecModel*>(&model)) {
+    in->sequence = true;
+    return Status::ok();
+  }
   if (const auto* f = dynamic_cast<const FusionModel*>(&model)) {
     in->history = true;
-    for (size_t k = 0; k < f->num_parts(); ++k) NUDGE_RETURN_IF_ERROR(history_inputs(f->part(k), in));
+    for (size_t k = 0; k < f->num_parts(); ++k) {
+      if (dynamic_cast<const SasrecModel*>(&f->part(k)))
+        return Status::invalid_argument(
+            "onnx export: --graph history of a fusion holding sasrec is not built yet; "
+            "export the sasrec model alone");
+      NUDGE_RETURN_IF_ERROR(history_inputs(f->part(k), in));
+    }
     return Status::ok();
   }
   return Status::invalid_argument(
-      "onnx export: --graph history needs an ials or twotower model, or a fusion of them; " +
+      "onnx export: --graph history needs an ials, twotower or sasrec model, or a fusion of the first two; " +
       std::string(model.name()) + " fits a new user by an optimisation with no ONNX form (use --graph user)");
 }
 
@@ -347,6 +486,7 @@ Status history_inputs(const Recommender& model, HistoryInputs* in) {
 Result<std::string> history_scores(GraphBuilder& g, const Recommender& model, bool int8, const std::string& prefix) {
   if (const auto* m = dynamic_cast<const IalsModel*>(&model)) return ials_history_scores(g, *m, int8, prefix);
   if (const auto* m = dynamic_cast<const TwoTowerModel*>(&model)) return two_tower_history_scores(g, *m, int8, prefix);
+  if (const auto* m = dynamic_cast<const SasrecModel*>(&model)) return sasrec_history_scores(g, *m, int8, prefix);
   const auto& f = dynamic_cast<const FusionModel&>(model);
   NUDGE_RETURN_IF_ERROR(check_fusion_normalisation(f));
   std::vector<std::string> z;
@@ -430,10 +570,8 @@ Result<std::string> onnx_model_bytes(const Recommender& model, const IdMap& user
   } else {
     HistoryInputs in;
     NUDGE_RETURN_IF_ERROR(history_inputs(model, &in));
-    if (in.history) {
-      g.input("history_items", TensorProto::INT64, {{.name = "N"}, {.name = "L"}});
-      g.input("history_weights", TensorProto::FLOAT, {{.name = "N"}, {.name = "L"}});
-    }
+    if (in.history || in.sequence) g.input("history_items", TensorProto::INT64, {{.name = "N"}, {.name = "L"}});
+    if (in.history) g.input("history_weights", TensorProto::FLOAT, {{.name = "N"}, {.name = "L"}});
     if (in.tower) {
       g.input("user_tokens", TensorProto::INT64, {{.name = "N"}, {.name = "T"}});
       g.input("recent_items", TensorProto::INT64, {{.name = "N"}, {.name = "H"}});

@@ -344,9 +344,7 @@ void SasrecModel::score_sequence(std::span<const uint32_t> sequence, std::span<f
 
 void SasrecModel::score_user(uint32_t user, std::span<float> scores) const {
   check_user_call(user, scores);
-  score_sequence(std::span<const uint32_t>(sequence_items_)
-                     .subspan(sequence_offsets_[user], sequence_offsets_[user + 1] - sequence_offsets_[user]),
-                 scores);
+  score_sequence(user_sequence(user), scores);
 }
 
 void SasrecModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,

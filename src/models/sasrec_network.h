@@ -55,10 +55,16 @@ class SasrecNetwork {
   // heads, each row summing to 1 per head): which items drove the encoding.
   static std::vector<float> last_attention(const Cache& cache);
 
- private:
+  // Where each tensor starts in the flat weights (every W is d x d, out x in, row-major).
   struct BlockLayout {
     size_t norm1_gain, norm1_bias, wq, bq, wk, bk, wv, bv, wo, bo, norm2_gain, norm2_bias, w1, b1, w2, b2;
   };
+  size_t positions() const { return positions_; }  // max_length x d, row p: p steps back from the newest
+  const std::vector<BlockLayout>& block_layouts() const { return blocks_; }
+  size_t final_gain() const { return final_gain_; }
+  size_t final_bias() const { return final_bias_; }
+
+ private:
   nn::AttentionWeights attention_weights(const float* weights, const BlockLayout& b) const;
   nn::AttentionGrads attention_grads(float* grad, const BlockLayout& b) const;
 

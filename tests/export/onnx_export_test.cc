@@ -16,6 +16,7 @@
 
 #include "nudge/fusion.h"
 #include "nudge/models/ials.h"
+#include "nudge/models/sasrec.h"
 #include "nudge/models/two_tower.h"
 #include "nudge/registry.h"
 #include "nudge/synth.h"
@@ -185,6 +186,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"gmf:factors=8,epochs=2,threads=1"}, Case{"mlp:layers=16-8,epochs=2,threads=1"},
                       Case{"neumf:factors=8,layers=32-16-8,epochs=2,threads=1"},
                       Case{"twotower:factors=8,epochs=3,threads=1"},
+                      Case{"sasrec:factors=8,blocks=1,epochs=2,validation_users=0,threads=1"},
                       Case{"fusion:models=ials+twotower,ials.factors=8,twotower.factors=8,twotower.threads=1"},
                       Case{"fusion:models=ials+bpr,method=learned,normalise=minmax,ials.factors=8,bpr.factors=8,"
                            "bpr.threads=1"}),
@@ -237,6 +239,45 @@ TEST(OnnxExportTest, IalsHistoryGraphIsTheFoldIn) {
               static_cast<long long>(l), error);
   EXPECT_LE(error, 1e-4);
   for (uint32_t i = 0; i < d.num_items(); ++i) ASSERT_EQ(got[kScoredUsers * d.num_items() + i], 0.f);
+}
+
+// The sasrec history graph is the encoder: sequences in time order (training users' last
+// items, one longer than max_length, one with a repeat, padding in the middle of one, an empty
+// one) give score_history's scores.
+TEST(OnnxExportTest, SasrecHistoryGraphIsTheEncoder) {
+  const Dataset& d = implicit_data().dataset;
+  const LoadedModel m = fit(d, "sasrec:factors=8,blocks=2,heads=2,max_length=6,epochs=2,validation_users=0,threads=1");
+  const Result<std::string> bytes = onnx_model_bytes(m, {.graph = ExportGraph::kHistory});
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().to_string();
+  EXPECT_EQ(metadata(bytes.value()).at("nudge.graph"), "history");
+  if (const std::string why = runtime_missing(); !why.empty()) GTEST_SKIP() << why;
+  const auto& s = dynamic_cast<const SasrecModel&>(*m.model);
+  std::vector<std::vector<int64_t>> rows;       // what the graph reads (-1: padding)
+  std::vector<std::vector<uint32_t>> sequence;  // what score_history reads
+  for (uint32_t u = 0; u < 100; ++u) {
+    const auto seq = s.user_sequence(u);
+    sequence.emplace_back(seq.begin(), seq.end());
+  }
+  sequence.push_back({1, 2, 3, 4, 5, 6, 7, 8, 9});  // longer than max_length: its last 6 count
+  sequence.push_back({4, 9, 4, 4});                 // repeats
+  sequence.push_back({});
+  for (const auto& q : sequence) rows.emplace_back(q.begin(), q.end());
+  rows[3].insert(rows[3].begin() + 2, {-1, -1});  // padding between entries is no entry
+  std::vector<float> want;
+  for (const auto& q : sequence) {
+    std::vector<float> scores(d.num_items());
+    m.model->score_history(q, std::vector<float>(q.size(), 1.f), scores);
+    want.insert(want.end(), scores.begin(), scores.end());
+  }
+  std::vector<int64_t> flat;
+  size_t width = 0;
+  pad(rows, &flat, &width);
+  const auto n = static_cast<int64_t>(rows.size()), l = static_cast<int64_t>(width);
+  const std::vector<float> got = run_onnx_runtime(bytes.value(), {{"history_items", tensor("int64", {n, l}, flat)}});
+  const double error = max_relative_error(got, want, d.num_items());
+  std::printf("sasrec encoder: %lld sequences up to %lld entries, max relative error %.2e\n", static_cast<long long>(n),
+              static_cast<long long>(l), error);
+  EXPECT_LE(error, 1e-4);
 }
 
 // The two-tower history graph is the user tower over token IDs: a training user's tokens and
@@ -469,12 +510,13 @@ TEST(OnnxExportTest, UnexportableModelsAreRefusedByName) {
     ASSERT_FALSE(r.is_ok()) << spec;
     EXPECT_EQ(r.status().to_string(), "invalid argument: onnx export: " + std::string(m.model->name()) +
                                           " models have no ONNX form (exportable: ials, bpr, svd, svdpp, gmf, "
-                                          "mlp, neumf, twotower, fusion of those)");
+                                          "mlp, neumf, twotower, sasrec, fusion of those)");
   }
   const LoadedModel bpr = fit(d, "bpr:factors=4,epochs=1");
-  EXPECT_EQ(onnx_model_bytes(bpr, {.graph = ExportGraph::kHistory}).status().to_string(),
-            "invalid argument: onnx export: --graph history needs an ials or twotower model, or a fusion of them; "
-            "bpr fits a new user by an optimisation with no ONNX form (use --graph user)");
+  EXPECT_EQ(
+      onnx_model_bytes(bpr, {.graph = ExportGraph::kHistory}).status().to_string(),
+      "invalid argument: onnx export: --graph history needs an ials, twotower or sasrec model, or a fusion of the "
+      "first two; bpr fits a new user by an optimisation with no ONNX form (use --graph user)");
   const LoadedModel with_bpr = fit(d, "fusion:models=ials+bpr,ials.factors=4,bpr.factors=4,bpr.epochs=1");
   EXPECT_NE(onnx_model_bytes(with_bpr, {.graph = ExportGraph::kHistory}).status().to_string().find("bpr fits a new"),
             std::string::npos);

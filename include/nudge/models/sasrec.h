@@ -87,6 +87,16 @@ class SasrecModel : public Recommender {
   // The encoding h of a sequence (oldest first; only the last max_length items are read),
   // and the attention of its newest position over those items (one weight each).
   void encode(std::span<const uint32_t> sequence, std::span<float> h, std::vector<float>* attention = nullptr) const;
+  // The parts of the fitted model (the ONNX export reads them).
+  const SasrecOptions& options() const { return options_; }
+  const SasrecNetwork& network() const { return *network_; }
+  std::span<const float> weights() const { return weights_; }
+  std::span<const float> item_table() const { return item_table_; }
+  // Training user u's last max_length items, oldest first (what score_user encodes).
+  std::span<const uint32_t> user_sequence(uint32_t user) const {
+    return std::span<const uint32_t>(sequence_items_)
+        .subspan(sequence_offsets_[user], sequence_offsets_[user + 1] - sequence_offsets_[user]);
+  }
   // Which loss the last fit used ("full" or "sampled"), the epochs it ran and the best epoch.
   const std::string& loss_used() const { return loss_used_; }
   int64_t best_epoch() const { return best_epoch_; }
