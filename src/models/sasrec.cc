@@ -76,6 +76,8 @@ const ParamTable<SasrecOptions>& SasrecOptions::parameters() {
       T::integer("validation_users", &SasrecOptions::validation_users, 0, 1'000'000'000,
                  "users whose last item is held out for early stopping (0: none)"),
       T::integer("patience", &SasrecOptions::patience, 1, 1000, "epochs without a validation gain before stopping"),
+      T::boolean("features", &SasrecOptions::features,
+                 "add the mean of the item's categorical feature tokens to its embedding (when the data has them)"),
       T::integer("threads", &SasrecOptions::threads, 0, 1024, "0 = all cores"),
       T::integer("seed", &SasrecOptions::seed, 0, INT64_MAX, "random seed"),
   });
@@ -124,6 +126,46 @@ Status SasrecModel::fit(const Dataset& train) {
   item_table_.resize(size_t{n_items} * d);
   const float item_scale = 1.f / std::sqrt(static_cast<float>(d));
   for (float& v : item_table_) v = static_cast<float>(rng.normal()) * item_scale;
+  // Feature tokens: the model's own numbering, in order of first use.
+  feature_offsets_.assign(1, 0);
+  feature_tokens_.clear();
+  token_table_.clear();
+  vocabulary_ = IdMap();
+  const FeatureTable& features = train.catalog().item_features;
+  if (options_.features && !features.empty()) {
+    std::vector<uint32_t> model_token(features.vocabulary().size(), UINT32_MAX);
+    for (uint32_t i = 0; i < n_items; ++i) {
+      if (i < features.num_entities()) {
+        for (uint32_t t : features.tokens(i)) {
+          if (model_token[t] == UINT32_MAX) model_token[t] = vocabulary_.intern(features.vocabulary().id_of(t));
+          feature_tokens_.push_back(model_token[t]);
+        }
+      }
+      feature_offsets_.push_back(feature_tokens_.size());
+    }
+    if (vocabulary_.size() == 0) feature_offsets_.assign(1, 0);
+    token_table_.resize(size_t{vocabulary_.size()} * d);
+    for (float& v : token_table_) v = static_cast<float>(rng.normal()) * item_scale;
+  }
+  const bool with_features = vocabulary_.size() > 0;
+  // With features, Adam moves the ID embeddings and the token embeddings, and item_table_
+  // is recomposed from them after every step.
+  AlignedFloats id_table;
+  if (with_features) id_table = item_table_;
+  auto compose = [&] {
+    for (uint32_t i = 0; i < n_items; ++i) {
+      float* out = item_table_.data() + size_t{i} * d;
+      std::copy_n(id_table.data() + size_t{i} * d, d, out);
+      const uint64_t b = feature_offsets_[i], e = feature_offsets_[i + 1];
+      if (b == e) continue;
+      const float share = 1.f / static_cast<float>(e - b);
+      for (uint64_t k = b; k < e; ++k) {
+        const float* t = token_table_.data() + size_t{feature_tokens_[k]} * d;
+        for (size_t c = 0; c < d; ++c) out[c] += share * t[c];
+      }
+    }
+  };
+  if (with_features) compose();
   losses_.clear(), validation_ndcg_.clear();
   best_epoch_ = 0;
 
@@ -172,7 +214,11 @@ Status SasrecModel::fit(const Dataset& train) {
   adam_options.learning_rate = static_cast<float>(options_.learning_rate);
   nn::Adam dense_adam(weights_.size(), adam_options);
   nn::RowAdam item_adam(n_items, d, adam_options);
-  AlignedFloats best_weights = weights_, best_items = item_table_;
+  nn::RowAdam token_adam(vocabulary_.size(), d, adam_options);
+  AlignedFloats token_grad(token_table_.size(), 0.f);
+  std::vector<uint8_t> token_touched(vocabulary_.size(), 0);
+  std::vector<uint32_t> touched_tokens;
+  AlignedFloats best_weights = weights_, best_items = item_table_, best_tokens = token_table_;
   double best_ndcg = -1;
   int64_t since_best = 0;
 
@@ -286,13 +332,35 @@ Status SasrecModel::fit(const Dataset& train) {
       std::fill(sum.weights.begin(), sum.weights.end(), 0.f);
       auto step_row = [&](uint32_t r) {
         float* g = sum.items.data() + size_t{r} * d;
-        item_adam.step_row(r, item_table_.data() + size_t{r} * d, g);
+        if (with_features) {
+          // d sum / d token = d sum / (item count of tokens): each token gets its share.
+          const uint64_t b = feature_offsets_[r], e = feature_offsets_[r + 1];
+          for (uint64_t k = b; k < e; ++k) {
+            const uint32_t t = feature_tokens_[k];
+            if (!token_touched[t]) token_touched[t] = 1, touched_tokens.push_back(t);
+            float* tg = token_grad.data() + size_t{t} * d;
+            for (size_t c = 0; c < d; ++c) tg[c] += g[c] / static_cast<float>(e - b);
+          }
+          item_adam.step_row(r, id_table.data() + size_t{r} * d, g);
+        } else {
+          item_adam.step_row(r, item_table_.data() + size_t{r} * d, g);
+        }
         std::fill(g, g + d, 0.f);
       };
       if (full) {
         for (uint32_t r = 0; r < n_items; ++r) step_row(r);
       } else {
         for (uint32_t r : sum.touched_rows) step_row(r);
+      }
+      if (with_features) {
+        for (uint32_t t : touched_tokens) {
+          float* tg = token_grad.data() + size_t{t} * d;
+          token_adam.step_row(t, token_table_.data() + size_t{t} * d, tg);
+          std::fill(tg, tg + d, 0.f);
+          token_touched[t] = 0;
+        }
+        touched_tokens.clear();
+        compose();
       }
       for (uint32_t r : sum.touched_rows) sum.touched[r] = 0;
       sum.touched_rows.clear();
@@ -306,13 +374,14 @@ Status SasrecModel::fit(const Dataset& train) {
     spdlog::info("sasrec epoch {}: loss {:.4f}, validation NDCG@10 {:.4f}", epoch, losses_.back(), ndcg);
     if (ndcg > best_ndcg) {
       best_ndcg = ndcg, best_epoch_ = epoch, since_best = 0;
-      best_weights = weights_, best_items = item_table_;
+      best_weights = weights_, best_items = item_table_, best_tokens = token_table_;
     } else if (++since_best >= options_.patience) {
       spdlog::info("sasrec: early stop after epoch {}, keeping epoch {}", epoch, best_epoch_);
       break;
     }
   }
-  if (best_ndcg >= 0) weights_ = std::move(best_weights), item_table_ = std::move(best_items);
+  if (best_ndcg >= 0)
+    weights_ = std::move(best_weights), item_table_ = std::move(best_items), token_table_ = std::move(best_tokens);
   else best_epoch_ = static_cast<int64_t>(losses_.size());
   return Status::ok();
 }
@@ -360,12 +429,30 @@ std::vector<uint32_t> SasrecModel::sequence_of(const UserHistory& user) const {
           std::make_reverse_iterator(user.recent.begin())};
 }
 
-bool SasrecModel::score_history_with(const UserHistory& user, std::span<const FeatureDescription>,
-                                     std::span<float> scores, std::span<float>) const {
+bool SasrecModel::score_history_with(const UserHistory& user, std::span<const FeatureDescription> described,
+                                     std::span<float> scores, std::span<float> described_scores) const {
   check_history_call(user.items, user.weights, scores);
+  NUDGE_CHECK(described.size() == described_scores.size(), "sasrec: one score per described item");
   for (uint32_t i : user.recent) NUDGE_CHECK(i < num_items(), "sasrec: recent item out of range");
-  score_sequence(sequence_of(user), scores);
-  return false;
+  const auto d = static_cast<size_t>(options_.factors);
+  std::vector<float> h(d);
+  encode(sequence_of(user), h);
+  const Eigen::Map<const Eigen::VectorXf> hv(h.data(), static_cast<Eigen::Index>(d));
+  Eigen::Map<Eigen::VectorXf>(scores.data(), num_items()).noalias() =
+      Eigen::Map<const Matrix>(item_table_.data(), num_items(), static_cast<Eigen::Index>(d)) * hv;
+  // A described item is the mean of its known tokens' embeddings (no ID part: it has none).
+  for (size_t k = 0; k < described.size(); ++k) {
+    Eigen::VectorXf v = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(d));
+    int known = 0;
+    for (const auto& [field, value] : described[k].values) {
+      if (const auto t = vocabulary_.find(field + "=" + value)) {
+        v += Eigen::Map<const Eigen::VectorXf>(token_table_.data() + size_t{*t} * d, static_cast<Eigen::Index>(d));
+        ++known;
+      }
+    }
+    described_scores[k] = known ? v.dot(hv) / static_cast<float>(known) : 0.f;
+  }
+  return has_feature_view();
 }
 
 bool SasrecModel::history_vector(const UserHistory& history, std::span<float> user) const {
@@ -413,6 +500,11 @@ void SasrecModel::save_state(ModelWriter& out) const {
   out.floats(item_table_);
   out.u64s(sequence_offsets_);
   out.u32s(sequence_items_);
+  out.u32(vocabulary_.size());
+  for (uint32_t t = 0; t < vocabulary_.size(); ++t) out.str(vocabulary_.id_of(t));
+  out.floats(token_table_);
+  out.u64s(feature_offsets_);
+  out.u32s(feature_tokens_);
 }
 
 Status SasrecModel::load_state(ModelReader& in) {
@@ -435,6 +527,28 @@ Status SasrecModel::load_state(ModelReader& in) {
     return in.corrupt("sasrec: sequence offsets", "do not cover the sequence items");
   for (uint32_t i : sequence_items_)
     if (i >= items) return in.corrupt("sasrec: sequence items", "an item index out of range");
+  uint32_t tokens = 0;
+  NUDGE_RETURN_IF_ERROR(in.u32(&tokens, "sasrec: feature tokens"));
+  vocabulary_ = IdMap();
+  for (uint32_t t = 0; t < tokens; ++t) {
+    std::string name;
+    NUDGE_RETURN_IF_ERROR(in.str(&name, "sasrec: feature token"));
+    if (vocabulary_.intern(name) != t) return in.corrupt("sasrec: feature tokens", "a name repeats");
+  }
+  std::vector<float> token_rows;
+  NUDGE_RETURN_IF_ERROR(
+      in.floats(&token_rows, "sasrec: token embeddings", size_t{tokens} * static_cast<size_t>(options_.factors)));
+  token_table_.assign(token_rows.begin(), token_rows.end());
+  NUDGE_RETURN_IF_ERROR(in.u64s(&feature_offsets_, "sasrec: feature offsets", tokens ? size_t{items} + 1 : 1));
+  NUDGE_RETURN_IF_ERROR(in.u32s(&feature_tokens_, "sasrec: item feature tokens"));
+  for (size_t i = 0; i + 1 < feature_offsets_.size(); ++i)
+    if (feature_offsets_[i] > feature_offsets_[i + 1]) return in.corrupt("sasrec: feature offsets", "not increasing");
+  if (feature_offsets_.front() != 0 || feature_offsets_.back() != feature_tokens_.size())
+    return in.corrupt("sasrec: feature offsets", "do not cover the item feature tokens");
+  for (uint32_t t : feature_tokens_)
+    if (t >= tokens) return in.corrupt("sasrec: item feature tokens", "a token index out of range");
+  for (float v : token_table_)
+    if (!std::isfinite(v)) return in.corrupt("sasrec: token embeddings", "not finite");
   for (float v : weights_)
     if (!std::isfinite(v)) return in.corrupt("sasrec: weights", "not finite");
   for (float v : item_table_)

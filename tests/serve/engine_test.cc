@@ -643,9 +643,10 @@ INSTANTIATE_TEST_SUITE_P(Served, EngineKinds,
 
 // Cold start on the history path: an item described after training is scored by the
 // two-tower item tower (alone or in the fusion) from its features, at once.
+class EngineItemFeatureKinds : public ::testing::TestWithParam<std::string> {};
 class EngineFeatureKinds : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(EngineFeatureKinds, DescribedNewItemIsRecommendableAtOnceThroughTheItemTower) {
+TEST_P(EngineItemFeatureKinds, DescribedNewItemIsRecommendableAtOnceThroughItsFeatures) {
   Fixture f(1000000, GetParam());
   const std::string category = f.items.front().category;
   const auto chosen = f.items_of(category);
@@ -729,6 +730,15 @@ TEST_P(EngineFeatureKinds, AUserKnownOnlyByAttributesIsServedByTheUserTower) {
   req.user = "newcomer0";
   EXPECT_EQ(f.recommend(req).source, "personal");
 }
+
+// sasrec with features scores a described item as the mean of its tokens' embeddings.
+INSTANTIATE_TEST_SUITE_P(Served, EngineItemFeatureKinds,
+                         ::testing::Values("twotower:factors=16,epochs=8,threads=1",
+                                           "sasrec:factors=16,blocks=1,max_length=20,epochs=20,batch=16,"
+                                           "learning_rate=0.005,validation_users=0,threads=1",
+                                           "fusion:models=ials+twotower,ials.factors=16,ials.threads=1,"
+                                           "twotower.factors=16,twotower.epochs=8,twotower.threads=1"),
+                         [](const auto& param) { return param.param.substr(0, param.param.find(':')); });
 
 INSTANTIATE_TEST_SUITE_P(Served, EngineFeatureKinds,
                          ::testing::Values("twotower:factors=16,epochs=8,threads=1",

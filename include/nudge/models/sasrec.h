@@ -14,6 +14,11 @@
 //   full     softmax over every item (exact; the default up to 20,000 items)
 //   sampled  softmax over the target and `negatives` items drawn by popularity^0.75 shared by
 //            the batch, with the log-Q correction (the default above 20,000 items)
+// Item features (features=true, when the training data has them): an item's embedding is
+// its ID embedding plus the mean of its categorical feature tokens' embeddings (category,
+// tags), at the input and at the output alike, so an item with few events borrows from the
+// items that share its features, and an item described after training (cold start) is scored
+// from its features alone (score_history_with's described items). Numeric fields are not read.
 // Early stopping: `validation_users` users (those with at least 3 events) have their last
 // item held out of training; after each epoch the model's NDCG@10 on them (full ranking, seen
 // items excluded) is measured, and training stops after `patience` epochs without a gain,
@@ -29,6 +34,7 @@
 
 #include <Eigen/Core>
 
+#include "nudge/id_map.h"
 #include "nudge/recommender.h"
 
 namespace nudge {
@@ -52,6 +58,7 @@ struct SasrecOptions {
   int64_t negatives = 1000;         // sampled loss: negatives shared by a batch
   int64_t validation_users = 1000;  // held out for early stopping; 0: train every epoch on everything
   int64_t patience = 5;             // epochs without a validation gain before stopping
+  bool features = true;             // add the item's feature tokens to its embedding
   int64_t threads = 0;
   int64_t seed = 42;
   static Result<SasrecOptions> from_params(const Params& params);
@@ -71,9 +78,11 @@ class SasrecModel : public Recommender {
   // `items` taken as oldest first (the order of nudge recommend --history); weights unused.
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
-  // Encodes user.recent (newest first) when the server tracks it, else user.items.
+  // Encodes user.recent (newest first) when the server tracks it, else user.items; items
+  // described by features score through their feature tokens (zero when none is known).
   bool score_history_with(const UserHistory& user, std::span<const FeatureDescription> described,
                           std::span<float> scores, std::span<float> described_scores) const override;
+  bool has_feature_view() const override { return vocabulary_.size() > 0; }
   Status similar_items(uint32_t item, size_t k, std::vector<ScoredItem>* out) const override;
   // The encoded items by the attention the newest position pays them in the last block.
   std::vector<ScoredItem> history_drivers(const UserHistory& user) const override;
@@ -116,6 +125,13 @@ class SasrecModel : public Recommender {
   // sequence_items_[sequence_offsets_[u] .. sequence_offsets_[u + 1]).
   std::vector<uint64_t> sequence_offsets_;
   std::vector<uint32_t> sequence_items_;
+  // Feature tokens: item i's are feature_tokens_[feature_offsets_[i] .. feature_offsets_[i + 1]),
+  // token t's embedding is row t of token_table_, its name ("category=shoes") vocabulary_'s t.
+  // item_table_ holds the sums (ID embedding + mean token embedding) once trained.
+  std::vector<uint64_t> feature_offsets_;
+  std::vector<uint32_t> feature_tokens_;
+  AlignedFloats token_table_;
+  IdMap vocabulary_;
   std::vector<double> losses_, validation_ndcg_;
   std::string loss_used_;
   int64_t best_epoch_ = 0;
