@@ -163,5 +163,10 @@ BENCHMARK_CAPTURE(BM_RecommendKind, itemknn, "itemknn")->Unit(benchmark::kMicros
 BENCHMARK_CAPTURE(BM_RecommendKind, twotower, "twotower:epochs=10")->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_RecommendKind, fusion, kFusion)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_EventThenRecommendKind, fusion, kFusion)->Unit(benchmark::kMicrosecond)->UseRealTime();
+// sasrec over 100k items: one encoding of the user's last 50 items and the item matrix per
+// request (the latency does not depend on how long it trained: 2 epochs keep the setup short).
+constexpr char kSasrec[] = "sasrec:epochs=2,validation_users=0";
+BENCHMARK_CAPTURE(BM_RecommendKind, sasrec, kSasrec)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_EventThenRecommendKind, sasrec, kSasrec)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace

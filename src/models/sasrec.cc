@@ -102,25 +102,9 @@ SasrecModel::SasrecModel(SasrecOptions options, Params params)
 
 SasrecModel::~SasrecModel() = default;
 
-Status SasrecModel::fit(const Dataset& train) {
-  set_shape(train.num_users(), train.num_items());
+void SasrecModel::init_weights(const Dataset& train, Rng& rng) {
   const uint32_t n_items = train.num_items();
   const auto d = static_cast<size_t>(options_.factors);
-  const auto max_len = static_cast<size_t>(options_.max_length);
-  std::vector<uint64_t> offsets;
-  std::vector<uint32_t> all;
-  time_ordered(train, &offsets, &all);
-  sequence_offsets_.assign(1, 0);
-  sequence_items_.clear();
-  for (uint32_t u = 0; u < num_users(); ++u) {
-    const size_t len = offsets[u + 1] - offsets[u];
-    const size_t from = offsets[u] + (len > max_len ? len - max_len : 0);
-    sequence_items_.insert(sequence_items_.end(), all.begin() + static_cast<std::ptrdiff_t>(from),
-                           all.begin() + static_cast<std::ptrdiff_t>(offsets[u + 1]));
-    sequence_offsets_.push_back(sequence_items_.size());
-  }
-
-  Rng rng(static_cast<uint64_t>(options_.seed));
   weights_.resize(network_->num_weights());
   network_->initialise(rng, weights_.data());
   item_table_.resize(size_t{n_items} * d);
@@ -147,11 +131,46 @@ Status SasrecModel::fit(const Dataset& train) {
     token_table_.resize(size_t{vocabulary_.size()} * d);
     for (float& v : token_table_) v = static_cast<float>(rng.normal()) * item_scale;
   }
+}
+
+Status SasrecModel::fit(const Dataset& train) { return train_from(train, false); }
+
+Status SasrecModel::fit_warm(const Dataset& train) { return train_from(train, true); }
+
+Status SasrecModel::train_from(const Dataset& train, bool warm_start) {
+  // A warm start keeps the weights (and, with features, the ID embeddings it kept after the
+  // last fit): the same catalogue, more events. Anything else starts from scratch.
+  const bool warm = warm_start && !weights_.empty() && train.num_users() == num_users() &&
+                    train.num_items() == num_items() && (vocabulary_.size() == 0 || !id_table_.empty());
+  set_shape(train.num_users(), train.num_items());
+  const uint32_t n_items = train.num_items();
+  const auto d = static_cast<size_t>(options_.factors);
+  const auto max_len = static_cast<size_t>(options_.max_length);
+  std::vector<uint64_t> offsets;
+  std::vector<uint32_t> all;
+  time_ordered(train, &offsets, &all);
+  sequence_offsets_.assign(1, 0);
+  sequence_items_.clear();
+  for (uint32_t u = 0; u < num_users(); ++u) {
+    const size_t len = offsets[u + 1] - offsets[u];
+    const size_t from = offsets[u] + (len > max_len ? len - max_len : 0);
+    sequence_items_.insert(sequence_items_.end(), all.begin() + static_cast<std::ptrdiff_t>(from),
+                           all.begin() + static_cast<std::ptrdiff_t>(offsets[u + 1]));
+    sequence_offsets_.push_back(sequence_items_.size());
+  }
+
+  Rng rng(static_cast<uint64_t>(options_.seed) + (warm ? 1 : 0));
+  AlignedFloats id_table;  // with features: the ID embeddings Adam moves
+  if (warm) {
+    id_table = std::move(id_table_);
+  } else {
+    init_weights(train, rng);
+    if (vocabulary_.size() > 0) id_table = item_table_;
+  }
+  id_table_.clear();
   const bool with_features = vocabulary_.size() > 0;
   // With features, Adam moves the ID embeddings and the token embeddings, and item_table_
   // is recomposed from them after every step.
-  AlignedFloats id_table;
-  if (with_features) id_table = item_table_;
   auto compose = [&] {
     for (uint32_t i = 0; i < n_items; ++i) {
       float* out = item_table_.data() + size_t{i} * d;
@@ -166,6 +185,7 @@ Status SasrecModel::fit(const Dataset& train) {
     }
   };
   if (with_features) compose();
+  const int64_t max_epochs = warm ? std::max<int64_t>(1, options_.epochs / 5) : options_.epochs;
   losses_.clear(), validation_ndcg_.clear();
   best_epoch_ = 0;
 
@@ -247,13 +267,13 @@ Status SasrecModel::fit(const Dataset& train) {
     return std::accumulate(gain.begin(), gain.end(), 0.0) / static_cast<double>(validation.size());
   };
 
-  Progress progress("sasrec", static_cast<uint64_t>(options_.epochs) * windows.size());
+  Progress progress("sasrec", static_cast<uint64_t>(max_epochs) * windows.size());
   std::vector<size_t> order(windows.size());
   std::iota(order.begin(), order.end(), size_t{0});
   const auto batch_size = static_cast<size_t>(options_.batch);
   const auto dropout = static_cast<float>(options_.dropout);
   std::vector<uint32_t> negatives(full ? 0 : static_cast<size_t>(options_.negatives));
-  for (int64_t epoch = 1; epoch <= options_.epochs && !windows.empty(); ++epoch) {
+  for (int64_t epoch = 1; epoch <= max_epochs && !windows.empty(); ++epoch) {
     rng.shuffle(order);
     double epoch_loss = 0;
     for (size_t start = 0; start < order.size(); start += batch_size) {
@@ -382,7 +402,17 @@ Status SasrecModel::fit(const Dataset& train) {
   }
   if (best_ndcg >= 0)
     weights_ = std::move(best_weights), item_table_ = std::move(best_items), token_table_ = std::move(best_tokens);
-  else best_epoch_ = static_cast<int64_t>(losses_.size());
+  // Kept for a warm start (release_training_state frees it), from the kept epoch's sums:
+  // ID embedding = sum - token mean.
+  if (with_features) {
+    id_table_ = item_table_;
+    for (uint32_t i = 0; i < n_items; ++i) {
+      const uint64_t b = feature_offsets_[i], e = feature_offsets_[i + 1];
+      for (uint64_t k = b; k < e; ++k)
+        for (size_t c = 0; c < d; ++c)
+          id_table_[size_t{i} * d + c] -= token_table_[size_t{feature_tokens_[k]} * d + c] / static_cast<float>(e - b);
+    }
+  } else best_epoch_ = static_cast<int64_t>(losses_.size());
   return Status::ok();
 }
 

@@ -190,6 +190,28 @@ TEST(SasrecTest, ColdItemsDescribedByFeaturesFollowTheSequence) {
   }
 }
 
+// A warm start (a fusion's refit, a background retrain) continues from the last fit: its
+// first epoch's loss is already near where the last fit ended, and it runs epochs / 5 at most.
+TEST(SasrecTest, WarmStartContinuesFromTheLastFit) {
+  const Dataset d = small_sequences();
+  const TrainTest tt = split(d, {.method = SplitMethod::kLeaveLastOut, .seed = 1}).value();
+  for (const char* features : {"true", "false"}) {
+    SCOPED_TRACE(features);
+    auto m = make_recommender_from_spec(std::string("sasrec:factors=8,blocks=1,max_length=10,epochs=10,"
+                                                    "learning_rate=0.01,validation_users=0,threads=1,features=") +
+                                        features)
+                 .value();
+    ASSERT_OK(m->fit(tt.train));
+    const std::vector<double> cold(m->epoch_losses().begin(), m->epoch_losses().end());
+    ASSERT_OK(m->fit_warm(d));
+    ASSERT_EQ(m->epoch_losses().size(), 2u);
+    EXPECT_LT(m->epoch_losses().front(), 0.5 * (cold.front() + cold.back())) << cold.front() << " " << cold.back();
+    m->release_training_state();
+    ASSERT_OK(m->fit_warm(d));  // with features and no kept state: from scratch
+    EXPECT_EQ(m->epoch_losses().size(), std::string(features) == "true" ? 10u : 2u);
+  }
+}
+
 TEST(SasrecTest, EarlyStoppingKeepsTheBestEpochAndSampledLossTrains) {
   const Dataset d = small_sequences();
   for (const char* loss : {"full", "sampled"}) {

@@ -36,6 +36,7 @@
 
 #include "nudge/id_map.h"
 #include "nudge/recommender.h"
+#include "nudge/rng.h"
 
 namespace nudge {
 
@@ -72,6 +73,9 @@ class SasrecModel : public Recommender {
   std::string_view name() const override { return "sasrec"; }
   const Params& params() const override { return params_; }
   Status fit(const Dataset& train) override;
+  // Continues from the last fit's weights for at most epochs / 5 epochs (early stopping on).
+  Status fit_warm(const Dataset& train) override;
+  void release_training_state() override { id_table_ = {}; }
   // Mean cross-entropy per training position, one per epoch run.
   std::span<const double> epoch_losses() const override { return losses_; }
   void score_user(uint32_t user, std::span<float> scores) const override;
@@ -112,6 +116,9 @@ class SasrecModel : public Recommender {
   const std::vector<double>& validation_ndcg() const { return validation_ndcg_; }
 
  private:
+  Status train_from(const Dataset& train, bool warm);
+  // Fresh weights, item and token embeddings, and the items' feature tokens.
+  void init_weights(const Dataset& train, Rng& rng);
   // Oldest-first items of a served or described user, the last max_length of them.
   std::vector<uint32_t> sequence_of(const UserHistory& user) const;
   void score_sequence(std::span<const uint32_t> sequence, std::span<float> scores) const;
@@ -132,6 +139,7 @@ class SasrecModel : public Recommender {
   std::vector<uint32_t> feature_tokens_;
   AlignedFloats token_table_;
   IdMap vocabulary_;
+  AlignedFloats id_table_;  // with features, after a fit: the ID embeddings, for fit_warm
   std::vector<double> losses_, validation_ndcg_;
   std::string loss_used_;
   int64_t best_epoch_ = 0;
