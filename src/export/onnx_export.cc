@@ -350,12 +350,15 @@ std::string sasrec_history_scores(GraphBuilder& g, const SasrecModel& m, bool in
   auto linear = [&](const std::string& x, size_t wat, size_t bat, const std::string& hint) {
     return g.op("Add", {g.op("MatMul", {x, weight(hint + "_weight", wat)}), vec(hint + "_bias", bat)}, prefix + hint);
   };
+  // Spelled out as nn::layer_norm_forward computes it (mean, then the mean square of the
+  // centred values), so the rounding follows the C++ scorer's.
+  const std::string epsilon = g.scalar("layer_norm_epsilon", 1e-5f);
   auto layer_norm = [&](const std::string& x, size_t gain, size_t bias, const std::string& hint) {
-    const std::string out =
-        g.op("LayerNormalization", {x, vec(hint + "_gain", gain), vec(hint + "_bias", bias)}, prefix + hint);
-    g.attr("axis", int64_t{-1});
-    g.attr("epsilon", 1e-5f);
-    return out;
+    const std::string centred = g.op("Sub", {x, g.reduce_mean(x, -1, true)}, prefix + hint + "_centred");
+    const std::string variance = g.reduce_mean(g.op("Mul", {centred, centred}), -1, true);
+    const std::string normalised = g.op("Div", {centred, g.op("Sqrt", {g.op("Add", {variance, epsilon})})});
+    return g.op("Add", {g.op("Mul", {normalised, vec(hint + "_gain", gain)}), vec(hint + "_bias", bias)},
+                prefix + hint);
   };
   const std::string table =
       g.matrix(prefix + "item_embeddings", m.item_table().data(), static_cast<int64_t>(m.num_items()), d, int8);
@@ -406,7 +409,7 @@ std::string sasrec_history_scores(GraphBuilder& g, const SasrecModel& m, bool in
   const std::string allowed = g.op("Mul", {causal, g.unsqueeze(kept, 1)}, "allowed");  // N x L x L
   const std::string attention_bias = g.unsqueeze(
       g.op("Mul", {g.op("Sub", {allowed, g.scalar("one", 1.f)}), g.scalar("mask_scale", 1e9f)}, "attention_bias"), 1);
-  const int64_t split_heads[] = {0, 0, heads, d / heads}, merge_heads[] = {0, 0, d};
+  const int64_t split_heads[] = {0, 0, heads, d / heads}, merge_heads[] = {0, 0, d};  // 0: keep that dimension
   const std::string split_shape = g.int64s("split_heads", split_heads, {4});
   const std::string merge_shape = g.int64s("merge_heads", merge_heads, {3});
   auto to_heads = [&](const std::string& t) {  // N x L x d -> N x heads x L x d/heads
@@ -414,7 +417,8 @@ std::string sasrec_history_scores(GraphBuilder& g, const SasrecModel& m, bool in
     g.attr("perm", std::vector<int64_t>{0, 2, 1, 3});
     return out;
   };
-  const std::string head_scale = g.scalar("head_scale", 1.f / std::sqrt(float(d / heads)));
+  const int64_t head_width = d / heads;  // d is a multiple of heads
+  const std::string head_scale = g.scalar("head_scale", 1.f / std::sqrt(static_cast<float>(head_width)));
   for (size_t b = 0; b < net.block_layouts().size(); ++b) {
     const SasrecNetwork::BlockLayout& l = net.block_layouts()[b];
     const std::string tag = "block" + std::to_string(b) + "_";
