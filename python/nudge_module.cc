@@ -148,21 +148,10 @@ class Model {
     CsrView m = check_csr(std::move(indptr), std::move(indices), std::move(data), rows, cols, "user_items");
     if (m.rows == 0 || m.cols == 0 || m.indices.size() == 0)
       throw py::value_error("user_items: no interactions to fit");
-    Status st;
-    {
-      py::gil_scoped_release release;
+    fit_without_gil([&] {
       auto catalog = index_catalog(m.rows, m.cols);
-      Dataset dataset = to_dataset(m, catalog);
-      st = model_->fit(dataset);
-      if (st.is_ok()) {
-        model_->release_training_state();
-        users_ = catalog->users;
-        items_ = catalog->items;
-        history_ = dataset.user_items();
-      }
-    }
-    check(st);
-    fitted_ = true;
+      return to_dataset(m, catalog);
+    });
   }
 
   // Trains on event sequences: sequences[u] is user u's items, oldest first (the order is
@@ -181,28 +170,17 @@ class Model {
     if (items < 0) items = max_item + 1;
     if (max_item >= items || items > INT32_MAX || sequences.size() > INT32_MAX)
       throw py::value_error("sequences: an item index >= num_items (" + std::to_string(items) + ")");
-    Status st;
-    {
-      py::gil_scoped_release release;
+    fit_without_gil([&] {
       auto catalog = index_catalog(static_cast<uint32_t>(sequences.size()), static_cast<uint32_t>(items));
       const EventType view = catalog->event_types.intern("view").value();
       Interactions in;
       in.reserve(events);
       for (size_t u = 0; u < sequences.size(); ++u)
-        for (size_t t = 0; t < sequences[u].size(); ++t)
+        for (size_t t = 0; t < sequences[u].size(); ++t)  // the position is the time: the order is kept
           in.push_back(static_cast<uint32_t>(u), static_cast<uint32_t>(sequences[u][t]), view, 1.f,
                        static_cast<int64_t>(t));
-      Dataset dataset(catalog, std::move(in));
-      st = model_->fit(dataset);
-      if (st.is_ok()) {
-        model_->release_training_state();
-        users_ = catalog->users;
-        items_ = catalog->items;
-        history_ = dataset.user_items();
-      }
-    }
-    check(st);
-    fitted_ = true;
+      return Dataset(catalog, std::move(in));
+    });
   }
 
   // Scores of every item for a history given oldest first (Recommender::score_history).
@@ -400,6 +378,25 @@ class Model {
     for (uint32_t k = 0; k < map.size(); ++k) out.push_back(map.id_of(k));
     return out;
   }
+  // Builds the dataset and fits, both without the GIL; keeps the IDs and history on success.
+  template <typename MakeDataset>
+  void fit_without_gil(MakeDataset make_dataset) {
+    Status st;
+    {
+      py::gil_scoped_release release;
+      const Dataset dataset = make_dataset();
+      st = model_->fit(dataset);
+      if (st.is_ok()) {
+        model_->release_training_state();
+        users_ = dataset.catalog().users;
+        items_ = dataset.catalog().items;
+        history_ = dataset.user_items();
+      }
+    }
+    check(st);
+    fitted_ = true;
+  }
+
   void require_fitted() const {
     if (!fitted_) throw py::value_error("the model is not fitted: call fit() or nudge.load() first");
   }

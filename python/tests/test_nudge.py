@@ -212,7 +212,7 @@ def test_export_onnx_writes_what_the_cli_writes(tmp_path):
     with pytest.raises(OSError):
         als.export_onnx(tmp_path / "missing" / "x.onnx")
     assert not (tmp_path / "x.onnx").exists()
-    with pytest.raises(ValueError, match="onnx export: --graph history needs an ials or twotower model"):
+    with pytest.raises(ValueError, match="onnx export: --graph history needs an ials, twotower or sasrec model"):
         nudge.BayesianPersonalizedRanking(factors=4, iterations=1).fit(m).export_onnx(tmp_path / "x.onnx", graph="history")
     with pytest.raises(ValueError, match="itemknn models have no ONNX form"):
         nudge.ItemItemRecommender().fit(m).export_onnx(tmp_path / "x.onnx")

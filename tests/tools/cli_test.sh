@@ -165,7 +165,7 @@ check "export explains" test "$err" = "nudge: error: export supports ials models
 check "onnx export" grep -q "exported ials (user graph, float32) -> $dir/m.onnx" "$dir/onnx.out"
 check "onnx file written" test -s "$dir/m.onnx"
 err=$("$nudge" -q export --format onnx --model-file "$dir/knn.nudge" -o "$dir/k.onnx" 2>&1); rc=$?
-check "onnx export of itemknn explains" test $rc -eq 1 -a "$err" = "nudge: error: invalid argument: onnx export: itemknn models have no ONNX form (exportable: ials, bpr, svd, svdpp, gmf, mlp, neumf, twotower, fusion of those)"
+check "onnx export of itemknn explains" test $rc -eq 1 -a "$err" = "nudge: error: invalid argument: onnx export: itemknn models have no ONNX form (exportable: ials, bpr, svd, svdpp, gmf, mlp, neumf, twotower, sasrec, fusion of those)"
 err=$("$nudge" -q export --format onnx --graph fold --model-file "$dir/m.nudge" -o "$dir/k.onnx" 2>&1); rc=$?
 check "a bad --graph exits 1" test $rc -eq 1
 check "no file after a refused export" test ! -e "$dir/k.onnx"
