@@ -202,11 +202,12 @@ owners_known() {
     [ "$(redis-cli -p "$redis_port" hvals scenario:owners | cut -d' ' -f1 | sort -u | wc -l)" -eq 3 ]
 }
 wait_for 20 owners_known || fail "the replicas did not publish their partitions: $(redis-cli -p "$redis_port" hgetall scenario:owners | tr '\n' ' ')"
-front_port=$(shuf -i 20000-60000 -n 1)
 mkdir -p "$work/nginx"
-{
-  [ "$(id -u)" -eq 0 ] && echo "user root;"  # workers may write the temp paths under $work
-  cat <<NGINX
+# The front door's config for a port.
+nginx_conf() {
+  {
+    [ "$(id -u)" -eq 0 ] && echo "user root;"  # workers may write the temp paths under $work
+    cat <<NGINX
 worker_processes 1;
 daemon off;
 pid $work/nginx/nginx.pid;
@@ -234,7 +235,7 @@ http {
     keepalive 16;
   }
   server {
-    listen 127.0.0.1:$front_port;
+    listen 127.0.0.1:$1;
     location / {
       proxy_pass http://replicas;
       proxy_http_version 1.1;
@@ -245,11 +246,24 @@ http {
   }
 }
 NGINX
-} >"$work/nginx/nginx.conf"
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" >"$work/nginx/start.log" 2>&1 &
-nginx_pid=$!
-wait_for 10 curl -sf "http://127.0.0.1:$front_port/healthz" -o /dev/null ||
-  fail "nginx did not start: $(cat "$work/nginx/start.log" "$work/nginx/error.log" 2>/dev/null)"
+  } >"$work/nginx/nginx.conf"
+}
+# A port below the ephemeral range (where a client's connection of another test can hold any
+# port at any time), retried when it is taken anyway.
+front_port=
+for port in $(shuf -i 10000-32000 -n 10); do
+  nginx_conf "$port"
+  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" >"$work/nginx/start.log" 2>&1 &
+  nginx_pid=$!
+  if wait_for 10 curl -sf "http://127.0.0.1:$port/healthz" -o /dev/null; then
+    front_port=$port
+    break
+  fi
+  kill "$nginx_pid" 2>/dev/null || true
+  wait "$nginx_pid" 2>/dev/null || true
+  grep -q "Address already in use" "$work/nginx/start.log" "$work/nginx/error.log" 2>/dev/null || break
+done
+[ -n "$front_port" ] || fail "nginx did not start: $(cat "$work/nginx/start.log" "$work/nginx/error.log" 2>/dev/null)"
 "$probe" "$front_port" "$(cat "$work/port1"),$(cat "$work/port2"),$(cat "$work/port3")" 100 5000 ||
   fail "an event through the front door did not reach every replica's answers"
 forwarded=0
