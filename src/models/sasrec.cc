@@ -247,11 +247,11 @@ Status SasrecModel::train_from(const Dataset& train, bool warm_start) {
     parallel_for(
         validation.size(), threads,
         [&](size_t begin, size_t end, int tid) {
-          std::vector<float> scores(n_items), h(d);
+          std::vector<float> scores(n_items);
           for (size_t k = begin; k < end; ++k) {
             const uint32_t u = validation[k];
-            const uint64_t stop = offsets[u + 1] - 1,
-                           from = std::max<uint64_t>(offsets[u], stop - std::min<uint64_t>(stop - offsets[u], max_len));
+            // The held-out item at `stop`, encoded from the max_length items before it.
+            const uint64_t stop = offsets[u + 1] - 1, from = stop - std::min<uint64_t>(stop - offsets[u], max_len);
             const std::span<const uint32_t> prefix(all.data() + offsets[u], stop - offsets[u]);
             score_sequence(std::span<const uint32_t>(all.data() + from, stop - from), scores);
             for (uint32_t i : prefix) scores[i] = -INFINITY;
