@@ -33,32 +33,35 @@ RankingMetrics ranking_metrics(std::span<const uint32_t> ranked, std::span<const
 
 double auc(std::span<const float> scores, std::span<const uint32_t> relevant_sorted,
            std::span<const uint32_t> excluded_sorted) {
-  std::vector<std::pair<float, bool>> cand;
-  cand.reserve(scores.size());
-  size_t ex = 0, rel = 0;
+  // Mann-Whitney U by counting, not sorting: each negative adds the positives scored above it
+  // (and half of those tied with it), found by binary search in the few positives' sorted
+  // scores. O(n log p) for n candidates and p positives, no allocation after a thread's first.
+  thread_local std::vector<float> positive;
+  positive.clear();
+  size_t ex = 0;
+  for (uint32_t i : relevant_sorted) {
+    if (i >= scores.size()) break;
+    while (ex < excluded_sorted.size() && excluded_sorted[ex] < i) ++ex;
+    if (ex < excluded_sorted.size() && excluded_sorted[ex] == i) continue;
+    positive.push_back(scores[i]);
+  }
+  std::sort(positive.begin(), positive.end());
+  double pairs = 0;  // doubled: ties count 1, wins 2, so the sum stays an exact integer
+  size_t negatives = 0, rel = 0;
+  ex = 0;
   for (uint32_t i = 0; i < scores.size(); ++i) {
     while (ex < excluded_sorted.size() && excluded_sorted[ex] < i) ++ex;
     if (ex < excluded_sorted.size() && excluded_sorted[ex] == i) continue;
     while (rel < relevant_sorted.size() && relevant_sorted[rel] < i) ++rel;
-    cand.emplace_back(scores[i], rel < relevant_sorted.size() && relevant_sorted[rel] == i);
+    if (rel < relevant_sorted.size() && relevant_sorted[rel] == i) continue;
+    ++negatives;
+    const float s = scores[i];
+    const auto lo = std::lower_bound(positive.begin(), positive.end(), s);
+    const auto hi = std::upper_bound(lo, positive.end(), s);
+    pairs += static_cast<double>(2 * (positive.end() - hi) + (hi - lo));
   }
-  std::sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  // Sum of the (1-based, tie-averaged) ranks of the positives.
-  double rank_sum = 0;
-  size_t positives = 0;
-  for (size_t i = 0; i < cand.size();) {
-    size_t j = i;
-    size_t pos_in_tie = 0;
-    while (j < cand.size() && cand[j].first == cand[i].first) pos_in_tie += cand[j++].second;
-    const double avg_rank = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2.0;
-    rank_sum += avg_rank * static_cast<double>(pos_in_tie);
-    positives += pos_in_tie;
-    i = j;
-  }
-  const size_t negatives = cand.size() - positives;
-  if (positives == 0 || negatives == 0) return 0.5;
-  const double u = rank_sum - static_cast<double>(positives) * (static_cast<double>(positives) + 1.0) / 2.0;
-  return u / (static_cast<double>(positives) * static_cast<double>(negatives));
+  if (positive.empty() || negatives == 0) return 0.5;
+  return pairs / (2.0 * static_cast<double>(positive.size()) * static_cast<double>(negatives));
 }
 
 }  // namespace nudge

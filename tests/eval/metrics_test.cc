@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+
+#include "nudge/rng.h"
 
 namespace nudge {
 namespace {
@@ -46,6 +49,37 @@ TEST(MetricsTest, AucCountsPairsAndTiesAsHalf) {
   const std::vector<uint32_t> one = {2};
   EXPECT_DOUBLE_EQ(auc(tied, one, {}), 0.5);
   EXPECT_DOUBLE_EQ(auc(s, {}, ex), 0.5);
+}
+
+// The AUC by definition (every positive-negative pair, ties one half) equals the counted
+// one on random scores with ties, exclusions and relevant items among the excluded.
+TEST(MetricsTest, AucEqualsThePairwiseDefinition) {
+  Rng rng(7);
+  for (int trial = 0; trial < 200; ++trial) {
+    const uint32_t n = 1 + rng.uniform_index(60);
+    std::vector<float> s(n);
+    for (float& v : s) v = static_cast<float>(rng.uniform_index(8));  // many ties
+    std::vector<uint32_t> rel, ex;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (rng.uniform() < 0.2) rel.push_back(i);
+      if (rng.uniform() < 0.2) ex.push_back(i);
+    }
+    double pairs = 0;
+    size_t p = 0, q = 0;
+    for (uint32_t a = 0; a < n; ++a) {
+      const bool excluded = std::binary_search(ex.begin(), ex.end(), a);
+      if (excluded) continue;
+      const bool pos = std::binary_search(rel.begin(), rel.end(), a);
+      pos ? ++p : ++q;
+      if (!pos) continue;
+      for (uint32_t b = 0; b < n; ++b) {
+        if (std::binary_search(ex.begin(), ex.end(), b) || std::binary_search(rel.begin(), rel.end(), b)) continue;
+        pairs += s[a] > s[b] ? 1.0 : s[a] == s[b] ? 0.5 : 0.0;
+      }
+    }
+    const double want = p == 0 || q == 0 ? 0.5 : pairs / (static_cast<double>(p) * static_cast<double>(q));
+    ASSERT_DOUBLE_EQ(auc(s, rel, ex), want) << "trial " << trial;
+  }
 }
 
 }  // namespace
