@@ -7,10 +7,13 @@
 // plus top-10 for one user over 100k items and single-user iALS fold-in.
 #include <benchmark/benchmark.h>
 
+#include "nudge/metrics.h"
 #include "nudge/models/ials.h"
 #include "nudge/models/knn.h"
 #include "nudge/registry.h"
+#include "nudge/rng.h"
 #include "nudge/synth.h"
+#include "nudge/top_k.h"
 
 namespace {
 
@@ -198,5 +201,34 @@ void BM_SasrecScoreUser(benchmark::State& state) {
   score_users(state, *m);
 }
 BENCHMARK(BM_SasrecScoreUser)->Unit(benchmark::kMicrosecond);
+
+// The ranking hot paths of evaluation: top-10 of 100k scores with 20 items excluded, and the
+// AUC of one held-out item among them (what each user of a leave-last evaluation costs).
+void BM_TopK10Of100k(benchmark::State& state) {
+  nudge::Rng rng(3);
+  std::vector<float> scores(100000);
+  for (float& s : scores) s = static_cast<float>(rng.normal());
+  std::vector<uint32_t> excluded;
+  for (uint32_t i = 0; i < 20; ++i) excluded.push_back(i * 4999);
+  std::vector<nudge::ScoredItem> out;
+  for (auto _ : state) {
+    nudge::top_k(scores, 10, excluded, &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(scores.size()));
+}
+BENCHMARK(BM_TopK10Of100k)->Unit(benchmark::kMicrosecond);
+
+void BM_AucOneOf100k(benchmark::State& state) {
+  nudge::Rng rng(4);
+  std::vector<float> scores(100000);
+  for (float& s : scores) s = static_cast<float>(rng.normal());
+  std::vector<uint32_t> excluded;
+  for (uint32_t i = 0; i < 20; ++i) excluded.push_back(i * 4999 + 1);
+  const std::vector<uint32_t> relevant{77777};
+  for (auto _ : state) benchmark::DoNotOptimize(nudge::auc(scores, relevant, excluded));
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(scores.size()));
+}
+BENCHMARK(BM_AucOneOf100k)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

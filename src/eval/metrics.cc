@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -35,7 +36,8 @@ double auc(std::span<const float> scores, std::span<const uint32_t> relevant_sor
            std::span<const uint32_t> excluded_sorted) {
   // Mann-Whitney U by counting, not sorting: each negative adds the positives scored above it
   // (and half of those tied with it), found by binary search in the few positives' sorted
-  // scores. O(n log p) for n candidates and p positives, no allocation after a thread's first.
+  // scores (one branch-free comparison when there is one positive, as in leave-one-out).
+  // O(n log p) for n candidates and p positives, no allocation after a thread's first.
   thread_local std::vector<float> positive;
   positive.clear();
   size_t ex = 0;
@@ -45,22 +47,35 @@ double auc(std::span<const float> scores, std::span<const uint32_t> relevant_sor
     if (ex < excluded_sorted.size() && excluded_sorted[ex] == i) continue;
     positive.push_back(scores[i]);
   }
+  if (positive.empty()) return 0.5;
   std::sort(positive.begin(), positive.end());
+  // The negatives are the runs between skipped items (excluded or relevant).
+  thread_local std::vector<uint32_t> skip;
+  skip.clear();
+  std::set_union(excluded_sorted.begin(), excluded_sorted.end(), relevant_sorted.begin(), relevant_sorted.end(),
+                 std::back_inserter(skip));
   double pairs = 0;  // doubled: ties count 1, wins 2, so the sum stays an exact integer
-  size_t negatives = 0, rel = 0;
-  ex = 0;
-  for (uint32_t i = 0; i < scores.size(); ++i) {
-    while (ex < excluded_sorted.size() && excluded_sorted[ex] < i) ++ex;
-    if (ex < excluded_sorted.size() && excluded_sorted[ex] == i) continue;
-    while (rel < relevant_sorted.size() && relevant_sorted[rel] < i) ++rel;
-    if (rel < relevant_sorted.size() && relevant_sorted[rel] == i) continue;
-    ++negatives;
-    const float s = scores[i];
-    const auto lo = std::lower_bound(positive.begin(), positive.end(), s);
-    const auto hi = std::upper_bound(lo, positive.end(), s);
-    pairs += static_cast<double>(2 * (positive.end() - hi) + (hi - lo));
+  size_t negatives = 0, next = 0;
+  const auto n = static_cast<uint32_t>(scores.size());
+  for (uint32_t begin = 0; begin < n;) {
+    while (next < skip.size() && skip[next] < begin) ++next;
+    const uint32_t end = next < skip.size() ? std::min(n, skip[next]) : n;
+    negatives += end - begin;
+    if (positive.size() == 1) {  // leave-one-out: one comparison per item, no branch
+      const float p = positive.front();
+      uint64_t doubled = 0;
+      for (uint32_t i = begin; i < end; ++i) doubled += 2u * (scores[i] < p) + (scores[i] == p);
+      pairs += static_cast<double>(doubled);
+    } else {
+      for (uint32_t i = begin; i < end; ++i) {
+        const auto lo = std::lower_bound(positive.begin(), positive.end(), scores[i]);
+        const auto hi = std::upper_bound(lo, positive.end(), scores[i]);
+        pairs += static_cast<double>(2 * (positive.end() - hi) + (hi - lo));
+      }
+    }
+    begin = end + 1;
   }
-  if (positive.empty() || negatives == 0) return 0.5;
+  if (negatives == 0) return 0.5;
   return pairs / (2.0 * static_cast<double>(positive.size()) * static_cast<double>(negatives));
 }
 

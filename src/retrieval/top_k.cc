@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace nudge {
 
@@ -21,24 +22,33 @@ void top_k(std::span<const float> scores, size_t k, std::span<const uint32_t> ex
            std::vector<ScoredItem>* out) {
   out->clear();
   if (k == 0) return;
-  // A heap whose top is the worst item kept so far.
+  // A heap whose top is the worst item kept so far. Items come in index order, so once the
+  // heap is full a candidate must score strictly above the worst (a tie loses to the lower
+  // index already kept): one predictable comparison per item, and the exclusions split the
+  // range into runs instead of being checked per item. NaN never compares above.
   auto& heap = *out;
   heap.reserve(std::min(k, scores.size()));
+  const auto n = static_cast<uint32_t>(scores.size());
+  float worst = -std::numeric_limits<float>::infinity();
   size_t ex = 0;
-  for (uint32_t i = 0; i < scores.size(); ++i) {
-    while (ex < exclude_sorted.size() && exclude_sorted[ex] < i) ++ex;
-    if (ex < exclude_sorted.size() && exclude_sorted[ex] == i) continue;
-    const float s = scores[i];
-    if (std::isnan(s)) continue;
-    const ScoredItem cand{i, s};
-    if (heap.size() < k) {
-      heap.push_back(cand);
+  for (uint32_t begin = 0; begin < n;) {
+    while (ex < exclude_sorted.size() && exclude_sorted[ex] < begin) ++ex;
+    const uint32_t end = ex < exclude_sorted.size() ? std::min(n, exclude_sorted[ex]) : n;
+    uint32_t i = begin;
+    for (; i < end && heap.size() < k; ++i) {  // filling
+      if (std::isnan(scores[i])) continue;
+      heap.push_back({i, scores[i]});
       std::push_heap(heap.begin(), heap.end(), kBetter);
-    } else if (kBetter(cand, heap.front())) {
-      std::pop_heap(heap.begin(), heap.end(), kBetter);
-      heap.back() = cand;
-      std::push_heap(heap.begin(), heap.end(), kBetter);
+      if (heap.size() == k) worst = heap.front().score;
     }
+    for (; i < end; ++i) {
+      if (!(scores[i] > worst)) continue;
+      std::pop_heap(heap.begin(), heap.end(), kBetter);
+      heap.back() = {i, scores[i]};
+      std::push_heap(heap.begin(), heap.end(), kBetter);
+      worst = heap.front().score;
+    }
+    begin = end + 1;  // past the excluded item (or past the end)
   }
   std::sort_heap(heap.begin(), heap.end(), kBetter);
 }

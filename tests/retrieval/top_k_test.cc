@@ -39,5 +39,33 @@ TEST(TopKTest, MatchesAFullSortOracle) {
   EXPECT_EQ(out, std::vector<ScoredItem>(all.begin(), all.begin() + 50));
 }
 
+// NaN, infinities, exclusions past the end and repeated, every k from 1 to past the
+// catalogue: the same as sorting everything.
+TEST(TopKTest, MatchesTheOracleOnEdgeScores) {
+  Rng rng(9);
+  for (int trial = 0; trial < 300; ++trial) {
+    const uint32_t n = rng.uniform_index(40);
+    std::vector<float> s(n);
+    for (float& x : s) {
+      const uint32_t r = rng.uniform_index(10);
+      x = r == 0 ? NAN : r == 1 ? -INFINITY : r == 2 ? INFINITY : static_cast<float>(rng.uniform_index(4));
+    }
+    std::vector<uint32_t> ex;
+    for (uint32_t i = 0; i < n + 3; ++i)
+      if (rng.uniform() < 0.25) ex.insert(ex.end(), rng.uniform() < 0.2 ? 2 : 1, i);
+    std::vector<ScoredItem> all;
+    for (uint32_t i = 0; i < n; ++i)
+      if (!std::isnan(s[i]) && !std::binary_search(ex.begin(), ex.end(), i)) all.push_back({i, s[i]});
+    std::sort(all.begin(), all.end(),
+              [](auto a, auto b) { return a.score > b.score || (a.score == b.score && a.item < b.item); });
+    const size_t k = 1 + rng.uniform_index(n + 3);
+    std::vector<ScoredItem> out;
+    top_k(s, k, ex, &out);
+    ASSERT_EQ(out,
+              std::vector<ScoredItem>(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(k, all.size()))))
+        << "trial " << trial;
+  }
+}
+
 }  // namespace
 }  // namespace nudge
