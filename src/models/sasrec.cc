@@ -400,8 +400,11 @@ Status SasrecModel::train_from(const Dataset& train, bool warm_start) {
       break;
     }
   }
-  if (best_ndcg >= 0)
+  if (best_ndcg >= 0) {
     weights_ = std::move(best_weights), item_table_ = std::move(best_items), token_table_ = std::move(best_tokens);
+  } else {
+    best_epoch_ = static_cast<int64_t>(losses_.size());  // no validation: the last epoch is kept
+  }
   // Kept for a warm start (release_training_state frees it), from the kept epoch's sums:
   // ID embedding = sum - token mean.
   if (with_features) {
@@ -412,7 +415,7 @@ Status SasrecModel::train_from(const Dataset& train, bool warm_start) {
         for (size_t c = 0; c < d; ++c)
           id_table_[size_t{i} * d + c] -= token_table_[size_t{feature_tokens_[k]} * d + c] / static_cast<float>(e - b);
     }
-  } else best_epoch_ = static_cast<int64_t>(losses_.size());
+  }
   return Status::ok();
 }
 

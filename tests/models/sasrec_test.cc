@@ -214,11 +214,14 @@ TEST(SasrecTest, WarmStartContinuesFromTheLastFit) {
 
 TEST(SasrecTest, EarlyStoppingKeepsTheBestEpochAndSampledLossTrains) {
   const Dataset d = small_sequences();
-  for (const char* loss : {"full", "sampled"}) {
-    SCOPED_TRACE(loss);
-    auto m = make_recommender_from_spec(std::string("sasrec:factors=8,blocks=1,max_length=10,epochs=30,patience=2,"
-                                                    "negatives=50,validation_users=100,threads=1,loss=") +
-                                        loss)
+  // With and without item features (the kept epoch must be reported the same either way).
+  for (const auto& [loss, features] :
+       std::vector<std::pair<std::string, std::string>>{{"full", "true"}, {"sampled", "true"}, {"full", "false"}}) {
+    SCOPED_TRACE(loss + ", features=" + features);
+    auto m = make_recommender_from_spec(
+                 "sasrec:factors=8,blocks=1,max_length=10,epochs=30,patience=2,"
+                 "negatives=50,validation_users=100,threads=1,loss=" +
+                 loss + ",features=" + features)
                  .value();
     ASSERT_OK(m->fit(d));
     const auto& s = dynamic_cast<const SasrecModel&>(*m);
