@@ -39,4 +39,16 @@ struct Interactions {
   size_t filter(const std::vector<bool>& keep);
 };
 
+// Each user's items in time order, ties in row order (when timestamps tie, the order in the
+// data is the only order there is): user u's are items[offsets[u] .. offsets[u + 1]). What
+// the sequence models read.
+struct UserSequences {
+  std::vector<uint64_t> offsets;  // num_users + 1
+  std::vector<uint32_t> items;
+  std::span<const uint32_t> of(uint32_t user) const {
+    return std::span<const uint32_t>(items).subspan(offsets[user], offsets[user + 1] - offsets[user]);
+  }
+};
+UserSequences user_sequences(const Interactions& in, uint32_t num_users);
+
 }  // namespace nudge

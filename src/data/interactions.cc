@@ -1,5 +1,8 @@
 #include "nudge/interactions.h"
 
+#include <algorithm>
+#include <numeric>
+
 #include "nudge/check.h"
 
 namespace nudge {
@@ -49,6 +52,24 @@ size_t Interactions::filter(const std::vector<bool>& keep) {
   values.resize(w);
   timestamps.resize(w);
   return dropped;
+}
+
+UserSequences user_sequences(const Interactions& in, uint32_t num_users) {
+  std::vector<size_t> order(in.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return in.users[a] != in.users[b] ? in.users[a] < in.users[b] : in.timestamps[a] < in.timestamps[b];
+  });
+  UserSequences out;
+  out.offsets.assign(size_t{num_users} + 1, 0);
+  out.items.reserve(in.size());
+  for (size_t k : order) {
+    NUDGE_CHECK(in.users[k] < num_users, "user_sequences: a user index out of range");
+    out.items.push_back(in.items[k]);
+    ++out.offsets[size_t{in.users[k]} + 1];
+  }
+  for (size_t u = 0; u < num_users; ++u) out.offsets[u + 1] += out.offsets[u];
+  return out;
 }
 
 }  // namespace nudge

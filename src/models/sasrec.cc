@@ -25,24 +25,6 @@ constexpr uint32_t kFullSoftmaxItems = 20'000;
 constexpr size_t kValidationCutoff = 10;    // NDCG@10 for early stopping
 constexpr double kNegativeExponent = 0.75;  // negatives drawn by popularity^0.75
 
-// Every user's items in time order (a stable sort: ties keep the data's order).
-void time_ordered(const Dataset& train, std::vector<uint64_t>* offsets, std::vector<uint32_t>* items) {
-  const Interactions& in = train.interactions();
-  std::vector<size_t> order(in.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return in.users[a] != in.users[b] ? in.users[a] < in.users[b] : in.timestamps[a] < in.timestamps[b];
-  });
-  offsets->assign(size_t{train.num_users()} + 1, 0);
-  items->clear();
-  items->reserve(in.size());
-  for (size_t k : order) {
-    items->push_back(in.items[k]);
-    ++(*offsets)[size_t{in.users[k]} + 1];
-  }
-  for (size_t u = 0; u < train.num_users(); ++u) (*offsets)[u + 1] += (*offsets)[u];
-}
-
 // One chunk's share of a batch's gradient; item rows are summed only where touched.
 struct ThreadGrad {
   AlignedFloats weights, items;
@@ -133,6 +115,17 @@ void SasrecModel::init_weights(const Dataset& train, Rng& rng) {
   }
 }
 
+void SasrecModel::add_token_mean(uint32_t item, float sign, float* row) const {
+  const uint64_t b = feature_offsets_[item], e = feature_offsets_[item + 1];
+  if (b == e) return;
+  const auto d = static_cast<size_t>(options_.factors);
+  const float share = sign / static_cast<float>(e - b);
+  for (uint64_t k = b; k < e; ++k) {
+    const float* t = token_table_.data() + size_t{feature_tokens_[k]} * d;
+    for (size_t c = 0; c < d; ++c) row[c] += share * t[c];
+  }
+}
+
 Status SasrecModel::fit(const Dataset& train) { return train_from(train, false); }
 
 Status SasrecModel::fit_warm(const Dataset& train) { return train_from(train, true); }
@@ -146,9 +139,9 @@ Status SasrecModel::train_from(const Dataset& train, bool warm_start) {
   const uint32_t n_items = train.num_items();
   const auto d = static_cast<size_t>(options_.factors);
   const auto max_len = static_cast<size_t>(options_.max_length);
-  std::vector<uint64_t> offsets;
-  std::vector<uint32_t> all;
-  time_ordered(train, &offsets, &all);
+  const UserSequences sequences = user_sequences(train.interactions(), num_users());
+  const std::vector<uint64_t>& offsets = sequences.offsets;
+  const std::vector<uint32_t>& all = sequences.items;
   sequence_offsets_.assign(1, 0);
   sequence_items_.clear();
   for (uint32_t u = 0; u < num_users(); ++u) {
@@ -175,13 +168,7 @@ Status SasrecModel::train_from(const Dataset& train, bool warm_start) {
     for (uint32_t i = 0; i < n_items; ++i) {
       float* out = item_table_.data() + size_t{i} * d;
       std::copy_n(id_table.data() + size_t{i} * d, d, out);
-      const uint64_t b = feature_offsets_[i], e = feature_offsets_[i + 1];
-      if (b == e) continue;
-      const float share = 1.f / static_cast<float>(e - b);
-      for (uint64_t k = b; k < e; ++k) {
-        const float* t = token_table_.data() + size_t{feature_tokens_[k]} * d;
-        for (size_t c = 0; c < d; ++c) out[c] += share * t[c];
-      }
+      add_token_mean(i, 1.f, out);
     }
   };
   if (with_features) compose();
@@ -409,12 +396,7 @@ Status SasrecModel::train_from(const Dataset& train, bool warm_start) {
   // ID embedding = sum - token mean.
   if (with_features) {
     id_table_ = item_table_;
-    for (uint32_t i = 0; i < n_items; ++i) {
-      const uint64_t b = feature_offsets_[i], e = feature_offsets_[i + 1];
-      for (uint64_t k = b; k < e; ++k)
-        for (size_t c = 0; c < d; ++c)
-          id_table_[size_t{i} * d + c] -= token_table_[size_t{feature_tokens_[k]} * d + c] / static_cast<float>(e - b);
-    }
+    for (uint32_t i = 0; i < n_items; ++i) add_token_mean(i, -1.f, id_table_.data() + size_t{i} * d);
   }
   return Status::ok();
 }
@@ -436,12 +418,13 @@ void SasrecModel::encode(std::span<const uint32_t> sequence, std::span<float> h,
   if (attention) *attention = SasrecNetwork::last_attention(cache);
 }
 
-void SasrecModel::score_sequence(std::span<const uint32_t> sequence, std::span<float> scores) const {
+std::vector<float> SasrecModel::score_sequence(std::span<const uint32_t> sequence, std::span<float> scores) const {
   std::vector<float> h(static_cast<size_t>(options_.factors));
   encode(sequence, h);
   const auto d = static_cast<Eigen::Index>(options_.factors);
   Eigen::Map<Eigen::VectorXf>(scores.data(), num_items()).noalias() =
       Eigen::Map<const Matrix>(item_table_.data(), num_items(), d) * Eigen::Map<const Eigen::VectorXf>(h.data(), d);
+  return h;
 }
 
 void SasrecModel::score_user(uint32_t user, std::span<float> scores) const {
@@ -468,11 +451,8 @@ bool SasrecModel::score_history_with(const UserHistory& user, std::span<const Fe
   NUDGE_CHECK(described.size() == described_scores.size(), "sasrec: one score per described item");
   for (uint32_t i : user.recent) NUDGE_CHECK(i < num_items(), "sasrec: recent item out of range");
   const auto d = static_cast<size_t>(options_.factors);
-  std::vector<float> h(d);
-  encode(sequence_of(user), h);
+  const std::vector<float> h = score_sequence(sequence_of(user), scores);
   const Eigen::Map<const Eigen::VectorXf> hv(h.data(), static_cast<Eigen::Index>(d));
-  Eigen::Map<Eigen::VectorXf>(scores.data(), num_items()).noalias() =
-      Eigen::Map<const Matrix>(item_table_.data(), num_items(), static_cast<Eigen::Index>(d)) * hv;
   // A described item is the mean of its known tokens' embeddings (no ID part: it has none).
   for (size_t k = 0; k < described.size(); ++k) {
     Eigen::VectorXf v = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(d));
@@ -488,21 +468,20 @@ bool SasrecModel::score_history_with(const UserHistory& user, std::span<const Fe
   return has_feature_view();
 }
 
+bool SasrecModel::has_rows(const UserHistory& user) const {
+  const auto in_range = [&](uint32_t i) { return i < num_items(); };
+  return std::all_of(user.recent.begin(), user.recent.end(), in_range) &&
+         std::all_of(user.items.begin(), user.items.end(), in_range);
+}
+
 bool SasrecModel::history_vector(const UserHistory& history, std::span<float> user) const {
-  if (user.size() != static_cast<size_t>(options_.factors)) return false;
-  for (uint32_t i : history.recent)
-    if (i >= num_items()) return false;
-  for (uint32_t i : history.items)
-    if (i >= num_items()) return false;
+  if (user.size() != static_cast<size_t>(options_.factors) || !has_rows(history)) return false;
   encode(sequence_of(history), user);
   return true;
 }
 
 std::vector<ScoredItem> SasrecModel::history_drivers(const UserHistory& user) const {
-  for (uint32_t i : user.recent)
-    if (i >= num_items()) return {};
-  for (uint32_t i : user.items)
-    if (i >= num_items()) return {};
+  if (!has_rows(user)) return {};
   const std::vector<uint32_t> sequence = sequence_of(user);
   std::vector<float> h(static_cast<size_t>(options_.factors)), attention;
   encode(sequence, h, &attention);

@@ -1,7 +1,6 @@
 #include "nudge/models/transition.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "nudge/param_table.h"
 #include "nudge/serialize.h"
@@ -32,26 +31,18 @@ Status TransitionModel::fit(const Dataset& train) {
   set_shape(train.num_users(), train.num_items());
   const Interactions& in = train.interactions();
   const uint32_t n_items = train.num_items();
-  // Each user's events in time order; a stable sort keeps the data's order where times tie.
-  std::vector<size_t> order(in.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return in.users[a] != in.users[b] ? in.users[a] < in.users[b] : in.timestamps[a] < in.timestamps[b];
-  });
+  const UserSequences sequences = user_sequences(in, num_users());
   struct Step {
     uint32_t from, to;
     float weight;
   };
   std::vector<Step> steps;
   steps.reserve(in.size() * static_cast<size_t>(options_.reach));
-  std::vector<uint32_t> sequence;
   recent_offsets_.assign(1, 0);
   recent_items_.clear();
   popularity_.assign(n_items, 0.f);
-  size_t at = 0;
   for (uint32_t u = 0; u < num_users(); ++u) {
-    sequence.clear();
-    while (at < order.size() && in.users[order[at]] == u) sequence.push_back(in.items[order[at++]]);
+    const std::span<const uint32_t> sequence = sequences.of(u);
     for (size_t k = 0; k < sequence.size(); ++k) {
       popularity_[sequence[k]] += 1.f;
       for (int64_t g = 1; g <= options_.reach && k + static_cast<size_t>(g) < sequence.size(); ++g)

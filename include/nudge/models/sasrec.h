@@ -121,7 +121,12 @@ class SasrecModel : public Recommender {
   void init_weights(const Dataset& train, Rng& rng);
   // Oldest-first items of a served or described user, the last max_length of them.
   std::vector<uint32_t> sequence_of(const UserHistory& user) const;
-  void score_sequence(std::span<const uint32_t> sequence, std::span<float> scores) const;
+  // Scores every item for a sequence (oldest first); returns its encoding.
+  std::vector<float> score_sequence(std::span<const uint32_t> sequence, std::span<float> scores) const;
+  // row += sign * the mean of `item`'s token embeddings (nothing for an item without tokens).
+  void add_token_mean(uint32_t item, float sign, float* row) const;
+  // Whether every item and recent item of `user` is one of the model's.
+  bool has_rows(const UserHistory& user) const;
 
   SasrecOptions options_;
   Params params_;
