@@ -342,10 +342,7 @@ std::string sasrec_history_scores(GraphBuilder& g, const SasrecModel& m, bool in
   auto vec = [&](const std::string& hint, size_t at) { return g.floats(prefix + hint, {w + at, size_t(d)}, {d}); };
   // W (out x in) stored transposed for x W^T as a MatMul.
   auto weight = [&](const std::string& hint, size_t at) {
-    std::vector<float> t(static_cast<size_t>(d * d));
-    for (int64_t r = 0; r < d; ++r)
-      for (int64_t c = 0; c < d; ++c) t[static_cast<size_t>(c * d + r)] = w[at + static_cast<size_t>(r * d + c)];
-    return g.floats(prefix + hint, t, {d, d});
+    return g.matrix(prefix + hint, w + at, d, d, /*int8=*/false, /*transposed=*/true);
   };
   auto linear = [&](const std::string& x, size_t wat, size_t bat, const std::string& hint) {
     return g.op("Add", {g.op("MatMul", {x, weight(hint + "_weight", wat)}), vec(hint + "_bias", bat)}, prefix + hint);

@@ -7,28 +7,12 @@
 namespace nudge::nn {
 namespace {
 
-using ConstMap = Eigen::Map<const Matrix>;
-using Map = Eigen::Map<Matrix>;
 using ConstVec = Eigen::Map<const Vector>;
 using VecMap = Eigen::Map<Vector>;
 
 constexpr float kLayerNormEpsilon = 1e-5f;
 
 }  // namespace
-
-void linear_forward(const Matrix& x, const float* weight, const float* bias, int out, Matrix* y) {
-  const ConstMap w(weight, out, x.cols());
-  y->noalias() = x * w.transpose();
-  y->rowwise() += ConstVec(bias, out).transpose();
-}
-
-void linear_backward(const Matrix& x, const Matrix& dy, const float* weight, float* weight_grad, float* bias_grad,
-                     Matrix* dx) {
-  const Eigen::Index out = dy.cols(), in = x.cols();
-  Map(weight_grad, out, in).noalias() += dy.transpose() * x;
-  VecMap(bias_grad, out) += dy.colwise().sum().transpose();
-  if (dx) dx->noalias() = dy * ConstMap(weight, out, in);
-}
 
 void layer_norm_forward(const Matrix& x, const float* gain, const float* bias, Matrix* y, LayerNormCache* cache) {
   const Eigen::Index d = x.cols();

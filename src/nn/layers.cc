@@ -11,15 +11,26 @@ Dense::Dense(int in, int out, Rng& rng) : weight(out, in), bias(Vector::Zero(out
   }
 }
 
+void linear_forward(const Matrix& x, const float* weight, const float* bias, int out, Matrix* y) {
+  const Eigen::Map<const Matrix> w(weight, out, x.cols());
+  y->noalias() = x * w.transpose();
+  y->rowwise() += Eigen::Map<const Vector>(bias, out).transpose();
+}
+
+void linear_backward(const Matrix& x, const Matrix& dy, const float* weight, float* weight_grad, float* bias_grad,
+                     Matrix* dx) {
+  const Eigen::Index out = dy.cols(), in = x.cols();
+  Eigen::Map<Matrix>(weight_grad, out, in).noalias() += dy.transpose() * x;
+  Eigen::Map<Vector>(bias_grad, out) += dy.colwise().sum().transpose();
+  if (dx) dx->noalias() = dy * Eigen::Map<const Matrix>(weight, out, in);
+}
+
 void Dense::forward(const Matrix& x, Matrix* y) const {
-  y->noalias() = x * weight.transpose();
-  y->rowwise() += bias.transpose();
+  linear_forward(x, weight.data(), bias.data(), static_cast<int>(weight.rows()), y);
 }
 
 void Dense::backward(const Matrix& x, const Matrix& dy, DenseGrad* grad, Matrix* dx) const {
-  grad->weight.noalias() += dy.transpose() * x;
-  grad->bias += dy.colwise().sum().transpose();
-  if (dx) dx->noalias() = dy * weight;
+  linear_backward(x, dy, weight.data(), grad->weight.data(), grad->bias.data(), dx);
 }
 
 void relu(Matrix* z) { *z = z->cwiseMax(0.f); }

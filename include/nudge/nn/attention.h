@@ -13,12 +13,6 @@
 
 namespace nudge::nn {
 
-// y = x W^T + b for W: out x in (row-major at `weight`), b: out (at `bias`).
-void linear_forward(const Matrix& x, const float* weight, const float* bias, int out, Matrix* y);
-// Adds dL/dW and dL/db into weight_grad / bias_grad; writes dL/dx into *dx when not null.
-void linear_backward(const Matrix& x, const Matrix& dy, const float* weight, float* weight_grad, float* bias_grad,
-                     Matrix* dx);
-
 // Layer normalisation of each row: y = gain * (x - mean) / sqrt(var + 1e-5) + bias.
 struct LayerNormCache {
   Matrix normalized;  // (x - mean) / std

@@ -27,7 +27,14 @@ struct DenseGrad {
   }
 };
 
-// y = x W^T + b, x: batch x in, W: out x in.
+// y = x W^T + b for W: out x in (row-major at `weight`), b: out (at `bias`): the linear
+// layer on raw parameters, for models that keep every weight in one flat buffer (sasrec).
+void linear_forward(const Matrix& x, const float* weight, const float* bias, int out, Matrix* y);
+// Adds dL/dW and dL/db into weight_grad / bias_grad; writes dL/dx into *dx when not null.
+void linear_backward(const Matrix& x, const Matrix& dy, const float* weight, float* weight_grad, float* bias_grad,
+                     Matrix* dx);
+
+// y = x W^T + b, x: batch x in, W: out x in (linear_forward on its own weights).
 struct Dense {
   Matrix weight;  // out x in
   Vector bias;    // out
