@@ -34,6 +34,10 @@ struct DatasetStats {
   std::vector<std::pair<std::string, uint64_t>> event_counts;
   double mean_value = 0;
   int64_t first_timestamp = 0, last_timestamp = 0;
+  // Of a user's consecutive events in time order: the share with equal timestamps, within a
+  // minute, within a day (heavy ties make "the most recent items" an arbitrary pick).
+  double same_second_share = 0, within_minute_share = 0, within_day_share = 0;
+  Percentiles user_span_days;  // last minus first event time per active user, in days
   uint32_t items_with_features = 0, users_with_features = 0;
   std::vector<std::string> item_fields, user_fields;  // "category:cat", ...
 };

@@ -13,6 +13,13 @@
 // and an event after another of the same session is, with that probability, one of the
 // previous item's successors: what comes next depends on what came just before, which a
 // model reading a bag of items cannot see.
+// With schema = kMovies the features are shaped like MovieLens': items carry multi-label
+// genres (18, a popular few on most items) and a release year, users a gender, an age band
+// and an occupation. Topics far outnumber genres and attributes follow taste only with
+// probability attribute_signal, so features say little beyond what co-occurrence says, as
+// on the real set. user_span_seconds and tied_events compress each user's events into a
+// short window with many equal timestamps (most MovieLens users rated everything in one
+// day, half of consecutive ratings in the same second). movielens_1m() sets all of it.
 // Generation is O(events) (alias tables), single-threaded and fully determined by the seed.
 #pragma once
 
@@ -23,6 +30,8 @@
 #include "nudge/status.h"
 
 namespace nudge {
+
+enum class SynthSchema { kShop, kMovies };
 
 struct SynthOptions {
   uint32_t num_users = 6000;
@@ -45,8 +54,27 @@ struct SynthOptions {
   int64_t start_time = 1'600'000'000;  // seconds since the epoch
   int64_t span_seconds = 180 * 86400;
   uint32_t min_user_interactions = 5;
-  bool unique_pairs = true;  // each (user, item) at most once (like MovieLens)
+  bool unique_pairs = true;      // each (user, item) at most once (like MovieLens)
+  double activity_spread = 1.1;  // log-normal sigma of events per user
+  double topic_skew = 0.0;       // > 0: topic t is in tastes with weight (t + 1)^-skew (popular genres)
+  // 0: sessions anywhere in the span. > 0: a user's sessions follow one another in a window
+  // of this median length (log-normal, p90 about 40x the median) from a random start.
+  int64_t user_span_seconds = 0;
+  double tied_events = 0.0;  // chance an in-session event has the previous event's second
+  // 0..1: the chance that a user's k-th of n events is a pick from its topic's long tail
+  // (popularity flattened) is late_tail x k / n: users take the well-known items first, as
+  // MovieLens users rate the famous films first and find the obscure ones later.
+  double late_tail = 0.0;
+  SynthSchema schema = SynthSchema::kShop;
+  double attribute_signal = 0.8;  // chance a user attribute follows the dominant topic
   uint64_t seed = 42;
+
+  // Shaped like MovieLens-1M as docs/data-shapes.md measures it: 6,040 users, 3,706 items,
+  // 1,000,209 events, at least 20 per user (median about 96), popularity Gini about .65,
+  // weak genres and attributes, most timestamps tied. scale < 1 shrinks users and events by
+  // scale and items by its square root, so history lengths stay and density grows by
+  // 1/sqrt(scale): the small version tests use.
+  static SynthOptions movielens_1m(double scale = 1.0);
 };
 
 // The hidden truth, for tests and for checking that models recover it.

@@ -41,6 +41,42 @@ double gini(std::vector<uint64_t> x) {
   return (2.0 * weighted) / (n * total) - (n + 1.0) / n;
 }
 
+namespace {
+
+void time_shape(const Dataset& d, DatasetStats* s) {
+  const auto& in = d.interactions();
+  std::vector<uint32_t> order(in.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return in.users[a] != in.users[b] ? in.users[a] < in.users[b] : in.timestamps[a] < in.timestamps[b];
+  });
+  uint64_t pairs = 0, same = 0, minute = 0, day = 0;
+  std::vector<uint32_t> spans;
+  size_t first = 0;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const bool last_of_user = k + 1 == order.size() || in.users[order[k + 1]] != in.users[order[k]];
+    if (!last_of_user) {
+      const int64_t gap = in.timestamps[order[k + 1]] - in.timestamps[order[k]];
+      ++pairs;
+      same += gap == 0;
+      minute += gap <= 60;
+      day += gap <= 86400;
+      continue;
+    }
+    const int64_t span = in.timestamps[order[k]] - in.timestamps[order[first]];
+    spans.push_back(static_cast<uint32_t>(std::min<int64_t>(span / 86400, UINT32_MAX)));
+    first = k + 1;
+  }
+  if (pairs > 0) {
+    s->same_second_share = static_cast<double>(same) / static_cast<double>(pairs);
+    s->within_minute_share = static_cast<double>(minute) / static_cast<double>(pairs);
+    s->within_day_share = static_cast<double>(day) / static_cast<double>(pairs);
+  }
+  s->user_span_days = percentiles(std::move(spans));
+}
+
+}  // namespace
+
 DatasetStats compute_stats(const Dataset& d) {
   DatasetStats s;
   const auto& in = d.interactions();
@@ -90,6 +126,7 @@ DatasetStats compute_stats(const Dataset& d) {
     s.first_timestamp = *lo;
     s.last_timestamp = *hi;
   }
+  time_shape(d, &s);
   const auto& cat = d.catalog();
   for (uint32_t i = 0; i < s.items; ++i) {
     bool has = !cat.item_features.tokens(i).empty();
@@ -146,6 +183,10 @@ std::string format_stats(const DatasetStats& s) {
   row("event types", types.empty() ? "-" : types);
   row("mean value", fmt::format("{:.3f}", s.mean_value));
   row("time range", s.interactions ? iso_date(s.first_timestamp) + " .. " + iso_date(s.last_timestamp) : "-");
+  row("consecutive events",
+      fmt::format("same second {:.1f}% | within a minute {:.1f}% | within a day {:.1f}%", 100.0 * s.same_second_share,
+                  100.0 * s.within_minute_share, 100.0 * s.within_day_share));
+  row("user span (days)", pct_line(s.user_span_days));
   row("item features", fmt::format("{} items; fields {}", s.items_with_features, join(s.item_fields)));
   row("user features", fmt::format("{} users; fields {}", s.users_with_features, join(s.user_fields)));
   return out;
@@ -176,6 +217,10 @@ void to_json(nlohmann::json& j, const DatasetStats& s) {
        {"mean_value", s.mean_value},
        {"first_timestamp", s.first_timestamp},
        {"last_timestamp", s.last_timestamp},
+       {"same_second_share", s.same_second_share},
+       {"within_minute_share", s.within_minute_share},
+       {"within_day_share", s.within_day_share},
+       {"user_span_days", pct_json(s.user_span_days)},
        {"items_with_features", s.items_with_features},
        {"users_with_features", s.users_with_features},
        {"item_fields", s.item_fields},

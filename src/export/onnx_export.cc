@@ -307,13 +307,18 @@ std::string ials_history_scores(GraphBuilder& g, const IalsModel& m, bool int8, 
   return out;
 }
 
-// The two-tower user tower over token IDs: mean of the user's token embeddings plus the
-// mean of the recent items' vectors; scores = u . v_i + b_i.
+// The two-tower user tower over token IDs: mean of the user's attribute token embeddings
+// plus the mean of the tower items' input rows (item vectors for warp and bpr models);
+// scores = u . v_i + b_i.
 std::string two_tower_history_scores(GraphBuilder& g, const TwoTowerModel& m, bool int8, const std::string& prefix) {
   const FactorMatrix& e = m.token_embeddings();
   const FactorMatrix& v = m.item_vectors();
   const std::string embeddings = g.floats(prefix + "token_embeddings", row_major(e), {e.rows(), e.cols()});
   const std::string items = g.matrix(prefix + "item_vectors", v.data(), v.rows(), v.cols(), int8);
+  // The tower reads items through rows of their own (softmax) or through their vectors.
+  const FactorMatrix& h = m.history_vectors();
+  const std::string read =
+      m.input_base() ? g.floats(prefix + "item_inputs", row_major(h), {h.rows(), h.cols()}) : items;
   const std::string one = g.scalar("one", 1.f);
   auto mean_rows = [&](const std::string& input, const std::string& table) {
     const PaddedIndices p = unpad(g, input);
@@ -321,7 +326,7 @@ std::string two_tower_history_scores(GraphBuilder& g, const TwoTowerModel& m, bo
     return g.op("Div", {sum, g.op("Max", {g.reduce_sum(p.valid, 1, true), one})}, input + "_mean");
   };
   const std::string u =
-      g.op("Add", {mean_rows("user_tokens", embeddings), mean_rows("recent_items", items)}, "user_tower");
+      g.op("Add", {mean_rows("user_tokens", embeddings), mean_rows("recent_items", read)}, "user_tower");
   const std::span<const float> bias = m.item_biases();
   const std::string out =
       g.op("Gemm", {u, items, g.floats(prefix + "item_bias", bias, {static_cast<int64_t>(bias.size())})}, "dot");

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "nudge/parallel.h"
 #include "nudge/progress.h"
@@ -15,20 +16,25 @@ const ParamTable<TwoTowerOptions>& TwoTowerOptions::parameters() {
   using T = ParamTable<TwoTowerOptions>;
   static const T kTable({
       T::integer("factors", &TwoTowerOptions::factors, 1, 1024, "embedding width"),
-      T::integer("epochs", &TwoTowerOptions::epochs, 0, 10000, "passes over the training pairs"),
-      T::number("learning_rate", &TwoTowerOptions::learning_rate, 0, 10, "Adagrad"),
+      T::integer("epochs", &TwoTowerOptions::epochs, 0, 10000,
+                 "passes over the training data; 0 = the loss's default (softmax 40, warp and bpr 20)"),
+      T::number("learning_rate", &TwoTowerOptions::learning_rate, 0, 10,
+                "0 = the loss's default: 0.02 (softmax, Adam), 0.05 (warp and bpr, Adagrad)"),
       T::number("regularization", &TwoTowerOptions::regularization, 0, 10, "L2 on the embeddings"),
       T::number("id_dropout", &TwoTowerOptions::id_dropout, 0, 1,
-                "chance an ID token is dropped while training: the item's (cold items), and the user's when the "
-                "user has features (users served by attributes)"),
-      T::choice("loss", &TwoTowerOptions::loss, {"warp", "bpr"},
-                "warp (a rank-weighted hinge against a violating negative from a pool scored once per user; rank "
-                "estimated from the pool, as WMRB) or bpr"),
+                "chance an item's ID token is dropped while training, so that features alone score cold items"),
+      T::choice("loss", &TwoTowerOptions::loss, {"auto", "softmax", "warp", "bpr"},
+                "softmax (held-out items against every item, the user's others masked), warp (a rank-weighted "
+                "hinge against a violating negative from a pool scored once per user; rank estimated from the "
+                "pool, as WMRB) or bpr; auto: softmax up to 20,000 items, else warp"),
       T::integer("negatives", &TwoTowerOptions::negatives, 0, 1000,
                  "warp: least candidates in the negative pool scored once per user (0 = 100); bpr: negatives per "
                  "positive (0 = 1)"),
+      T::number("holdout", &TwoTowerOptions::holdout, 0.01, 0.99,
+                "softmax: share of each user's items held out as targets each epoch (at least one)"),
       T::integer("history", &TwoTowerOptions::history, 0, 10000,
-                 "recent items in the user tower (training and serving; the server keeps 32 per user)"),
+                 "items in the user tower: 0 = all of the user's items, else the most recent (the server keeps 64 "
+                 "per user)"),
       T::integer("buckets", &TwoTowerOptions::buckets, 1, 1000, "quantile buckets per numeric feature"),
       T::integer("threads", &TwoTowerOptions::threads, 0, 1024, "0 = all cores"),
       T::integer("seed", &TwoTowerOptions::seed, 0, INT64_MAX, "random seed"),
@@ -39,7 +45,7 @@ const ParamTable<TwoTowerOptions>& TwoTowerOptions::parameters() {
 Result<TwoTowerOptions> TwoTowerOptions::from_params(const Params& p) {
   TwoTowerOptions o;
   NUDGE_RETURN_IF_ERROR(parameters().read("twotower", p, &o));
-  if (o.negatives == 0) o.negatives = o.loss == "warp" ? 100 : 1;
+  if (o.negatives == 0) o.negatives = o.loss == "bpr" ? 1 : 100;
   return o;
 }
 
@@ -113,10 +119,30 @@ void TwoTowerModel::mean_of(std::span<const uint32_t> tokens, Eigen::VectorXf* v
   *bias /= static_cast<float>(tokens.size());
 }
 
+void TwoTowerModel::item_weights(uint32_t item, std::span<const uint32_t> tokens, std::vector<float>* w) const {
+  const bool with_id = id_plus_features_ && !tokens.empty() && tokens.back() == item_id_token_[item];
+  const size_t features = tokens.size() - (with_id ? 1 : 0);
+  w->assign(tokens.size(),
+            tokens.empty() ? 0.f : 1.f / static_cast<float>(with_id ? std::max<size_t>(features, 1) : tokens.size()));
+  if (with_id) w->back() = 1.f;
+}
+
+void TwoTowerModel::weighted_sum(std::span<const uint32_t> tokens, std::span<const float> w, Eigen::VectorXf* v,
+                                 float* bias) const {
+  v->setZero(embeddings_.cols());
+  *bias = 0.f;
+  for (size_t k = 0; k < tokens.size(); ++k) {
+    *v += w[k] * embeddings_.row(tokens[k]).transpose();
+    *bias += w[k] * biases_[tokens[k]];
+  }
+}
+
 void TwoTowerModel::item_vector(uint32_t item, bool drop_id, Eigen::VectorXf* v, float* bias) const {
   std::vector<uint32_t> toks;
+  std::vector<float> w;
   item_tokens(item, drop_id, &toks);
-  mean_of(toks, v, bias);
+  item_weights(item, toks, &w);
+  weighted_sum(toks, w, v, bias);
 }
 
 Eigen::VectorXf TwoTowerModel::user_vector(std::span<const uint32_t> user_tokens,
@@ -126,7 +152,7 @@ Eigen::VectorXf TwoTowerModel::user_vector(std::span<const uint32_t> user_tokens
   if (!user_tokens.empty()) u /= static_cast<float>(user_tokens.size());
   if (!history.empty()) {
     Eigen::VectorXf h = Eigen::VectorXf::Zero(embeddings_.cols());
-    for (uint32_t i : history) h += item_vectors_.row(i).transpose();
+    for (uint32_t i : history) h += history_vectors().row(i).transpose();
     u += h / static_cast<float>(history.size());
   }
   return u;
@@ -172,12 +198,15 @@ double TwoTowerModel::batch_loss(const UserBatch& b, Gradient* grad) const {
   // allocations. hv and left_out keep their memory while m stays at most their columns.
   struct Scratch {
     std::vector<std::vector<uint32_t>> history_tokens;
+    std::vector<std::vector<float>> history_weights;
     Eigen::MatrixXf hv, left_out;
     std::vector<uint32_t> tp, tn;
+    std::vector<float> wp, wn;
   };
   thread_local Scratch scratch;
   auto& history_tokens = scratch.history_tokens;
-  if (history_tokens.size() < m) history_tokens.resize(m);
+  auto& history_weights = scratch.history_weights;
+  if (history_tokens.size() < m) history_tokens.resize(m), history_weights.resize(m);
   if (scratch.hv.rows() != d || scratch.hv.cols() < static_cast<Eigen::Index>(m)) {
     scratch.hv.resize(d, static_cast<Eigen::Index>(std::max<size_t>(m, options_.history)));
     scratch.left_out.resize(d, scratch.hv.cols());
@@ -187,7 +216,8 @@ double TwoTowerModel::batch_loss(const UserBatch& b, Gradient* grad) const {
   Vec v;
   for (size_t k = 0; k < m; ++k) {
     item_tokens(b.history[k], b.drop_history_ids, &history_tokens[k]);
-    mean_of(history_tokens[k], &v, &unused_bias);
+    item_weights(b.history[k], history_tokens[k], &history_weights[k]);
+    weighted_sum(history_tokens[k], history_weights[k], &v, &unused_bias);
     hv.col(static_cast<Eigen::Index>(k)) = v;
   }
   const Vec hsum = m > 0 ? Vec(hv.rowwise().sum()) : Vec(Vec::Zero(d));
@@ -199,6 +229,8 @@ double TwoTowerModel::batch_loss(const UserBatch& b, Gradient* grad) const {
   left_out.setZero();
   auto& tp = scratch.tp;
   auto& tn = scratch.tn;
+  auto& wp = scratch.wp;
+  auto& wn = scratch.wn;
   Vec vp, vn, u(d), du(d);
   const bool warp = options_.loss == "warp";
   double total = 0;
@@ -214,8 +246,10 @@ double TwoTowerModel::batch_loss(const UserBatch& b, Gradient* grad) const {
     float bp = 0, bn = 0;
     item_tokens(pair.positive, pair.drop_ids, &tp);
     item_tokens(pair.negative, pair.drop_ids, &tn);
-    mean_of(tp, &vp, &bp);
-    mean_of(tn, &vn, &bn);
+    item_weights(pair.positive, tp, &wp);
+    item_weights(pair.negative, tn, &wn);
+    weighted_sum(tp, wp, &vp, &bp);
+    weighted_sum(tn, wn, &vn, &bn);
     const double x = static_cast<double>(u.dot(vp - vn)) + bp - bn;
     double loss = 0, dx = 0;  // d loss / d x
     if (warp) {
@@ -228,13 +262,13 @@ double TwoTowerModel::batch_loss(const UserBatch& b, Gradient* grad) const {
     total += pair.weight * loss;
     if (!grad || dx == 0.0) continue;
     const auto g = static_cast<float>(pair.weight * dx);
-    for (uint32_t t : tp) {
-      add_to(t, u, g / static_cast<float>(tp.size()));
-      grad->biases[t] += g / static_cast<float>(tp.size());
+    for (size_t k = 0; k < tp.size(); ++k) {
+      add_to(tp[k], u, g * wp[k]);
+      grad->biases[tp[k]] += g * wp[k];
     }
-    for (uint32_t t : tn) {
-      add_to(t, u, -g / static_cast<float>(tn.size()));
-      grad->biases[t] -= g / static_cast<float>(tn.size());
+    for (size_t k = 0; k < tn.size(); ++k) {
+      add_to(tn[k], u, -g * wn[k]);
+      grad->biases[tn[k]] -= g * wn[k];
     }
     du.noalias() = g * (vp - vn);
     user_grad += du;
@@ -248,7 +282,7 @@ double TwoTowerModel::batch_loss(const UserBatch& b, Gradient* grad) const {
   for (size_t k = 0; k < m; ++k) {
     if (history_tokens[k].empty()) continue;
     const Vec gh = all - left_out.col(static_cast<Eigen::Index>(k));
-    for (uint32_t t : history_tokens[k]) add_to(t, gh, 1.f / static_cast<float>(history_tokens[k].size()));
+    for (size_t j = 0; j < history_tokens[k].size(); ++j) add_to(history_tokens[k][j], gh, history_weights[k][j]);
   }
   return total;
 }
@@ -324,11 +358,21 @@ void TwoTowerModel::refresh_item_vectors() {
     item_vector(i, false, &v, &item_bias_[i]);
     item_vectors_.row(i) = v.transpose();
   }
+  item_inputs_.resize(input_base_ ? num_items() : 0, embeddings_.cols());
+  std::vector<uint32_t> tokens;
+  std::vector<float> w;
+  float unused = 0.f;
+  for (uint32_t i = 0; i < item_inputs_.rows(); ++i) {
+    item_tokens(i, false, &tokens);
+    item_weights(i, tokens, &w);
+    for (uint32_t& t : tokens) t += input_base_;
+    weighted_sum(tokens, w, &v, &unused);
+    item_inputs_.row(i) = v.transpose();
+  }
 }
 
 uint32_t TwoTowerModel::lay_out(const Dataset& train) {
   const Catalog& cat = train.catalog();
-  const CsrMatrix& seen = train.user_items();
   const CsrMatrix& iu = train.item_users();
   std::vector<std::vector<uint32_t>> item_lists, user_lists;
   auto start_index = [](const FeatureTable& table, uint32_t base, FeatureIndex* index) {
@@ -351,13 +395,9 @@ uint32_t TwoTowerModel::lay_out(const Dataset& train) {
   layout_.user_features =
       feature_tokens(cat.user_features, num_users(), options_.buckets, next, &user_lists, &user_index_.numeric);
   next += layout_.user_features;
-  user_id_token_.assign(num_users(), kNoIndex);
-  for (uint32_t u = 0; u < num_users(); ++u) {
-    if (seen.row_nnz(u) > 0) user_lists[u].push_back(user_id_token_[u] = next++);
-  }
   item_token_lists_ = from_lists(item_lists, next);
   user_token_lists_ = from_lists(user_lists, next);
-  // Each user's most recent distinct items, newest first.
+  // Each user's distinct items, newest first: all of them, or the `history` most recent.
   const auto& in = train.interactions();
   std::vector<uint32_t> order(in.size());
   std::iota(order.begin(), order.end(), 0u);
@@ -366,26 +406,53 @@ uint32_t TwoTowerModel::lay_out(const Dataset& train) {
   std::vector<std::vector<uint32_t>> recent(num_users());
   for (uint32_t r : order) {
     auto& list = recent[in.users[r]];
-    if (static_cast<int64_t>(list.size()) < options_.history &&
-        std::find(list.begin(), list.end(), in.items[r]) == list.end()) {
+    if (options_.history == 0) list.push_back(in.items[r]);
+    else if (static_cast<int64_t>(list.size()) < options_.history &&
+             std::find(list.begin(), list.end(), in.items[r]) == list.end())
       list.push_back(in.items[r]);
+  }
+  if (options_.history == 0) {
+    std::vector<uint32_t> last_user(num_items(), kNoIndex);  // drops repeats, keeping the newest
+    for (uint32_t u = 0; u < num_users(); ++u) {
+      auto& list = recent[u];
+      size_t kept = 0;
+      for (uint32_t i : list)
+        if (std::exchange(last_user[i], u) != u) list[kept++] = i;
+      list.resize(kept);
     }
   }
   recent_ = from_lists(recent, num_items());
   return next;
 }
 
+uint32_t TwoTowerModel::allocate(uint32_t tokens, Rng& rng) {
+  loss_used_ = options_.loss != "auto" ? options_.loss : num_items() <= kSoftmaxItems ? "softmax" : "warp";
+  // The softmax model reads a user's items through input rows of their own (one per item
+  // token, after the tokens); warp and bpr read them through the item vectors.
+  input_base_ = loss_used_ == "softmax" ? tokens : 0;
+  const uint32_t rows = tokens + (input_base_ ? layout_.user_base : 0);
+  embeddings_ = random_factors(rows, options_.factors, 0.1, rng);
+  biases_.assign(rows, 0.f);
+  adagrad_.assign(static_cast<size_t>(rows) * static_cast<size_t>(options_.factors), 0.f);
+  adagrad_bias_.assign(rows, 0.f);
+  return rows;
+}
+
 Status TwoTowerModel::fit(const Dataset& train) {
   set_shape(train.num_users(), train.num_items());
   const uint32_t tokens = lay_out(train);
   Rng rng(static_cast<uint64_t>(options_.seed));
-  embeddings_ = random_factors(tokens, options_.factors, 0.1, rng);
-  biases_.assign(tokens, 0.f);
-  adagrad_.assign(static_cast<size_t>(tokens) * static_cast<size_t>(options_.factors), 0.f);
-  adagrad_bias_.assign(tokens, 0.f);
+  allocate(tokens, rng);
   losses_.clear();
-  train_epochs(train, options_.epochs, rng);
+  run_epochs(train, options_.epochs, rng);
   return Status::ok();
+}
+
+void TwoTowerModel::run_epochs(const Dataset& train, int64_t epochs, Rng& rng) {
+  const bool softmax = loss_used_ == "softmax";
+  if (epochs == 0) epochs = softmax ? 40 : 20;
+  if (softmax) train_softmax_epochs(train, epochs, rng);
+  else train_epochs(train, epochs, rng);
 }
 
 Status TwoTowerModel::fit_warm(const Dataset& train) {
@@ -393,7 +460,8 @@ Status TwoTowerModel::fit_warm(const Dataset& train) {
   // Token rows move (items and users seen for the first time get ID tokens), so each old row
   // is carried to its new place with its Adagrad state; new tokens start as fit() starts them.
   const TokenLayout old = layout_;
-  const std::vector<uint32_t> old_items = item_id_token_, old_users = user_id_token_;
+  const uint32_t old_input_base = input_base_;
+  const std::vector<uint32_t> old_items = item_id_token_;
   const FactorMatrix old_embeddings = std::move(embeddings_);
   const std::vector<float> old_biases = std::move(biases_), old_adagrad = std::move(adagrad_),
                            old_adagrad_bias = std::move(adagrad_bias_);
@@ -401,11 +469,8 @@ Status TwoTowerModel::fit_warm(const Dataset& train) {
   NUDGE_CHECK(layout_.item_features == old.item_features && layout_.user_features == old.user_features,
               "twotower: fit_warm on a dataset with other features");
   Rng rng(static_cast<uint64_t>(options_.seed) + 1);
-  embeddings_ = random_factors(tokens, options_.factors, 0.1, rng);
-  biases_.assign(tokens, 0.f);
+  allocate(tokens, rng);
   const auto fd = static_cast<size_t>(options_.factors);
-  adagrad_.assign(tokens * fd, 0.f);
-  adagrad_bias_.assign(tokens, 0.f);
   auto carry = [&](uint32_t from, uint32_t to) {
     if (from == kNoIndex || to == kNoIndex) return;
     embeddings_.row(to) = old_embeddings.row(from);
@@ -416,9 +481,15 @@ Status TwoTowerModel::fit_warm(const Dataset& train) {
   };
   for (uint32_t t = 0; t < old.item_features; ++t) carry(t, t);
   for (uint32_t i = 0; i < num_items(); ++i) carry(old_items[i], item_id_token_[i]);
+  if (old_input_base && input_base_) {
+    for (uint32_t t = 0; t < old.item_features; ++t) carry(old_input_base + t, input_base_ + t);
+    for (uint32_t i = 0; i < num_items(); ++i)
+      if (old_items[i] != kNoIndex && item_id_token_[i] != kNoIndex)
+        carry(old_input_base + old_items[i], input_base_ + item_id_token_[i]);
+  }
   for (uint32_t t = 0; t < old.user_features; ++t) carry(old.user_base + t, layout_.user_base + t);
-  for (uint32_t u = 0; u < num_users(); ++u) carry(old_users[u], user_id_token_[u]);
-  train_epochs(train, std::max<int64_t>(1, options_.epochs / 5), rng);
+  const int64_t epochs = options_.epochs > 0 ? options_.epochs : loss_used_ == "softmax" ? 40 : 20;
+  run_epochs(train, std::max<int64_t>(1, epochs / 5), rng);
   release_training_state();  // kept for one warm start only: it is as large as the embeddings
   return Status::ok();
 }
@@ -430,7 +501,8 @@ void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng)
   std::vector<float>& accum = adagrad_;
   std::vector<float>& bias_accum = adagrad_bias_;
   const int threads = resolve_threads(static_cast<int>(options_.threads));
-  const float lr = static_cast<float>(options_.learning_rate), reg = static_cast<float>(options_.regularization);
+  const float lr = static_cast<float>(options_.learning_rate > 0 ? options_.learning_rate : 0.05),
+              reg = static_cast<float>(options_.regularization);
   std::vector<uint32_t> users(num_users());
   std::iota(users.begin(), users.end(), 0u);
   std::vector<Gradient> grads(static_cast<size_t>(threads));
@@ -462,11 +534,6 @@ void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng)
               if (batch.pairs.empty()) continue;
               auto ut = user_token_lists_.row_indices(u);
               batch.user_tokens.assign(ut.begin(), ut.end());
-              // The ID token comes last; a user with features sometimes trains without it, as a
-              // served user (known by attributes and recent items) is scored.
-              if (batch.user_tokens.size() > 1 && batch.user_tokens.back() == user_id_token_[u] &&
-                  r.uniform() < options_.id_dropout)
-                batch.user_tokens.pop_back();
               auto history = recent_.row_indices(u);
               batch.history.assign(history.begin(), history.end());
               batch.drop_history_ids = r.uniform() < options_.id_dropout;
@@ -521,8 +588,8 @@ Eigen::VectorXf TwoTowerModel::user_vector(const UserHistory& user) const {
   thread_local std::vector<uint32_t> tokens;
   tokens.clear();
   if (user.attributes) user_index_.tokens(*user.attributes, &tokens);
-  std::span<const uint32_t> recent = user.recent.empty() ? user.items : user.recent;
-  if (!user.recent.empty() && static_cast<int64_t>(recent.size()) > options_.history)
+  std::span<const uint32_t> recent = user.recent.empty() || options_.history == 0 ? user.items : user.recent;
+  if (options_.history > 0 && static_cast<int64_t>(recent.size()) > options_.history)
     recent = recent.first(static_cast<size_t>(options_.history));
   for (uint32_t i : recent) NUDGE_CHECK(i < num_items(), "twotower: recent item out of range");
   return user_vector(tokens, recent);
@@ -602,6 +669,8 @@ void TwoTowerModel::save_state(ModelWriter& out) const {
   out.u32(kUserFeatureIndexMarker);
   out.u32(user_index_.base);
   user_index_.save(out);
+  // Files from before end here: their items are the mean of all their tokens.
+  out.u32(kCompositionMarker);
 }
 
 void TwoTowerModel::FeatureIndex::save(ModelWriter& out) const {
@@ -626,9 +695,15 @@ Status TwoTowerModel::load_state(ModelReader& in) {
   NUDGE_RETURN_IF_ERROR(in.csr(&recent_, "twotower: recent items"));
   NUDGE_RETURN_IF_ERROR(read_factors(in, &embeddings_, "twotower: embeddings"));
   NUDGE_RETURN_IF_ERROR(in.floats(&biases_, "twotower: biases", static_cast<size_t>(embeddings_.rows())));
-  const auto tokens = static_cast<uint32_t>(embeddings_.rows());
-  if (item_token_lists_.num_cols != tokens || user_token_lists_.num_cols != tokens ||
-      user_token_lists_.num_rows != users || recent_.num_rows != users ||
+  // Rows past the tokens are the softmax model's input rows, one per item token.
+  const auto tokens = item_token_lists_.num_cols;
+  input_base_ = static_cast<uint32_t>(embeddings_.rows()) > tokens ? tokens : 0;
+  uint32_t item_token_end = 0;
+  for (uint32_t t : item_token_lists_.indices) item_token_end = std::max(item_token_end, t + 1);
+  for (uint32_t t : item_id_token_)
+    if (t != kNoIndex) item_token_end = std::max(item_token_end, t + 1);
+  if (embeddings_.rows() < tokens || (input_base_ && embeddings_.rows() - tokens < item_token_end) ||
+      user_token_lists_.num_cols != tokens || user_token_lists_.num_rows != users || recent_.num_rows != users ||
       recent_.num_cols != item_token_lists_.num_rows) {
     return in.corrupt("twotower: tokens", "shapes do not agree");
   }
@@ -649,6 +724,13 @@ Status TwoTowerModel::load_state(ModelReader& in) {
     if (marker != kUserFeatureIndexMarker) return in.corrupt("twotower: user feature index", "bad marker");
     NUDGE_RETURN_IF_ERROR(in.u32(&user_index_.base, "twotower: user feature base"));
     NUDGE_RETURN_IF_ERROR(user_index_.load(in, tokens));
+  }
+  id_plus_features_ = false;
+  if (in.remaining() > 0) {
+    uint32_t marker = 0;
+    NUDGE_RETURN_IF_ERROR(in.u32(&marker, "twotower: item composition"));
+    if (marker != kCompositionMarker) return in.corrupt("twotower: item composition", "bad marker");
+    id_plus_features_ = true;
   }
   set_shape(users, item_token_lists_.num_rows);
   refresh_item_vectors();

@@ -29,8 +29,7 @@ std::string ials_params(const IalsOptions& o, std::string_view prefix) {
 std::string default_model_spec(const ServingModelOptions& options, bool items_have_features) {
   if (!items_have_features) return "ials:" + ials_params(options.ials, "");
   return "fusion:models=ials+twotower,split=temporal," + ials_params(options.ials, "ials.") +
-         fmt::format(",twotower.epochs=10,twotower.threads={},twotower.seed={}", options.ials.threads,
-                     options.ials.seed);
+         fmt::format(",twotower.threads={},twotower.seed={}", options.ials.threads, options.ials.seed);
 }
 
 FeatureTable item_feature_table(const std::vector<ItemRecord>& items) {

@@ -181,5 +181,24 @@ TEST(SynthTest, PurchasesConcentrateOnKeenTopics) {
   EXPECT_GT(taste_purchase / n_purchase, 1.3 * taste_view / n_view);
 }
 
+// The MovieLens-1M preset has the shapes docs/data-shapes.md measures on
+// the real set: at least 20 events per user with a long tail, popularity Gini near .65, most
+// consecutive events of a user in the same second and within a day, MovieLens' fields.
+TEST(SynthTest, TheMovieLensPresetIsShapedLikeMovieLens) {
+  const SynthData s = synthesize(SynthOptions::movielens_1m()).value();
+  const DatasetStats st = compute_stats(s.dataset);
+  EXPECT_EQ(st.users, 6040u);
+  EXPECT_EQ(st.items, 3706u);
+  EXPECT_GE(st.user_history.min, 20);
+  EXPECT_GT(st.user_history.p90, 3 * st.user_history.p50) << "a long tail of heavy users";
+  EXPECT_NEAR(st.item_gini, 0.65, 0.08);
+  EXPECT_NEAR(st.same_second_share, 0.5, 0.1);
+  EXPECT_GT(st.within_day_share, 0.95);
+  EXPECT_EQ(st.user_span_days.p50, 0) << "the median user's events fall within a day";
+  EXPECT_EQ(st.item_fields, (std::vector<std::string>{"genre:multi", "year:num"}));
+  EXPECT_EQ(st.user_fields, (std::vector<std::string>{"gender:cat", "age:cat", "occupation:cat"}));
+  EXPECT_EQ(st.event_counts.size(), 1u) << "ratings";
+}
+
 }  // namespace
 }  // namespace nudge

@@ -363,7 +363,9 @@ TEST_P(OnnxFusionHistoryTest, IsTheFusionOfTheFoldInAndTheTower) {
     if (served) tower.describe_user(attributes, &t);
     items.emplace_back(it.begin(), it.end());
     tokens.emplace_back(t.begin(), t.end());
-    recent.emplace_back(r.begin(), r.end());
+    // The tower's items: all of them (history = 0, the default) or the recent ones.
+    const std::span<const uint32_t> tower_items = tower.options().history == 0 ? it : r;
+    recent.emplace_back(tower_items.begin(), tower_items.end());
     std::vector<float> s(d.num_items());
     fusion.score_history_with(UserHistory{it, w, r, served ? &attributes : nullptr}, {}, s, {});
     want.insert(want.end(), s.begin(), s.end());

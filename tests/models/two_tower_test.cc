@@ -84,7 +84,7 @@ TEST(TwoTowerTest, ScoresColdStartItemsFromFeatures) {
         .push_back(in.users[r], in.items[r], in.types[r], in.values[r], in.timestamps[r]);
   }
   const Dataset tr = d.with_interactions(train), te = d.with_interactions(test);
-  TwoTowerModel m = model(",epochs=10");
+  TwoTowerModel m = model("");
   ASSERT_TRUE(m.fit(tr).is_ok());
   auto ials = make_recommender("ials", Params::parse("factors=8").value()).value();
   ASSERT_TRUE(ials->fit(tr).is_ok());
@@ -264,6 +264,27 @@ TEST(TwoTowerTest, AWarmStartCarriesTheEarlierFit) {
   EXPECT_GT(w, 1.2 * fresh);
   // Items first seen in the newest events got ID tokens: the warm model knows them as a full fit does.
   EXPECT_EQ(warm.item_vectors().rows(), full.item_vectors().rows());
+}
+
+// On data shaped like MovieLens-1M (the small preset: long histories, weak multi-label
+// genres and user attributes, most timestamps tied), the feature model ranks each user's
+// newest item within 15 % of iALS (it measured 93 %) and well above popularity, and the
+// default fusion of the two is about as good as the better of them (issue 30: the old
+// two-tower model was at 60 % of iALS on the real set).
+TEST(TwoTowerTest, OnMovieLensShapedDataItStandsWithIals) {
+  const SynthData s = synthesize(SynthOptions::movielens_1m(0.25)).value();
+  const TrainTest tt = split(s.dataset, {.method = SplitMethod::kLeaveLastOut}).value();
+  auto ndcg = [&](const std::string& spec) {
+    auto m = make_recommender_from_spec(spec).value();
+    EXPECT_TRUE(m->fit(tt.train).is_ok());
+    return evaluate_full_ranking(*m, tt.train, tt.test, {}).metrics.at("ndcg@10");
+  };
+  const double pop = ndcg("popularity"), ials = ndcg("ials"), tower = ndcg("twotower"), fusion = ndcg("fusion");
+  std::printf("NDCG@10 on the small MovieLens-shaped preset: popularity %.4f, ials %.4f, twotower %.4f, fusion %.4f\n",
+              pop, ials, tower, fusion);
+  EXPECT_GT(tower, 0.85 * ials);
+  EXPECT_GT(tower, 1.3 * pop);
+  EXPECT_GE(fusion, 0.98 * std::max(ials, tower));
 }
 
 }  // namespace

@@ -851,6 +851,75 @@ TEST(Engine, AnOfflineModelFileAnswersAsOffline) {
   EXPECT_EQ(engine->stats().model_spec, spec_of(*offline.model)) << "kept in model.spec across restarts";
 }
 
+// What nudge eval and `nudge recommend -u USER` measure is what the server answers: a model
+// file served over the same events (and user attributes) gives a training user the top 10
+// that recommend_for_user computes offline. Issue 30: the two-tower model agreed on 6.4 of
+// 10 items and its fusion with iALS on 7.1, because offline scored a known user with an ID
+// token and served without it. Kinds whose served path is the offline computation must agree
+// on every item; iALS folds the served history in, close to the trained user factor but not
+// equal to it.
+struct ServedKind {
+  const char* spec;
+  double least_mean_overlap;  // of 10
+};
+class ServedMatchesOffline : public ::testing::TestWithParam<ServedKind> {};
+
+TEST_P(ServedMatchesOffline, ATrainingUserIsServedTheOfflineTopTen) {
+  TempDir dir;
+  SynthOptions so;
+  so.num_users = 300;
+  so.num_items = 200;
+  so.num_interactions = 9000;
+  so.num_topics = 5;
+  so.feature_noise = 0.4;
+  so.seed = 11;
+  const Dataset data = synthesize(so).value().dataset;
+  auto model = make_recommender_from_spec(GetParam().spec).value();
+  ASSERT_TRUE(model->fit(data).is_ok());
+  const std::string file = dir.file("offline.nudge");
+  ASSERT_TRUE(save_model(*model, data.catalog().users, data.catalog().items, data.user_items(), file).is_ok());
+  const LoadedModel offline = load_model(file).value();
+  EngineOptions o;
+  o.data_dir = dir.file("data");
+  o.model_file = file;
+  o.retrain_interval_s = 0;
+  o.retrain_after_events = 0;
+  auto engine = std::move(Engine::open(o)).value();
+  ASSERT_TRUE(import_dataset(*engine, data).is_ok());
+  std::vector<float> scratch;
+  std::vector<ScoredItem> top;
+  double overlap = 0;
+  const uint32_t users = 60;
+  for (uint32_t u = 0; u < users; ++u) {
+    recommend_for_user(*offline.model, u, 10, data.user_items().row_indices(u), &scratch, &top);
+    RecommendRequest req;
+    req.user = std::string(data.catalog().users.id_of(u));
+    req.k = 10;
+    const auto served = engine->recommend(req).value();
+    std::set<std::string> offline_ids;
+    for (const auto& s : top) offline_ids.insert(std::string(data.catalog().items.id_of(s.item)));
+    for (const auto& s : served.items) overlap += static_cast<double>(offline_ids.count(s.item));
+  }
+  std::printf("%s: served and offline top 10 share %.2f items\n", GetParam().spec, overlap / users);
+  EXPECT_GE(overlap / users, GetParam().least_mean_overlap) << GetParam().spec;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryKind, ServedMatchesOffline,
+    ::testing::Values(ServedKind{"popularity", 10}, ServedKind{"itemknn", 10}, ServedKind{"ease", 10},
+                      ServedKind{"ials:factors=16,threads=1", 9.5},
+                      ServedKind{"twotower:factors=16,epochs=8,threads=1", 10},
+                      ServedKind{"twotower:factors=16,epochs=8,threads=1,loss=warp", 10},
+                      ServedKind{"fusion:models=ials+twotower,ials.factors=16,ials.threads=1,twotower.factors=16,"
+                                 "twotower.epochs=8,twotower.threads=1",
+                                 9.5},
+                      ServedKind{"sasrec:factors=16,epochs=2,threads=1", 10}),
+    [](const auto& param) {
+      std::string name = param.param.spec;
+      name = name.substr(0, name.find(':')) + (name.find("loss=warp") != std::string::npos ? "_warp" : "");
+      return name;
+    });
+
 // A damaged --model-file is refused at open and never replaces the saved model.
 TEST(Engine, ADamagedModelFileIsRefusedAndTheSavedModelKept) {
   Fixture f;

@@ -15,6 +15,19 @@ void add_synth_command(CLI::App& root) {
   auto out_dir = std::make_shared<std::string>();
   CLI::App* cmd = root.add_subcommand("synth", "Generate a synthetic dataset (interactions.csv, items.csv, users.csv)");
   cmd->add_option("-o,--out", *out_dir, "Output directory")->required();
+  // Applied as soon as it is parsed, so options given with it (anywhere on the line) change
+  // the preset's values rather than being overwritten by them.
+  cmd->add_option_function<std::string>(
+         "--preset",
+         [opts](const std::string& name) {
+           if (name == "movielens-1m") *opts = SynthOptions::movielens_1m();
+           else if (name == "movielens-1m-small") *opts = SynthOptions::movielens_1m(0.25);
+           else
+             throw CLI::ValidationError("--preset", "unknown preset '" + name + "' (movielens-1m, movielens-1m-small)");
+         },
+         "Start from a preset: movielens-1m (shaped like MovieLens-1M: sizes, history lengths, popularity skew, weak "
+         "genres and user attributes, tied timestamps) or movielens-1m-small (a quarter of its users)")
+      ->trigger_on_parse();
   cmd->add_option("--users", opts->num_users, "Number of users")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--items", opts->num_items, "Number of items")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--interactions", opts->num_interactions, "Number of interactions")
@@ -36,6 +49,19 @@ void add_synth_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--sequential", opts->sequential,
                   "Share of in-session events that follow the previous item (planted successors): order matters")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--topic-skew", opts->topic_skew, "Topic t is in tastes with weight (t + 1)^-skew (0: alike)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 5.0));
+  cmd->add_option("--activity-spread", opts->activity_spread, "Log-normal sigma of events per user")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 5.0));
+  cmd->add_option("--late-tail", opts->late_tail,
+                  "Chance the k-th of a user's n events comes from a topic's long tail is late-tail x k / n")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--tied", opts->tied_events, "Chance an in-session event has the previous event's second")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--min-user", opts->min_user_interactions, "Minimum interactions per user")->capture_default_str();

@@ -25,7 +25,7 @@ void add_data_flags(CLI::App* app, DataFlags* f, bool input_required) {
   app->add_flag("--strict", f->strict, "Fail on the first bad row instead of skipping it");
   app->add_option("--rejects", f->rejects_file, "Write every rejected row (file:line<TAB>reason) here");
   app->add_option("--item-features", f->item_features, "Item features file (annotated csv, movies.dat, movies.csv)");
-  app->add_option("--user-features", f->user_features, "User features file (annotated csv)");
+  app->add_option("--user-features", f->user_features, "User features file (annotated csv, MovieLens users.dat)");
   app->add_option("--feature-format", f->feature_format, "auto, csv, ml-1m, ml-csv");
   app->add_flag("--keep-duplicates", f->keep_duplicates, "Keep exact duplicate rows");
   app->add_option("--repeats", f->repeats, "Repeated (user, item) events: keep-all, keep-latest, sum");

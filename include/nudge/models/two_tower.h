@@ -2,25 +2,35 @@
 //
 // Every item and user is a bag of tokens: its ID plus its features (categorical values,
 // multi-valued tags, numeric fields cut into quantile buckets). One embedding per token.
-//   item tower  v_i = mean of the item's token embeddings;      bias b_i = mean token bias
-//   user tower  u   = mean of the user's token embeddings + mean of v_h over the user's
-//                     recent items h (up to `history` most recent, excluding the target)
-// A user served from a UserHistory (no training index) gets the same tower without the ID
-// token: the attribute tokens the model knows, and the `history` most recent items.
+//   item tower  v_i = e_ID + mean of the item's feature token embeddings (the features' mean
+//               alone for an item without an ID token: cold); bias b_i likewise
+//   user tower  u   = mean of the user's attribute token embeddings + mean of v_h over the
+//                     user's items h: all of them (history = 0, the default), or the
+//                     `history` most recent
 //   score       s(u, i) = u . v_i + b_i
-// Training goes user by user (Hogwild threads, Adagrad): one user's examples of an epoch
-// form a mini-batch, so the user tower is built once per user, not once per example. Losses:
-//   warp  (default) a pool of max(`negatives`, positives) uniform candidates (default 100) is
-//         scored once per user; each positive is paired with a random violator, a candidate
-//         scoring within a margin of 1 of it, and the hinge 1 - s(u,p) + s(u,n) is weighted by
-//         log(1 + floor((items - 1) x violators / pool)): the WARP rank weight (Weston et al.
-//         2011) with the rank estimated from a shared sample, as WMRB does (Liu and Natarajan
-//         2017), instead of from the tries until a violator: hard positives push hardest
-//   bpr   `negatives` uniform negatives per positive (default 1), -log sigmoid(s(u,p) - s(u,n))
-// During training ID tokens (the item's, and the user's when the user has features) are
-// dropped with probability `id_dropout`, so features must carry the signal on their own: an
-// item with no interactions (cold start) is scored from its features, a new user from their
-// attributes, and a user with a single event from that event (the history term).
+// A user has no ID token: the tower is their attributes and their items, so a user served
+// from a UserHistory (the server's items and attributes) gets exactly the tower evaluated
+// offline, and fresh events count at once. All items rather than the most recent few,
+// because real timestamps tie (most MovieLens users rated everything within a day) and the
+// order among ties says nothing.
+// Losses:
+//   softmax  (auto's choice up to 20,000 items) each epoch holds out a `holdout` share of
+//            every user's items and, from the tower over the rest, scores every item: the
+//            multinomial log-likelihood of the held-out items (Liang et al. 2018), the
+//            user's other items masked out. Batches of users, Adam, gradient buffers per
+//            fixed chunk summed in order (a seeded fit is the same on any thread count).
+//   warp     (auto's choice above) a pool of max(`negatives`, positives) uniform candidates
+//            (default 100) is scored once per user; each positive is paired with a random
+//            violator, a candidate scoring within a margin of 1 of it, and the hinge
+//            1 - s(u,p) + s(u,n) is weighted by log(1 + floor((items - 1) x violators /
+//            pool)): the WARP rank weight (Weston et al. 2011) with the rank estimated from a
+//            shared sample, as WMRB does (Liu and Natarajan 2017). Hogwild threads, Adagrad,
+//            one user's examples a mini-batch with the positive left out of its own tower.
+//   bpr      `negatives` uniform negatives per positive (default 1), -log sigmoid(s(u,p) - s(u,n))
+// During training item ID tokens are dropped with probability `id_dropout`, so features must
+// carry the signal on their own: an item with no interactions (cold start) is scored from
+// its features, a new user from their attributes (softmax trains such users too: a user
+// whose single item is held out), and a user with a single event from that event.
 #pragma once
 
 #include <string>
@@ -34,15 +44,16 @@
 namespace nudge {
 
 struct TwoTowerOptions {
-  int64_t factors = 32;
-  int64_t epochs = 20;
-  double learning_rate = 0.05;  // Adagrad
-  double regularization = 1e-5;
-  double id_dropout = 0.3;
-  std::string loss = "warp";  // warp, bpr
+  int64_t factors = 64;
+  int64_t epochs = 0;         // 0: the loss's default (softmax 40, warp and bpr 20)
+  double learning_rate = 0;   // 0: the loss's default (softmax 0.02 for Adam, warp and bpr 0.05 for Adagrad)
+  double regularization = 0;  // L2 on the rows a step updates
+  double id_dropout = 0.1;
+  std::string loss = "auto";  // auto, softmax, warp, bpr
   // warp: least candidates in a user's pool; bpr: negatives per positive. 0: 100 for warp, 1 for bpr.
   int64_t negatives = 0;
-  int64_t history = 20;  // recent items in the user tower
+  double holdout = 0.2;  // softmax: share of a user's items held out as targets each epoch
+  int64_t history = 0;   // items in the user tower: 0 = all, else the most recent
   int64_t buckets = 8;   // quantile buckets per numeric feature
   int64_t threads = 0;
   int64_t seed = 42;
@@ -58,14 +69,15 @@ class TwoTowerModel : public Recommender {
   Status fit(const Dataset& train) override;
   Status fit_warm(const Dataset& train) override;
   void release_training_state() override { adagrad_ = {}, adagrad_bias_ = {}; }
-  // Mean loss per training pair (WARP or BPR); a warm fit appends its epochs.
+  // Mean loss per training pair (WARP or BPR) or held-out item (softmax); a warm fit appends its epochs.
   std::span<const double> epoch_losses() const override { return losses_; }
   void score_user(uint32_t user, std::span<float> scores) const override;
-  // A user known only by a history (and no features): the history term alone.
+  // A user known only by a history (and no attributes): the history term alone.
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
-  // The user tower of user.attributes and user.recent (user.items when recent is empty);
-  // items described after training get the item tower of their known features (no ID).
+  // The user tower of user.attributes and user.items (history = 0) or the `history` first of
+  // user.recent (user.items when recent is empty); items described after training get the
+  // item tower of their known features (no ID).
   bool score_history_with(const UserHistory& user, std::span<const FeatureDescription> described,
                           std::span<float> scores, std::span<float> described_scores) const override;
   bool has_feature_view() const override { return true; }
@@ -109,7 +121,20 @@ class TwoTowerModel : public Recommender {
   // to every embedding and bias when `grad` is not null (resized by the caller). Exposed
   // for the gradient check.
   double batch_loss(const UserBatch& batch, Gradient* grad) const;
+  // A chunk of users of the softmax loss: each one's attribute tokens, input items (the
+  // tower) and held-out target items, and which items train without their ID token.
+  struct SoftmaxChunk {
+    std::vector<std::vector<uint32_t>> user_tokens, inputs, targets;
+    std::vector<uint8_t> drop_ids;  // per item
+  };
+  // scale x the summed -log softmax of each target over every item but the user's inputs,
+  // and (grad not null, resized by the caller) its gradient. Exposed for the gradient check.
+  double softmax_loss(const SoftmaxChunk& chunk, float scale, Gradient* grad) const;
   const TwoTowerOptions& options() const { return options_; }
+  // auto trains with softmax up to this many items: its cost grows with the catalogue.
+  static constexpr uint32_t kSoftmaxItems = 20'000;
+  // The loss fit() trains with: softmax, warp or bpr (auto resolved by the catalogue's size).
+  const std::string& loss_used() const { return loss_used_; }
   // A numeric item feature: its buckets' tokens start at first_token; cuts are the bucket
   // boundaries (quantiles of the training values).
   struct NumericField {
@@ -129,8 +154,11 @@ class TwoTowerModel : public Recommender {
   std::vector<float>& biases() { return biases_; }
   // Item vectors as served (cold items: features only).
   const FactorMatrix& item_vectors() const { return item_vectors_; }
-  // What score_user uses for a training user: its tokens (ID included) and recent items,
-  // and the user tower over them (ONNX export).
+  // Items as the user tower reads them: rows of their own (softmax), else item_vectors().
+  const FactorMatrix& history_vectors() const { return input_base_ ? item_inputs_ : item_vectors_; }
+  uint32_t input_base() const { return input_base_; }
+  // What score_user uses for a training user: its attribute tokens (and its ID token, in
+  // files from before users had none) and tower items, and the user tower over them (ONNX export).
   std::span<const uint32_t> user_tokens(uint32_t user) const { return user_token_lists_.row_indices(user); }
   std::span<const uint32_t> recent_items(uint32_t user) const { return recent_.row_indices(user); }
   Eigen::VectorXf training_user_vector(uint32_t user) const;
@@ -144,19 +172,29 @@ class TwoTowerModel : public Recommender {
   void item_tokens(uint32_t item, bool drop_id, std::vector<uint32_t>* out) const;
   // Mean embedding and mean bias of a token list (zero for none).
   void mean_of(std::span<const uint32_t> tokens, Eigen::VectorXf* v, float* bias) const;
+  // How an item's tokens (item_tokens) combine: its ID token at weight 1 plus the mean of its
+  // features, so features uninformative on the data cannot dilute what the ID learns; an
+  // item without its ID is the mean of its features. Files from before: the mean of all.
+  void item_weights(uint32_t item, std::span<const uint32_t> tokens, std::vector<float>* w) const;
+  void weighted_sum(std::span<const uint32_t> tokens, std::span<const float> w, Eigen::VectorXf* v, float* bias) const;
   void item_vector(uint32_t item, bool drop_id, Eigen::VectorXf* v, float* bias) const;
   Eigen::VectorXf user_vector(std::span<const uint32_t> user_tokens, std::span<const uint32_t> history) const;
   Eigen::VectorXf user_vector(const UserHistory& user) const;
   void refresh_item_vectors();
+  // Resolves the loss and sizes the rows (input rows for softmax) and optimiser state.
+  uint32_t allocate(uint32_t tokens, Rng& rng);
   // Where each kind of token starts: item features, then item IDs, then user features
-  // (from user_base), then user IDs.
+  // (from user_base).
   struct TokenLayout {
     uint32_t item_features = 0, user_base = 0, user_features = 0;
   };
   // Builds the token lists and recent histories of `train`; returns the number of tokens.
   uint32_t lay_out(const Dataset& train);
-  // Adagrad epochs from the current embeddings and accumulators.
+  // Adagrad epochs (warp, bpr) from the current embeddings and accumulators.
   void train_epochs(const Dataset& train, int64_t epochs, Rng& rng);
+  // Adam epochs of the softmax loss from the current embeddings (two_tower_softmax.cc).
+  void train_softmax_epochs(const Dataset& train, int64_t epochs, Rng& rng);
+  void run_epochs(const Dataset& train, int64_t epochs, Rng& rng);  // by the loss used
   // Every item's score for the user tower u (scores.size() == num_items()).
   void score_items(const Eigen::VectorXf& u, std::span<float> scores) const;
   // Samples the pairs of user u's batch (WARP: against the epoch's cached item vectors).
@@ -168,10 +206,10 @@ class TwoTowerModel : public Recommender {
   CsrMatrix user_token_lists_;  // user -> tokens (ID token included)
   TokenLayout layout_;
   std::vector<uint32_t> item_id_token_;        // kNoIndex for items with no training interaction
-  std::vector<uint32_t> user_id_token_;        // kNoIndex for users with no training interaction
   std::vector<float> adagrad_, adagrad_bias_;  // squared-gradient sums, kept from fit() for fit_warm()
   std::vector<double> losses_;
-  CsrMatrix recent_;           // user -> most recent training items
+  std::string loss_used_;
+  CsrMatrix recent_;           // user -> training items in the tower (newest first)
   FactorMatrix embeddings_;    // tokens x factors
   std::vector<float> biases_;  // per token (item tokens only are used)
   // Feature values as seen in training, to build the tower of an item described later or
@@ -187,8 +225,12 @@ class TwoTowerModel : public Recommender {
   };
   static constexpr uint32_t kFeatureIndexMarker = 0x58495454;      // "TTIX"
   static constexpr uint32_t kUserFeatureIndexMarker = 0x58555454;  // "TTUX"
+  static constexpr uint32_t kCompositionMarker = 0x44495454;       // "TTID": ID + mean of features
+  bool id_plus_features_ = true;
   FeatureIndex item_index_, user_index_;
   FactorMatrix item_vectors_;     // cache: v_i
+  FactorMatrix item_inputs_;      // cache: an item as the user tower reads it (softmax); empty: v_i
+  uint32_t input_base_ = 0;       // first input row (item token t reads row input_base_ + t); 0: none
   std::vector<float> item_bias_;  // cache: b_i
 };
 

@@ -201,6 +201,47 @@ Status read_movielens_movies(LineSource& src, std::string_view first_line, bool 
   return src.status();
 }
 
+// MovieLens-1M users: id::gender::age::occupation::zip. Gives gender, age (the band's lower
+// bound) and occupation (its code) as categorical fields. The zip code is not kept: 3,439
+// values among 6,040 users make it nearly an ID.
+Status read_movielens_users(LineSource& src, std::string_view first_line, IdMap& ids, FeatureTable& table,
+                            RejectLog& log) {
+  FieldSplitter splitter("::", false);
+  const char* const names[] = {"gender", "age", "occupation"};
+  uint32_t fields_at[3];
+  for (int k = 0; k < 3; ++k) {
+    NUDGE_ASSIGN_OR_RETURN(fields_at[k], table.add_field(names[k], FeatureKind::kCategorical));
+  }
+  std::vector<std::string_view> fields;
+  std::string record_storage;
+  auto process = [&](uint64_t no, std::string_view line) -> Status {
+    splitter.complete_record(src, &line, &record_storage, &log.report().lines);
+    if (Status s = splitter.split(line, &fields); !s.is_ok()) return log.reject(no, s.message());
+    if (fields.size() != 5) {
+      return log.reject(no,
+                        "expected 5 fields (id, gender, age, occupation, zip), found " + std::to_string(fields.size()));
+    }
+    const std::string_view id = trim(fields[0]);
+    if (auto why = id_problem(id)) return log.reject(no, "field 'id': " + *why);
+    for (int k = 0; k < 3; ++k) {
+      if (auto why = feature_text_problem(FeatureKind::kCategorical, fields[static_cast<size_t>(k) + 1], '|'))
+        return log.reject(no, std::string("field '") + names[k] + "': " + *why);
+    }
+    const uint32_t entity = ids.intern(id);
+    for (int k = 0; k < 3; ++k) {
+      table.clear_field(entity, fields_at[k]);
+      const std::string_view value = trim(fields[static_cast<size_t>(k) + 1]);
+      if (!value.empty()) table.set_categorical(entity, fields_at[k], value);
+    }
+    ++log.report().rows_kept;
+    return Status::ok();
+  };
+  NUDGE_RETURN_IF_ERROR(process(src.line_number(), first_line));
+  std::string_view line;
+  while (src.next_non_blank(&line, &log.report().lines)) NUDGE_RETURN_IF_ERROR(process(src.line_number(), line));
+  return src.status();
+}
+
 Status read_features(LineSource& src, const std::string& name, FeatureTarget target, const FeatureReadOptions& o,
                      DatasetBuilder& builder, ReadReport& report) {
   RejectLog log(name, o.strict, o.max_rejects_kept, report);
@@ -219,6 +260,8 @@ Status read_features(LineSource& src, const std::string& name, FeatureTarget tar
     else format = FeatureFormat::kCsv;
   }
   if (format == FeatureFormat::kCsv) return read_annotated_csv(src, first_line, o, ids, table, log);
+  if (format == FeatureFormat::kMovieLens1m && target == FeatureTarget::kUsers)
+    return read_movielens_users(src, first_line, ids, table, log);
   return read_movielens_movies(src, first_line, format == FeatureFormat::kMovieLens1m, o, ids, table, log);
 }
 

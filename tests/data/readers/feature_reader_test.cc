@@ -121,5 +121,24 @@ TEST(FeatureReaderTest, MovieLensMoviesDatAndCsv) {
   EXPECT_TRUE(std::isnan(t.numeric(3, *t.find_field("year"))));
 }
 
+// users.dat as MovieLens-1M ships it: gender, age band and occupation kept, the zip not;
+// a row with the wrong field count is a reject naming its line.
+TEST(FeatureReaderTest, MovieLensUsersDat) {
+  DatasetBuilder b;
+  ReadReport report;
+  ASSERT_OK(read_features_text("1::F::1::10::48067\n2::M::56::16::70072\n3::M::25\n", "users.dat",
+                               FeatureTarget::kUsers, {}, b, report));
+  const Dataset d = b.build();
+  const auto& t = d.catalog().user_features;
+  ASSERT_EQ(d.num_users(), 2u);
+  EXPECT_EQ(tokens_of(t, 0), (std::vector<std::string>{"gender=F", "age=1", "occupation=10"}));
+  EXPECT_EQ(tokens_of(t, 1), (std::vector<std::string>{"gender=M", "age=56", "occupation=16"}));
+  EXPECT_FALSE(t.find_field("zip").has_value());
+  EXPECT_EQ(report.rows_kept, 2u);
+  ASSERT_EQ(report.rejects.size(), 1u);
+  EXPECT_EQ(report.rejects[0].place, "users.dat:3");
+  EXPECT_EQ(report.rejects[0].reason, "expected 5 fields (id, gender, age, occupation, zip), found 3");
+}
+
 }  // namespace
 }  // namespace nudge

@@ -1,0 +1,202 @@
+// The two-tower model's softmax loss and its trainer (the rest is in two_tower.cc).
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "nudge/models/two_tower.h"
+#include "nudge/nn/adam.h"
+#include "nudge/parallel.h"
+#include "nudge/progress.h"
+
+namespace nudge {
+namespace {
+
+// Users per Adam step: up to 256, fewer on small sets so that an epoch still takes at least
+// 16 steps (a few hundred users would otherwise train in a step or two per epoch).
+constexpr size_t kMaxBatchUsers = 256, kMinBatchUsers = 32, kStepsPerEpoch = 16;
+constexpr size_t kChunkUsers = 32;  // users per gradient buffer (fixed: sums do not depend on threads)
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+}  // namespace
+
+double TwoTowerModel::softmax_loss(const SoftmaxChunk& c, float scale, Gradient* grad) const {
+  const uint32_t n = num_items();
+  const Eigen::Index d = embeddings_.cols();
+  const auto fd = static_cast<size_t>(d);
+  const auto rows = static_cast<Eigen::Index>(c.inputs.size());
+  NUDGE_CHECK(input_base_ > 0, "twotower: the softmax loss needs input rows");
+  NUDGE_CHECK(c.drop_ids.size() == n && c.user_tokens.size() == c.inputs.size() && c.targets.size() == c.inputs.size(),
+              "twotower: softmax chunk of the wrong shape");
+  // Item vectors with this batch's ID dropout.
+  thread_local std::vector<uint32_t> tokens;
+  thread_local std::vector<float> weights;
+  thread_local RowMatrix v, p, u, z, dv, dp, du;
+  thread_local std::vector<float> bias;
+  v.resize(n, d);
+  p.resize(n, d);
+  bias.resize(n);
+  Eigen::VectorXf row;
+  float unused = 0.f;
+  for (uint32_t i = 0; i < n; ++i) {
+    item_tokens(i, c.drop_ids[i] != 0, &tokens);
+    item_weights(i, tokens, &weights);
+    weighted_sum(tokens, weights, &row, &bias[i]);
+    v.row(i) = row.transpose();
+    for (uint32_t& t : tokens) t += input_base_;
+    weighted_sum(tokens, weights, &row, &unused);
+    p.row(i) = row.transpose();
+  }
+  // User towers: attribute tokens' mean plus the inputs' mean.
+  u.setZero(rows, d);
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    const auto& attrs = c.user_tokens[static_cast<size_t>(r)];
+    for (uint32_t t : attrs) u.row(r) += embeddings_.row(t) / static_cast<float>(attrs.size());
+    const auto& in = c.inputs[static_cast<size_t>(r)];
+    for (uint32_t h : in) u.row(r) += p.row(h) / static_cast<float>(in.size());
+  }
+  z.noalias() = u * v.transpose();
+  z.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), n);
+  // Items no one took in training are no evidence against anyone: leaving them in every
+  // denominator would teach their features to score low (cold items ranked worst of all).
+  for (uint32_t i = 0; i < n; ++i) {
+    if (item_id_token_[i] != kNoIndex) continue;
+    for (Eigen::Index r = 0; r < rows; ++r) z(r, i) = -INFINITY;
+  }
+  double total = 0;
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    for (uint32_t h : c.inputs[static_cast<size_t>(r)]) z(r, h) = -INFINITY;
+    float* zr = z.row(r).data();
+    const float top = *std::max_element(zr, zr + n);
+    double sum = 0;
+    for (uint32_t i = 0; i < n; ++i) sum += std::exp(zr[i] - top);
+    const double lse = static_cast<double>(top) + std::log(sum);
+    const auto& targets = c.targets[static_cast<size_t>(r)];
+    for (uint32_t t : targets) total += lse - static_cast<double>(z(r, t));
+    if (!grad) continue;
+    // d/dz of sum_t (lse - z_t): |targets| x softmax, minus one at each target.
+    const float mass = scale * static_cast<float>(targets.size());
+    for (uint32_t i = 0; i < n; ++i) zr[i] = mass * static_cast<float>(std::exp(static_cast<double>(zr[i]) - lse));
+    for (uint32_t t : targets) zr[t] -= scale;
+  }
+  if (!grad) return scale * total;
+  // z now holds dL/dz.
+  dv.noalias() = z.transpose() * u;  // n x d
+  du.noalias() = z * v;              // rows x d
+  const Eigen::RowVectorXf db = z.colwise().sum();
+  dp.setZero(n, d);
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    const auto& in = c.inputs[static_cast<size_t>(r)];
+    for (uint32_t h : in) dp.row(h) += du.row(r) / static_cast<float>(in.size());
+    const auto& attrs = c.user_tokens[static_cast<size_t>(r)];
+    for (uint32_t t : attrs) {
+      Eigen::Map<Eigen::RowVectorXf>(grad->row(t, fd), d) += du.row(r) / static_cast<float>(attrs.size());
+    }
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    item_tokens(i, c.drop_ids[i] != 0, &tokens);
+    item_weights(i, tokens, &weights);
+    const bool read = !dp.row(i).isZero(0.f);  // an input of some user in the chunk
+    for (size_t k = 0; k < tokens.size(); ++k) {
+      const uint32_t t = tokens[k];
+      Eigen::Map<Eigen::RowVectorXf>(grad->row(t, fd), d) += weights[k] * dv.row(i);
+      grad->biases[t] += weights[k] * db[i];
+      if (read) Eigen::Map<Eigen::RowVectorXf>(grad->row(input_base_ + t, fd), d) += weights[k] * dp.row(i);
+    }
+  }
+  return scale * total;
+}
+
+void TwoTowerModel::train_softmax_epochs(const Dataset& train, int64_t epochs, Rng& rng) {
+  const CsrMatrix& seen = train.user_items();
+  const uint32_t n = num_items();
+  const auto fd = static_cast<size_t>(options_.factors);
+  const auto tokens = static_cast<size_t>(embeddings_.rows());
+  const int threads = resolve_threads(static_cast<int>(options_.threads));
+  std::vector<uint32_t> users;
+  for (uint32_t u = 0; u < num_users(); ++u)
+    if (seen.row_nnz(u) > 0) users.push_back(u);
+  nn::AdamOptions adam_options;
+  adam_options.learning_rate = static_cast<float>(options_.learning_rate > 0 ? options_.learning_rate : 0.02);
+  adam_options.weight_decay = static_cast<float>(options_.regularization);
+  nn::RowAdam embedding_adam(tokens, fd, adam_options), bias_adam(tokens, 1, adam_options);
+  const size_t batch_users = std::clamp(users.size() / kStepsPerEpoch, kMinBatchUsers, kMaxBatchUsers);
+  const size_t chunks_per_batch = (batch_users + kChunkUsers - 1) / kChunkUsers;
+  std::vector<Gradient> grads(chunks_per_batch);
+  for (auto& g : grads) g.resize(tokens, fd);
+  std::vector<SoftmaxChunk> chunks(chunks_per_batch);
+  std::vector<double> chunk_loss(chunks_per_batch);
+  std::vector<uint8_t> drop(n);
+  // Items with no feature keep their ID: nothing else describes them.
+  std::vector<uint8_t> has_features(n);
+  for (uint32_t i = 0; i < n; ++i) has_features[i] = item_token_lists_.row_nnz(i) > 0;
+  Progress progress("twotower epochs", static_cast<uint64_t>(epochs));
+  for (int64_t epoch = 0; epoch < epochs; ++epoch, progress.advance()) {
+    rng.shuffle(users);
+    double epoch_loss = 0, epoch_targets = 0;
+    for (size_t start = 0; start < users.size(); start += batch_users) {
+      const size_t stop = std::min(users.size(), start + batch_users);
+      for (uint32_t i = 0; i < n; ++i) drop[i] = has_features[i] && rng.uniform() < options_.id_dropout;
+      // Each user's items split into inputs and held-out targets (at least one).
+      size_t batch_targets = 0;
+      const size_t used = (stop - start + kChunkUsers - 1) / kChunkUsers;
+      for (size_t c = 0; c < used; ++c) {
+        SoftmaxChunk& chunk = chunks[c];
+        chunk.drop_ids = drop;
+        const size_t b = start + c * kChunkUsers, e = std::min(stop, b + kChunkUsers);
+        chunk.user_tokens.resize(e - b);
+        chunk.inputs.resize(e - b);
+        chunk.targets.resize(e - b);
+        for (size_t k = b; k < e; ++k) {
+          const uint32_t u = users[k];
+          const auto attrs = user_token_lists_.row_indices(u);
+          chunk.user_tokens[k - b].assign(attrs.begin(), attrs.end());
+          auto& in = chunk.inputs[k - b];
+          auto& out = chunk.targets[k - b];
+          in.clear();
+          out.clear();
+          // With probability id_dropout a user with attributes trains on them alone, every item a
+          // target: a user known only by attributes (no events yet) is served from that tower.
+          const bool attributes_only = !attrs.empty() && rng.uniform() < options_.id_dropout;
+          for (uint32_t i : seen.row_indices(u))
+            (attributes_only || rng.uniform() < options_.holdout ? out : in).push_back(i);
+          if (out.empty()) {
+            const size_t pick = rng.uniform_index(static_cast<uint32_t>(in.size()));
+            out.push_back(in[pick]);
+            in.erase(in.begin() + static_cast<std::ptrdiff_t>(pick));
+          }
+          batch_targets += out.size();
+        }
+      }
+      const float scale = 1.f / static_cast<float>(batch_targets);
+      parallel_for(
+          used, threads,
+          [&](size_t b, size_t e, int) {
+            for (size_t c = b; c < e; ++c) chunk_loss[c] = softmax_loss(chunks[c], scale, &grads[c]);
+          },
+          1);
+      // Sum the chunks' gradients in order into the first, then one Adam step on the rows touched.
+      Gradient& sum = grads[0];
+      for (size_t c = 1; c < used; ++c) {
+        Gradient& g = grads[c];
+        for (uint32_t t : g.touched) {
+          Eigen::Map<Eigen::ArrayXf>(sum.row(t, fd), options_.factors) +=
+              Eigen::Map<Eigen::ArrayXf>(g.embeddings.data() + t * fd, options_.factors);
+          sum.biases[t] += g.biases[t];
+        }
+        g.clear(fd);
+      }
+      for (uint32_t t : sum.touched) {
+        embedding_adam.step_row(t, embeddings_.row(t).data(), sum.embeddings.data() + t * fd);
+        bias_adam.step_row(t, &biases_[t], &sum.biases[t]);
+      }
+      sum.clear(fd);
+      for (size_t c = 0; c < used; ++c) epoch_loss += chunk_loss[c] / scale;
+      epoch_targets += static_cast<double>(batch_targets);
+    }
+    losses_.push_back(epoch_targets > 0 ? epoch_loss / epoch_targets : 0.0);
+  }
+  refresh_item_vectors();
+}
+
+}  // namespace nudge
