@@ -406,9 +406,9 @@ uint32_t TwoTowerModel::lay_out(const Dataset& train) {
   std::vector<std::vector<uint32_t>> recent(num_users());
   for (uint32_t r : order) {
     auto& list = recent[in.users[r]];
-    if (options_.history == 0) list.push_back(in.items[r]);
-    else if (static_cast<int64_t>(list.size()) < options_.history &&
-             std::find(list.begin(), list.end(), in.items[r]) == list.end())
+    // All items (repeats dropped below, in one pass) or the first `history` distinct ones.
+    if (options_.history == 0 || (static_cast<int64_t>(list.size()) < options_.history &&
+                                  std::find(list.begin(), list.end(), in.items[r]) == list.end()))
       list.push_back(in.items[r]);
   }
   if (options_.history == 0) {
@@ -444,14 +444,17 @@ Status TwoTowerModel::fit(const Dataset& train) {
   Rng rng(static_cast<uint64_t>(options_.seed));
   allocate(tokens, rng);
   losses_.clear();
-  run_epochs(train, options_.epochs, rng);
+  run_epochs(train, epochs_to_run(), rng);
   return Status::ok();
 }
 
+int64_t TwoTowerModel::epochs_to_run() const {
+  if (options_.epochs > 0) return options_.epochs;
+  return loss_used_ == "softmax" ? 40 : 20;
+}
+
 void TwoTowerModel::run_epochs(const Dataset& train, int64_t epochs, Rng& rng) {
-  const bool softmax = loss_used_ == "softmax";
-  if (epochs == 0) epochs = softmax ? 40 : 20;
-  if (softmax) train_softmax_epochs(train, epochs, rng);
+  if (loss_used_ == "softmax") train_softmax_epochs(train, epochs, rng);
   else train_epochs(train, epochs, rng);
 }
 
@@ -488,8 +491,7 @@ Status TwoTowerModel::fit_warm(const Dataset& train) {
         carry(old_input_base + old_items[i], input_base_ + item_id_token_[i]);
   }
   for (uint32_t t = 0; t < old.user_features; ++t) carry(old.user_base + t, layout_.user_base + t);
-  const int64_t epochs = options_.epochs > 0 ? options_.epochs : loss_used_ == "softmax" ? 40 : 20;
-  run_epochs(train, std::max<int64_t>(1, epochs / 5), rng);
+  run_epochs(train, std::max<int64_t>(1, epochs_to_run() / 5), rng);
   release_training_state();  // kept for one warm start only: it is as large as the embeddings
   return Status::ok();
 }

@@ -16,47 +16,56 @@ namespace {
 constexpr size_t kMaxBatchUsers = 256, kMinBatchUsers = 32, kStepsPerEpoch = 16;
 constexpr size_t kChunkUsers = 32;  // users per gradient buffer (fixed: sums do not depend on threads)
 
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
 }  // namespace
 
-double TwoTowerModel::softmax_loss(const SoftmaxChunk& c, float scale, Gradient* grad) const {
+void TwoTowerModel::SoftmaxItemGradient::reset(uint32_t items, Eigen::Index factors) {
+  vectors.setZero(items, factors);
+  inputs.setZero(items, factors);
+  biases.setZero(items);
+}
+
+void TwoTowerModel::softmax_items(SoftmaxItems* items) const {
+  const uint32_t n = num_items();
+  NUDGE_CHECK(input_base_ > 0, "twotower: the softmax loss needs input rows");
+  NUDGE_CHECK(items->drop_ids.size() == n, "twotower: one dropout flag per item");
+  items->vectors.resize(n, embeddings_.cols());
+  items->inputs.resize(n, embeddings_.cols());
+  items->biases.resize(n);
+  std::vector<uint32_t> tokens;
+  std::vector<float> weights;
+  Eigen::VectorXf row;
+  float unused = 0.f;
+  for (uint32_t i = 0; i < n; ++i) {
+    item_tokens(i, items->drop_ids[i] != 0, &tokens);
+    item_weights(i, tokens, &weights);
+    weighted_sum(tokens, weights, &row, &items->biases[i]);
+    items->vectors.row(i) = row.transpose();
+    for (uint32_t& t : tokens) t += input_base_;
+    weighted_sum(tokens, weights, &row, &unused);
+    items->inputs.row(i) = row.transpose();
+  }
+}
+
+double TwoTowerModel::softmax_chunk_loss(const SoftmaxChunk& c, const SoftmaxItems& items, float scale, Gradient* grad,
+                                         SoftmaxItemGradient* item_grad) const {
   const uint32_t n = num_items();
   const Eigen::Index d = embeddings_.cols();
   const auto fd = static_cast<size_t>(d);
   const auto rows = static_cast<Eigen::Index>(c.inputs.size());
-  NUDGE_CHECK(input_base_ > 0, "twotower: the softmax loss needs input rows");
-  NUDGE_CHECK(c.drop_ids.size() == n && c.user_tokens.size() == c.inputs.size() && c.targets.size() == c.inputs.size(),
+  NUDGE_CHECK(c.user_tokens.size() == c.inputs.size() && c.targets.size() == c.inputs.size(),
               "twotower: softmax chunk of the wrong shape");
-  // Item vectors with this batch's ID dropout.
-  thread_local std::vector<uint32_t> tokens;
-  thread_local std::vector<float> weights;
-  thread_local RowMatrix v, p, u, z, dv, dp, du;
-  thread_local std::vector<float> bias;
-  v.resize(n, d);
-  p.resize(n, d);
-  bias.resize(n);
-  Eigen::VectorXf row;
-  float unused = 0.f;
-  for (uint32_t i = 0; i < n; ++i) {
-    item_tokens(i, c.drop_ids[i] != 0, &tokens);
-    item_weights(i, tokens, &weights);
-    weighted_sum(tokens, weights, &row, &bias[i]);
-    v.row(i) = row.transpose();
-    for (uint32_t& t : tokens) t += input_base_;
-    weighted_sum(tokens, weights, &row, &unused);
-    p.row(i) = row.transpose();
-  }
+  NUDGE_CHECK((grad == nullptr) == (item_grad == nullptr), "twotower: both gradients or neither");
+  thread_local FactorMatrix u, z, du;
   // User towers: attribute tokens' mean plus the inputs' mean.
   u.setZero(rows, d);
   for (Eigen::Index r = 0; r < rows; ++r) {
     const auto& attrs = c.user_tokens[static_cast<size_t>(r)];
     for (uint32_t t : attrs) u.row(r) += embeddings_.row(t) / static_cast<float>(attrs.size());
     const auto& in = c.inputs[static_cast<size_t>(r)];
-    for (uint32_t h : in) u.row(r) += p.row(h) / static_cast<float>(in.size());
+    for (uint32_t h : in) u.row(r) += items.inputs.row(h) / static_cast<float>(in.size());
   }
-  z.noalias() = u * v.transpose();
-  z.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), n);
+  z.noalias() = u * items.vectors.transpose();
+  z.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(items.biases.data(), n);
   // Items no one took in training are no evidence against anyone: leaving them in every
   // denominator would teach their features to score low (cold items ranked worst of all).
   for (uint32_t i = 0; i < n; ++i) {
@@ -81,30 +90,50 @@ double TwoTowerModel::softmax_loss(const SoftmaxChunk& c, float scale, Gradient*
   }
   if (!grad) return scale * total;
   // z now holds dL/dz.
-  dv.noalias() = z.transpose() * u;  // n x d
-  du.noalias() = z * v;              // rows x d
-  const Eigen::RowVectorXf db = z.colwise().sum();
-  dp.setZero(n, d);
+  item_grad->vectors.noalias() += z.transpose() * u;  // n x d
+  du.noalias() = z * items.vectors;                   // rows x d
+  item_grad->biases += z.colwise().sum();
   for (Eigen::Index r = 0; r < rows; ++r) {
     const auto& in = c.inputs[static_cast<size_t>(r)];
-    for (uint32_t h : in) dp.row(h) += du.row(r) / static_cast<float>(in.size());
+    for (uint32_t h : in) item_grad->inputs.row(h) += du.row(r) / static_cast<float>(in.size());
     const auto& attrs = c.user_tokens[static_cast<size_t>(r)];
     for (uint32_t t : attrs) {
       Eigen::Map<Eigen::RowVectorXf>(grad->row(t, fd), d) += du.row(r) / static_cast<float>(attrs.size());
     }
   }
-  for (uint32_t i = 0; i < n; ++i) {
-    item_tokens(i, c.drop_ids[i] != 0, &tokens);
+  return scale * total;
+}
+
+void TwoTowerModel::spread_item_gradient(const SoftmaxItems& items, const SoftmaxItemGradient& g,
+                                         Gradient* grad) const {
+  const Eigen::Index d = embeddings_.cols();
+  const auto fd = static_cast<size_t>(d);
+  std::vector<uint32_t> tokens;
+  std::vector<float> weights;
+  for (uint32_t i = 0; i < num_items(); ++i) {
+    item_tokens(i, items.drop_ids[i] != 0, &tokens);
     item_weights(i, tokens, &weights);
-    const bool read = !dp.row(i).isZero(0.f);  // an input of some user in the chunk
+    const bool read = !g.inputs.row(i).isZero(0.f);  // an input of some user of the batch
     for (size_t k = 0; k < tokens.size(); ++k) {
       const uint32_t t = tokens[k];
-      Eigen::Map<Eigen::RowVectorXf>(grad->row(t, fd), d) += weights[k] * dv.row(i);
-      grad->biases[t] += weights[k] * db[i];
-      if (read) Eigen::Map<Eigen::RowVectorXf>(grad->row(input_base_ + t, fd), d) += weights[k] * dp.row(i);
+      Eigen::Map<Eigen::RowVectorXf>(grad->row(t, fd), d) += weights[k] * g.vectors.row(i);
+      grad->biases[t] += weights[k] * g.biases[i];
+      if (read) Eigen::Map<Eigen::RowVectorXf>(grad->row(input_base_ + t, fd), d) += weights[k] * g.inputs.row(i);
     }
   }
-  return scale * total;
+}
+
+double TwoTowerModel::softmax_loss(const SoftmaxChunk& chunk, std::span<const uint8_t> drop_ids, float scale,
+                                   Gradient* grad) const {
+  SoftmaxItems items;
+  items.drop_ids.assign(drop_ids.begin(), drop_ids.end());
+  softmax_items(&items);
+  if (!grad) return softmax_chunk_loss(chunk, items, scale, nullptr, nullptr);
+  SoftmaxItemGradient item_grad;
+  item_grad.reset(num_items(), embeddings_.cols());
+  const double loss = softmax_chunk_loss(chunk, items, scale, grad, &item_grad);
+  spread_item_gradient(items, item_grad, grad);
+  return loss;
 }
 
 void TwoTowerModel::train_softmax_epochs(const Dataset& train, int64_t epochs, Rng& rng) {
@@ -122,11 +151,13 @@ void TwoTowerModel::train_softmax_epochs(const Dataset& train, int64_t epochs, R
   nn::RowAdam embedding_adam(tokens, fd, adam_options), bias_adam(tokens, 1, adam_options);
   const size_t batch_users = std::clamp(users.size() / kStepsPerEpoch, kMinBatchUsers, kMaxBatchUsers);
   const size_t chunks_per_batch = (batch_users + kChunkUsers - 1) / kChunkUsers;
-  std::vector<Gradient> grads(chunks_per_batch);
+  std::vector<Gradient> grads(chunks_per_batch);  // attribute tokens; the first also gets the items'
   for (auto& g : grads) g.resize(tokens, fd);
+  std::vector<SoftmaxItemGradient> item_grads(chunks_per_batch);
   std::vector<SoftmaxChunk> chunks(chunks_per_batch);
   std::vector<double> chunk_loss(chunks_per_batch);
-  std::vector<uint8_t> drop(n);
+  SoftmaxItems items;
+  items.drop_ids.resize(n);
   // Items with no feature keep their ID: nothing else describes them.
   std::vector<uint8_t> has_features(n);
   for (uint32_t i = 0; i < n; ++i) has_features[i] = item_token_lists_.row_nnz(i) > 0;
@@ -136,13 +167,13 @@ void TwoTowerModel::train_softmax_epochs(const Dataset& train, int64_t epochs, R
     double epoch_loss = 0, epoch_targets = 0;
     for (size_t start = 0; start < users.size(); start += batch_users) {
       const size_t stop = std::min(users.size(), start + batch_users);
-      for (uint32_t i = 0; i < n; ++i) drop[i] = has_features[i] && rng.uniform() < options_.id_dropout;
+      for (uint32_t i = 0; i < n; ++i) items.drop_ids[i] = has_features[i] && rng.uniform() < options_.id_dropout;
+      softmax_items(&items);
       // Each user's items split into inputs and held-out targets (at least one).
       size_t batch_targets = 0;
       const size_t used = (stop - start + kChunkUsers - 1) / kChunkUsers;
       for (size_t c = 0; c < used; ++c) {
         SoftmaxChunk& chunk = chunks[c];
-        chunk.drop_ids = drop;
         const size_t b = start + c * kChunkUsers, e = std::min(stop, b + kChunkUsers);
         chunk.user_tokens.resize(e - b);
         chunk.inputs.resize(e - b);
@@ -172,11 +203,21 @@ void TwoTowerModel::train_softmax_epochs(const Dataset& train, int64_t epochs, R
       parallel_for(
           used, threads,
           [&](size_t b, size_t e, int) {
-            for (size_t c = b; c < e; ++c) chunk_loss[c] = softmax_loss(chunks[c], scale, &grads[c]);
+            for (size_t c = b; c < e; ++c) {
+              item_grads[c].reset(n, options_.factors);
+              chunk_loss[c] = softmax_chunk_loss(chunks[c], items, scale, &grads[c], &item_grads[c]);
+            }
           },
           1);
-      // Sum the chunks' gradients in order into the first, then one Adam step on the rows touched.
+      // Sum the chunks' gradients in order into the first, spread the items' to their tokens
+      // once, then one Adam step on the rows touched.
+      for (size_t c = 1; c < used; ++c) {
+        item_grads[0].vectors += item_grads[c].vectors;
+        item_grads[0].inputs += item_grads[c].inputs;
+        item_grads[0].biases += item_grads[c].biases;
+      }
       Gradient& sum = grads[0];
+      spread_item_gradient(items, item_grads[0], &sum);
       for (size_t c = 1; c < used; ++c) {
         Gradient& g = grads[c];
         for (uint32_t t : g.touched) {

@@ -28,12 +28,12 @@ TEST(TwoTowerTest, GradientCheckOfTheSoftmaxLoss) {
   c.user_tokens = {{user_token}, {}};
   c.inputs = {{5, 17, 40}, {3}};
   c.targets = {{8, 99}, {250}};
-  c.drop_ids.assign(s.dataset.num_items(), 0);
-  for (uint32_t i = 0; i < c.drop_ids.size(); i += 3) c.drop_ids[i] = 1;  // 99 and 3 among them
+  std::vector<uint8_t> drop(s.dataset.num_items(), 0);
+  for (uint32_t i = 0; i < drop.size(); i += 3) drop[i] = 1;  // 99 and 3 among them
   TwoTowerModel::Gradient g;
   g.resize(static_cast<size_t>(m.embeddings().rows()), static_cast<size_t>(m.embeddings().cols()));
-  m.softmax_loss(c, 0.5f, &g);
-  auto f = [&] { return m.softmax_loss(c, 0.5f, nullptr); };
+  m.softmax_loss(c, drop, 0.5f, &g);
+  auto f = [&] { return m.softmax_loss(c, drop, 0.5f, nullptr); };
   const auto d = static_cast<size_t>(m.embeddings().cols());
   // Every token an item reads is touched by the full softmax; check a spread of them.
   std::vector<uint32_t> rows = {user_token};

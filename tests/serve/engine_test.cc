@@ -790,6 +790,24 @@ TEST(Engine, DefaultServedModelIsTheFusionOfIalsAndTwoTowerWhenItemsHaveFeatures
   EXPECT_EQ(st.fusion_weights[1].first, "twotower");
 }
 
+// A model of `spec` fitted on `data` and saved to `file`, loaded back as the server loads it.
+LoadedModel fit_and_save(const Dataset& data, const std::string& spec, const std::string& file) {
+  auto model = make_recommender_from_spec(spec).value();
+  EXPECT_TRUE(model->fit(data).is_ok());
+  EXPECT_TRUE(save_model(*model, data.catalog().users, data.catalog().items, data.user_items(), file).is_ok());
+  return load_model(file).value();
+}
+
+// An engine over `dir` serving `file`, retraining only when asked.
+EngineOptions model_file_options(const TempDir& dir, const std::string& file) {
+  EngineOptions o;
+  o.data_dir = dir.file("data");
+  o.model_file = file;
+  o.retrain_interval_s = 0;
+  o.retrain_after_events = 0;
+  return o;
+}
+
 // The served answer for a model file and a history equals what nudge recommend computes
 // from the same file: score_history, then the top k without the history.
 TEST(Engine, AnOfflineModelFileAnswersAsOffline) {
@@ -802,17 +820,10 @@ TEST(Engine, AnOfflineModelFileAnswersAsOffline) {
   so.seed = 11;
   const Dataset data = synthesize(so).value().dataset;
   const std::string spec = "fusion:models=ials+itemknn,ials.factors=8,ials.threads=1";
-  auto model = make_recommender_from_spec(spec).value();
-  ASSERT_TRUE(model->fit(data).is_ok());
   const std::string file = dir.file("offline.nudge");
-  ASSERT_TRUE(save_model(*model, data.catalog().users, data.catalog().items, data.user_items(), file).is_ok());
-  const LoadedModel offline = load_model(file).value();
+  const LoadedModel offline = fit_and_save(data, spec, file);
 
-  EngineOptions o;
-  o.data_dir = dir.file("data");
-  o.model_file = file;
-  o.retrain_interval_s = 0;
-  o.retrain_after_events = 0;
+  EngineOptions o = model_file_options(dir, file);
   auto engine = std::move(Engine::open(o)).value();
   EXPECT_EQ(engine->stats().model_kind, "fusion");
   EXPECT_EQ(engine->stats().model_spec, spec_of(*offline.model));
@@ -874,17 +885,8 @@ TEST_P(ServedMatchesOffline, ATrainingUserIsServedTheOfflineTopTen) {
   so.feature_noise = 0.4;
   so.seed = 11;
   const Dataset data = synthesize(so).value().dataset;
-  auto model = make_recommender_from_spec(GetParam().spec).value();
-  ASSERT_TRUE(model->fit(data).is_ok());
-  const std::string file = dir.file("offline.nudge");
-  ASSERT_TRUE(save_model(*model, data.catalog().users, data.catalog().items, data.user_items(), file).is_ok());
-  const LoadedModel offline = load_model(file).value();
-  EngineOptions o;
-  o.data_dir = dir.file("data");
-  o.model_file = file;
-  o.retrain_interval_s = 0;
-  o.retrain_after_events = 0;
-  auto engine = std::move(Engine::open(o)).value();
+  const LoadedModel offline = fit_and_save(data, GetParam().spec, dir.file("offline.nudge"));
+  auto engine = std::move(Engine::open(model_file_options(dir, dir.file("offline.nudge")))).value();
   ASSERT_TRUE(import_dataset(*engine, data).is_ok());
   std::vector<float> scratch;
   std::vector<ScoredItem> top;

@@ -122,14 +122,36 @@ class TwoTowerModel : public Recommender {
   // for the gradient check.
   double batch_loss(const UserBatch& batch, Gradient* grad) const;
   // A chunk of users of the softmax loss: each one's attribute tokens, input items (the
-  // tower) and held-out target items, and which items train without their ID token.
+  // tower) and held-out target items.
   struct SoftmaxChunk {
     std::vector<std::vector<uint32_t>> user_tokens, inputs, targets;
-    std::vector<uint8_t> drop_ids;  // per item
   };
-  // scale x the summed -log softmax of each target over every item but the user's inputs,
-  // and (grad not null, resized by the caller) its gradient. Exposed for the gradient check.
-  double softmax_loss(const SoftmaxChunk& chunk, float scale, Gradient* grad) const;
+  // Every item as a batch's chunks see it, under the batch's ID dropout (drop_ids, per item):
+  // output vectors, biases and input vectors (read by the user tower).
+  struct SoftmaxItems {
+    std::vector<uint8_t> drop_ids;
+    FactorMatrix vectors, inputs;
+    std::vector<float> biases;
+  };
+  // A chunk's gradient with respect to those, per item (summed over chunks, then spread to
+  // the items' tokens once).
+  struct SoftmaxItemGradient {
+    FactorMatrix vectors, inputs;
+    // An Eigen vector, aligned as the matrices are: a colwise sum into an unaligned buffer
+    // takes Eigen's scalar path for the first columns and rounds differently run to run.
+    Eigen::RowVectorXf biases;
+    void reset(uint32_t items, Eigen::Index factors);
+  };
+  void softmax_items(SoftmaxItems* items) const;  // from items->drop_ids
+  // scale x the summed -log softmax of each target over every item but the user's inputs
+  // (and items never taken in training). With gradients (both not null): adds the attribute
+  // tokens' gradient into *grad and the items' into *item_grad.
+  double softmax_chunk_loss(const SoftmaxChunk& chunk, const SoftmaxItems& items, float scale, Gradient* grad,
+                            SoftmaxItemGradient* item_grad) const;
+  // Adds an item gradient into the rows of the items' tokens (output and input rows).
+  void spread_item_gradient(const SoftmaxItems& items, const SoftmaxItemGradient& item_grad, Gradient* grad) const;
+  // The three together for one chunk, as training computes them: for the gradient check.
+  double softmax_loss(const SoftmaxChunk& chunk, std::span<const uint8_t> drop_ids, float scale, Gradient* grad) const;
   const TwoTowerOptions& options() const { return options_; }
   // auto trains with softmax up to this many items: its cost grows with the catalogue.
   static constexpr uint32_t kSoftmaxItems = 20'000;
@@ -195,6 +217,7 @@ class TwoTowerModel : public Recommender {
   // Adam epochs of the softmax loss from the current embeddings (two_tower_softmax.cc).
   void train_softmax_epochs(const Dataset& train, int64_t epochs, Rng& rng);
   void run_epochs(const Dataset& train, int64_t epochs, Rng& rng);  // by the loss used
+  int64_t epochs_to_run() const;                                    // options().epochs, or the loss's default when 0
   // Every item's score for the user tower u (scores.size() == num_items()).
   void score_items(const Eigen::VectorXf& u, std::span<float> scores) const;
   // Samples the pairs of user u's batch (WARP: against the epoch's cached item vectors).
