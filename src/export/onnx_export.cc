@@ -308,8 +308,8 @@ std::string ials_history_scores(GraphBuilder& g, const IalsModel& m, bool int8, 
 }
 
 // The two-tower user tower over token IDs: mean of the user's attribute token embeddings
-// plus the mean of the tower items' input rows (item vectors for warp and bpr models);
-// scores = u . v_i + b_i.
+// plus the sum of the tower items' input rows (item vectors for warp and bpr models) over
+// their count^pooling; scores = u . v_i + b_i.
 std::string two_tower_history_scores(GraphBuilder& g, const TwoTowerModel& m, bool int8, const std::string& prefix) {
   const FactorMatrix& e = m.token_embeddings();
   const FactorMatrix& v = m.item_vectors();
@@ -320,13 +320,18 @@ std::string two_tower_history_scores(GraphBuilder& g, const TwoTowerModel& m, bo
   const std::string read =
       m.input_base() ? g.floats(prefix + "item_inputs", row_major(h), {h.rows(), h.cols()}) : items;
   const std::string one = g.scalar("one", 1.f);
-  auto mean_rows = [&](const std::string& input, const std::string& table) {
+  // The rows' sum over max(count, 1)^exponent: the mean for exponent 1.
+  auto pooled_rows = [&](const std::string& input, const std::string& table, float exponent) {
     const PaddedIndices p = unpad(g, input);
     const std::string sum = weighted_row_sum(g, p.valid, g.gather_rows(table, p.index));
-    return g.op("Div", {sum, g.op("Max", {g.reduce_sum(p.valid, 1, true), one})}, input + "_mean");
+    std::string count = g.op("Max", {g.reduce_sum(p.valid, 1, true), one});
+    if (exponent != 1.f) count = g.op("Pow", {count, g.scalar(prefix + "pooling", exponent)});
+    return g.op("Div", {sum, count}, input + "_pooled");
   };
-  const std::string u =
-      g.op("Add", {mean_rows("user_tokens", embeddings), mean_rows("recent_items", read)}, "user_tower");
+  const std::string u = g.op("Add",
+                             {pooled_rows("user_tokens", embeddings, 1.f),
+                              pooled_rows("recent_items", read, static_cast<float>(m.options().pooling))},
+                             "user_tower");
   const std::span<const float> bias = m.item_biases();
   const std::string out =
       g.op("Gemm", {u, items, g.floats(prefix + "item_bias", bias, {static_cast<int64_t>(bias.size())})}, "dot");

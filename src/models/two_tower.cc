@@ -32,9 +32,14 @@ const ParamTable<TwoTowerOptions>& TwoTowerOptions::parameters() {
                  "positive (0 = 1)"),
       T::number("holdout", &TwoTowerOptions::holdout, 0.01, 0.99,
                 "softmax: share of each user's items held out as targets each epoch (at least one)"),
+      T::number("attributes_only", &TwoTowerOptions::attributes_only, 0, 1,
+                "softmax: chance a user with attributes trains on them alone, every item a target (users served "
+                "from attributes)"),
       T::integer("history", &TwoTowerOptions::history, 0, 10000,
                  "items in the user tower: 0 = all of the user's items, else the most recent (the server keeps 64 "
                  "per user)"),
+      T::number("pooling", &TwoTowerOptions::pooling, 0, 1,
+                "the user tower sums its n items over n^pooling: 1 = their mean, 0.5 = 1/sqrt(n) as SVD++"),
       T::integer("buckets", &TwoTowerOptions::buckets, 1, 1000, "quantile buckets per numeric feature"),
       T::integer("threads", &TwoTowerOptions::threads, 0, 1024, "0 = all cores"),
       T::integer("seed", &TwoTowerOptions::seed, 0, INT64_MAX, "random seed"),
@@ -153,7 +158,7 @@ Eigen::VectorXf TwoTowerModel::user_vector(std::span<const uint32_t> user_tokens
   if (!history.empty()) {
     Eigen::VectorXf h = Eigen::VectorXf::Zero(embeddings_.cols());
     for (uint32_t i : history) h += history_vectors().row(i).transpose();
-    u += h / static_cast<float>(history.size());
+    u += h / pooling_norm(history.size());
   }
   return u;
 }
@@ -241,8 +246,8 @@ double TwoTowerModel::batch_loss(const UserBatch& b, Gradient* grad) const {
     const bool in_history = it != b.history.end();
     const size_t mh = m - (in_history ? 1 : 0);
     u = eu;
-    if (mh > 0 && in_history) u += (hsum - hv.col(at)) / static_cast<float>(mh);
-    else if (mh > 0) u += hsum / static_cast<float>(mh);
+    if (mh > 0 && in_history) u += (hsum - hv.col(at)) / pooling_norm(mh);
+    else if (mh > 0) u += hsum / pooling_norm(mh);
     float bp = 0, bn = 0;
     item_tokens(pair.positive, pair.drop_ids, &tp);
     item_tokens(pair.negative, pair.drop_ids, &tn);
@@ -273,8 +278,8 @@ double TwoTowerModel::batch_loss(const UserBatch& b, Gradient* grad) const {
     du.noalias() = g * (vp - vn);
     user_grad += du;
     if (mh > 0) {
-      all += du / static_cast<float>(mh);
-      if (in_history) left_out.col(at) += du / static_cast<float>(mh);
+      all += du / pooling_norm(mh);
+      if (in_history) left_out.col(at) += du / pooling_norm(mh);
     }
   }
   if (!grad) return total;
@@ -444,7 +449,7 @@ Status TwoTowerModel::fit(const Dataset& train) {
   Rng rng(static_cast<uint64_t>(options_.seed));
   allocate(tokens, rng);
   losses_.clear();
-  run_epochs(train, epochs_to_run(), rng);
+  run_epochs(train, epochs_to_run(), 1.f, rng);
   return Status::ok();
 }
 
@@ -453,8 +458,8 @@ int64_t TwoTowerModel::epochs_to_run() const {
   return loss_used_ == "softmax" ? 40 : 20;
 }
 
-void TwoTowerModel::run_epochs(const Dataset& train, int64_t epochs, Rng& rng) {
-  if (loss_used_ == "softmax") train_softmax_epochs(train, epochs, rng);
+void TwoTowerModel::run_epochs(const Dataset& train, int64_t epochs, float start_rate, Rng& rng) {
+  if (loss_used_ == "softmax") train_softmax_epochs(train, epochs, start_rate, rng);
   else train_epochs(train, epochs, rng);
 }
 
@@ -491,7 +496,8 @@ Status TwoTowerModel::fit_warm(const Dataset& train) {
         carry(old_input_base + old_items[i], input_base_ + item_id_token_[i]);
   }
   for (uint32_t t = 0; t < old.user_features; ++t) carry(old.user_base + t, layout_.user_base + t);
-  run_epochs(train, std::max<int64_t>(1, epochs_to_run() / 5), rng);
+  const int64_t warm_epochs = std::max<int64_t>(1, epochs_to_run() / 5);
+  run_epochs(train, warm_epochs, static_cast<float>(warm_epochs) / static_cast<float>(epochs_to_run()), rng);
   release_training_state();  // kept for one warm start only: it is as large as the embeddings
   return Status::ok();
 }
@@ -727,12 +733,15 @@ Status TwoTowerModel::load_state(ModelReader& in) {
     NUDGE_RETURN_IF_ERROR(in.u32(&user_index_.base, "twotower: user feature base"));
     NUDGE_RETURN_IF_ERROR(user_index_.load(in, tokens));
   }
-  id_plus_features_ = false;
-  if (in.remaining() > 0) {
+  // Files from before the marker end here: items the mean of all their tokens, the tower the
+  // mean of its items.
+  id_plus_features_ = in.remaining() > 0;
+  if (id_plus_features_) {
     uint32_t marker = 0;
     NUDGE_RETURN_IF_ERROR(in.u32(&marker, "twotower: item composition"));
     if (marker != kCompositionMarker) return in.corrupt("twotower: item composition", "bad marker");
-    id_plus_features_ = true;
+  } else {
+    options_.pooling = 1.0;
   }
   set_shape(users, item_token_lists_.num_rows);
   refresh_item_vectors();

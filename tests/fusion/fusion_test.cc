@@ -84,10 +84,12 @@ TEST(FusionTest, BeatsEachSingleModelWhenTheSignalIsSplit) {
   std::printf("NDCG@10: ials %.4f, twotower %.4f, fusion weighted %.4f, fusion learned %.4f\n", ials, tower, weighted,
               learned);
   const double best = std::max(ials, tower);
-  // Since the two-tower model trains per user with WARP it carries more of the signal on its
-  // own (0.411 here, iALS 0.350), so both fusions' margins over it are small: weighted 0.428,
-  // learned 0.422.
-  EXPECT_GT(weighted, 1.02 * best);
+  // Since the two-tower model reads all of a user's items (issue 30) it is itself a strong CF
+  // model (0.406 here, iALS 0.350) whose scores follow iALS's closely, so the tuned weighted
+  // average gains little over it (0.412; it gained 4 % over the WARP model of before, 0.428
+  // against 0.411) while the learned stacker, which weighs the parts by history length,
+  // still gains more than 2 % (0.423).
+  EXPECT_GT(weighted, best);
   EXPECT_GT(learned, 1.02 * best);
   // The stacking weight of each part at history length h is w_k + w_{2+k} h (h in [0, 1]).
   const auto& w = static_cast<const FusionModel&>(*learned_model).weights();

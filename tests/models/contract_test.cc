@@ -192,7 +192,7 @@ const std::vector<Case> kRankingCases = {
     Case{"ials:factors=16,iterations=10,cg_steps=0,reg_exponent=1"}, Case{"bpr:factors=16,epochs=40,threads=1"},
     Case{"bpr:factors=16,epochs=40,sampling=adaptive,threads=1"}, Case{"ease:regularization=50"},
     Case{"neumf:epochs=8,threads=1,batch_size=32"}, Case{"gmf:epochs=8,threads=1,batch_size=32"},
-    Case{"mlp:epochs=8,threads=1,batch_size=32"}, Case{"twotower:factors=16,epochs=4,history=5,threads=1"},
+    Case{"mlp:epochs=8,threads=1,batch_size=32"}, Case{"twotower:factors=16,epochs=8,history=5,threads=1"},
     // A next-item model on order-blind data: the whole history, popularity mixed in.
     Case{"transition:window=50,decay=0.95,popularity_weight=0.3"},
     Case{"transition:window=50,decay=0.95,popularity_weight=0.3,max_successors=20"},

@@ -268,9 +268,9 @@ TEST(TwoTowerTest, AWarmStartCarriesTheEarlierFit) {
 
 // On data shaped like MovieLens-1M (the small preset: long histories, weak multi-label
 // genres and user attributes, most timestamps tied), the feature model ranks each user's
-// newest item within 15 % of iALS (it measured 93 %) and well above popularity, and the
-// default fusion of the two is about as good as the better of them (issue 30: the old
-// two-tower model was at 60 % of iALS on the real set).
+// newest item as well as iALS (measured: 0.1085 against 0.1068) and well above popularity,
+// and the default fusion of the two is about as good as the better of them (issue 30: the
+// old two-tower model was at 60 % of iALS on the real set).
 TEST(TwoTowerTest, OnMovieLensShapedDataItStandsWithIals) {
   const SynthData s = synthesize(SynthOptions::movielens_1m(0.25)).value();
   const TrainTest tt = split(s.dataset, {.method = SplitMethod::kLeaveLastOut}).value();
@@ -282,7 +282,7 @@ TEST(TwoTowerTest, OnMovieLensShapedDataItStandsWithIals) {
   const double pop = ndcg("popularity"), ials = ndcg("ials"), tower = ndcg("twotower"), fusion = ndcg("fusion");
   std::printf("NDCG@10 on the small MovieLens-shaped preset: popularity %.4f, ials %.4f, twotower %.4f, fusion %.4f\n",
               pop, ials, tower, fusion);
-  EXPECT_GT(tower, 0.85 * ials);
+  EXPECT_GT(tower, 0.98 * ials);
   EXPECT_GT(tower, 1.3 * pop);
   EXPECT_GE(fusion, 0.98 * std::max(ials, tower));
 }

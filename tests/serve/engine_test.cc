@@ -741,9 +741,9 @@ INSTANTIATE_TEST_SUITE_P(Served, EngineItemFeatureKinds,
                          [](const auto& param) { return param.param.substr(0, param.param.find(':')); });
 
 INSTANTIATE_TEST_SUITE_P(Served, EngineFeatureKinds,
-                         ::testing::Values("twotower:factors=16,epochs=8,threads=1",
+                         ::testing::Values("twotower:factors=16,epochs=20,threads=1",
                                            "fusion:models=ials+twotower,ials.factors=16,ials.threads=1,"
-                                           "twotower.factors=16,twotower.epochs=8,twotower.threads=1"),
+                                           "twotower.factors=16,twotower.epochs=20,twotower.threads=1"),
                          [](const auto& param) { return param.param.substr(0, param.param.find(':')); });
 
 // The served two-tower user tower reads the `history` most recent items (as in training), not

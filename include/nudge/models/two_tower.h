@@ -4,9 +4,12 @@
 // multi-valued tags, numeric fields cut into quantile buckets). One embedding per token.
 //   item tower  v_i = e_ID + mean of the item's feature token embeddings (the features' mean
 //               alone for an item without an ID token: cold); bias b_i likewise
-//   user tower  u   = mean of the user's attribute token embeddings + mean of v_h over the
-//                     user's items h: all of them (history = 0, the default), or the
-//                     `history` most recent
+//   user tower  u   = mean of the user's attribute token embeddings + the sum of p_h over
+//                     the user's n items h, divided by n^pooling (1: their mean; 0.5: the
+//                     1/sqrt(n) of SVD++; default 0.75, so a long history speaks a little
+//                     louder than a short one); all of the items (history = 0, the default)
+//                     or the `history` most recent. p_h is the item composed as v_h is, from
+//                     input rows of its own (softmax), or v_h itself (warp, bpr)
 //   score       s(u, i) = u . v_i + b_i
 // A user has no ID token: the tower is their attributes and their items, so a user served
 // from a UserHistory (the server's items and attributes) gets exactly the tower evaluated
@@ -17,8 +20,9 @@
 //   softmax  (auto's choice up to 20,000 items) each epoch holds out a `holdout` share of
 //            every user's items and, from the tower over the rest, scores every item: the
 //            multinomial log-likelihood of the held-out items (Liang et al. 2018), the
-//            user's other items masked out. Batches of users, Adam, gradient buffers per
-//            fixed chunk summed in order (a seeded fit is the same on any thread count).
+//            user's other items masked out. Batches of users, Adam with the learning rate
+//            decaying linearly to zero over the epochs, gradient buffers per fixed chunk
+//            summed in order (a seeded fit is the same on any thread count).
 //   warp     (auto's choice above) a pool of max(`negatives`, positives) uniform candidates
 //            (default 100) is scored once per user; each positive is paired with a random
 //            violator, a candidate scoring within a margin of 1 of it, and the hinge
@@ -29,10 +33,12 @@
 //   bpr      `negatives` uniform negatives per positive (default 1), -log sigmoid(s(u,p) - s(u,n))
 // During training item ID tokens are dropped with probability `id_dropout`, so features must
 // carry the signal on their own: an item with no interactions (cold start) is scored from
-// its features, a new user from their attributes (softmax trains such users too: a user
-// whose single item is held out), and a user with a single event from that event.
+// its features. With probability `attributes_only` (softmax) a user with attributes trains
+// on them alone, every item a target, so a new user is scored from their attributes; a user
+// with a single event is scored from that event.
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -48,13 +54,15 @@ struct TwoTowerOptions {
   int64_t epochs = 0;         // 0: the loss's default (softmax 40, warp and bpr 20)
   double learning_rate = 0;   // 0: the loss's default (softmax 0.02 for Adam, warp and bpr 0.05 for Adagrad)
   double regularization = 0;  // L2 on the rows a step updates
-  double id_dropout = 0.1;
+  double id_dropout = 0.15;
   std::string loss = "auto";  // auto, softmax, warp, bpr
   // warp: least candidates in a user's pool; bpr: negatives per positive. 0: 100 for warp, 1 for bpr.
   int64_t negatives = 0;
-  double holdout = 0.2;  // softmax: share of a user's items held out as targets each epoch
-  int64_t history = 0;   // items in the user tower: 0 = all, else the most recent
-  int64_t buckets = 8;   // quantile buckets per numeric feature
+  double holdout = 0.2;          // softmax: share of a user's items held out as targets each epoch
+  double attributes_only = 0.2;  // softmax: chance a user with attributes trains on them alone
+  int64_t history = 0;           // items in the user tower: 0 = all, else the most recent
+  double pooling = 0.75;         // the tower's items are summed over (their count)^pooling
+  int64_t buckets = 8;           // quantile buckets per numeric feature
   int64_t threads = 0;
   int64_t seed = 42;
   static Result<TwoTowerOptions> from_params(const Params& params);
@@ -179,6 +187,10 @@ class TwoTowerModel : public Recommender {
   // Items as the user tower reads them: rows of their own (softmax), else item_vectors().
   const FactorMatrix& history_vectors() const { return input_base_ ? item_inputs_ : item_vectors_; }
   uint32_t input_base() const { return input_base_; }
+  // What the sum of a user's n tower items is divided by: n^pooling (1 for none).
+  float pooling_norm(size_t n) const {
+    return n == 0 ? 1.f : std::pow(static_cast<float>(n), static_cast<float>(options_.pooling));
+  }
   // What score_user uses for a training user: its attribute tokens (and its ID token, in
   // files from before users had none) and tower items, and the user tower over them (ONNX export).
   std::span<const uint32_t> user_tokens(uint32_t user) const { return user_token_lists_.row_indices(user); }
@@ -215,9 +227,11 @@ class TwoTowerModel : public Recommender {
   // Adagrad epochs (warp, bpr) from the current embeddings and accumulators.
   void train_epochs(const Dataset& train, int64_t epochs, Rng& rng);
   // Adam epochs of the softmax loss from the current embeddings (two_tower_softmax.cc).
-  void train_softmax_epochs(const Dataset& train, int64_t epochs, Rng& rng);
-  void run_epochs(const Dataset& train, int64_t epochs, Rng& rng);  // by the loss used
-  int64_t epochs_to_run() const;                                    // options().epochs, or the loss's default when 0
+  // The learning rate starts at options' rate x start_rate and decays linearly to zero: a
+  // warm start continues at the rate the schedule's last fifth would have had.
+  void train_softmax_epochs(const Dataset& train, int64_t epochs, float start_rate, Rng& rng);
+  void run_epochs(const Dataset& train, int64_t epochs, float start_rate, Rng& rng);  // by the loss used
+  int64_t epochs_to_run() const;  // options().epochs, or the loss's default when 0
   // Every item's score for the user tower u (scores.size() == num_items()).
   void score_items(const Eigen::VectorXf& u, std::span<float> scores) const;
   // Samples the pairs of user u's batch (WARP: against the epoch's cached item vectors).

@@ -40,6 +40,7 @@ class RowAdam {
   RowAdam(size_t rows, size_t dim, AdamOptions options)
       : options_(options), dim_(dim), m_(rows * dim, 0.f), v_(rows * dim, 0.f), t_(rows, 0) {}
   void step_row(size_t row, float* param_row, const float* grad_row);
+  void set_learning_rate(float rate) { options_.learning_rate = rate; }  // a schedule's step
 
  private:
   AdamOptions options_;
