@@ -232,13 +232,25 @@ class Model {
       parallel_for(
           count, resolve_threads(threads),
           [&](size_t begin, size_t end, int) {
-            std::vector<float> scores(num_items());
-            std::vector<uint32_t> seen, history_items;
+            // Training users go through score_users a block at a time (one matrix product for
+            // the factor models); users folded in from their row, one at a time.
+            const size_t items = num_items(), block = score_block_users(num_items());
+            std::vector<float> block_scores, history_scores(items);
+            std::vector<uint32_t> block_users, seen, history_items;
             std::vector<float> history_weights;
             std::vector<ScoredItem> best;
+            size_t next_row = 0;  // the block's next row of block_scores
+            auto from_row = [&](size_t k) { return rows && (recalculate || ids[k] >= num_users()); };
             for (size_t k = begin; k < end; ++k) {
+              if ((k - begin) % block == 0) {
+                block_users.clear();
+                for (size_t j = k; j < std::min(end, k + block); ++j)
+                  if (!from_row(j)) block_users.push_back(static_cast<uint32_t>(ids[j]));
+                block_scores.resize(block_users.size() * items);
+                model_->score_users(block_users, block_scores);
+                next_row = 0;
+              }
               const auto user = static_cast<uint32_t>(ids[k]);
-              const bool from_row = rows && (recalculate || ids[k] >= num_users());
               seen.clear();
               if (rows) {
                 for (int32_t i : rows->row_indices(static_cast<uint32_t>(k))) seen.push_back(static_cast<uint32_t>(i));
@@ -246,13 +258,15 @@ class Model {
                 const auto trained = history_.row_indices(user);
                 seen.assign(trained.begin(), trained.end());
               }
-              if (from_row) {
+              std::span<const float> scores;
+              if (from_row(k)) {
                 history_items.assign(seen.begin(), seen.end());
                 const auto w = rows->row_values(static_cast<uint32_t>(k));
                 history_weights.assign(w.begin(), w.end());
-                model_->score_history(history_items, history_weights, scores);
+                model_->score_history(history_items, history_weights, history_scores);
+                scores = history_scores;
               } else {
-                model_->score_user(user, scores);
+                scores = std::span<const float>(block_scores).subspan(next_row++ * items, items);
               }
               std::sort(seen.begin(), seen.end());
               top_k(scores, width, filter_seen ? std::span<const uint32_t>(seen) : std::span<const uint32_t>(), &best);
@@ -262,7 +276,7 @@ class Model {
               }
             }
           },
-          16);
+          kScoreBlockUsers);
     }
     return py::make_tuple(out_ids, out_scores);
   }
@@ -286,10 +300,15 @@ class Model {
       parallel_for(
           count, resolve_threads(threads),
           [&](size_t begin, size_t end, int) {
-            for (size_t k = begin; k < end; ++k)
-              model_->score_user(static_cast<uint32_t>(ids[k]), std::span<float>(data + k * items, items));
+            std::vector<uint32_t> block;
+            for (size_t k = begin; k < end; k += block.size()) {
+              block.clear();
+              for (size_t j = k; j < std::min(end, k + score_block_users(num_items())); ++j)
+                block.push_back(static_cast<uint32_t>(ids[j]));
+              model_->score_users(block, std::span<float>(data + k * items, block.size() * items));
+            }
           },
-          16);
+          kScoreBlockUsers);
     }
     return out;
   }

@@ -61,6 +61,7 @@ class FusionModel : public Recommender {
   Status fit(const Dataset& train) override;
   void release_training_state() override;
   void score_user(uint32_t user, std::span<float> scores) const override;
+  void score_users(std::span<const uint32_t> users, std::span<float> scores) const override;
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
   // Described items: each component with a feature view scores them, normalised against
@@ -103,6 +104,8 @@ class FusionModel : public Recommender {
   std::vector<float> user_history_;  // log-scaled history length in [0, 1]
   float history_scale_ = 1.f;        // log(1 + longest history), for fold-in users
   void combine(const std::vector<std::vector<float>>& normalised, float history, std::span<float> out) const;
+  // The same with component k's normalised scores at normalised[k] (out.size() of them).
+  void combine_rows(const float* const* normalised, float history, std::span<float> out) const;
   // The same for items outside the catalogue (no popularity).
   void combine_described(const std::vector<std::vector<float>>& normalised, float history, std::span<float> out) const;
   float history_feature(size_t items) const;  // h for a history of this length

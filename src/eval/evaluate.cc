@@ -94,16 +94,17 @@ EvalResult evaluate_full_ranking(const Recommender& model, const Dataset& train,
   parallel_for(
       train.num_users(), threads,
       [&](size_t begin, size_t end, int tid) {
-        std::vector<float> scores;
-        std::vector<ScoredItem> top;
-        std::vector<uint32_t> ranked;
+        RankScratch scratch;
+        std::vector<uint32_t> block_users, ranked;
         for (size_t u = begin; u < end; ++u) {
-          if (!evaluated(u, seen, truth, skipped)) continue;
-          const auto user = static_cast<uint32_t>(u);
-          recommend_for_user(model, user, kmax, seen.row_indices(user), &scores, &top);
+          if (evaluated(u, seen, truth, skipped)) block_users.push_back(static_cast<uint32_t>(u));
+        }
+        rank_users(model, block_users, kmax, &seen, &scratch, [&](size_t at, std::span<const float> scores,
+                                                            std::span<const ScoredItem> top) {
+          const uint32_t user = block_users[at];
           ranked.clear();
           for (const auto& s : top) ranked.push_back(s.item);
-          double* row = table.row(u);
+          double* row = table.row(user);
           size_t c = 0;
           for (size_t ki = 0; ki < options.ks.size(); ++ki) {
             const size_t k = options.ks[ki];
@@ -121,9 +122,9 @@ EvalResult evaluate_full_ranking(const Recommender& model, const Dataset& train,
             }
           }
           if (options.compute_auc) row[c] = auc(scores, truth.row_indices(user), seen.row_indices(user));
-        }
+        });
       },
-      16);
+      kScoreBlockUsers);
   EvalResult r;
   r.model = std::string(model.name());
   r.protocol = "full";

@@ -163,7 +163,13 @@ Result<std::unique_ptr<Recommender>> FusionModel::create(const Params& params) {
 }
 
 void FusionModel::combine(const std::vector<std::vector<float>>& z, float history, std::span<float> out) const {
-  const size_t m = z.size();
+  std::vector<const float*> rows(z.size());
+  for (size_t k = 0; k < z.size(); ++k) rows[k] = z[k].data();
+  combine_rows(rows.data(), history, out);
+}
+
+void FusionModel::combine_rows(const float* const* z, float history, std::span<float> out) const {
+  const size_t m = parts_.size();
   if (options_.method == "weighted") {
     float total = 0;
     for (float w : weights_) total += w;
@@ -426,6 +432,25 @@ void FusionModel::score_user(uint32_t user, std::span<float> scores) const {
     normalise_scores(options_.normalise, z[k]);
   }
   combine(z, user_history_[user], scores);
+}
+
+void FusionModel::score_users(std::span<const uint32_t> users, std::span<float> scores) const {
+  check_users_call(users, scores);
+  // Each component scores the whole block (one matrix product for the factor models); the
+  // rows are then normalised and combined user by user.
+  const size_t n = num_items(), m = parts_.size();
+  thread_local std::vector<float> block;  // kept: a block is megabytes, reallocating it costs page faults
+  block.resize(m * scores.size());
+  for (size_t k = 0; k < m; ++k) parts_[k]->score_users(users, std::span<float>(block).subspan(k * scores.size(), scores.size()));
+  std::vector<const float*> rows(m);
+  for (size_t r = 0; r < users.size(); ++r) {
+    for (size_t k = 0; k < m; ++k) {
+      float* row = block.data() + k * scores.size() + r * n;
+      normalise_scores(options_.normalise, std::span<float>(row, n));
+      rows[k] = row;
+    }
+    combine_rows(rows.data(), user_history_[users[r]], scores.subspan(r * n, n));
+  }
 }
 
 void FusionModel::release_training_state() {

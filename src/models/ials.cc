@@ -190,6 +190,14 @@ void IalsModel::score_user(uint32_t user, std::span<float> scores) const {
       items_ * users_.row(user).transpose();
 }
 
+void IalsModel::score_users(std::span<const uint32_t> users, std::span<float> scores) const {
+  check_users_call(users, scores);
+  FactorMatrix block(static_cast<Eigen::Index>(users.size()), items_.cols());
+  for (size_t r = 0; r < users.size(); ++r) block.row(static_cast<Eigen::Index>(r)) = users_.row(users[r]);
+  score_by_product(block.data(), users.size(), items_.data(), num_items(), static_cast<size_t>(items_.cols()), nullptr,
+                   scores.data());
+}
+
 void IalsModel::score_user_items(uint32_t user, std::span<const uint32_t> items, std::span<float> out) const {
   NUDGE_CHECK(user < num_users() && items.size() == out.size(), "ials: bad score_user_items call");
   for (size_t k = 0; k < items.size(); ++k) {

@@ -1,5 +1,6 @@
 #include "nudge/recommender.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace nudge {
@@ -24,6 +25,18 @@ void Recommender::score_user_items(uint32_t user, std::span<const uint32_t> item
   }
 }
 
+void Recommender::score_users(std::span<const uint32_t> users, std::span<float> scores) const {
+  check_users_call(users, scores);
+  for (size_t r = 0; r < users.size(); ++r) score_user(users[r], scores.subspan(r * num_items_, num_items_));
+}
+
+void Recommender::check_users_call(std::span<const uint32_t> users, std::span<float> scores) const {
+  NUDGE_CHECK(scores.size() == users.size() * num_items_,
+              std::string(name()) + ": scores span must have users x num_items entries");
+  for (uint32_t u : users)
+    NUDGE_CHECK(u < num_users_, std::string(name()) + ": user index " + std::to_string(u) + " out of range");
+}
+
 void Recommender::check_user_call(uint32_t user, std::span<float> scores) const {
   NUDGE_CHECK(user < num_users_, std::string(name()) + ": user index " + std::to_string(user) + " out of range");
   NUDGE_CHECK(scores.size() == num_items_, std::string(name()) + ": scores span must have num_items entries");
@@ -41,6 +54,27 @@ void recommend_for_user(const Recommender& model, uint32_t user, size_t k, std::
   scratch->resize(model.num_items());
   model.score_user(user, *scratch);
   top_k(*scratch, k, exclude_sorted, out);
+}
+
+size_t score_block_users(uint32_t num_items) {
+  constexpr size_t kBudget = size_t{4} << 20;  // floats: 16 MB
+  return std::clamp<size_t>(kBudget / std::max<uint32_t>(num_items, 1), 1, kScoreBlockUsers);
+}
+
+void rank_users(const Recommender& model, std::span<const uint32_t> users, size_t k, const CsrMatrix* exclude,
+                RankScratch* scratch, const RankedUserVisitor& visit) {
+  const size_t n = model.num_items(), rows = score_block_users(model.num_items());
+  scratch->scores.resize(std::min(users.size(), rows) * n);
+  for (size_t begin = 0; begin < users.size(); begin += rows) {
+    const auto block = users.subspan(begin, std::min(rows, users.size() - begin));
+    const std::span<float> scores(scratch->scores.data(), block.size() * n);
+    model.score_users(block, scores);
+    for (size_t r = 0; r < block.size(); ++r) {
+      const auto row = scores.subspan(r * n, n);
+      top_k(row, k, exclude ? exclude->row_indices(block[r]) : std::span<const uint32_t>(), &scratch->top);
+      visit(begin + r, row, scratch->top);
+    }
+  }
 }
 
 void cosine_neighbours(const float* v, uint32_t num_items, uint32_t dim, uint32_t item, size_t k,

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "nudge/log.h"
+#include "nudge/models/factors.h"
 #include "nudge/nn/adam.h"
 #include "nudge/nn/softmax_loss.h"
 #include "nudge/parallel.h"
@@ -430,6 +431,14 @@ std::vector<float> SasrecModel::score_sequence(std::span<const uint32_t> sequenc
 void SasrecModel::score_user(uint32_t user, std::span<float> scores) const {
   check_user_call(user, scores);
   score_sequence(user_sequence(user), scores);
+}
+
+void SasrecModel::score_users(std::span<const uint32_t> users, std::span<float> scores) const {
+  check_users_call(users, scores);
+  const auto d = static_cast<size_t>(options_.factors);
+  std::vector<float> block(users.size() * d);
+  for (size_t r = 0; r < users.size(); ++r) encode(user_sequence(users[r]), std::span<float>(block).subspan(r * d, d));
+  score_by_product(block.data(), users.size(), item_table_.data(), num_items(), d, nullptr, scores.data());
 }
 
 void SasrecModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,

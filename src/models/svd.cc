@@ -117,6 +117,19 @@ void SvdModel::score_user(uint32_t user, std::span<float> scores) const {
   predict_all(user_vector(user), user_bias_[user], scores);
 }
 
+void SvdModel::score_users(std::span<const uint32_t> users, std::span<float> scores) const {
+  check_users_call(users, scores);
+  // Rating predictions: mean + b_u + b_i + q_i . p_u; the per-user constant goes in after.
+  FactorMatrix block(static_cast<Eigen::Index>(users.size()), items_.cols());
+  for (size_t r = 0; r < users.size(); ++r) block.row(static_cast<Eigen::Index>(r)) = user_vector(users[r]).transpose();
+  score_by_product(block.data(), users.size(), items_.data(), num_items(), static_cast<size_t>(items_.cols()),
+                   item_bias_.data(), scores.data());
+  for (size_t r = 0; r < users.size(); ++r) {
+    const float shift = mean_ + user_bias_[users[r]];
+    for (float& s : scores.subspan(r * num_items(), num_items())) s += shift;
+  }
+}
+
 void SvdModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
                              std::span<float> scores) const {
   check_history_call(items, weights, scores);

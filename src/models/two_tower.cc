@@ -586,6 +586,15 @@ void TwoTowerModel::score_user(uint32_t user, std::span<float> scores) const {
   score_items(training_user_vector(user), scores);
 }
 
+void TwoTowerModel::score_users(std::span<const uint32_t> users, std::span<float> scores) const {
+  check_users_call(users, scores);
+  FactorMatrix block(static_cast<Eigen::Index>(users.size()), item_vectors_.cols());
+  for (size_t r = 0; r < users.size(); ++r)
+    block.row(static_cast<Eigen::Index>(r)) = training_user_vector(users[r]).transpose();
+  score_by_product(block.data(), users.size(), item_vectors_.data(), num_items(),
+                   static_cast<size_t>(item_vectors_.cols()), item_bias_.data(), scores.data());
+}
+
 void TwoTowerModel::score_history(std::span<const uint32_t> items, std::span<const float> weights,
                                   std::span<float> scores) const {
   check_history_call(items, weights, scores);

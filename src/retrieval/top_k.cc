@@ -8,6 +8,7 @@ namespace nudge {
 
 namespace {
 constexpr auto kBetter = ranks_before<ScoredItem>;
+constexpr uint32_t kGroup = 64;  // one AVX-512 register of floats, two AVX2 ones
 }  // namespace
 
 void sort_best_first(std::vector<ScoredItem>* items) { std::sort(items->begin(), items->end(), kBetter); }
@@ -41,12 +42,28 @@ void top_k(std::span<const float> scores, size_t k, std::span<const uint32_t> ex
       std::push_heap(heap.begin(), heap.end(), kBetter);
       if (heap.size() == k) worst = heap.front().score;
     }
-    for (; i < end; ++i) {
-      if (!(scores[i] > worst)) continue;
-      std::pop_heap(heap.begin(), heap.end(), kBetter);
-      heap.back() = {i, scores[i]};
-      std::push_heap(heap.begin(), heap.end(), kBetter);
-      worst = heap.front().score;
+    while (i < end) {
+      // Sixteen at a time, a comparison the compiler vectorises: once the heap holds good
+      // items, almost no group has one above the worst, and the group is skipped whole.
+      const uint32_t stop = std::min(end, i + kGroup);
+      if (stop - i == kGroup) {
+        // An int mask over a pointer (not a bool, not scores[i + j]: a 32-bit index may wrap),
+        // the form GCC turns into packed compares.
+        const float* group = scores.data() + i;
+        int any = 0;
+        for (size_t j = 0; j < kGroup; ++j) any |= group[j] > worst ? -1 : 0;
+        if (any == 0) {
+          i = stop;
+          continue;
+        }
+      }
+      for (; i < stop; ++i) {
+        if (!(scores[i] > worst)) continue;
+        std::pop_heap(heap.begin(), heap.end(), kBetter);
+        heap.back() = {i, scores[i]};
+        std::push_heap(heap.begin(), heap.end(), kBetter);
+        worst = heap.front().score;
+      }
     }
     begin = end + 1;  // past the excluded item (or past the end)
   }

@@ -69,6 +69,43 @@ Dataset blocks() {
 
 class ContractTest : public ::testing::TestWithParam<Case> {};
 
+// score_users (users in any order, one twice) gives score_user's rows up to summation order,
+// and rank_users gives recommend_for_user's top 10 (the same scores at every rank: near-ties
+// may swap items).
+void expect_batch_matches_single(const Recommender& model, const Dataset& d, const std::string& spec) {
+  const std::vector<uint32_t> batch = {d.num_users() - 1, 0, 42, 42, 17, 300 % d.num_users()};
+  const size_t n = d.num_items();
+  std::vector<float> rows(batch.size() * n), one(n);
+  model.score_users(batch, rows);
+  double worst = 0;
+  for (size_t r = 0; r < batch.size(); ++r) {
+    model.score_user(batch[r], one);
+    for (size_t i = 0; i < n; ++i)
+      worst = std::max(worst, std::fabs(rows[r * n + i] - one[i]) / (1.0 + std::fabs(one[i])));
+  }
+  EXPECT_LT(worst, 1e-5) << spec;
+  EXPECT_ANY_THROW(model.score_users(batch, std::span<float>(rows).first(n))) << spec;
+  model.score_users({}, {});
+
+  RankScratch scratch;
+  std::vector<float> scratch_one;
+  std::vector<ScoredItem> expected;
+  size_t visited = 0;
+  rank_users(model, batch, 10, &d.user_items(), &scratch,
+             [&](size_t r, std::span<const float> scores, std::span<const ScoredItem> top) {
+               ASSERT_EQ(r, visited++);
+               ASSERT_EQ(scores.size(), n);
+               recommend_for_user(model, batch[r], 10, d.user_items().row_indices(batch[r]), &scratch_one, &expected);
+               ASSERT_EQ(top.size(), expected.size()) << spec;
+               for (size_t j = 0; j < top.size(); ++j) {
+                 EXPECT_NEAR(top[j].score, expected[j].score, 1e-5 * (1.0 + std::fabs(expected[j].score))) << spec;
+                 EXPECT_FALSE(std::binary_search(d.user_items().row_indices(batch[r]).begin(),
+                                                 d.user_items().row_indices(batch[r]).end(), top[j].item));
+               }
+             });
+  EXPECT_EQ(visited, batch.size());
+}
+
 TEST_P(ContractTest, WithheldItemOfItsCommunityRanksFirst) {
   const Dataset d = blocks();
   auto model = make(GetParam().spec);
@@ -98,7 +135,7 @@ TEST_P(ContractTest, BeatsPopularityOnPlantedData) {
 // twice per case, not once per check.
 //  - a seed fixes the model (and for the threaded models, the thread count does not matter);
 //  - k and exclusions are honoured and the ranking is sorted;
-//  - scores of a subset of items equal the full scores;
+//  - scores of a subset of items equal the full scores, batch scores the single-user ones;
 //  - save -> load gives identical answers.
 std::string with_threads_for_reproducibility(std::string spec) {
   if ((spec.starts_with("ials") || spec.starts_with("itemknn") || spec.starts_with("userknn")) &&
@@ -141,6 +178,9 @@ TEST_P(ContractTest, SameSeedSameModelWhichHonoursKSubsetsAndSaveLoad) {
   for (size_t k = 0; k < items.size(); ++k) {
     EXPECT_NEAR(some[k], all[items[k]], 1e-5 * (1.0 + std::fabs(all[items[k]]))) << spec;
   }
+
+  SCOPED_TRACE("batch scores");
+  expect_batch_matches_single(model, d, spec);
 
   SCOPED_TRACE("save and load");
   testing::TempDir dir;
@@ -269,6 +309,7 @@ TEST_P(RatingContractTest, SameSeedSubsetScoresAndSaveLoadAgree) {
     for (size_t k = 0; k < items.size(); ++k)
       EXPECT_NEAR(some[k], sa[items[k]], 1e-5 * (1.0 + std::fabs(sa[items[k]])));
   }
+  expect_batch_matches_single(*a, d, GetParam().spec);
 }
 
 const std::vector<Case> kRatingCases = {Case{"svd:factors=16,epochs=20,learning_rate=0.01"},

@@ -40,19 +40,23 @@ TEST(TopKTest, MatchesAFullSortOracle) {
 }
 
 // NaN, infinities, exclusions past the end and repeated, every k from 1 to past the
-// catalogue: the same as sorting everything.
+// catalogue: the same as sorting everything. Short catalogues, and long ones with few
+// exclusions, so that runs span the scan's groups of 64 (skipped whole when none beats the
+// worst kept), some with rising scores, where every group holds a better item.
 TEST(TopKTest, MatchesTheOracleOnEdgeScores) {
   Rng rng(9);
-  for (int trial = 0; trial < 300; ++trial) {
-    const uint32_t n = rng.uniform_index(40);
+  for (int trial = 0; trial < 600; ++trial) {
+    const bool long_runs = trial % 2 == 1, rising = trial % 4 == 3;
+    const uint32_t n = rng.uniform_index(long_runs ? 700 : 40);
     std::vector<float> s(n);
-    for (float& x : s) {
-      const uint32_t r = rng.uniform_index(10);
-      x = r == 0 ? NAN : r == 1 ? -INFINITY : r == 2 ? INFINITY : static_cast<float>(rng.uniform_index(4));
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t r = rng.uniform_index(long_runs ? 40 : 10);
+      s[i] = r == 0 ? NAN : r == 1 ? -INFINITY : r == 2 ? INFINITY
+             : rising ? static_cast<float>(i / 3) : static_cast<float>(rng.uniform_index(4));
     }
     std::vector<uint32_t> ex;
     for (uint32_t i = 0; i < n + 3; ++i)
-      if (rng.uniform() < 0.25) ex.insert(ex.end(), rng.uniform() < 0.2 ? 2 : 1, i);
+      if (rng.uniform() < (long_runs ? 0.005 : 0.25)) ex.insert(ex.end(), rng.uniform() < 0.2 ? 2 : 1, i);
     std::vector<ScoredItem> all;
     for (uint32_t i = 0; i < n; ++i)
       if (!std::isnan(s[i]) && !std::binary_search(ex.begin(), ex.end(), i)) all.push_back({i, s[i]});

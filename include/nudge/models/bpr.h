@@ -40,6 +40,7 @@ class BprModel : public Recommender {
   const Params& params() const override { return params_; }
   Status fit(const Dataset& train) override;
   void score_user(uint32_t user, std::span<float> scores) const override;
+  void score_users(std::span<const uint32_t> users, std::span<float> scores) const override;
   void score_user_items(uint32_t user, std::span<const uint32_t> items, std::span<float> out) const override;
   // Fits a user vector to the history by BPR steps with the item side fixed (seeded).
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,

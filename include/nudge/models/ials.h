@@ -37,6 +37,7 @@ class IalsModel : public Recommender {
   Status fit(const Dataset& train) override;
   Status fit_warm(const Dataset& train) override;
   void score_user(uint32_t user, std::span<float> scores) const override;
+  void score_users(std::span<const uint32_t> users, std::span<float> scores) const override;
   void score_user_items(uint32_t user, std::span<const uint32_t> items, std::span<float> out) const override;
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;

@@ -79,6 +79,7 @@ class SasrecModel : public Recommender {
   // Mean cross-entropy per training position, one per epoch run.
   std::span<const double> epoch_losses() const override { return losses_; }
   void score_user(uint32_t user, std::span<float> scores) const override;
+  void score_users(std::span<const uint32_t> users, std::span<float> scores) const override;
   // `items` taken as oldest first (the order of nudge recommend --history); weights unused.
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;

@@ -39,6 +39,7 @@ class SvdModel : public Recommender {
   bool predicts_ratings() const override { return true; }
   Status fit(const Dataset& train) override;
   void score_user(uint32_t user, std::span<float> scores) const override;
+  void score_users(std::span<const uint32_t> users, std::span<float> scores) const override;
   // Ratings of a new user from their ratings (`weights` are the rating values): the user
   // bias and vector are fitted by SGD with the items fixed (SVD++ also uses the implicit part).
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,

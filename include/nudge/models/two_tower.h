@@ -80,6 +80,7 @@ class TwoTowerModel : public Recommender {
   // Mean loss per training pair (WARP or BPR) or held-out item (softmax); a warm fit appends its epochs.
   std::span<const double> epoch_losses() const override { return losses_; }
   void score_user(uint32_t user, std::span<float> scores) const override;
+  void score_users(std::span<const uint32_t> users, std::span<float> scores) const override;
   // A user known only by a history (and no attributes): the history term alone.
   void score_history(std::span<const uint32_t> items, std::span<const float> weights,
                      std::span<float> scores) const override;
