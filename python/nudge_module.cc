@@ -252,9 +252,10 @@ class Model {
               }
               const auto user = static_cast<uint32_t>(ids[k]);
               seen.clear();
-              if (rows) {
+              const bool wants_seen = filter_seen || from_row(k);  // to exclude, or to fold in
+              if (wants_seen && rows) {
                 for (int32_t i : rows->row_indices(static_cast<uint32_t>(k))) seen.push_back(static_cast<uint32_t>(i));
-              } else if (user < history_.num_rows) {
+              } else if (wants_seen && user < history_.num_rows) {
                 const auto trained = history_.row_indices(user);
                 seen.assign(trained.begin(), trained.end());
               }

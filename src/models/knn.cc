@@ -96,13 +96,28 @@ CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& o) {
           touched.clear();
           auto idx = w.row_indices(i);
           auto val = w.row_values(i);
+          // Where the row touches a good share of the catalogue (most rows of a MovieLens-
+          // sized set), the dense row is scanned afterwards, and the inner loop has no branch;
+          // otherwise the touched columns are listed as they come.
+          size_t work = 0;
+          for (uint32_t c : idx) work += cols.row_nnz(c);
+          const bool dense = work >= n / 8;
           for (size_t k = 0; k < idx.size(); ++k) {
             auto other = cols.row_indices(idx[k]);
             auto other_val = cols.row_values(idx[k]);
-            for (size_t m = 0; m < other.size(); ++m) {
-              if (acc[other[m]] == 0.f) touched.push_back(other[m]);
-              acc[other[m]] += val[k] * other_val[m];
+            const float x = val[k];
+            if (dense) {
+              for (size_t m = 0; m < other.size(); ++m) acc[other[m]] += x * other_val[m];
+            } else {
+              for (size_t m = 0; m < other.size(); ++m) {
+                if (acc[other[m]] == 0.f) touched.push_back(other[m]);
+                acc[other[m]] += x * other_val[m];
+              }
             }
+          }
+          if (dense) {
+            for (uint32_t j = 0; j < n; ++j)
+              if (acc[j] != 0.f) touched.push_back(j);
           }
           cand.clear();
           for (uint32_t j : touched) {

@@ -1,0 +1,81 @@
+// The similarity graph against pairwise dot products: rows of every density, so that both of
+// build_similarity's accumulations run (a dense scan for rows that touch much of the
+// catalogue, a list of touched columns for the others).
+#include "nudge/models/knn.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "nudge/rng.h"
+
+namespace nudge {
+namespace {
+
+// 600 items x 5,000 users: every 50th item has 2,000 users, the others 1-9, with distinct
+// random values (no ties).
+CsrMatrix item_users() {
+  Rng rng(21);
+  std::vector<uint32_t> rows, cols;
+  std::vector<float> values;
+  for (uint32_t i = 0; i < 600; ++i) {
+    const uint32_t users = i % 50 == 0 ? 2000 : 1 + rng.uniform_index(9);
+    std::vector<uint32_t> picked;
+    while (picked.size() < users) {
+      const uint32_t u = rng.uniform_index(5000);
+      if (std::find(picked.begin(), picked.end(), u) == picked.end()) picked.push_back(u);
+    }
+    for (uint32_t u : picked) {
+      rows.push_back(i);
+      cols.push_back(u);
+      values.push_back(static_cast<float>(0.5 + rng.uniform()));
+    }
+  }
+  return CsrMatrix::from_coo(600, 5000, rows, cols, values);
+}
+
+TEST(BuildSimilarityTest, KeepsTheBestCosineNeighboursOfSparseAndDenseRows) {
+  const CsrMatrix m = item_users();
+  KnnOptions o;
+  o.neighbours = 7;
+  o.shrinkage = 0.5;
+  o.threads = 2;
+  const CsrMatrix s = build_similarity(m, o);
+  ASSERT_EQ(s.num_rows, 600u);
+  std::vector<std::vector<double>> dense(600, std::vector<double>(5000, 0.0));
+  std::vector<double> norm(600, 0.0);
+  for (uint32_t i = 0; i < 600; ++i) {
+    const auto idx = m.row_indices(i);
+    const auto val = m.row_values(i);
+    for (size_t k = 0; k < idx.size(); ++k) {
+      dense[i][idx[k]] = val[k];
+      norm[i] += static_cast<double>(val[k]) * val[k];
+    }
+    norm[i] = std::sqrt(norm[i]);
+  }
+  size_t sparse_rows_with_neighbours = 0;
+  for (uint32_t i = 0; i < 600; ++i) {
+    std::vector<ScoredItem> expected;
+    for (uint32_t j = 0; j < 600; ++j) {
+      if (j == i) continue;
+      double dot = 0;
+      for (uint32_t u : m.row_indices(i)) dot += dense[i][u] * dense[j][u];
+      if (dot != 0) expected.push_back({j, static_cast<float>(dot / (norm[i] * norm[j] + o.shrinkage))});
+    }
+    keep_best(&expected, 7);
+    const auto got = s.row_indices(i);
+    const auto got_values = s.row_values(i);
+    ASSERT_EQ(got.size(), expected.size()) << "row " << i;
+    for (size_t k = 0; k < got.size(); ++k) {
+      EXPECT_EQ(got[k], expected[k].item) << "row " << i << " rank " << k;
+      EXPECT_NEAR(got_values[k], expected[k].score, 1e-5) << "row " << i;
+    }
+    sparse_rows_with_neighbours += i % 50 != 0 && !got.empty();
+  }
+  EXPECT_GT(sparse_rows_with_neighbours, 300u);  // the touched-list path ran and found neighbours
+}
+
+}  // namespace
+}  // namespace nudge
