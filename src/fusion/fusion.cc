@@ -95,11 +95,26 @@ Result<FusionOptions> FusionOptions::from_params(const Params& p) {
 namespace {
 
 // Mean and population standard deviation: what z-scores divide by.
+// Sums in double over 8 independent lanes, which the compiler packs into vector adds: one
+// running sum is one dependent add per item, and made normalising two 54k-item score vectors
+// cost more than computing them.
+template <typename Term>
+double lane_sum(std::span<const float> s, Term term) {
+  constexpr size_t kLanes = 8;
+  double lane[kLanes] = {};
+  size_t i = 0;
+  for (; i + kLanes <= s.size(); i += kLanes) {
+    for (size_t j = 0; j < kLanes; ++j) lane[j] += term(static_cast<double>(s[i + j]));
+  }
+  double total = 0;
+  for (; i < s.size(); ++i) total += term(static_cast<double>(s[i]));
+  for (double x : lane) total += x;
+  return total;
+}
+
 std::pair<double, double> mean_and_sd(std::span<const float> s) {
-  double mean = 0, sq = 0;
-  for (float x : s) mean += x;
-  mean /= static_cast<double>(s.size());
-  for (float x : s) sq += (x - mean) * (x - mean);
+  const double mean = lane_sum(s, [](double x) { return x; }) / static_cast<double>(s.size());
+  const double sq = lane_sum(s, [mean](double x) { return (x - mean) * (x - mean); });
   return {mean, std::sqrt(sq / static_cast<double>(s.size()))};
 }
 
@@ -120,8 +135,9 @@ void normalise_scores(std::string_view method, std::span<float> s, std::span<flo
     const float l = *lo, range = *hi - *lo;
     for (float& x : extras) x = range > 0 ? (x - l) / range : 0.f;
   } else {
-    const auto [mean, sd] = mean_and_sd(s);
-    for (float& x : extras) x = sd > 0 ? static_cast<float>((x - mean) / sd) : 0.f;
+    const auto [mean, sd] = mean_and_sd(s);  // as the catalogue's scores are scaled below
+    const auto m = static_cast<float>(mean), scale = static_cast<float>(1.0 / sd);
+    for (float& x : extras) x = sd > 0 ? (x - m) * scale : 0.f;
   }
   normalise_scores(method, s);
 }
@@ -146,7 +162,9 @@ void normalise_scores(std::string_view method, std::span<float> s) {
     return;
   }
   const auto [mean, sd] = mean_and_sd(s);
-  for (float& x : s) x = sd > 0 ? static_cast<float>((x - mean) / sd) : 0.f;
+  if (!(sd > 0)) return std::fill(s.begin(), s.end(), 0.f);
+  const auto m = static_cast<float>(mean), scale = static_cast<float>(1.0 / sd);
+  for (float& x : s) x = (x - m) * scale;
 }
 
 Result<std::unique_ptr<Recommender>> FusionModel::create(const Params& params) {
