@@ -68,6 +68,19 @@ BENCHMARK(BM_BprFit64x100)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterat
 BENCHMARK(BM_BprEpoch64)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ItemKnnK20)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ItemKnnBm25K20)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The two ways build_similarity accumulates, on the same item x user matrix (itemknn's fit
+// takes the triangle here: 3,700 items).
+void similarity(benchmark::State& state, nudge::SimilarityPath path) {
+  const nudge::CsrMatrix& items = ml1m().item_users();
+  nudge::KnnOptions o;
+  o.threads = state.range(0);
+  for (auto _ : state) benchmark::DoNotOptimize(nudge::build_similarity(items, o, path).nnz());
+}
+void BM_SimilarityRows(benchmark::State& state) { similarity(state, nudge::SimilarityPath::kRows); }
+void BM_SimilarityTriangle(benchmark::State& state) { similarity(state, nudge::SimilarityPath::kTriangle); }
+BENCHMARK(BM_SimilarityRows)->Unit(benchmark::kMillisecond)->UseRealTime()->Arg(1)->Arg(2);
+BENCHMARK(BM_SimilarityTriangle)->Unit(benchmark::kMillisecond)->UseRealTime()->Arg(1)->Arg(2);
 BENCHMARK(BM_SvdFit100x20)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SvdppFit20x20)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 BENCHMARK(BM_EaseFit)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);

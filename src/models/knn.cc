@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "nudge/parallel.h"
 #include "nudge/serialize.h"
@@ -72,9 +73,9 @@ CsrMatrix weighted(const CsrMatrix& m, const KnnOptions& o) {
 
 }  // namespace
 
-CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& o) {
+CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& o, SimilarityPath path) {
   const CsrMatrix w = weighted(rows, o);
-  const CsrMatrix cols = w.transpose();  // column -> rows
+  const CsrMatrix cols = w.transpose();  // column -> rows, each column's rows ascending
   const uint32_t n = w.num_rows;
   std::vector<double> norm(n, 0.0);
   for (uint32_t r = 0; r < n; ++r) {
@@ -85,56 +86,137 @@ CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& o) {
   const bool jaccard = o.similarity == "jaccard";
   const size_t keep = o.neighbours > 0 ? static_cast<size_t>(o.neighbours) : n;
   std::vector<std::vector<ScoredItem>> kept(n);
-  parallel_for(
-      n, static_cast<int>(o.threads),
-      [&](size_t begin, size_t end, int) {
-        std::vector<float> acc(n, 0.f);
-        std::vector<uint32_t> touched;
-        std::vector<ScoredItem> cand;
-        for (size_t r = begin; r < end; ++r) {
-          const auto i = static_cast<uint32_t>(r);
-          touched.clear();
-          auto idx = w.row_indices(i);
-          auto val = w.row_values(i);
-          // Where the row touches a good share of the catalogue (most rows of a MovieLens-
-          // sized set), the dense row is scanned afterwards, and the inner loop has no branch;
-          // otherwise the touched columns are listed as they come.
-          size_t work = 0;
-          for (uint32_t c : idx) work += cols.row_nnz(c);
-          const bool dense = work >= n / 8;
-          for (size_t k = 0; k < idx.size(); ++k) {
-            auto other = cols.row_indices(idx[k]);
-            auto other_val = cols.row_values(idx[k]);
-            const float x = val[k];
-            if (dense) {
-              for (size_t m = 0; m < other.size(); ++m) acc[other[m]] += x * other_val[m];
-            } else {
-              for (size_t m = 0; m < other.size(); ++m) {
-                if (acc[other[m]] == 0.f) touched.push_back(other[m]);
-                acc[other[m]] += x * other_val[m];
+  // Row i's candidate j from their product, or nothing for a zero product.
+  auto add_candidate = [&](uint32_t i, uint32_t j, float dot, std::vector<ScoredItem>* cand) {
+    if (j == i || dot == 0.f) return;
+    double sim;
+    if (dot_only) sim = dot;
+    else if (jaccard) sim = dot / (static_cast<double>(w.row_nnz(i)) + w.row_nnz(j) - dot + o.shrinkage);
+    else sim = dot / (norm[i] * norm[j] + o.shrinkage);
+    cand->push_back({j, static_cast<float>(sim)});
+  };
+  // Row i's kept neighbours from its dense row of products: every similarity in one pass the
+  // compiler vectorises (NaN where the product is zero, and for i itself), then top_k, which
+  // skips NaN.
+  std::vector<float> norm_f(norm.begin(), norm.end()), nnz_f(n);
+  for (uint32_t r = 0; r < n; ++r) nnz_f[r] = static_cast<float>(w.row_nnz(r));
+  auto keep_dense_row = [&](uint32_t i, const float* dot, std::vector<float>* sims, std::vector<ScoredItem>* best) {
+    sims->resize(n);
+    float* s = sims->data();
+    const auto shrink = static_cast<float>(o.shrinkage), nan = std::numeric_limits<float>::quiet_NaN();
+    if (dot_only) {
+      for (uint32_t j = 0; j < n; ++j) s[j] = dot[j] != 0.f ? dot[j] : nan;
+    } else if (jaccard) {
+      const float a = nnz_f[i] + shrink;
+      for (uint32_t j = 0; j < n; ++j) s[j] = dot[j] != 0.f ? dot[j] / (a + nnz_f[j] - dot[j]) : nan;
+    } else {
+      const float a = norm_f[i];
+      for (uint32_t j = 0; j < n; ++j) s[j] = dot[j] != 0.f ? dot[j] / (a * norm_f[j] + shrink) : nan;
+    }
+    s[i] = nan;
+    top_k(*sims, keep, {}, best);
+    kept[i] = *best;
+  };
+  constexpr uint32_t kTriangleRows = 4096;  // a 64 MB matrix
+  if (path == SimilarityPath::kTriangle || (path == SimilarityPath::kAuto && n <= kTriangleRows)) {
+    // Where row i sits in each of its columns (the transpose lists a column's rows in row
+    // order, so it is a running count): the rows after i in that column start one past it.
+    std::vector<uint32_t> place(w.nnz());
+    {
+      std::vector<uint32_t> count(w.num_cols, 0);
+      for (uint64_t k = 0; k < w.nnz(); ++k) place[k] = count[w.indices[k]]++;
+    }
+    std::vector<float> dots(size_t{n} * n);
+    parallel_for(
+        n, static_cast<int>(o.threads),
+        [&](size_t begin, size_t end, int) {
+          std::vector<float> acc(n, 0.f);  // in L1 while the row accumulates, then copied
+          for (size_t r = begin; r < end; ++r) {
+            const auto i = static_cast<uint32_t>(r);
+            auto idx = w.row_indices(i);
+            auto val = w.row_values(i);
+            for (size_t k = 0; k < idx.size(); ++k) {
+              auto other = cols.row_indices(idx[k]);
+              auto other_val = cols.row_values(idx[k]);
+              const float x = val[k];
+              for (size_t m = place[w.indptr[i] + k] + 1; m < other.size(); ++m) acc[other[m]] += x * other_val[m];
+            }
+            std::copy(acc.begin() + i + 1, acc.end(), dots.begin() + static_cast<std::ptrdiff_t>(r * n + i + 1));
+            std::fill(acc.begin() + i + 1, acc.end(), 0.f);
+          }
+        },
+        32);
+    // Mirror the upper triangle into the lower one in 64 x 64 tiles (both stay in cache).
+    constexpr uint32_t kTile = 64;
+    parallel_for(
+        (n + kTile - 1) / kTile, static_cast<int>(o.threads),
+        [&](size_t begin, size_t end, int) {
+          for (size_t ti = begin; ti < end; ++ti) {
+            for (size_t tj = ti; tj * kTile < n; ++tj) {
+              for (size_t i = ti * kTile; i < std::min<size_t>(n, (ti + 1) * kTile); ++i) {
+                if (tj == ti) dots[i * n + i] = 0.f;
+                for (size_t j = std::max(tj * kTile, i + 1); j < std::min<size_t>(n, (tj + 1) * kTile); ++j)
+                  dots[j * n + i] = dots[i * n + j];
               }
             }
           }
-          if (dense) {
-            for (uint32_t j = 0; j < n; ++j)
-              if (acc[j] != 0.f) touched.push_back(j);
+        },
+        1);
+    parallel_for(
+        n, static_cast<int>(o.threads),
+        [&](size_t begin, size_t end, int) {
+          std::vector<float> sims;
+          std::vector<ScoredItem> best;
+          for (size_t r = begin; r < end; ++r) keep_dense_row(static_cast<uint32_t>(r), dots.data() + r * n, &sims, &best);
+        },
+        32);
+  } else {
+    parallel_for(
+        n, static_cast<int>(o.threads),
+        [&](size_t begin, size_t end, int) {
+          std::vector<float> acc(n, 0.f), sims;
+          std::vector<uint32_t> touched;
+          std::vector<ScoredItem> cand, best;
+          for (size_t r = begin; r < end; ++r) {
+            const auto i = static_cast<uint32_t>(r);
+            touched.clear();
+            auto idx = w.row_indices(i);
+            auto val = w.row_values(i);
+            // Where the row touches a good share of the catalogue, the dense row is scanned
+            // afterwards, and the inner loop has no branch; otherwise the touched columns are
+            // listed as they come.
+            size_t work = 0;
+            for (uint32_t c : idx) work += cols.row_nnz(c);
+            const bool dense = work >= n / 8;
+            for (size_t k = 0; k < idx.size(); ++k) {
+              auto other = cols.row_indices(idx[k]);
+              auto other_val = cols.row_values(idx[k]);
+              const float x = val[k];
+              if (dense) {
+                for (size_t m = 0; m < other.size(); ++m) acc[other[m]] += x * other_val[m];
+              } else {
+                for (size_t m = 0; m < other.size(); ++m) {
+                  if (acc[other[m]] == 0.f) touched.push_back(other[m]);
+                  acc[other[m]] += x * other_val[m];
+                }
+              }
+            }
+            if (dense) {
+              keep_dense_row(i, acc.data(), &sims, &best);
+              std::fill(acc.begin(), acc.end(), 0.f);
+              continue;
+            }
+            cand.clear();
+            for (uint32_t j : touched) {
+              add_candidate(i, j, acc[j], &cand);
+              acc[j] = 0.f;
+            }
+            keep_best(&cand, keep);
+            kept[i] = cand;
           }
-          cand.clear();
-          for (uint32_t j : touched) {
-            const float dot = acc[j];
-            acc[j] = 0.f;
-            if (j == i || dot == 0.f) continue;
-            double sim;
-            if (dot_only) sim = dot;
-            else if (jaccard) sim = dot / (static_cast<double>(idx.size()) + w.row_nnz(j) - dot + o.shrinkage);
-            else sim = dot / (norm[i] * norm[j] + o.shrinkage);
-            cand.push_back({j, static_cast<float>(sim)});
-          }
-          keep_best(&cand, keep);
-          kept[i] = cand;
-        }
-      },
-      32);
+        },
+        32);
+  }
   CsrMatrix s;
   s.num_rows = s.num_cols = n;
   s.indptr.assign(size_t{n} + 1, 0);

@@ -1,6 +1,6 @@
-// The similarity graph against pairwise dot products: rows of every density, so that both of
-// build_similarity's accumulations run (a dense scan for rows that touch much of the
-// catalogue, a list of touched columns for the others).
+// The similarity graph against pairwise dot products, by each of build_similarity's paths:
+// the triangle, and rows of every density for the row path (a dense scan for rows that touch
+// much of the catalogue, a list of touched columns for the others).
 #include "nudge/models/knn.h"
 
 #include <gtest/gtest.h>
@@ -36,13 +36,15 @@ CsrMatrix item_users() {
   return CsrMatrix::from_coo(600, 5000, rows, cols, values);
 }
 
-TEST(BuildSimilarityTest, KeepsTheBestCosineNeighboursOfSparseAndDenseRows) {
+class BuildSimilarityTest : public ::testing::TestWithParam<SimilarityPath> {};
+
+TEST_P(BuildSimilarityTest, KeepsTheBestCosineNeighboursOfSparseAndDenseRows) {
   const CsrMatrix m = item_users();
   KnnOptions o;
   o.neighbours = 7;
   o.shrinkage = 0.5;
   o.threads = 2;
-  const CsrMatrix s = build_similarity(m, o);
+  const CsrMatrix s = build_similarity(m, o, GetParam());
   ASSERT_EQ(s.num_rows, 600u);
   std::vector<std::vector<double>> dense(600, std::vector<double>(5000, 0.0));
   std::vector<double> norm(600, 0.0);
@@ -74,8 +76,11 @@ TEST(BuildSimilarityTest, KeepsTheBestCosineNeighboursOfSparseAndDenseRows) {
     }
     sparse_rows_with_neighbours += i % 50 != 0 && !got.empty();
   }
-  EXPECT_GT(sparse_rows_with_neighbours, 300u);  // the touched-list path ran and found neighbours
+  EXPECT_GT(sparse_rows_with_neighbours, 300u);  // sparse rows found their neighbours
 }
+
+INSTANTIATE_TEST_SUITE_P(Paths, BuildSimilarityTest,
+                         ::testing::Values(SimilarityPath::kAuto, SimilarityPath::kRows, SimilarityPath::kTriangle));
 
 }  // namespace
 }  // namespace nudge

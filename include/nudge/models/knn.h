@@ -33,9 +33,17 @@ struct KnnOptions {
   static const ParamTable<KnnOptions>& parameters();
 };
 
+// How build_similarity finds the products of all pairs of rows. kTriangle accumulates each
+// row's products with the rows after it only (half the multiply-adds) into a dense rows x
+// rows matrix, then mirrors it; kRows accumulates each row on its own. kAuto takes the
+// triangle while the matrix fits in 64 MB (4,096 rows: MovieLens-1M's 3,706 items) and rows
+// beyond. The other two exist for tests and benchmarks.
+enum class SimilarityPath { kAuto, kRows, kTriangle };
+
 // The similarity graph: for each row, its kept neighbours with similarity, best first.
 // `rows` is row -> columns (the vectors compared are rows of `rows`).
-CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& options);
+CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& options,
+                           SimilarityPath path = SimilarityPath::kAuto);
 
 class ItemKnnModel : public Recommender {
  public:
