@@ -55,9 +55,7 @@ void BM_IalsEpoch64(benchmark::State& state) { fit(state, "ials", "factors=64,it
 void BM_BprFit64x100(benchmark::State& state) { fit(state, "bpr", "factors=64,epochs=100", ml1m()); }
 void BM_BprEpoch64(benchmark::State& state) { fit(state, "bpr", "factors=64,epochs=1", ml1m()); }
 void BM_ItemKnnK20(benchmark::State& state) { fit(state, "itemknn", "neighbours=20", ml1m()); }
-void BM_ItemKnnBm25K20(benchmark::State& state) {
-  fit(state, "itemknn", "neighbours=20,similarity=bm25", ml1m());
-}
+void BM_ItemKnnBm25K20(benchmark::State& state) { fit(state, "itemknn", "neighbours=20,similarity=bm25", ml1m()); }
 void BM_SvdFit100x20(benchmark::State& state) { fit(state, "svd", "factors=100,epochs=20", ratings80k()); }
 void BM_SvdppFit20x20(benchmark::State& state) { fit(state, "svdpp", "factors=20,epochs=20", ratings80k()); }
 void BM_EaseFit(benchmark::State& state) { fit(state, "ease", "", ml1m()); }

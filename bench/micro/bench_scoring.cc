@@ -93,7 +93,8 @@ void BM_ScoreUserGemv(benchmark::State& state) {
     u = (u + 1) % s.users.rows();
   }
   flops(state, 2.0 * kFactors * kItems);
-  state.counters["users_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["users_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ScoreUserGemv)->Unit(benchmark::kMicrosecond);
 

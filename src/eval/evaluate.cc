@@ -99,30 +99,30 @@ EvalResult evaluate_full_ranking(const Recommender& model, const Dataset& train,
         for (size_t u = begin; u < end; ++u) {
           if (evaluated(u, seen, truth, skipped)) block_users.push_back(static_cast<uint32_t>(u));
         }
-        rank_users(model, block_users, kmax, &seen, &scratch, [&](size_t at, std::span<const float> scores,
-                                                            std::span<const ScoredItem> top) {
-          const uint32_t user = block_users[at];
-          ranked.clear();
-          for (const auto& s : top) ranked.push_back(s.item);
-          double* row = table.row(user);
-          size_t c = 0;
-          for (size_t ki = 0; ki < options.ks.size(); ++ki) {
-            const size_t k = options.ks[ki];
-            const RankingMetrics m = ranking_metrics(ranked, truth.row_indices(user), k);
-            const size_t n = std::min(k, ranked.size());
-            double nov = 0, arp = 0;
-            for (size_t r = 0; r < n; ++r) {
-              nov += info[ranked[r]];
-              arp += pop[ranked[r]];
-              covered[tid][ki][ranked[r]] = 1;
-            }
-            for (double v :
-                 {m.precision, m.recall, m.ndcg, m.hit_rate, m.mrr, m.map, n ? nov / n : 0.0, n ? arp / n : 0.0}) {
-              row[c++] = v;
-            }
-          }
-          if (options.compute_auc) row[c] = auc(scores, truth.row_indices(user), seen.row_indices(user));
-        });
+        rank_users(model, block_users, kmax, &seen, &scratch,
+                   [&](size_t at, std::span<const float> scores, std::span<const ScoredItem> top) {
+                     const uint32_t user = block_users[at];
+                     ranked.clear();
+                     for (const auto& s : top) ranked.push_back(s.item);
+                     double* row = table.row(user);
+                     size_t c = 0;
+                     for (size_t ki = 0; ki < options.ks.size(); ++ki) {
+                       const size_t k = options.ks[ki];
+                       const RankingMetrics m = ranking_metrics(ranked, truth.row_indices(user), k);
+                       const size_t n = std::min(k, ranked.size());
+                       double nov = 0, arp = 0;
+                       for (size_t r = 0; r < n; ++r) {
+                         nov += info[ranked[r]];
+                         arp += pop[ranked[r]];
+                         covered[tid][ki][ranked[r]] = 1;
+                       }
+                       for (double v : {m.precision, m.recall, m.ndcg, m.hit_rate, m.mrr, m.map, n ? nov / n : 0.0,
+                                        n ? arp / n : 0.0}) {
+                         row[c++] = v;
+                       }
+                     }
+                     if (options.compute_auc) row[c] = auc(scores, truth.row_indices(user), seen.row_indices(user));
+                   });
       },
       kScoreBlockUsers);
   EvalResult r;

@@ -459,7 +459,8 @@ void FusionModel::score_users(std::span<const uint32_t> users, std::span<float> 
   const size_t n = num_items(), m = parts_.size();
   thread_local std::vector<float> block;  // kept: a block is megabytes, reallocating it costs page faults
   block.resize(m * scores.size());
-  for (size_t k = 0; k < m; ++k) parts_[k]->score_users(users, std::span<float>(block).subspan(k * scores.size(), scores.size()));
+  for (size_t k = 0; k < m; ++k)
+    parts_[k]->score_users(users, std::span<float>(block).subspan(k * scores.size(), scores.size()));
   std::vector<const float*> rows(m);
   for (size_t r = 0; r < users.size(); ++r) {
     for (size_t k = 0; k < m; ++k) {

@@ -148,26 +148,26 @@ CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& o, Similarit
         32);
     // Mirror the upper triangle into the lower one in 64 x 64 tiles (both stay in cache).
     constexpr uint32_t kTile = 64;
-    parallel_for(
-        (n + kTile - 1) / kTile, static_cast<int>(o.threads),
-        [&](size_t begin, size_t end, int) {
-          for (size_t ti = begin; ti < end; ++ti) {
-            for (size_t tj = ti; tj * kTile < n; ++tj) {
-              for (size_t i = ti * kTile; i < std::min<size_t>(n, (ti + 1) * kTile); ++i) {
-                if (tj == ti) dots[i * n + i] = 0.f;
-                for (size_t j = std::max(tj * kTile, i + 1); j < std::min<size_t>(n, (tj + 1) * kTile); ++j)
-                  dots[j * n + i] = dots[i * n + j];
-              }
-            }
-          }
-        },
-        1);
+    parallel_for((n + kTile - 1) / kTile, static_cast<int>(o.threads),
+                 [&](size_t begin, size_t end, int) {
+                   for (size_t ti = begin; ti < end; ++ti) {
+                     for (size_t tj = ti; tj * kTile < n; ++tj) {
+                       for (size_t i = ti * kTile; i < std::min<size_t>(n, (ti + 1) * kTile); ++i) {
+                         if (tj == ti) dots[i * n + i] = 0.f;
+                         for (size_t j = std::max(tj * kTile, i + 1); j < std::min<size_t>(n, (tj + 1) * kTile); ++j)
+                           dots[j * n + i] = dots[i * n + j];
+                       }
+                     }
+                   }
+                 },
+                 1);
     parallel_for(
         n, static_cast<int>(o.threads),
         [&](size_t begin, size_t end, int) {
           std::vector<float> sims;
           std::vector<ScoredItem> best;
-          for (size_t r = begin; r < end; ++r) keep_dense_row(static_cast<uint32_t>(r), dots.data() + r * n, &sims, &best);
+          for (size_t r = begin; r < end; ++r)
+            keep_dense_row(static_cast<uint32_t>(r), dots.data() + r * n, &sims, &best);
         },
         32);
   } else {

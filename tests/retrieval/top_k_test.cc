@@ -51,8 +51,11 @@ TEST(TopKTest, MatchesTheOracleOnEdgeScores) {
     std::vector<float> s(n);
     for (uint32_t i = 0; i < n; ++i) {
       const uint32_t r = rng.uniform_index(long_runs ? 40 : 10);
-      s[i] = r == 0 ? NAN : r == 1 ? -INFINITY : r == 2 ? INFINITY
-             : rising ? static_cast<float>(i / 3) : static_cast<float>(rng.uniform_index(4));
+      s[i] = r == 0   ? NAN
+             : r == 1 ? -INFINITY
+             : r == 2 ? INFINITY
+             : rising ? static_cast<float>(i / 3)
+                      : static_cast<float>(rng.uniform_index(4));
     }
     std::vector<uint32_t> ex;
     for (uint32_t i = 0; i < n + 3; ++i)
