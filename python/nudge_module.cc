@@ -8,15 +8,19 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "nudge/dataset.h"
 #include "nudge/evaluate.h"
 #include "nudge/model_file.h"
+#include "nudge/models/bpr.h"
+#include "nudge/models/ials.h"
 #include "nudge/onnx_export.h"
 #include "nudge/parallel.h"
 #include "nudge/recommender.h"
@@ -202,11 +206,17 @@ class Model {
   }
 
   // Top n for each of `users`: by their training row, or from `rows` (the users' current
-  // items, one row each) when `recalculate` or when a user is not a training user.
+  // items, one row each) when `recalculate` or when a user is not a training user. `excluded`
+  // (sorted, distinct) is never recommended; `candidates` (None or sorted, distinct), when
+  // given, are the only items ranked.
   py::tuple recommend(py::array_t<int64_t, py::array::c_style | py::array::forcecast> users, py::object rows_indptr,
                       py::object rows_indices, py::object rows_data, int64_t n, bool filter_seen, bool recalculate,
-                      int threads) {
+                      int threads, Indices excluded_items, py::object candidate_items) {
     require_fitted();
+    const std::vector<uint32_t> excluded = sorted_items(excluded_items, "filter_items");
+    const bool restricted = !candidate_items.is_none();
+    const std::vector<uint32_t> candidates =
+        restricted ? sorted_items(candidate_items.cast<Indices>(), "items") : std::vector<uint32_t>{};
     if (n < 1) throw py::value_error("N: must be >= 1");
     if (users.ndim() != 1) throw py::value_error("userid: expected an integer or a 1-D array of them");
     const size_t count = static_cast<size_t>(users.size());
@@ -222,7 +232,8 @@ class Model {
                               (recalculate ? ": recalculate_user needs user_items"
                                            : " is not a training user; pass user_items to fold the user in"));
     }
-    const size_t width = static_cast<size_t>(std::min<int64_t>(n, num_items()));
+    const size_t width =
+        static_cast<size_t>(std::min<int64_t>(n, restricted ? static_cast<int64_t>(candidates.size()) : num_items()));
     py::array_t<int32_t> out_ids({count, width});
     py::array_t<float> out_scores({count, width});
     int32_t* oi = out_ids.mutable_data();
@@ -236,8 +247,8 @@ class Model {
             // the factor models); users folded in from their row, one at a time.
             const size_t items = num_items(), block = score_block_users(num_items());
             std::vector<float> block_scores, history_scores(items);
-            std::vector<uint32_t> block_users, seen, history_items;
-            std::vector<float> history_weights;
+            std::vector<uint32_t> block_users, seen, history_items, skipped;
+            std::vector<float> history_weights, candidate_scores;
             std::vector<ScoredItem> best;
             size_t next_row = 0;  // the block's next row of block_scores
             auto from_row = [&](size_t k) { return rows && (recalculate || ids[k] >= num_users()); };
@@ -270,7 +281,22 @@ class Model {
                 scores = std::span<const float>(block_scores).subspan(next_row++ * items, items);
               }
               std::sort(seen.begin(), seen.end());
-              top_k(scores, width, filter_seen ? std::span<const uint32_t>(seen) : std::span<const uint32_t>(), &best);
+              skipped.clear();
+              if (filter_seen) skipped = seen;
+              skipped.insert(skipped.end(), excluded.begin(), excluded.end());
+              std::sort(skipped.begin(), skipped.end());
+              if (restricted) {
+                // The candidates' scores in their order, NaN (never ranked) where skipped.
+                candidate_scores.resize(candidates.size());
+                for (size_t c = 0; c < candidates.size(); ++c)
+                  candidate_scores[c] = std::binary_search(skipped.begin(), skipped.end(), candidates[c])
+                                            ? std::numeric_limits<float>::quiet_NaN()
+                                            : scores[candidates[c]];
+                top_k(candidate_scores, width, {}, &best);
+                for (auto& b : best) b.item = candidates[b.item];
+              } else {
+                top_k(scores, width, skipped, &best);
+              }
               for (size_t j = 0; j < width; ++j) {
                 oi[k * width + j] = j < best.size() ? static_cast<int32_t>(best[j].item) : -1;
                 os[k * width + j] = j < best.size() ? best[j].score : -std::numeric_limits<float>::infinity();
@@ -357,6 +383,44 @@ class Model {
     check(save_model(*model_, users_, items_, history_, path));
   }
 
+  bool fitted() const { return fitted_; }
+  bool predicts_ratings() const { return model_->predicts_ratings(); }
+  std::vector<double> epoch_losses() const {
+    const auto l = model_->epoch_losses();
+    return {l.begin(), l.end()};
+  }
+
+  // The factor arrays of the matrix-factorisation models, as implicit lays them out: iALS's
+  // users x f and items x f; BPR's with the item bias as a last column (1 on the user side),
+  // so that a user row dotted with an item row is the score. Copies.
+  py::array_t<float> user_factors() const { return factors(true); }
+  py::array_t<float> item_factors() const { return factors(false); }
+
+  // The user vectors the model gives the histories of `rows` (one per row; iALS: the fold-in
+  // least-squares solve), for implicit's recalculate_user.
+  py::array_t<float> fold_in_users(Offsets indptr, Indices indices, Values data) {
+    require_fitted();
+    const int64_t rows = static_cast<int64_t>(indptr.size()) - 1;
+    const CsrView m = check_csr(std::move(indptr), std::move(indices), std::move(data), std::max<int64_t>(rows, 0),
+                                num_items(), "user_items");
+    const auto [vectors, dim] = model_->item_embeddings();
+    if (!vectors) throw py::value_error(kind() + " has no user vectors to fold in (iALS has)");
+    py::array_t<float> out({static_cast<size_t>(m.rows), static_cast<size_t>(dim)});
+    float* o = out.mutable_data();
+    bool supported = true;
+    {
+      py::gil_scoped_release release;
+      std::vector<uint32_t> items;
+      for (uint32_t r = 0; r < m.rows && supported; ++r) {
+        items.assign(m.row_indices(r).begin(), m.row_indices(r).end());
+        const auto w = m.row_values(r);
+        supported = model_->history_vector(UserHistory{items, w}, std::span<float>(o + size_t{r} * dim, dim));
+      }
+    }
+    if (!supported) throw py::value_error(kind() + " has no user vectors to fold in (iALS has)");
+    return out;
+  }
+
   // Evaluation (evaluate.h) of this model, trained on `train`, against `test` (both users x
   // items, the model's shape): protocol "full" (every unseen item ranked), "sampled" (the test
   // item among `negatives` sampled ones, seeded) or "rating" (RMSE/MAE of the values).
@@ -392,6 +456,44 @@ class Model {
   }
 
  private:
+  // A sorted, distinct list of item indices from Python, each checked.
+  std::vector<uint32_t> sorted_items(const Indices& items, const char* name) const {
+    std::vector<uint32_t> out;
+    out.reserve(static_cast<size_t>(items.size()));
+    for (py::ssize_t k = 0; k < items.size(); ++k) {
+      const int32_t i = items.data()[k];
+      if (i < 0 || i >= static_cast<int64_t>(num_items()))
+        throw py::value_error(std::string(name) + "[" + std::to_string(k) + "]: " + std::to_string(i) +
+                              " is not an item of " + std::to_string(num_items()));
+      out.push_back(static_cast<uint32_t>(i));
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  py::array_t<float> factors(bool users) const {
+    require_fitted();
+    const FactorMatrix* m = nullptr;
+    const Eigen::VectorXf* bias = nullptr;
+    if (const auto* ials = dynamic_cast<const IalsModel*>(model_.get())) {
+      m = users ? &ials->user_factors() : &ials->item_factors();
+    } else if (const auto* bpr = dynamic_cast<const BprModel*>(model_.get())) {
+      m = users ? &bpr->user_factors() : &bpr->item_factors();
+      bias = &bpr->item_bias();
+    }
+    if (!m) throw py::value_error(kind() + " has no factor arrays (ials and bpr have)");
+    const auto rows = static_cast<size_t>(m->rows()), f = static_cast<size_t>(m->cols());
+    const size_t cols = f + (bias ? 1 : 0);
+    py::array_t<float> out({rows, cols});
+    float* o = out.mutable_data();
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t c = 0; c < f; ++c) o[r * cols + c] = (*m)(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c));
+      if (bias) o[r * cols + f] = users ? 1.f : (*bias)[static_cast<Eigen::Index>(r)];
+    }
+    return out;
+  }
+
   static std::vector<std::string> ids(const IdMap& map) {
     std::vector<std::string> out;
     out.reserve(map.size());
@@ -448,10 +550,23 @@ PYBIND11_MODULE(_nudge, m) {
       .def("score", &Model::score)
       .def("similar_items", &Model::similar_items)
       .def("save", &Model::save)
+      .def_property_readonly("fitted", &Model::fitted)
+      .def_property_readonly("predicts_ratings", &Model::predicts_ratings)
+      .def("epoch_losses", &Model::epoch_losses)
+      .def("user_factors", &Model::user_factors)
+      .def("item_factors", &Model::item_factors)
+      .def("fold_in_users", &Model::fold_in_users)
       .def("export_onnx", &Model::export_onnx)
       .def("evaluate", &Model::evaluate);
   m.def("load", [](const std::string& path) {
     auto loaded = nudge::load_model(path);
+    if (!loaded.is_ok()) nudge::python::raise(loaded.status());
+    return std::make_unique<Model>(std::move(loaded).value());
+  });
+  // A model file's bytes (a pickle, a file object's contents); `source` names them in errors.
+  m.def("load_bytes", [](const py::bytes& data, const std::string& source) {
+    const std::string bytes = data;
+    auto loaded = nudge::load_model_bytes(bytes, source);
     if (!loaded.is_ok()) nudge::python::raise(loaded.status());
     return std::make_unique<Model>(std::move(loaded).value());
   });

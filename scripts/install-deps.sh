@@ -13,6 +13,7 @@ packages=(
   nginx  # the front door of the replicas scenario (tests/scenarios/replicas.sh)
   chromium python3  # nudge report's test renders the HTML headless and checks it is well-formed
   pybind11-dev python3-dev python3-numpy python3-scipy python3-pytest  # the Python package (python/) and its tests
+  python3-venv python3-setuptools python3-wheel python3-pip-whl  # pip install . into a venv, offline (python/tests/wheel_install.sh)
   libonnx-dev libprotobuf-dev  # nudge export --format onnx: the ONNX schema and checker
   g++-aarch64-linux-gnu qemu-user file  # the embedded core's aarch64 cross build and its tests
   clang-14 libfuzzer-14-dev  # the sanitizer tree: ASan/UBSan tests and libFuzzer targets

@@ -1,8 +1,8 @@
-"""Nudge's recommenders from Python, with the API of `implicit`.
+"""Nudge's recommenders from Python, with the API of `implicit` (0.7) for its model classes.
 
     import nudge, scipy.sparse
     model = nudge.AlternatingLeastSquares(factors=64, iterations=15)
-    model.fit(user_items)                       # users x items scipy.sparse matrix
+    model.fit(user_items)                       # users x items scipy.sparse CSR matrix
     ids, scores = model.recommend(0, user_items[0], N=10)
     ids, scores = model.recommend(np.arange(100), user_items[:100], N=10)   # a batch: 2-D arrays
     ids, scores = model.similar_items(5, N=10)
@@ -10,18 +10,40 @@
     same = nudge.load("model.nudge")            # and this reads the CLI's (nudge train -o)
     nudge.evaluate(model, train, test, K=10)    # full-ranking metrics, as nudge eval gives them
 
-Every model of `nudge train -m` is there: nudge.Model("ease", regularization=300), or by its
-class. Parameters are checked as `-m` checks them (ValueError naming the parameter). Users
-and items are the matrix's row and column indices; a saved model names them "0", "1", ... and
-a loaded CLI model gives its IDs in user_ids / item_ids (index order).
+Two ways in:
+- the classes named after implicit's (AlternatingLeastSquares, BayesianPersonalizedRanking,
+  ItemItemRecommender, CosineRecommender, BM25Recommender, TFIDFRecommender) take implicit's
+  parameters with implicit's defaults and meanings (ALS confidence alpha * weight, similar items
+  and users starting with the query itself, user_items rows as the history item-based models
+  score from), so code written for implicit runs unchanged; EASE and Popularity follow them;
+- nudge.Model(kind, **params) is every model of `nudge train -m` with Nudge's own parameters
+  and meanings (iALS confidence 1 + alpha * weight, similar items without the query), checked
+  as `-m` checks them (ValueError naming the parameter).
+docs/python.md maps one onto the other. Users and items are the matrix's row and column
+indices; a saved model names them "0", "1", ... and a loaded CLI model gives its IDs in
+user_ids / item_ids (index order).
 """
+
+import numbers as _numbers
+import os as _os
+import tempfile as _tempfile
+import time as _time
+import warnings as _warnings
 
 import numpy as _np
 
 from . import _nudge
 
 __all__ = ["Model", "AlternatingLeastSquares", "BayesianPersonalizedRanking", "EASE", "ItemItemRecommender",
-           "Popularity", "load", "evaluate"]
+           "CosineRecommender", "BM25Recommender", "TFIDFRecommender", "Popularity", "ParameterWarning", "load",
+           "evaluate"]
+
+_UNFITTED_MAGIC = b"NUDGEPY-UNFITTED\n"  # save() of a model not fitted yet: this line, then its spec
+
+
+class ParameterWarning(UserWarning):
+    """Input Nudge accepted but converted or ignored (implicit's warning of the same name):
+    a matrix that was not CSR, an explicitly stored zero."""
 
 
 def _value_text(value):
@@ -32,16 +54,63 @@ def _value_text(value):
     return str(value)
 
 
-def _csr(matrix, name):
-    """The CSR arrays of a scipy.sparse matrix (any format, converted), or a ValueError."""
+def _csr(matrix, name, stacklevel=3):
+    """The CSR arrays of a scipy.sparse matrix, or a ValueError. Other formats are converted with a
+    ParameterWarning, as implicit does; stored zeros are dropped (they are no interaction)."""
     try:
         import scipy.sparse
     except ImportError as e:  # pragma: no cover - scipy is a dependency
         raise ImportError("nudge needs scipy for sparse matrices") from e
     if not scipy.sparse.issparse(matrix):
         raise ValueError(f"{name}: expected a scipy.sparse matrix (users x items), got {type(matrix).__name__}")
-    csr = matrix.tocsr()
+    csr = matrix
+    if matrix.format != "csr":
+        start = _time.perf_counter()
+        csr = matrix.tocsr()
+        _warnings.warn(f"{name}: expected a CSR matrix, got {matrix.format.upper()}; converting it took "
+                       f"{_time.perf_counter() - start:.3f} s", ParameterWarning, stacklevel=stacklevel)
+    if csr.nnz and not _np.all(csr.data != 0):
+        csr = csr.copy()
+        csr.eliminate_zeros()
     return csr.indptr, csr.indices, csr.data, csr.shape[0], csr.shape[1]
+
+
+def _integer(name, value):
+    """implicit takes factors=32.0 and iterations=np.int64(5): any integral number."""
+    if isinstance(value, bool) or not isinstance(value, _numbers.Real) or value != int(value):
+        raise ValueError(f"{name}: expected an integer, got {value!r}")
+    return int(value)
+
+
+def _seed(random_state):
+    """implicit's random_state: an int, a numpy RandomState / Generator, or None (a fresh seed)."""
+    if random_state is None:
+        return int(_np.random.randint(0, 2**31 - 1))
+    if isinstance(random_state, _np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, _np.random.Generator):
+        return int(random_state.integers(0, 2**31 - 1))
+    return _integer("random_state", random_state)
+
+
+def _no_gpu(use_gpu):
+    if use_gpu:
+        raise ValueError("use_gpu=True: Nudge's models train and score on the CPU (use_gpu=False)")
+
+
+def _users_array(userid, name="userid"):
+    users = _np.atleast_1d(_np.asarray(userid))
+    if users.dtype.kind not in "iu":
+        raise ValueError(f"{name}: expected integers, got {users.dtype}")
+    return users.astype(_np.int64)
+
+
+def _item_list(items, num_items, name):
+    """A sorted array of distinct item indices, each checked against the catalogue."""
+    arr = _np.unique(_np.asarray(items, dtype=_np.int64).ravel())
+    if arr.size and (arr[0] < 0 or arr[-1] >= num_items):
+        raise IndexError(f"{name}: item indices must be from 0 to {num_items - 1}")
+    return arr
 
 
 class Model:
@@ -67,6 +136,10 @@ class Model:
         return self._model.spec
 
     @property
+    def fitted(self):
+        return self._model.fitted
+
+    @property
     def user_ids(self):
         return self._model.user_ids()
 
@@ -74,9 +147,14 @@ class Model:
     def item_ids(self):
         return self._model.item_ids()
 
-    def fit(self, user_items, show_progress=False):
-        """Trains on a users x items matrix of interaction weights (float32 used as is)."""
-        del show_progress  # accepted for implicit's signature
+    def fit(self, user_items, show_progress=False, callback=None):
+        """Trains on a users x items matrix of interaction weights (float32 used as is).
+        show_progress is accepted for implicit's signature; a per-iteration callback is not
+        supported (the fit runs in C++ without the GIL): pass None."""
+        del show_progress
+        if callback is not None:
+            raise NotImplementedError("fit(callback=...): Nudge trains without calling back into Python; "
+                                      "model.epoch_losses gives each epoch's loss after the fit")
         self._model.fit(*_csr(user_items, "user_items"))
         return self
 
@@ -90,43 +168,115 @@ class Model:
         """Scores of every item for a history of item indices given oldest first."""
         return self._model.score_history([int(i) for i in items])
 
-    def recommend(self, userid, user_items=None, N=10, filter_already_liked_items=True, recalculate_user=False):
+    def _rows(self, user_items, users, name="user_items"):
+        if user_items is None:
+            return (None, None, None)
+        if getattr(user_items, "format", "csr") != "csr":
+            raise ValueError(f"{name}: expected a CSR matrix (user_items[userid] of a csr_matrix), got "
+                             f"{user_items.format.upper()}")
+        indptr, indices, data, n_rows, n_cols = _csr(user_items, name, stacklevel=4)
+        if n_rows != len(users):
+            raise ValueError(f"{name}: {n_rows} rows for {len(users)} users (pass user_items[userid])")
+        if n_cols != self._model.num_items:
+            raise ValueError(f"{name}: {n_cols} columns for a model of {self._model.num_items} items")
+        return (indptr, indices, data)
+
+    def recommend(self, userid, user_items=None, N=10, filter_already_liked_items=True, filter_items=None,
+                  recalculate_user=False, items=None):
         """Top N item indices and scores for one user (1-D arrays) or an array of users (2-D).
 
         user_items holds the users' rows (user_items[userid]): the items to filter, and the
         history a user is folded in from when recalculate_user is set or the user is new. Without
-        it, the training rows are used. Rows with fewer than N eligible items end in -1 / -inf.
+        it, the training rows are used. filter_items are never recommended; items, when given,
+        are the only candidates. Rows with fewer than N eligible items end in -1 / -inf.
         """
         single = _np.isscalar(userid)
-        users = _np.atleast_1d(_np.asarray(userid))
-        if users.dtype.kind not in "iu":
-            raise ValueError(f"userid: expected integers, got {users.dtype}")
-        rows = (None, None, None)
-        if user_items is not None:
-            indptr, indices, data, n_rows, n_cols = _csr(user_items, "user_items")
-            if n_rows != len(users):
-                raise ValueError(f"user_items: {n_rows} rows for {len(users)} users (pass user_items[userid])")
-            if n_cols != self._model.num_items:
-                raise ValueError(f"user_items: {n_cols} columns for a model of {self._model.num_items} items")
-            rows = (indptr, indices, data)
-        ids, scores = self._model.recommend(users.astype(_np.int64), *rows, int(N), bool(filter_already_liked_items),
-                                            bool(recalculate_user), int(self.num_threads))
+        users = _users_array(userid)
+        rows = self._rows(user_items, users)
+        if items is not None and filter_items is not None:
+            raise ValueError("recommend: give items or filter_items, not both")
+        n_items = self._model.num_items
+        excluded = _item_list([] if filter_items is None else filter_items, n_items, "filter_items")
+        candidates = None if items is None else _item_list(items, n_items, "items")
+        ids, scores = self._model.recommend(users, *rows, _integer("N", N), bool(filter_already_liked_items),
+                                            bool(recalculate_user), int(self.num_threads),
+                                            excluded.astype(_np.int32),
+                                            None if candidates is None else candidates.astype(_np.int32))
         return (ids[0], scores[0]) if single else (ids, scores)
 
     def score(self, userid):
         """Every item's score for training users (2-D float32, one row per user): the full
         score matrix top-N is taken from, and what the ONNX user graph (nudge export) gives."""
-        users = _np.atleast_1d(_np.asarray(userid))
-        if users.dtype.kind not in "iu":
-            raise ValueError(f"userid: expected integers, got {users.dtype}")
-        return self._model.score(users.astype(_np.int64), int(self.num_threads))
+        return self._model.score(_users_array(userid), int(self.num_threads))
 
     def similar_items(self, itemid, N=10):
         """Up to N items most similar to itemid (itself not included), best first."""
         return self._model.similar_items(int(itemid), int(N))
 
-    def save(self, path):
-        self._model.save(str(path))
+    @property
+    def epoch_losses(self):
+        """Mean training loss of each epoch of the last fit (SGD-trained models; else empty)."""
+        return self._model.epoch_losses()
+
+    def to_bytes(self):
+        """The model file's bytes (what save writes), or for a model not fitted yet its spec."""
+        if not self.fitted:
+            return _UNFITTED_MAGIC + self.spec.encode()
+        with _tempfile.TemporaryDirectory(prefix="nudge-") as work:
+            path = _os.path.join(work, "m.nudge")
+            self._model.save(path)
+            with open(path, "rb") as f:
+                return f.read()
+
+    def save(self, fileobj_or_path):
+        """Writes the model file to a path (atomically) or a binary file object. The CLI reads
+        the file (nudge recommend --model-file); a model not fitted yet saves its parameters."""
+        if hasattr(fileobj_or_path, "write"):
+            fileobj_or_path.write(self.to_bytes())
+        elif self.fitted:
+            self._model.save(_os.fspath(fileobj_or_path))
+        else:
+            with open(fileobj_or_path, "wb") as f:
+                f.write(self.to_bytes())
+
+    @classmethod
+    def load(cls, fileobj_or_path):
+        """A model from save / `nudge train -o`: a path or a binary file object. On a class
+        other than Model, the file must hold that class's kind."""
+        if hasattr(fileobj_or_path, "read"):
+            data, source = fileobj_or_path.read(), getattr(fileobj_or_path, "name", "<file object>")
+        else:
+            source = _os.fspath(fileobj_or_path)
+            with open(source, "rb") as f:
+                data = f.read()
+        return cls._from_bytes(bytes(data), str(source))
+
+    @classmethod
+    def _from_bytes(cls, data, source):
+        if data.startswith(_UNFITTED_MAGIC):
+            compiled = _nudge.Model(data[len(_UNFITTED_MAGIC):].decode())
+        else:
+            compiled = _nudge.load_bytes(data, source)
+        model = cls._wrap(compiled)
+        kind = getattr(cls, "_kind", None)
+        if kind is not None and compiled.kind not in kind:
+            raise ValueError(f"{source}: holds a {compiled.kind} model, not one of {cls.__name__}")
+        return model
+
+    def __getstate__(self):
+        return {"model": self.to_bytes(), "num_threads": self.num_threads, "extra": self._extra_state()}
+
+    def __setstate__(self, state):
+        loaded = type(self)._from_bytes(state["model"], "<pickle>")
+        self.__dict__.update(loaded.__dict__)
+        self.num_threads = state["num_threads"]
+        self._restore_extra_state(state.get("extra") or {})
+
+    def _extra_state(self):
+        return {}
+
+    def _restore_extra_state(self, extra):
+        del extra
 
     def export_onnx(self, path, graph="user", int8=False, top_k=0):
         """Writes the model's scorer as an ONNX file, as `nudge export --format onnx` does:
@@ -135,46 +285,284 @@ class Model:
         Inputs, outputs and metadata: docs/formats/onnx.md."""
         self._model.export_onnx(str(path), str(graph), bool(int8), int(top_k))
 
+    def to_cpu(self):
+        """implicit's GPU/CPU switch: Nudge's models are always on the CPU."""
+        return self
+
+    def to_gpu(self):
+        raise NotImplementedError("Nudge has no GPU models")
+
     def __repr__(self):
         return f"nudge.{type(self).__name__}({self.spec!r})"
 
 
-class AlternatingLeastSquares(Model):
-    """iALS (Hu, Koren & Volinsky 2008), confidence 1 + alpha * weight."""
-
-    def __init__(self, factors=64, regularization=0.01, alpha=1.0, iterations=15, random_state=42, num_threads=0,
-                 **params):
-        super().__init__("ials", factors=factors, regularization=regularization, alpha=alpha, iterations=iterations,
-                         seed=random_state, num_threads=num_threads, **params)
-
-
-class BayesianPersonalizedRanking(Model):
-    """BPR-MF (Rendle et al. 2009); iterations are epochs."""
-
-    def __init__(self, factors=64, learning_rate=0.01, regularization=0.01, iterations=100, random_state=42,
-                 num_threads=0, **params):
-        super().__init__("bpr", factors=factors, learning_rate=learning_rate, regularization=regularization,
-                         epochs=iterations, seed=random_state, num_threads=num_threads, **params)
+def _top_rows(scores, N):
+    """Best N columns of each row of `scores` (NaN never chosen), best first; -1 / -inf pad."""
+    rows, cols = scores.shape
+    n = min(N, cols)
+    safe = _np.where(_np.isnan(scores), -_np.inf, scores)
+    part = _np.argpartition(-safe, n - 1, axis=1)[:, :n] if n < cols else _np.tile(_np.arange(cols), (rows, 1))
+    picked = _np.take_along_axis(safe, part, axis=1)
+    order = _np.lexsort((part, -picked), axis=1)  # best score, then lower index
+    ids = _np.take_along_axis(part, order, axis=1).astype(_np.int32)
+    best = _np.take_along_axis(picked, order, axis=1).astype(_np.float32)
+    ids[~_np.isfinite(best) & (best < 0)] = -1
+    return ids, best
 
 
-class EASE(Model):
-    def __init__(self, regularization=500.0, **params):
-        super().__init__("ease", regularization=regularization, **params)
+class _FactorModel(Model):
+    """implicit's MatrixFactorizationBase: factor arrays, and similar items / users by the
+    cosine of their factors, the query itself first."""
+
+    @property
+    def user_factors(self):
+        """users x factors float32 (a copy): score = user_factors[u] . item_factors[i]."""
+        return self._model.user_factors()
+
+    @property
+    def item_factors(self):
+        return self._model.item_factors()
+
+    @staticmethod
+    def _similar(factors, query, N, filter_ids, ids_subset):
+        norms = _np.linalg.norm(factors, axis=1)
+        norms[norms == 0] = 1e-10
+        q = _np.atleast_2d(query)
+        qn = _np.linalg.norm(q, axis=1)
+        qn[qn == 0] = 1e-10
+        scores = (q @ factors.T) / norms[None, :] / qn[:, None]
+        if filter_ids is not None:
+            scores[:, filter_ids] = -_np.inf
+        if ids_subset is not None:
+            ids, best = _top_rows(scores[:, ids_subset], N)
+            ids = _np.where(ids >= 0, ids_subset[_np.maximum(ids, 0)], -1).astype(_np.int32)
+            return ids, best
+        return _top_rows(scores, N)
+
+    def similar_items(self, itemid, N=10, recalculate_item=False, item_users=None, filter_items=None, items=None):
+        """The N items whose factors are closest in cosine to itemid's (an int or an array: 2-D
+        answers), itemid itself first; filter_items are left out; items, when given, the only
+        ones. recalculate_item is not supported."""
+        if filter_items is not None and items is not None:
+            raise ValueError("similar_items: give items or filter_items, not both")
+        single = _np.isscalar(itemid)
+        queried = _users_array(itemid, "itemid")
+        n_items = self._model.num_items
+        factors = self.item_factors
+        if recalculate_item or item_users is not None:
+            raise NotImplementedError("similar_items: recalculate_item is not supported by Nudge's models")
+        if queried.size and (queried.min() < 0 or queried.max() >= n_items):
+            raise IndexError(f"itemid: item indices must be from 0 to {n_items - 1}")
+        query = factors[queried]
+        filter_ids = None if filter_items is None else _item_list(filter_items, n_items, "filter_items")
+        subset = None if items is None else _item_list(items, n_items, "items")
+        ids, scores = self._similar(factors, query, _integer("N", N), filter_ids, subset)
+        return (ids[0], scores[0]) if single else (ids, scores)
+
+    def similar_users(self, userid, N=10, filter_users=None, users=None):
+        """The N users whose factors are closest in cosine to userid's, userid itself first."""
+        if filter_users is not None and users is not None:
+            raise ValueError("similar_users: give users or filter_users, not both")
+        single = _np.isscalar(userid)
+        queried = _users_array(userid)
+        n_users = self._model.num_users
+        if queried.size and (queried.min() < 0 or queried.max() >= n_users):
+            raise IndexError(f"userid: user indices must be from 0 to {n_users - 1}")
+        factors = self.user_factors
+        filter_ids = None if filter_users is None else _item_list(filter_users, n_users, "filter_users")
+        subset = None if users is None else _item_list(users, n_users, "users")
+        ids, scores = self._similar(factors, factors[queried], _integer("N", N), filter_ids, subset)
+        return (ids[0], scores[0]) if single else (ids, scores)
 
 
-class ItemItemRecommender(Model):
-    def __init__(self, K=20, similarity="cosine", num_threads=0, **params):
-        super().__init__("itemknn", neighbours=K, similarity=similarity, num_threads=num_threads, **params)
+def _spec_number(spec, key, default):
+    """A parameter's value in a spec ("ials:factors=8,alpha=2" -> alpha 2.0)."""
+    for part in spec.partition(":")[2].split(","):
+        name, _, value = part.partition("=")
+        if name == key:
+            return float(value)
+    return default
+
+
+class AlternatingLeastSquares(_FactorModel):
+    """iALS (Hu, Koren & Volinsky 2008) with implicit's parameters: confidence alpha * weight
+    (Model("ials") uses 1 + alpha * weight), plain regularization, 3 conjugate-gradient steps
+    (use_cg=False: an exact solve per row).
+
+    implicit's confidence alpha * w is Nudge's 1 + alpha * w' for w' = w - 1 / alpha: rows are
+    shifted so on the way in (fit, fold-in), and the model file holds the shifted weights. Both
+    need alpha * w >= 1 (implicit would give such an item less weight than an unseen one)."""
+
+    _kind = ("ials",)
+
+    def _shifted(self, matrix, name):
+        indptr, indices, data, rows, cols = _csr(matrix, name, stacklevel=5)
+        alpha = _spec_number(self.spec, "alpha", 1.0)
+        if alpha <= 0:
+            raise ValueError("alpha: must be > 0 (the confidence of an observed item is alpha * weight)")
+        shifted = data.astype(_np.float32) - _np.float32(1.0 / alpha)
+        low = _np.flatnonzero(shifted < -1e-6)
+        if low.size:
+            raise ValueError(f"{name}.data[{low[0]}]: alpha * weight = {alpha * float(data[low[0]]):g} < 1; "
+                             "Nudge's ALS needs every observed item at least an unseen item's confidence "
+                             "(raise alpha or the weights)")
+        return indptr, indices, _np.maximum(shifted, 0), rows, cols
+
+    def fit(self, user_items, show_progress=True, callback=None):
+        """Factorizes user_items (users x items, CSR), confidence alpha * weight."""
+        del show_progress
+        if callback is not None:
+            raise NotImplementedError("fit(callback=...): Nudge trains without calling back into Python")
+        self._model.fit(*self._shifted(user_items, "user_items"))
+        return self
+
+    def _rows(self, user_items, users, name="user_items"):
+        if user_items is None:
+            return (None, None, None)
+        if getattr(user_items, "format", "csr") != "csr":
+            raise ValueError(f"{name}: expected a CSR matrix (user_items[userid] of a csr_matrix), got "
+                             f"{user_items.format.upper()}")
+        indptr, indices, data, n_rows, n_cols = self._shifted(user_items, name)
+        if n_rows != len(users):
+            raise ValueError(f"{name}: {n_rows} rows for {len(users)} users (pass user_items[userid])")
+        if n_cols != self._model.num_items:
+            raise ValueError(f"{name}: {n_cols} columns for a model of {self._model.num_items} items")
+        return (indptr, indices, data)
+
+    def __init__(self, factors=100, regularization=0.01, alpha=1.0, dtype=_np.float32, use_native=True, use_cg=True,
+                 iterations=15, calculate_training_loss=False, num_threads=0, random_state=None, use_gpu=False):
+        _no_gpu(use_gpu)
+        if _np.dtype(dtype) != _np.float32:
+            raise ValueError("dtype: Nudge's factors are float32")
+        del use_native, calculate_training_loss  # always native; the loss is not computed
+        super().__init__("ials", factors=_integer("factors", factors), regularization=float(regularization),
+                         alpha=float(alpha), iterations=_integer("iterations", iterations),
+                         cg_steps=3 if use_cg else 0, seed=_seed(random_state),
+                         num_threads=_integer("num_threads", num_threads))
+
+    def recalculate_user(self, userid, user_items):
+        """The factors userid would get from user_items (one row per user), not stored."""
+        users = _users_array(userid)
+        indptr, indices, data, n_rows, n_cols = self._shifted(user_items, "user_items")
+        if n_rows != len(users) or n_cols != self._model.num_items:
+            raise ValueError(f"user_items: shape ({n_rows}, {n_cols}), expected ({len(users)}, "
+                             f"{self._model.num_items}): one row per user")
+        out = self._model.fold_in_users(indptr, indices, data)
+        return out[0] if _np.isscalar(userid) else out
+
+
+class BayesianPersonalizedRanking(_FactorModel):
+    """BPR-MF (Rendle et al. 2009) with implicit's parameters; iterations are epochs. Its
+    factor arrays carry the item bias as implicit's do: item_factors' last column is the
+    bias, user_factors' last is 1."""
+
+    _kind = ("bpr",)
+
+    def __init__(self, factors=100, learning_rate=0.01, regularization=0.01, dtype=_np.float32, iterations=100,
+                 verify_negative_samples=True, random_state=None, num_threads=0, use_gpu=False):
+        _no_gpu(use_gpu)
+        if _np.dtype(dtype) != _np.float32:
+            raise ValueError("dtype: Nudge's factors are float32")
+        del verify_negative_samples  # Nudge always samples items the user has not seen
+        super().__init__("bpr", factors=_integer("factors", factors), learning_rate=float(learning_rate),
+                         regularization=float(regularization), epochs=_integer("iterations", iterations),
+                         seed=_seed(random_state), num_threads=_integer("num_threads", num_threads))
+
+    def recommend(self, userid, user_items=None, N=10, filter_already_liked_items=True, filter_items=None,
+                  recalculate_user=False, items=None):
+        if recalculate_user:
+            raise NotImplementedError("recalculate_user is not supported with this model")  # as in implicit
+        return super().recommend(userid, user_items, N, filter_already_liked_items, filter_items, False, items)
+
+    def recalculate_user(self, userid, user_items):
+        raise NotImplementedError("recalculate_user is not supported with this model")
+
+
+class _ItemBased(Model):
+    """Models that score a user from their row of user_items (item-based: implicit's
+    ItemItemRecommender, EASE): the given rows are the history, always."""
+
+    def recommend(self, userid, user_items=None, N=10, filter_already_liked_items=True, filter_items=None,
+                  recalculate_user=False, items=None):
+        del recalculate_user  # the row is always what the user is scored from
+        return super().recommend(userid, user_items, N, filter_already_liked_items, filter_items,
+                                 user_items is not None, items)
+
+    def similar_users(self, userid, N=10, filter_users=None, users=None):
+        raise NotImplementedError(f"similar_users isn't implemented with {type(self).__name__}")
+
+
+class ItemItemRecommender(_ItemBased):
+    """Item-KNN: each item's K most similar items, a user scored by summing over their row."""
+
+    _kind = ("itemknn",)
+    _similarity = "dot"  # implicit's ItemItemRecommender: raw co-occurrence
+
+    def __init__(self, K=20, num_threads=0, **similarity):
+        super().__init__("itemknn", neighbours=_integer("K", K), similarity=self._similarity,
+                         num_threads=_integer("num_threads", num_threads), **similarity)
+
+    def similar_items(self, itemid, N=10, recalculate_item=False, item_users=None, filter_items=None, items=None):
+        """Up to N neighbours of itemid kept by the fit (itself not among them: Nudge keeps
+        neighbours only), best first; an array of items gives 2-D answers."""
+        if recalculate_item:
+            raise NotImplementedError("recalculate_item is not supported with this model")
+        if filter_items is not None and items is not None:
+            raise ValueError("similar_items: give items or filter_items, not both")
+        single = _np.isscalar(itemid)
+        queried = _users_array(itemid, "itemid")
+        n_items = self._model.num_items
+        drop = None if filter_items is None else set(_item_list(filter_items, n_items, "filter_items").tolist())
+        keep = None if items is None else set(_item_list(items, n_items, "items").tolist())
+        N = _integer("N", N)
+        ids = _np.full((len(queried), N), -1, dtype=_np.int32)
+        scores = _np.full((len(queried), N), -_np.inf, dtype=_np.float32)
+        for r, item in enumerate(queried):
+            found, found_scores = self._model.similar_items(int(item), n_items)
+            chosen = [(i, s) for i, s in zip(found, found_scores)
+                      if (drop is None or i not in drop) and (keep is None or i in keep)][:N]
+            for c, (i, s) in enumerate(chosen):
+                ids[r, c], scores[r, c] = i, s
+        return (ids[0], scores[0]) if single else (ids, scores)
+
+
+class CosineRecommender(ItemItemRecommender):
+    _similarity = "cosine"
+
+
+class TFIDFRecommender(ItemItemRecommender):
+    _similarity = "tfidf"
+
+
+class BM25Recommender(ItemItemRecommender):
+    _similarity = "bm25"
+
+    def __init__(self, K=20, K1=1.2, B=0.75, num_threads=0):
+        super().__init__(K=K, num_threads=num_threads, bm25_k1=float(K1), bm25_b=float(B))
+
+
+class EASE(_ItemBased):
+    """EASE (Steck 2019): a closed-form item-item model; user_items rows are the history."""
+
+    _kind = ("ease",)
+
+    def __init__(self, regularization=500.0, num_threads=0, **params):
+        super().__init__("ease", regularization=float(regularization), **params)
+        self.num_threads = _integer("num_threads", num_threads)  # batch recommend; the fit is one solve
 
 
 class Popularity(Model):
-    def __init__(self, **params):
+    _kind = ("popularity",)
+
+    def __init__(self, num_threads=0, **params):
         super().__init__("popularity", **params)
+        self.num_threads = _integer("num_threads", num_threads)
 
 
-def load(path):
-    """A model file written by Model.save or by `nudge train -o`."""
-    return Model._wrap(_nudge.load(str(path)))
+def load(fileobj_or_path):
+    """A model file written by Model.save or by `nudge train -o` (a path or a binary file
+    object), as a nudge.Model with Nudge's meanings."""
+    return Model.load(fileobj_or_path)
 
 
 def evaluate(model, train_user_items, test_user_items, K=10, protocol="full", negatives=100, seed=42):
@@ -183,8 +571,11 @@ def evaluate(model, train_user_items, test_user_items, K=10, protocol="full", ne
     protocol="full": every item the user has not trained on is ranked (precision, recall, ndcg,
     hit_rate, mrr, map @K, auc, coverage, ...). "sampled": each test item is ranked among
     `negatives` items the user never touched, drawn with `seed` (NCF's protocol). "rating":
-    RMSE and MAE of the predicted ratings against the test values (SVD, SVD++)."""
+    RMSE and MAE of the predicted ratings against the test values (SVD, SVD++ only)."""
     ks = [int(k) for k in (K if isinstance(K, (list, tuple)) else [K])]
+    if protocol == "rating" and not model._model.predicts_ratings:
+        raise ValueError(f"protocol='rating': a {model._model.kind} model ranks items and predicts no ratings "
+                         "(svd and svdpp do)")
     train = _csr(train_user_items, "train_user_items")
     test = _csr(test_user_items, "test_user_items")
     for name, shape in (("train_user_items", train[3:]), ("test_user_items", test[3:])):

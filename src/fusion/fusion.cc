@@ -384,7 +384,12 @@ Status FusionModel::tune(const Dataset& fit_part, const Dataset& validation) {
       }
       if (!improved) break;
     }
-    spdlog::info("fusion: weights tuned on {} validation users, NDCG@10 {:.4f} ({} rankings scored in full)",
+    float total = 0;
+    for (float w : weights_) total += w;
+    std::string tuned;
+    for (size_t k = 0; k < m; ++k)
+      tuned += fmt::format("{}{} {:.3f}", k ? ", " : "", parts_[k]->name(), total > 0 ? weights_[k] / total : 0.f);
+    spdlog::info("fusion: weights {} tuned on {} validation users, NDCG@10 {:.4f} ({} rankings scored in full)", tuned,
                  cases.size(), best, rescored);
     return Status::ok();
   }

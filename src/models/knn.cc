@@ -14,8 +14,9 @@ const ParamTable<KnnOptions>& KnnOptions::parameters() {
   using T = ParamTable<KnnOptions>;
   static const T kTable({
       T::integer("neighbours", &KnnOptions::neighbours, 0, 1'000'000, "neighbours kept per item / user (0 = all)"),
-      T::choice("similarity", &KnnOptions::similarity, {"cosine", "tfidf", "bm25", "jaccard"},
-                "how co-occurrence is weighed into a similarity"),
+      T::choice(
+          "similarity", &KnnOptions::similarity, {"cosine", "tfidf", "bm25", "jaccard", "dot"},
+          "how co-occurrence is weighed into a similarity (dot: raw co-occurrence, implicit's ItemItemRecommender)"),
       T::number("shrinkage", &KnnOptions::shrinkage, 0, 1e9, "added to the similarity denominator"),
       T::number("bm25_k1", &KnnOptions::bm25_k1, 0, 100, "BM25 term saturation"),
       T::number("bm25_b", &KnnOptions::bm25_b, 0, 1, "BM25 length normalisation"),
@@ -45,7 +46,7 @@ CsrMatrix weighted(const CsrMatrix& m, const KnnOptions& o) {
     std::fill(w.values.begin(), w.values.end(), 1.f);
     return w;
   }
-  if (o.similarity == "cosine") return w;
+  if (o.similarity == "cosine" || o.similarity == "dot") return w;
   // Inverse document frequency of each column, over rows.
   std::vector<uint32_t> df(m.num_cols, 0);
   for (uint32_t c : m.indices) ++df[c];
@@ -82,7 +83,7 @@ CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& o, Similarit
     for (float v : w.row_values(r)) norm[r] += static_cast<double>(v) * v;
     norm[r] = std::sqrt(norm[r]);
   }
-  const bool dot_only = o.similarity == "bm25";
+  const bool dot_only = o.similarity == "bm25" || o.similarity == "dot";
   const bool jaccard = o.similarity == "jaccard";
   const size_t keep = o.neighbours > 0 ? static_cast<size_t>(o.neighbours) : n;
   std::vector<std::vector<ScoredItem>> kept(n);

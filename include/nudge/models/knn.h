@@ -22,7 +22,7 @@ namespace nudge {
 
 struct KnnOptions {
   int64_t neighbours = 20;            // kept per row (0 = all)
-  std::string similarity = "cosine";  // cosine, tfidf, bm25, jaccard
+  std::string similarity = "cosine";  // cosine, tfidf, bm25, jaccard, dot
   double shrinkage = 0.0;
   double bm25_k1 = 1.2;
   double bm25_b = 0.75;

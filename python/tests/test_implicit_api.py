@@ -1,0 +1,224 @@
+"""implicit 0.7's model API on Nudge's classes, checked the way implicit's own suite checks it:
+a checkerboard with the diagonal held out, batch answers equal to single ones, filters
+honoured, pickling, save/load through files and file objects, warnings on non-CSR input, and
+implicit's meanings (ALS confidence alpha * weight, similar items starting with the item)."""
+import io
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import nudge
+
+N_ITEMS = 50
+
+
+def checkerboard(n=N_ITEMS):
+    """User u likes item i when u + i is even, except item u itself: held out, and the only
+    unseen item of u's own parity, so a model that sees the structure ranks it first."""
+    rows, cols = [], []
+    for u in range(n):
+        for i in range(n):
+            if (u + i) % 2 == 0 and u != i:
+                rows.append(u)
+                cols.append(i)
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n))
+
+
+def models():
+    return [
+        # regularization 1: with 0.01, 3 factors can fit each held-out diagonal zero exactly
+        nudge.AlternatingLeastSquares(factors=3, regularization=1.0, alpha=2.0, iterations=15, use_cg=False,
+                                      random_state=23, num_threads=1),
+        nudge.BayesianPersonalizedRanking(factors=3, learning_rate=0.05, iterations=300, random_state=23,
+                                          num_threads=1),
+        nudge.ItemItemRecommender(K=50),
+        nudge.CosineRecommender(K=50),
+        nudge.BM25Recommender(K=50, K1=1.2, B=0.75),
+        nudge.TFIDFRecommender(K=50),
+        nudge.EASE(regularization=10.0, num_threads=1),
+    ]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    m = checkerboard()
+    return m, [model.fit(m) for model in models()]
+
+
+def test_the_held_out_diagonal_item_ranks_first_for_every_class(fitted):
+    m, all_models = fitted
+    for model in all_models:
+        for u in range(N_ITEMS):
+            ids, scores = model.recommend(u, m[u], N=1)
+            assert ids.shape == (1,) and scores.dtype == np.float32
+            assert ids[0] == u, f"{model!r}: user {u} got {ids[0]}"
+
+
+def test_batch_answers_equal_single_ones(fitted):
+    m, all_models = fitted
+    users = np.arange(N_ITEMS)
+    for model in all_models:
+        ids, scores = model.recommend(users, m, N=5)
+        assert ids.shape == (N_ITEMS, 5)
+        for u in (0, 7, 49):
+            one_ids, one_scores = model.recommend(u, m[u], N=5)
+            np.testing.assert_array_equal(one_ids, ids[u], err_msg=repr(model))
+            np.testing.assert_allclose(one_scores, scores[u], rtol=1e-5, atol=1e-6)
+
+
+def test_filters_and_item_subsets_are_honoured(fitted):
+    m, all_models = fitted
+    for model in all_models:
+        ids, _ = model.recommend(0, m[0], N=10, filter_items=[0, 1, 3])
+        assert not {0, 1, 3} & set(ids.tolist()), repr(model)
+        ids, _ = model.recommend(0, m[0], N=10, items=[0, 2, 5, 9, 11])
+        assert set(ids.tolist()) <= {0, 5, 9, 11, -1} and ids[0] == 0  # 2 is liked: filtered
+        ids, _ = model.recommend(0, m[0], N=3, items=[2, 4], filter_already_liked_items=False)
+        assert sorted(ids.tolist()) == [2, 4]  # N is cut to the candidates
+        ids, _ = model.recommend(0, m[0], N=3, items=[1, 2, 4])
+        assert ids.tolist() == [1, -1, -1]  # 2 and 4 are liked: padded
+        with pytest.raises(ValueError, match="not both"):
+            model.recommend(0, m[0], items=[1], filter_items=[2])
+        liked, _ = model.recommend(np.arange(4), m[:4], N=N_ITEMS, filter_already_liked_items=False)
+        assert (liked >= 0).all()  # nothing filtered: every item comes back
+
+
+def test_pickle_and_files_round_trip_fitted_and_unfitted(fitted, tmp_path):
+    m, all_models = fitted
+    for model in all_models:
+        again = pickle.loads(pickle.dumps(model))
+        assert type(again) is type(model) and again.spec == model.spec
+        np.testing.assert_array_equal(again.recommend(np.arange(10), m[:10])[0], model.recommend(np.arange(10), m[:10])[0])
+        buffer = io.BytesIO()
+        model.save(buffer)
+        buffer.seek(0)
+        back = type(model).load(buffer)
+        np.testing.assert_array_equal(back.recommend(3, m[3])[0], model.recommend(3, m[3])[0])
+        model.save(tmp_path / "m.nudge")
+        assert type(model).load(tmp_path / "m.nudge").spec == model.spec
+    for model in models():  # not fitted: the parameters survive
+        assert not model.fitted
+        again = pickle.loads(pickle.dumps(model))
+        assert again.spec == model.spec and not again.fitted
+        model.save(tmp_path / "u.nudge")
+        assert type(model).load(tmp_path / "u.nudge").spec == model.spec
+    with pytest.raises(ValueError, match="holds a ials model"):
+        nudge.EASE.load(_saved(all_models[0], tmp_path))
+
+
+def _saved(model, tmp_path):
+    path = tmp_path / "als.nudge"
+    model.save(path)
+    return path
+
+
+def test_non_csr_input_warns_and_stored_zeros_are_no_interaction():
+    m = checkerboard()
+    with pytest.warns(nudge.ParameterWarning, match="expected a CSR matrix, got COO"):
+        nudge.EASE(regularization=10.0).fit(m.tocoo())
+    with pytest.raises(ValueError, match="expected a CSR matrix"):
+        nudge.EASE(regularization=10.0).fit(m).recommend(0, m[0].tocsc())
+    coo = m.tocoo()  # and (0, 1), not liked (0 + 1 is odd), stored as an explicit 0
+    with_zero = sp.csr_matrix((np.r_[coo.data, 0.0].astype(np.float32), (np.r_[coo.row, 0], np.r_[coo.col, 1])),
+                              shape=m.shape)
+    assert with_zero.nnz == m.nnz + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # CSR: no warning
+        model = nudge.EASE(regularization=10.0).fit(with_zero)
+    ids, _ = model.recommend(0, m[0], N=N_ITEMS)
+    assert 1 in ids.tolist()  # not counted as seen
+
+
+def test_similar_items_and_users_start_with_the_query(fitted):
+    m, all_models = fitted
+    # The checkerboard makes every item of a parity the same vector: ties. Noise separates them.
+    rng = np.random.default_rng(4)
+    noisy = m.copy()
+    noisy.data = (1 + rng.random(noisy.nnz)).astype(np.float32)
+    als = nudge.AlternatingLeastSquares(factors=6, alpha=2.0, iterations=10, random_state=1, num_threads=1).fit(noisy)
+    bpr = nudge.BayesianPersonalizedRanking(factors=6, learning_rate=0.05, iterations=300, random_state=1,
+                                            num_threads=1).fit(noisy)
+    for model in (als, bpr):
+        ids, scores = model.similar_items(4, N=5)
+        assert ids[0] == 4 and scores[0] == pytest.approx(1.0, abs=1e-5), repr(model)
+        assert all(i % 2 == 0 for i in ids)
+        batch, _ = model.similar_items(np.array([4, 7]), N=5)
+        np.testing.assert_array_equal(batch[0], ids)
+        assert batch[1][0] == 7
+        ids, _ = model.similar_items(4, N=5, filter_items=[4, 6])
+        assert not {4, 6} & set(ids.tolist())
+        ids, _ = model.similar_items(4, N=3, items=[1, 8, 10])
+        assert set(ids.tolist()) <= {1, 8, 10}
+        users, scores = model.similar_users(3, N=5)
+        assert users[0] == 3 and all(u % 2 == 1 for u in users)
+        assert model.similar_users(np.array([3, 8]), N=4)[0].shape == (2, 4)
+        assert 3 not in model.similar_users(3, N=5, filter_users=[3])[0].tolist()
+    for model in all_models[2:]:
+        with pytest.raises(NotImplementedError):
+            model.similar_users(0)
+        ids, _ = model.similar_items(4, N=5)
+        assert 4 not in ids.tolist() and all(i % 2 == 0 for i in ids if i >= 0)  # neighbours only
+
+
+def test_factor_arrays_give_the_scores(fitted):
+    m, all_models = fitted
+    for model in all_models[:2]:
+        users, items = model.user_factors, model.item_factors
+        assert users.dtype == np.float32 and users.shape[0] == N_ITEMS and items.shape[0] == N_ITEMS
+        np.testing.assert_allclose(users @ items.T, model.score(np.arange(N_ITEMS)), rtol=1e-4, atol=1e-5)
+    bpr = all_models[1]
+    assert bpr.item_factors.shape[1] == 4 and np.all(bpr.user_factors[:, -1] == 1)  # the bias column
+    with pytest.raises(ValueError, match="no factor arrays"):
+        all_models[2]._model.item_factors()
+    assert all_models[0].to_cpu() is all_models[0]
+
+
+def test_als_alpha_means_what_it_means_in_implicit():
+    """implicit's confidence is alpha * w; Nudge's Model("ials") uses 1 + alpha * w. The class
+    fits what Model("ials") fits on w - 1 / alpha, exactly."""
+    m = checkerboard()
+    m.data[:] = np.arange(m.nnz) % 3 + 1  # weights 1, 2, 3
+    ours = nudge.AlternatingLeastSquares(factors=4, alpha=3.0, iterations=5, random_state=7, num_threads=1).fit(m)
+    shifted = m.copy()
+    shifted.data = shifted.data - np.float32(1 / 3)
+    plain = nudge.Model("ials", factors=4, alpha=3.0, iterations=5, cg_steps=3, seed=7, threads=1).fit(shifted)
+    np.testing.assert_array_equal(ours.score(np.arange(N_ITEMS)), plain.score(np.arange(N_ITEMS)))
+    # recalculate_user folds in with the same confidence: the trained user's row gives a vector
+    # scoring like the trained one.
+    vector = ours.recalculate_user(5, m[5])
+    assert vector.shape == (4,)
+    assert np.argmax(vector @ ours.item_factors.T * (m[5].toarray()[0] == 0)) == 5
+    with pytest.raises(ValueError, match=r"alpha \* weight = 0.5 < 1"):
+        nudge.AlternatingLeastSquares(alpha=0.5).fit(checkerboard())
+
+
+def test_implicit_parameters_are_accepted_as_implicit_takes_them():
+    m = checkerboard()
+    for model in (nudge.AlternatingLeastSquares(factors=8.0, iterations=np.int64(2), random_state=None, use_gpu=False,
+                                                dtype=np.float32, calculate_training_loss=True),
+                  nudge.AlternatingLeastSquares(random_state=np.random.RandomState(3), iterations=2),
+                  nudge.BayesianPersonalizedRanking(factors=8, iterations=2, verify_negative_samples=True,
+                                                    random_state=np.random.default_rng(1)),
+                  nudge.EASE(num_threads=1), nudge.Popularity(num_threads=2), nudge.ItemItemRecommender(K=5.0)):
+        model.fit(m, show_progress=False)
+        assert model.recommend(0, m[0])[0].shape == (10,)
+    with pytest.raises(ValueError, match="factors: expected an integer, got 8.5"):
+        nudge.AlternatingLeastSquares(factors=8.5)
+    with pytest.raises(ValueError, match="use_gpu"):
+        nudge.AlternatingLeastSquares(use_gpu=True)
+    with pytest.raises(NotImplementedError, match="callback"):
+        nudge.AlternatingLeastSquares(iterations=1).fit(m, callback=lambda *a: None)
+    with pytest.raises(NotImplementedError, match="recalculate_user"):
+        nudge.BayesianPersonalizedRanking(iterations=1).fit(m).recommend(0, m[0], recalculate_user=True)
+    with pytest.raises(ValueError, match="protocol='rating'"):
+        nudge.evaluate(nudge.EASE().fit(m), m, m, protocol="rating")
+
+
+def test_item_based_models_score_from_the_given_row(fitted):
+    m, all_models = fitted
+    ease = all_models[-1]
+    ids, _ = ease.recommend(0, m[1], N=1)  # user 0 scored from user 1's row, as implicit does:
+    assert ids[0] == 1  # user 1's held-out item, not user 0's
