@@ -29,7 +29,8 @@ parser.add_argument("--items", type=int, default=3700)
 parser.add_argument("--spec", default="ials:factors=64,iterations=15,threads=0")
 args = parser.parse_args()
 
-work = tempfile.mkdtemp(prefix="nudge-python-")
+scratch = tempfile.TemporaryDirectory(prefix="nudge-python-")  # removed at exit
+work = scratch.name
 subprocess.run([args.cli, "-q", "synth", "--users", str(args.users), "--items", str(args.items), "--interactions",
                 str(args.interactions), "--seed", "42", "--out", work], check=True, stdout=subprocess.DEVNULL)
 
@@ -81,7 +82,7 @@ def cli_eval(*flags):
 cli = cli_eval("-k", "10", "-k", "20")
 cli_sampled = cli_eval("-k", "10", "--protocol", "sampled")
 
-print(f"{train.nnz + test.nnz} interactions, {train.shape[0]} users x {train.shape[1]} items ({work})")
+print(f"{train.nnz + test.nnz} interactions, {train.shape[0]} users x {train.shape[1]} items")
 print(f"{'metric':<24}{'python':>10}{'CLI':>10}")
 worst = 0.0
 for name in ("precision@10", "recall@10", "ndcg@10", "ndcg@20", "map@10", "auc"):
@@ -97,5 +98,6 @@ start = time.perf_counter()
 ids, scores = model.recommend(batch, train[batch], N=10)
 seconds = time.perf_counter() - start
 print(f"recommend top-10 for {len(batch)} users: {seconds:.3f} s ({len(batch) / seconds:,.0f} users/s)")
+scratch.cleanup()
 if worst > 1e-4:
     sys.exit(f"python and CLI metrics differ by {worst}")

@@ -21,6 +21,7 @@
 #include "nudge/model_file.h"
 #include "nudge/models/bpr.h"
 #include "nudge/models/ials.h"
+#include "nudge/models/two_tower.h"
 #include "nudge/onnx_export.h"
 #include "nudge/parallel.h"
 #include "nudge/recommender.h"
@@ -154,6 +155,37 @@ class Model {
       throw py::value_error("user_items: no interactions to fit");
     fit_without_gil([&] {
       auto catalog = index_catalog(m.rows, m.cols);
+      return to_dataset(m, catalog);
+    });
+  }
+
+  // fit() with side features: user_features (users x F) and item_features (items x G), CSR,
+  // either may be None. Each stored entry (row r, column j) gives entity r the token
+  // "feature=j" (a multi-valued field; the value's size is not used), as LightFM's feature
+  // matrices are read by models with a feature view (the two-tower model).
+  void fit_features(Offsets indptr, Indices indices, Values data, int64_t rows, int64_t cols, py::object user_features,
+                    py::object item_features) {
+    CsrView m = check_csr(std::move(indptr), std::move(indices), std::move(data), rows, cols, "interactions");
+    if (m.rows == 0 || m.cols == 0 || m.indices.size() == 0)
+      throw py::value_error("interactions: no interactions to fit");
+    auto features = [](py::object f, int64_t entities, const char* name) -> std::optional<CsrView> {
+      if (f.is_none()) return std::nullopt;
+      auto t = f.cast<py::tuple>();  // (indptr, indices, data, columns)
+      return check_csr(t[0].cast<Offsets>(), t[1].cast<Indices>(), t[2].cast<Values>(), entities, t[3].cast<int64_t>(),
+                       name);
+    };
+    const std::optional<CsrView> users = features(user_features, rows, "user_features");
+    const std::optional<CsrView> items = features(item_features, cols, "item_features");
+    fit_without_gil([&] {
+      auto catalog = index_catalog(m.rows, m.cols);
+      auto fill = [](const std::optional<CsrView>& f, FeatureTable* table) {
+        if (!f) return;
+        const uint32_t field = table->add_field("feature", FeatureKind::kMultiCategorical).value();
+        for (uint32_t r = 0; r < f->rows; ++r)
+          for (int32_t j : f->row_indices(r)) table->add_value(r, field, std::to_string(j));
+      };
+      fill(users, &catalog->user_features);
+      fill(items, &catalog->item_features);
       return to_dataset(m, catalog);
     });
   }
@@ -396,6 +428,39 @@ class Model {
   py::array_t<float> user_factors() const { return factors(true); }
   py::array_t<float> item_factors() const { return factors(false); }
 
+  // LightFM's representations for embedding models (score = user . item + item bias): the
+  // training users' vectors (the two-tower model's user tower; iALS/BPR factors) and the items'
+  // vectors and biases (zeros where the model has none). (biases, vectors) tuples.
+  py::tuple item_representations() const {
+    require_fitted();
+    const auto [data, dim] = model_->item_embeddings();
+    if (!data) throw py::value_error(kind() + " has no item vectors (ials, bpr, twotower and sasrec have)");
+    py::array_t<float> vectors({static_cast<size_t>(num_items()), static_cast<size_t>(dim)});
+    std::copy(data, data + size_t{num_items()} * dim, vectors.mutable_data());
+    py::array_t<float> biases(static_cast<py::ssize_t>(num_items()));
+    const auto b = model_->item_biases();
+    for (uint32_t i = 0; i < num_items(); ++i) biases.mutable_data()[i] = b.empty() ? 0.f : b[i];
+    return py::make_tuple(biases, vectors);
+  }
+  py::tuple user_representations() const {
+    require_fitted();
+    py::array_t<float> vectors;
+    if (const auto* tower = dynamic_cast<const TwoTowerModel*>(model_.get())) {
+      const auto dim = static_cast<size_t>(tower->item_vectors().cols());
+      vectors = py::array_t<float>({static_cast<size_t>(num_users()), dim});
+      float* o = vectors.mutable_data();
+      for (uint32_t u = 0; u < num_users(); ++u) {
+        const Eigen::VectorXf v = tower->training_user_vector(u);
+        std::copy(v.data(), v.data() + dim, o + size_t{u} * dim);
+      }
+    } else {
+      vectors = factors(true);
+    }
+    py::array_t<float> biases(static_cast<py::ssize_t>(num_users()));
+    std::fill(biases.mutable_data(), biases.mutable_data() + num_users(), 0.f);
+    return py::make_tuple(biases, vectors);
+  }
+
   // The user vectors the model gives the histories of `rows` (one per row; iALS: the fold-in
   // least-squares solve), for implicit's recalculate_user.
   py::array_t<float> fold_in_users(Offsets indptr, Indices indices, Values data) {
@@ -545,6 +610,9 @@ PYBIND11_MODULE(_nudge, m) {
       .def("item_ids", &Model::item_ids)
       .def("fit", &Model::fit)
       .def("fit_sequences", &Model::fit_sequences)
+      .def("fit_features", &Model::fit_features)
+      .def("item_representations", &Model::item_representations)
+      .def("user_representations", &Model::user_representations)
       .def("score_history", &Model::score_history)
       .def("recommend", &Model::recommend)
       .def("score", &Model::score)

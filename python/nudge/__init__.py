@@ -35,8 +35,8 @@ import numpy as _np
 from . import _nudge
 
 __all__ = ["Model", "AlternatingLeastSquares", "BayesianPersonalizedRanking", "EASE", "ItemItemRecommender",
-           "CosineRecommender", "BM25Recommender", "TFIDFRecommender", "Popularity", "ParameterWarning", "load",
-           "evaluate"]
+           "CosineRecommender", "BM25Recommender", "TFIDFRecommender", "Popularity", "LightFM", "ParameterWarning",
+           "load", "evaluate", "evaluation"]
 
 _UNFITTED_MAGIC = b"NUDGEPY-UNFITTED\n"  # save() of a model not fitted yet: this line, then its spec
 
@@ -164,9 +164,41 @@ class Model:
         self._model.fit_sequences([[int(i) for i in s] for s in sequences], -1 if num_items is None else int(num_items))
         return self
 
+    def fit_events(self, users, items, times=None, num_items=None):
+        """Trains on events given as arrays: users[k] took items[k] at times[k] (integers or
+        floats; ties and a missing times keep the arrays' order, as the CLI keeps a file's).
+        For sequence models (Model("sasrec"), Model("transition")) the order is what they read."""
+        users = _users_array(users, "users")
+        items = _users_array(items, "items")
+        if users.shape != items.shape:
+            raise ValueError(f"users and items differ in length ({users.size} vs {items.size})")
+        if users.size and users.min() < 0:
+            raise ValueError("users: negative index")
+        position = _np.arange(users.size)
+        if times is None:
+            order = _np.lexsort((position, users))
+        else:
+            times = _np.asarray(times)
+            if times.shape != users.shape:
+                raise ValueError(f"times: {times.size} values for {users.size} events")
+            order = _np.lexsort((position, times, users))
+        n_users = int(users.max()) + 1 if users.size else 0
+        bounds = _np.searchsorted(users[order], _np.arange(n_users + 1))
+        sorted_items = items[order]
+        return self.fit_sequences([sorted_items[bounds[u]:bounds[u + 1]] for u in range(n_users)], num_items)
+
     def score_history(self, items):
         """Scores of every item for a history of item indices given oldest first."""
         return self._model.score_history([int(i) for i in items])
+
+    def recommend_history(self, items, N=10, filter_already_liked_items=True):
+        """Top N items (indices, scores) for a history given oldest first (a sequence model
+        reads its order; the others its items): a user the model has not seen."""
+        scores = self.score_history(items).astype(_np.float32)
+        if filter_already_liked_items and len(items):
+            scores[_np.asarray(items, dtype=_np.int64)] = _np.nan
+        ids, best = _top_rows(scores[None, :], _integer("N", N))
+        return ids[0], best[0]
 
     def _rows(self, user_items, users, name="user_items"):
         if user_items is None:
@@ -583,3 +615,8 @@ def evaluate(model, train_user_items, test_user_items, K=10, protocol="full", ne
             raise ValueError(f"{name}: shape {tuple(shape)} differs from the model's "
                              f"({model._model.num_users}, {model._model.num_items})")
     return model._model.evaluate(*train[:3], *test[:3], ks, str(protocol), int(negatives), int(seed))
+
+
+# LightFM's API (nudge.LightFM, nudge.evaluation): after everything they build on.
+from . import evaluation  # noqa: E402
+from .lightfm import LightFM  # noqa: E402

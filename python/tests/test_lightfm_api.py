@@ -1,0 +1,138 @@
+"""LightFM's API (nudge.LightFM, nudge.evaluation) on the two-tower model, and the sequence API
+(fit_events, recommend_history): planted structure is learnt, ranks agree with scores and with
+nudge.evaluate's metrics, representations give the scores, and the refusals are clear."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import nudge
+from nudge import evaluation
+
+GROUPS = 4
+
+
+def planted(users=200, items=120, per_user=10, seed=3):
+    """Users of group g (u % 4) take items of group g (i % 4); items carry their group as a
+    feature column, users theirs."""
+    rng = np.random.default_rng(seed)
+    rows, cols = [], []
+    for u in range(users):
+        for i in rng.choice(np.arange(u % GROUPS, items, GROUPS), per_user, replace=False):
+            rows.append(u)
+            cols.append(i)
+    m = sp.coo_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(users, items))
+    item_features = sp.csr_matrix((np.ones(items), (np.arange(items), np.arange(items) % GROUPS)), shape=(items, GROUPS))
+    user_features = sp.csr_matrix((np.ones(users), (np.arange(users), np.arange(users) % GROUPS)), shape=(users, GROUPS))
+    return m, item_features, user_features
+
+
+def split(m, seed=5):
+    """Two items of each user held out."""
+    m = m.tocsr()
+    rng = np.random.default_rng(seed)
+    train, test = m.tolil(), sp.lil_matrix(m.shape, dtype=np.float32)
+    for u in range(m.shape[0]):
+        for i in rng.choice(m.indices[m.indptr[u]:m.indptr[u + 1]], 2, replace=False):
+            train[u, i] = 0
+            test[u, i] = 1
+    train = train.tocsr()
+    train.eliminate_zeros()
+    return train, test.tocsr()
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    m, itf, uf = planted()
+    train, test = split(m)
+    model = nudge.LightFM(no_components=16, loss="warp", learning_rate=0.05, random_state=1)
+    model.fit(train, user_features=uf, item_features=itf, epochs=20, num_threads=1)
+    return model, train, test, itf, uf
+
+
+def test_scores_follow_the_planted_groups(fitted):
+    model, train, test, itf, uf = fitted
+    items = np.arange(120)
+    for u in (0, 1, 7):
+        scores = model.predict(u, items)
+        assert scores.shape == (120,) and scores.dtype == np.float32
+        same = scores[items % GROUPS == u % GROUPS].mean()
+        assert same > scores[items % GROUPS != u % GROUPS].mean() + 0.5 * scores.std()
+    pairs = model.predict(np.array([0, 1, 0]), np.array([4, 5, 8]))
+    np.testing.assert_allclose(pairs, [model.predict(0, [4])[0], model.predict(1, [5])[0], model.predict(0, [8])[0]])
+
+
+def test_ranks_agree_with_scores_and_with_nudge_evaluate(fitted):
+    model, train, test, itf, uf = fitted
+    ranks = model.predict_rank(test, train_interactions=train)
+    assert ranks.shape == test.shape and ranks.nnz == test.nnz
+    u = 3
+    scores = model.predict(u, np.arange(120)).astype(np.float64)
+    scores[train[u].indices] = -np.inf
+    for i, r in zip(test[u].indices, ranks[u].data):
+        assert r == np.sum(scores > scores[i])
+    precision = evaluation.precision_at_k(model, test, train_interactions=train, k=10)
+    recall = evaluation.recall_at_k(model, test, train_interactions=train, k=10)
+    auc = evaluation.auc_score(model, test, train_interactions=train)
+    rr = evaluation.reciprocal_rank(model, test, train_interactions=train)
+    assert precision.shape == recall.shape == auc.shape == rr.shape == (200,)
+    assert auc.mean() > 0.85 and rr.min() > 0
+    ours = nudge.evaluate(model._model, train, test, K=10)
+    assert precision.mean() == pytest.approx(ours["precision@10"], abs=1e-6)
+    assert recall.mean() == pytest.approx(ours["recall@10"], abs=1e-6)
+    assert auc.mean() == pytest.approx(ours["auc"], abs=1e-5)
+    with pytest.raises(ValueError, match="share entries"):
+        model.predict_rank(train, train_interactions=train)
+
+
+def test_representations_give_the_scores(fitted):
+    model, train, test, itf, uf = fitted
+    item_biases, item_vectors = model.get_item_representations()
+    user_biases, user_vectors = model.get_user_representations()
+    assert item_vectors.shape == (120, 16) and user_vectors.shape == (200, 16)
+    expected = user_vectors[5] @ item_vectors.T + item_biases + user_biases[5]
+    np.testing.assert_allclose(model.predict(5, np.arange(120)), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_lightfm_refusals_are_clear(fitted):
+    model, train, test, itf, uf = fitted
+    with pytest.raises(ValueError, match="loss"):
+        nudge.LightFM(loss="hinge")
+    with pytest.raises(NotImplementedError, match="fit_partial"):
+        model.fit_partial(train)
+    with pytest.raises(ValueError, match="other features"):
+        model.predict(0, [1], item_features=itf.copy())
+    with pytest.raises(ValueError, match="not fitted"):
+        nudge.LightFM().predict(0, [1])
+    with pytest.raises(ValueError, match="item_features: 3 rows, expected 120"):
+        nudge.LightFM().fit(train, item_features=itf[:3])
+    assert model.predict(0, [1], item_features=itf).shape == (1,)  # the fit's own features are fine
+
+
+def test_default_loss_and_sample_weight_train():
+    m, itf, uf = planted(users=80, items=40, per_user=6)
+    weights = m.copy()
+    weights.data = weights.data * 2
+    model = nudge.LightFM(no_components=8, random_state=2).fit(m, sample_weight=weights, epochs=10)
+    assert "loss=softmax" in model._model.spec
+    scores = model.predict(0, np.arange(40))
+    assert scores[np.arange(40) % GROUPS == 0].mean() > scores[np.arange(40) % GROUPS != 0].mean()
+
+
+def test_events_as_arrays_train_a_sequence_model_in_time_order():
+    # 30 items in a cycle: after i comes i + 1; events given shuffled, with their times.
+    rng = np.random.default_rng(8)
+    users, items, times = [], [], []
+    for u in range(200):
+        start = int(rng.integers(30))
+        for t in range(int(rng.integers(5, 10))):
+            users.append(u)
+            items.append((start + t) % 30)
+            times.append(1000 * u + t)
+    order = rng.permutation(len(users))
+    users, items, times = np.array(users)[order], np.array(items)[order], np.array(times)[order]
+    model = nudge.Model("sasrec", factors=16, blocks=1, max_length=10, epochs=30, learning_rate=0.01,
+                        validation_users=0, num_threads=1).fit_events(users, items, times)
+    ids, scores = model.recommend_history([4, 5, 6], N=3)
+    assert ids[0] == 7 and not {4, 5, 6} & set(ids.tolist())
+    with pytest.raises(ValueError, match="differ in length"):
+        nudge.Model("sasrec").fit_events([0, 1], [2])
