@@ -428,6 +428,31 @@ class Model {
   py::array_t<float> user_factors() const { return factors(true); }
   py::array_t<float> item_factors() const { return factors(false); }
 
+  // Replaces an iALS model's factor matrices (implicit's partial_fit_users / partial_fit_items:
+  // the rows re-solved in Python, the catalogue grown for new indices). New users and items get
+  // the next index names and no training history.
+  void set_factors(py::array_t<float, py::array::c_style | py::array::forcecast> users,
+                   py::array_t<float, py::array::c_style | py::array::forcecast> items) {
+    require_fitted();
+    auto* ials = dynamic_cast<IalsModel*>(model_.get());
+    if (!ials) throw py::value_error(kind() + ": only an ials model's factors can be replaced");
+    const auto f = static_cast<py::ssize_t>(ials->item_factors().cols());
+    if (users.ndim() != 2 || items.ndim() != 2 || users.shape(1) != f || items.shape(1) != f)
+      throw py::value_error("factors: expected 2-D arrays of " + std::to_string(f) + " columns");
+    if (users.shape(0) < num_users() || items.shape(0) < num_items() || users.shape(0) > kMaxDimension ||
+        items.shape(0) > kMaxDimension)
+      throw py::value_error("factors: the catalogue can grow, not shrink");
+    const auto map = [](const py::array_t<float, py::array::c_style | py::array::forcecast>& a) {
+      return FactorMatrix(Eigen::Map<const FactorMatrix>(a.data(), a.shape(0), a.shape(1)));
+    };
+    grow(&users_, users.shape(0));
+    grow(&items_, items.shape(0));
+    history_.indptr.resize(static_cast<size_t>(users.shape(0)) + 1, history_.indptr.back());
+    history_.num_rows = static_cast<uint32_t>(users.shape(0));
+    history_.num_cols = static_cast<uint32_t>(items.shape(0));
+    ials->set_factors(map(users), map(items));
+  }
+
   // LightFM's representations for embedding models (score = user . item + item bias): the
   // training users' vectors (the two-tower model's user tower; iALS/BPR factors) and the items'
   // vectors and biases (zeros where the model has none). (biases, vectors) tuples.
@@ -521,6 +546,15 @@ class Model {
   }
 
  private:
+  // New entries named by their index ("7"), or "7+" where a loaded model already uses "7".
+  static void grow(IdMap* map, int64_t size) {
+    while (static_cast<int64_t>(map->size()) < size) {
+      std::string id = std::to_string(map->size());
+      while (map->find(id)) id += "+";
+      map->intern(id);
+    }
+  }
+
   // A sorted, distinct list of item indices from Python, each checked.
   std::vector<uint32_t> sorted_items(const Indices& items, const char* name) const {
     std::vector<uint32_t> out;
@@ -611,6 +645,7 @@ PYBIND11_MODULE(_nudge, m) {
       .def("fit", &Model::fit)
       .def("fit_sequences", &Model::fit_sequences)
       .def("fit_features", &Model::fit_features)
+      .def("set_factors", &Model::set_factors)
       .def("item_representations", &Model::item_representations)
       .def("user_representations", &Model::user_representations)
       .def("score_history", &Model::score_history)

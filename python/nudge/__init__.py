@@ -374,18 +374,21 @@ class _FactorModel(Model):
     def similar_items(self, itemid, N=10, recalculate_item=False, item_users=None, filter_items=None, items=None):
         """The N items whose factors are closest in cosine to itemid's (an int or an array: 2-D
         answers), itemid itself first; filter_items are left out; items, when given, the only
-        ones. recalculate_item is not supported."""
+        ones. recalculate_item folds each item in from item_users (ALS; as implicit does)."""
         if filter_items is not None and items is not None:
             raise ValueError("similar_items: give items or filter_items, not both")
         single = _np.isscalar(itemid)
         queried = _users_array(itemid, "itemid")
         n_items = self._model.num_items
         factors = self.item_factors
-        if recalculate_item or item_users is not None:
-            raise NotImplementedError("similar_items: recalculate_item is not supported by Nudge's models")
-        if queried.size and (queried.min() < 0 or queried.max() >= n_items):
-            raise IndexError(f"itemid: item indices must be from 0 to {n_items - 1}")
-        query = factors[queried]
+        if recalculate_item:
+            if item_users is None:
+                raise ValueError("similar_items: recalculate_item needs item_users (one row of users per item)")
+            query = _np.atleast_2d(self.recalculate_item(queried, item_users))
+        else:
+            if queried.size and (queried.min() < 0 or queried.max() >= n_items):
+                raise IndexError(f"itemid: item indices must be from 0 to {n_items - 1}")
+            query = factors[queried]
         filter_ids = None if filter_items is None else _item_list(filter_items, n_items, "filter_items")
         subset = None if items is None else _item_list(items, n_items, "items")
         ids, scores = self._similar(factors, query, _integer("N", N), filter_ids, subset)
@@ -482,6 +485,58 @@ class AlternatingLeastSquares(_FactorModel):
         out = self._model.fold_in_users(indptr, indices, data)
         return out[0] if _np.isscalar(userid) else out
 
+    def recalculate_item(self, itemid, item_users):
+        """The factors itemid would get from item_users (one row of users per item), not
+        stored: the item side's least-squares solve against the user factors."""
+        items = _users_array(itemid, "itemid")
+        indptr, indices, data, n_rows, n_cols = self._shifted(item_users, "item_users")
+        if n_rows != len(items) or n_cols != self._model.num_users:
+            raise ValueError(f"item_users: shape ({n_rows}, {n_cols}), expected ({len(items)}, "
+                             f"{self._model.num_users}): one row per item")
+        users = self.user_factors.astype(_np.float64)
+        gram = users.T @ users
+        alpha = _spec_number(self.spec, "alpha", 1.0)
+        reg = _spec_number(self.spec, "regularization", 0.01)
+        nu = _spec_number(self.spec, "reg_exponent", 0.0)
+        out = _np.zeros((len(items), users.shape[1]), dtype=_np.float32)
+        for r in range(len(items)):  # as IalsModel::fold_in, with the sides swapped
+            idx = indices[indptr[r]:indptr[r + 1]]
+            if idx.size == 0:
+                continue
+            y = users[idx]
+            c = 1.0 + alpha * data[indptr[r]:indptr[r + 1]].astype(_np.float64)
+            a = gram + reg * (1.0 + idx.size) ** nu * _np.eye(users.shape[1]) + y.T @ ((c - 1.0)[:, None] * y)
+            out[r] = _np.linalg.solve(a, y.T @ c)
+        return out[0] if _np.isscalar(itemid) else out
+
+    def partial_fit_users(self, userids, user_items):
+        """Re-solves the factors of userids from user_items (one row each) and stores them;
+        indices past the training users grow the model (users between get zero factors)."""
+        users = _users_array(userids)
+        if user_items.shape[0] != len(users):
+            raise ValueError("user_items must contain 1 row for every user in userids")
+        vectors = self.recalculate_user(users, user_items)
+        factors = self.user_factors
+        if users.size and users.max() >= factors.shape[0]:
+            factors = _np.vstack([factors, _np.zeros((users.max() + 1 - factors.shape[0], factors.shape[1]),
+                                                     dtype=_np.float32)])
+        factors[users] = vectors
+        self._model.set_factors(factors, self.item_factors)
+
+    def partial_fit_items(self, itemids, item_users):
+        """Re-solves the factors of itemids from item_users (one row of users each) and stores
+        them; indices past the catalogue grow it."""
+        items = _users_array(itemids, "itemids")
+        if item_users.shape[0] != len(items):
+            raise ValueError("item_users must contain 1 row for every item in itemids")
+        vectors = self.recalculate_item(items, item_users)
+        factors = self.item_factors
+        if items.size and items.max() >= factors.shape[0]:
+            factors = _np.vstack([factors, _np.zeros((items.max() + 1 - factors.shape[0], factors.shape[1]),
+                                                     dtype=_np.float32)])
+        factors[items] = vectors
+        self._model.set_factors(self.user_factors, factors)
+
 
 class BayesianPersonalizedRanking(_FactorModel):
     """BPR-MF (Rendle et al. 2009) with implicit's parameters; iterations are epochs. Its
@@ -508,6 +563,9 @@ class BayesianPersonalizedRanking(_FactorModel):
 
     def recalculate_user(self, userid, user_items):
         raise NotImplementedError("recalculate_user is not supported with this model")
+
+    def recalculate_item(self, itemid, item_users):
+        raise NotImplementedError("recalculate_item is not supported with this model")
 
 
 class _ItemBased(Model):

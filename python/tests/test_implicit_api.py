@@ -222,3 +222,32 @@ def test_item_based_models_score_from_the_given_row(fitted):
     ease = all_models[-1]
     ids, _ = ease.recommend(0, m[1], N=1)  # user 0 scored from user 1's row, as implicit does:
     assert ids[0] == 1  # user 1's held-out item, not user 0's
+
+
+def test_als_partial_fit_updates_and_grows_users_and_items():
+    m = checkerboard()
+    model = nudge.AlternatingLeastSquares(factors=3, regularization=1.0, alpha=2.0, iterations=15, use_cg=False,
+                                          random_state=23, num_threads=1).fit(m)
+    # A user re-fitted from an odd row now gets odd items; a new user 60 joins from an even row.
+    model.partial_fit_users([0, 60], sp.vstack([m[1], m[2]]).tocsr())
+    assert model.user_factors.shape == (61, 3)
+    ids, _ = model.recommend(0, m[1], N=1)
+    assert ids[0] == 1
+    ids, _ = model.recommend(60, m[2], N=1)
+    assert ids[0] == 2  # the one even item its row lacks
+    np.testing.assert_allclose(model.user_factors[0], model.recalculate_user(0, m[1]), rtol=1e-5, atol=1e-6)
+    # A new item 50 liked by the even users sits with the even items.
+    even_users = sp.csr_matrix((np.ones(31, dtype=np.float32), (np.zeros(31, dtype=int), np.arange(0, 61, 2))),
+                               shape=(1, 61))
+    model.partial_fit_items([50], even_users)
+    assert model.item_factors.shape == (51, 3)
+    similar, _ = model.similar_items(50, N=5)
+    assert similar[0] == 50 and all(i % 2 == 0 for i in similar[1:])
+    # An item re-solved from its own training users lands where training put it.
+    users_of_4 = sp.hstack([m.T.tocsr()[4], sp.csr_matrix((1, 11), dtype=np.float32)]).tocsr()  # 61 users now
+    again = model.recalculate_item(4, users_of_4)
+    assert np.dot(again, model.item_factors[4]) / np.linalg.norm(again) / np.linalg.norm(model.item_factors[4]) > 0.99
+    ids, _ = model.similar_items(4, N=3, recalculate_item=True, item_users=users_of_4)
+    assert all(i % 2 == 0 for i in ids)
+    with pytest.raises(ValueError, match="1 row for every user"):
+        model.partial_fit_users([0, 1], m[:1])
