@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The house style, checked (../STYLE.md, practice 13):
+# The house style, checked (docs/style.md, practice 13):
 #   - clang-format (.clang-format) over every C and C++ file: any difference fails;
 #   - clang-tidy (.clang-tidy: naming, bug-prone patterns) over the sources of src/ and
 #     tools/, and the project headers they include. Tests are exempt from clang-tidy: GoogleTest

@@ -1,4 +1,4 @@
-// The contract every ranking model passes (STYLE.md, practice 6): planted structure is
+// The contract every ranking model passes (docs/style.md, practice 6): planted structure is
 // recovered, popularity is beaten, exclusions and k are honoured, a seed fixes the model, and
 // save -> load gives identical answers.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Finite-difference checks of the transformer blocks' backward passes (STYLE.md, practice 7).
+// Finite-difference checks of the transformer blocks' backward passes (docs/style.md, practice 7).
 #include "nudge/nn/attention.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Finite-difference checks of every hand-written backward pass (STYLE.md, practice 7).
+// Finite-difference checks of every hand-written backward pass (docs/style.md, practice 7).
 #include "nudge/nn/layers.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Finite-difference checks of the next-item output layers (STYLE.md, practice 7).
+// Finite-difference checks of the next-item output layers (docs/style.md, practice 7).
 #include "nudge/nn/softmax_loss.h"
 
 #include <gtest/gtest.h>
