@@ -354,6 +354,50 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
   }
 }
 
+// One request being answered: what every handler reads.
+struct HttpApi::Call {
+  const HttpRequest& req;
+  const QueryParams& params;
+  std::string id;  // the {id} of /v1/items/{id} and /v1/users/{id}, checked; else empty
+  const Respond& respond;
+  void answer(const Status& e, std::string_view field = "") const { respond(from_status(e, field)); }
+  void answer(int status, std::string_view field, std::string_view message) const {
+    respond(error(status, field, message));
+  }
+};
+
+// The endpoints (docs/api.md): a path, or a prefix followed by an ID, with its methods. What
+// every route shares runs before its handler, in this order: the endpoint named for /metrics,
+// the ID checked (prefix routes), the query parameters checked against the route's rules
+// (null: the handler checks its own), then the method (405 when the path has no route for it).
+struct HttpApi::Route {
+  std::string_view method;  // GET also answers HEAD (the network layer drops the body)
+  std::string_view path;    // ending in '/': a prefix, the rest of the path being the ID
+  Endpoint endpoint;
+  const ParamRules* params;
+  std::string_view id_kind;  // "item" / "user" for prefix routes: errors name it
+  void (HttpApi::*handle)(const Call&);
+};
+
+std::span<const HttpApi::Route> HttpApi::routes() {
+  static const ParamRules kNone = kNoParams, kSimilar = kSimilarParams;
+  static const Route kRoutes[] = {
+      {"GET", "/v1/recommend", Endpoint::kRecommend, nullptr, "", &HttpApi::get_recommend},
+      {"GET", "/v1/similar", Endpoint::kSimilar, &kSimilar, "", &HttpApi::get_similar},
+      {"POST", "/v1/events", Endpoint::kEvents, &kNone, "", &HttpApi::post_events},
+      {"PUT", "/v1/items/", Endpoint::kItems, &kNone, "item", &HttpApi::put_item},
+      {"DELETE", "/v1/items/", Endpoint::kItems, &kNone, "item", &HttpApi::delete_item},
+      {"PUT", "/v1/users/", Endpoint::kUsers, &kNone, "user", &HttpApi::put_user},
+      {"GET", "/v1/users/", Endpoint::kUsers, &kNone, "user", &HttpApi::get_user},
+      {"POST", "/v1/retrain", Endpoint::kRetrain, &kNone, "", &HttpApi::post_retrain},
+      {"GET", "/v1/model", Endpoint::kModel, &kNone, "", &HttpApi::get_model},
+      {"GET", "/healthz", Endpoint::kHealth, &kNone, "", &HttpApi::get_health},
+      {"GET", "/metrics", Endpoint::kMetrics, &kNone, "", &HttpApi::get_metrics},
+      {"GET", "/v1/experiments", Endpoint::kExperiments, &kNone, "", &HttpApi::get_experiments},
+  };
+  return kRoutes;
+}
+
 void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& respond) {
   std::string bad;
   auto target = parse_target(req.target, &bad);
@@ -362,226 +406,207 @@ void HttpApi::route(const HttpRequest& req, Endpoint* endpoint, const Respond& r
     return respond(error(400, bad, "malformed percent-escape"));
   }
   if (Status e = check_query_text(*target); !e.is_ok()) return respond(from_status(e));
-  const std::string& path = target->path;
-  const QueryParams params(*target, options_.max_list_values);
-  auto refuse_params = [&](ParamRules rules) {
-    Status e = params.check(rules);
-    if (!e.is_ok()) respond(from_status(e));
-    return !e.is_ok();
-  };
   if (is_write(req.method) && !options_.api_key.empty() && !bearer_matches(req.authorization, options_.api_key))
     return respond(error(401, "Authorization", "missing or wrong bearer token"));
-  // HEAD is GET without the body (the network layer drops it).
-  const bool is_get = req.method == "GET" || req.method == "HEAD";
-  auto method_not_allowed = [&] { respond(error(405, "method", req.method + " is not allowed on " + path)); };
-
-  if (path == "/v1/recommend") {
-    *endpoint = Endpoint::kRecommend;
-    if (!is_get) return method_not_allowed();
-    auto parsed = parse_recommend(params);
-    if (!parsed.is_ok()) return respond(from_status(parsed.status()));
-    const RecommendRequest& r = *parsed;
-    if (router_ && !req.forwarded)
-      if (auto answer = router_->route(req, r.user)) return respond(std::move(*answer));
-    if (const std::string* arm = params.get("arm")) {
-      // One arm asked for by name (to look at what it serves): answered by it, not counted.
-      const auto names = engine_.arm_names();
-      auto found = std::find(names.begin(), names.end(), *arm);
-      if (found == names.end()) return respond(error(400, "arm", "no arm named '" + *arm + "'"));
-      RecommendRequest one = r;
-      one.arm = static_cast<size_t>(found - names.begin());
-      auto result = engine_.recommend(one);
-      if (!result.is_ok()) return respond(from_status(result.status()));
-      json body = to_json(*result, "user", r.user, r.explain);
-      body["arm"] = *arm;
-      return respond(json_response(200, body));
-    }
-    if (experiment_) {
-      auto body = recommend_in_experiment(r);
-      if (!body.is_ok()) return respond(from_status(body.status()));
-      return respond(json_response(200, *body));
-    }
-    auto result = engine_.recommend(r);
-    if (!result.is_ok()) return respond(from_status(result.status()));
-    return respond(json_response(200, to_json(*result, "user", r.user, r.explain)));
+  const std::string& path = target->path;
+  auto matches = [&](const Route& r) { return r.path.ends_with('/') ? path.starts_with(r.path) : path == r.path; };
+  const auto all = routes();
+  const auto first = std::find_if(all.begin(), all.end(), matches);
+  if (first == all.end()) {
+    if (auto why = text_problem(path, 4096)) return respond(error(400, "path", *why));
+    return respond(error(404, "path", "no such endpoint: " + path));
   }
-  if (path == "/v1/similar") {
-    *endpoint = Endpoint::kSimilar;
-    if (!is_get) return method_not_allowed();
-    if (refuse_params(kSimilarParams)) return;
-    SimilarRequest r;
-    const std::string* item = params.get("item");
-    if (!item || item->empty()) return respond(error(400, "item", "required"));
-    r.item = *item;
-    if (Status e = read_list(params, "category", &r.categories); !e.is_ok()) return respond(from_status(e));
-    if (Status e = read_size(params, "k", kMaxK, &r.k); !e.is_ok()) return respond(from_status(e));
-    if (Status e = read_bool(params, "explain", &r.explain); !e.is_ok()) return respond(from_status(e));
-    auto result = engine_.similar(r);
-    if (!result.is_ok()) return respond(from_status(result.status()));
-    return respond(json_response(200, to_json(*result, "item", r.item, r.explain)));
+  *endpoint = first->endpoint;
+  const QueryParams params(*target, options_.max_list_values);
+  Call call{req, params, "", respond};
+  if (!first->id_kind.empty()) {
+    call.id = path.substr(first->path.size());
+    if (auto why = id_problem(call.id)) return call.answer(400, "id", std::string(first->id_kind) + " id: " + *why);
   }
-  if (path == "/v1/events") {
-    *endpoint = Endpoint::kEvents;
-    if (req.method != "POST") return method_not_allowed();
-    if (refuse_params(kNoParams)) return;
-    auto parsed = parse_events(req.body, options_.max_batch_events);
-    if (!parsed.is_ok()) return respond(from_status(parsed.status()));
-    std::vector<Event>& events = *parsed;
-    if (Status e = Engine::validate(events); !e.is_ok()) return respond(from_status(e));
-    const size_t n = events.size();
-    // Events answering a served list are attributed once they are accepted.
-    std::vector<Event> answering;
-    if (experiment_)
-      for (const Event& e : events)
-        if (!e.rec_id.empty()) answering.push_back({e.user, e.item, e.type, 0.f, 0, e.rec_id});
-    auto answer = [this, n, respond, answering = std::move(answering)](const Status& st) {
-      if (!st.is_ok()) return respond(from_status(st, "events"));
-      metrics_.add_events(n);
-      for (const Event& e : answering) experiment_->attribute(e.rec_id, e.user, e.item, e.type);
-      respond(json_response(200, {{"accepted", n}}));
-    };
-    if (event_sink_) return event_sink_(std::move(events), std::move(answer));
-    engine_.ingest_async(std::move(events), std::move(answer));
-    return;
-  }
-  const std::string items_prefix = "/v1/items/", users_prefix = "/v1/users/";
-  if (path.starts_with(items_prefix)) {
-    *endpoint = Endpoint::kItems;
-    const std::string id = path.substr(items_prefix.size());
-    if (auto why = id_problem(id)) return respond(error(400, "id", "item id: " + *why));
-    if (refuse_params(kNoParams)) return;
-    if (req.method == "PUT") {
-      auto parsed = parse_item(id, req.body, options_.max_list_values);
-      if (!parsed.is_ok()) return respond(from_status(parsed.status()));
-      const Status st = engine_.put_item(std::move(*parsed));
-      if (!st.is_ok()) return respond(from_status(st));
-      return respond(json_response(200, {{"item", id}}));
-    }
-    if (req.method == "DELETE") {
-      const Status st = engine_.hide_item(id);
-      if (!st.is_ok()) return respond(from_status(st, "id"));
-      return respond(json_response(200, {{"item", id}, {"hidden", true}}));
-    }
-    return method_not_allowed();
-  }
-  if (path.starts_with(users_prefix)) {
-    *endpoint = Endpoint::kUsers;
-    const std::string id = path.substr(users_prefix.size());
-    if (auto why = id_problem(id)) return respond(error(400, "id", "user id: " + *why));
-    if (refuse_params(kNoParams)) return;
-    // A user's attributes and history live with the user's owner.
-    if ((req.method == "PUT" || is_get) && router_ && !req.forwarded)
-      if (auto answer = router_->route(req, id)) return respond(std::move(*answer));
-    if (req.method == "PUT") {
-      // Checked before parsing: the size bounds the parser's work, and an empty body is a
-      // mistake, not a request to clear the attributes (send {} for that).
-      if (req.body.empty()) return respond(error(400, "body", "required: a JSON object ({} clears the attributes)"));
-      if (auto why = text_problem(req.body, Engine::kMaxUserAttributesBytes)) return respond(error(400, "body", *why));
-      auto parsed = parse_json_body(req.body, "{}");
-      if (!parsed.is_ok()) return respond(from_status(parsed.status()));
-      const json& doc = *parsed;
-      if (!doc.is_object()) return respond(error(400, "body", "expected a JSON object"));
-      const Status st = engine_.put_user({id, doc.dump()});
-      if (!st.is_ok()) return respond(from_status(st));
-      return respond(json_response(200, {{"user", id}}));
-    }
-    if (is_get) {
-      auto info = engine_.user_info(id);
-      if (!info) return respond(error(404, "id", "unknown user '" + id + "'"));
-      json history = json::array();
-      for (const auto& [item, w] : info->history) history.push_back({{"item", item}, {"weight", w}});
-      return respond(json_response(200, {{"user", id},
-                                         {"history", std::move(history)},
-                                         {"attributes", json::parse(info->attributes_json, nullptr, false)}}));
-    }
-    return method_not_allowed();
-  }
-  if (path == "/v1/retrain") {
-    *endpoint = Endpoint::kRetrain;
-    if (req.method != "POST") return method_not_allowed();
-    if (refuse_params(kNoParams)) return;
-    // In a cluster only the leader trains and numbers models; a replica retraining on its own
-    // share of the events would serve a model nobody else has under a number the leader
-    // will use too.
-    if (cluster_ && !cluster_->stats().leader)
-      return respond(error(409, "",
-                           "this replica is not the cluster's leader: retrains run on the leading trainer "
-                           "(send POST /v1/retrain to it; GET /healthz says which replica leads)"));
-    // Training takes seconds: the engine's retrain thread answers when the new model serves.
-    engine_.request_retrain([this, respond](const Status& st) {
-      if (!st.is_ok()) return respond(error(st.code() == Status::Code::kNoSpace ? 507 : 500, "", st.message()));
-      respond(json_response(200, {{"model_version", engine_.stats().model_version}}));
-    });
-    return;
-  }
-  if (path == "/v1/model") {
-    *endpoint = Endpoint::kModel;
-    if (!is_get) return method_not_allowed();
-    if (refuse_params(kNoParams)) return;
-    const EngineStats st = engine_.stats();
-    if (st.model_version == 0) return respond(error(404, "model", "no model yet (too few events to train)"));
-    json weights = json::object();
-    for (const auto& [component, weight] : st.fusion_weights) weights[component] = weight;
-    return respond(json_response(200, {{"model_version", st.model_version},
-                                       {"kind", st.model_kind},
-                                       {"spec", st.model_spec},
-                                       {"trained_at", st.model_trained_at},
-                                       {"train_seconds", st.last_train_seconds},
-                                       {"fusion_weights", std::move(weights)},
-                                       {"tuned", st.model_note.empty()},
-                                       {"note", st.model_note}}));
-  }
-  if (path == "/healthz") {
-    *endpoint = Endpoint::kHealth;
-    if (!is_get) return method_not_allowed();
-    if (refuse_params(kNoParams)) return;
-    const EngineStats st = engine_.stats();
-    // Degraded: reads are served, writes are refused until the store can write again.
-    json health = {{"status", st.store.writable ? "ok" : "degraded"},
-                   {"model_version", st.model_version},
-                   {"events", st.events},
-                   {"users", st.users},
-                   {"items", st.items}};
-    health["store"] = {{"writable", st.store.writable},
-                       {"write_failures", st.store.write_failures},
-                       {"recoveries", st.store.recoveries},
-                       {"damaged_events", st.damaged_events}};
-    if (!st.store.writable) health["store"]["problem"] = st.store.problem;
-    if (kafka_) {
-      const KafkaStats k = kafka_->stats();
-      health["kafka"] = {{"connected", k.connected}, {"partitions", k.partitions}, {"messages", k.messages}};
-    }
-    if (cluster_) {
-      const ClusterStats c = cluster_stats();
-      health["cluster"] = {{"replica", cluster_->replica_id()},        {"leader", c.leader},
-                           {"redis_connected", c.redis_connected},     {"published_version", c.published_version},
-                           {"installed_version", c.installed_version}, {"forwarded", c.forwarded},
-                           {"forward_failures", c.forward_failures}};
-    }
-    return respond(json_response(200, health));
-  }
-  if (path == "/metrics") {
-    *endpoint = Endpoint::kMetrics;
-    if (!is_get) return method_not_allowed();
-    if (refuse_params(kNoParams)) return;
-    std::optional<KafkaStats> kafka;
-    if (kafka_) kafka = kafka_->stats();
-    std::optional<ClusterStats> cluster;
-    if (cluster_) cluster = cluster_stats();
-    std::string text =
-        metrics_.render(engine_.stats(), std::time(nullptr), kafka ? &*kafka : nullptr, cluster ? &*cluster : nullptr);
-    if (experiment_) text += experiment_->render_metrics();
-    return respond({200, kPrometheusTextFormat, std::move(text)});
-  }
-  if (path == "/v1/experiments") {
-    *endpoint = Endpoint::kExperiments;
-    if (!is_get) return method_not_allowed();
-    if (refuse_params(kNoParams)) return;
-    return respond(json_response(200, experiments_json()));
-  }
-  if (auto why = text_problem(path, 4096)) return respond(error(400, "path", *why));
-  respond(error(404, "path", "no such endpoint: " + path));
+  if (first->params)
+    if (Status e = params.check(*first->params); !e.is_ok()) return call.answer(e);
+  const std::string_view method = req.method == "HEAD" ? "GET" : std::string_view(req.method);
+  for (auto r = first; r != all.end(); ++r)
+    if (matches(*r) && r->method == method) return (this->*r->handle)(call);
+  call.answer(405, "method", req.method + " is not allowed on " + path);
 }
+
+bool HttpApi::forwarded_to_owner(const Call& call, const std::string& user) {
+  if (!router_ || call.req.forwarded) return false;
+  auto answer = router_->route(call.req, user);
+  if (!answer) return false;
+  call.respond(std::move(*answer));
+  return true;
+}
+
+void HttpApi::get_recommend(const Call& call) {
+  auto parsed = parse_recommend(call.params);
+  if (!parsed.is_ok()) return call.answer(parsed.status());
+  const RecommendRequest& r = *parsed;
+  if (forwarded_to_owner(call, r.user)) return;
+  if (const std::string* arm = call.params.get("arm")) {
+    // One arm asked for by name (to look at what it serves): answered by it, not counted.
+    const auto names = engine_.arm_names();
+    auto found = std::find(names.begin(), names.end(), *arm);
+    if (found == names.end()) return call.answer(400, "arm", "no arm named '" + *arm + "'");
+    RecommendRequest one = r;
+    one.arm = static_cast<size_t>(found - names.begin());
+    auto result = engine_.recommend(one);
+    if (!result.is_ok()) return call.answer(result.status());
+    json body = to_json(*result, "user", r.user, r.explain);
+    body["arm"] = *arm;
+    return call.respond(json_response(200, body));
+  }
+  if (experiment_) {
+    auto body = recommend_in_experiment(r);
+    if (!body.is_ok()) return call.answer(body.status());
+    return call.respond(json_response(200, *body));
+  }
+  auto result = engine_.recommend(r);
+  if (!result.is_ok()) return call.answer(result.status());
+  call.respond(json_response(200, to_json(*result, "user", r.user, r.explain)));
+}
+
+void HttpApi::get_similar(const Call& call) {
+  SimilarRequest r;
+  const std::string* item = call.params.get("item");
+  if (!item || item->empty()) return call.answer(400, "item", "required");
+  r.item = *item;
+  for (Status e : {read_list(call.params, "category", &r.categories), read_size(call.params, "k", kMaxK, &r.k),
+                   read_bool(call.params, "explain", &r.explain)})
+    if (!e.is_ok()) return call.answer(e);
+  auto result = engine_.similar(r);
+  if (!result.is_ok()) return call.answer(result.status());
+  call.respond(json_response(200, to_json(*result, "item", r.item, r.explain)));
+}
+
+void HttpApi::post_events(const Call& call) {
+  auto parsed = parse_events(call.req.body, options_.max_batch_events);
+  if (!parsed.is_ok()) return call.answer(parsed.status());
+  std::vector<Event>& events = *parsed;
+  if (Status e = Engine::validate(events); !e.is_ok()) return call.answer(e);
+  const size_t n = events.size();
+  // Events answering a served list are attributed once they are accepted.
+  std::vector<Event> answering;
+  if (experiment_)
+    for (const Event& e : events)
+      if (!e.rec_id.empty()) answering.push_back({e.user, e.item, e.type, 0.f, 0, e.rec_id});
+  auto answer = [this, n, respond = call.respond, answering = std::move(answering)](const Status& st) {
+    if (!st.is_ok()) return respond(from_status(st, "events"));
+    metrics_.add_events(n);
+    for (const Event& e : answering) experiment_->attribute(e.rec_id, e.user, e.item, e.type);
+    respond(json_response(200, {{"accepted", n}}));
+  };
+  if (event_sink_) return event_sink_(std::move(events), std::move(answer));
+  engine_.ingest_async(std::move(events), std::move(answer));
+}
+
+void HttpApi::put_item(const Call& call) {
+  auto parsed = parse_item(call.id, call.req.body, options_.max_list_values);
+  if (!parsed.is_ok()) return call.answer(parsed.status());
+  if (Status st = engine_.put_item(std::move(*parsed)); !st.is_ok()) return call.answer(st);
+  call.respond(json_response(200, {{"item", call.id}}));
+}
+
+void HttpApi::delete_item(const Call& call) {
+  if (Status st = engine_.hide_item(call.id); !st.is_ok()) return call.answer(st, "id");
+  call.respond(json_response(200, {{"item", call.id}, {"hidden", true}}));
+}
+
+void HttpApi::put_user(const Call& call) {
+  if (forwarded_to_owner(call, call.id)) return;  // a user's attributes live with their owner
+  // Checked before parsing: the size bounds the parser's work, and an empty body is a
+  // mistake, not a request to clear the attributes (send {} for that).
+  const std::string& body = call.req.body;
+  if (body.empty()) return call.answer(400, "body", "required: a JSON object ({} clears the attributes)");
+  if (auto why = text_problem(body, Engine::kMaxUserAttributesBytes)) return call.answer(400, "body", *why);
+  auto parsed = parse_json_body(body, "{}");
+  if (!parsed.is_ok()) return call.answer(parsed.status());
+  if (!parsed->is_object()) return call.answer(400, "body", "expected a JSON object");
+  if (Status st = engine_.put_user({call.id, parsed->dump()}); !st.is_ok()) return call.answer(st);
+  call.respond(json_response(200, {{"user", call.id}}));
+}
+
+void HttpApi::get_user(const Call& call) {
+  if (forwarded_to_owner(call, call.id)) return;  // as is their history
+  auto info = engine_.user_info(call.id);
+  if (!info) return call.answer(404, "id", "unknown user '" + call.id + "'");
+  json history = json::array();
+  for (const auto& [item, w] : info->history) history.push_back({{"item", item}, {"weight", w}});
+  call.respond(json_response(200, {{"user", call.id},
+                                   {"history", std::move(history)},
+                                   {"attributes", json::parse(info->attributes_json, nullptr, false)}}));
+}
+
+void HttpApi::post_retrain(const Call& call) {
+  // In a cluster only the leader trains and numbers models; a replica retraining on its own
+  // share of the events would serve a model nobody else has under a number the leader
+  // will use too.
+  if (cluster_ && !cluster_->stats().leader)
+    return call.answer(409, "",
+                       "this replica is not the cluster's leader: retrains run on the leading trainer "
+                       "(send POST /v1/retrain to it; GET /healthz says which replica leads)");
+  // Training takes seconds: the engine's retrain thread answers when the new model serves.
+  engine_.request_retrain([this, respond = call.respond](const Status& st) {
+    if (!st.is_ok()) return respond(error(st.code() == Status::Code::kNoSpace ? 507 : 500, "", st.message()));
+    respond(json_response(200, {{"model_version", engine_.stats().model_version}}));
+  });
+}
+
+void HttpApi::get_model(const Call& call) {
+  const EngineStats st = engine_.stats();
+  if (st.model_version == 0) return call.answer(404, "model", "no model yet (too few events to train)");
+  json weights = json::object();
+  for (const auto& [component, weight] : st.fusion_weights) weights[component] = weight;
+  call.respond(json_response(200, {{"model_version", st.model_version},
+                                   {"kind", st.model_kind},
+                                   {"spec", st.model_spec},
+                                   {"trained_at", st.model_trained_at},
+                                   {"train_seconds", st.last_train_seconds},
+                                   {"fusion_weights", std::move(weights)},
+                                   {"tuned", st.model_note.empty()},
+                                   {"note", st.model_note}}));
+}
+
+void HttpApi::get_health(const Call& call) {
+  const EngineStats st = engine_.stats();
+  // Degraded: reads are served, writes are refused until the store can write again.
+  json health = {{"status", st.store.writable ? "ok" : "degraded"},
+                 {"model_version", st.model_version},
+                 {"events", st.events},
+                 {"users", st.users},
+                 {"items", st.items}};
+  health["store"] = {{"writable", st.store.writable},
+                     {"write_failures", st.store.write_failures},
+                     {"recoveries", st.store.recoveries},
+                     {"damaged_events", st.damaged_events}};
+  if (!st.store.writable) health["store"]["problem"] = st.store.problem;
+  if (kafka_) {
+    const KafkaStats k = kafka_->stats();
+    health["kafka"] = {{"connected", k.connected}, {"partitions", k.partitions}, {"messages", k.messages}};
+  }
+  if (cluster_) {
+    const ClusterStats c = cluster_stats();
+    health["cluster"] = {{"replica", cluster_->replica_id()},        {"leader", c.leader},
+                         {"redis_connected", c.redis_connected},     {"published_version", c.published_version},
+                         {"installed_version", c.installed_version}, {"forwarded", c.forwarded},
+                         {"forward_failures", c.forward_failures}};
+  }
+  call.respond(json_response(200, health));
+}
+
+void HttpApi::get_metrics(const Call& call) {
+  std::optional<KafkaStats> kafka;
+  if (kafka_) kafka = kafka_->stats();
+  std::optional<ClusterStats> cluster;
+  if (cluster_) cluster = cluster_stats();
+  std::string text =
+      metrics_.render(engine_.stats(), std::time(nullptr), kafka ? &*kafka : nullptr, cluster ? &*cluster : nullptr);
+  if (experiment_) text += experiment_->render_metrics();
+  call.respond({200, kPrometheusTextFormat, std::move(text)});
+}
+
+void HttpApi::get_experiments(const Call& call) { call.respond(json_response(200, experiments_json())); }
 
 Result<json> HttpApi::recommend_in_experiment(const RecommendRequest& request) {
   Experiment& e = *experiment_;

@@ -15,6 +15,7 @@
 #include <functional>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -83,7 +84,25 @@ class HttpApi {
   void set_event_sink(EventSink sink) { event_sink_ = std::move(sink); }
 
  private:
+  struct Call;   // one request being answered (http_api.cc)
+  struct Route;  // one endpoint: method, path, shared checks, handler
+  static std::span<const Route> routes();
   void route(const HttpRequest& request, Endpoint* endpoint, const Respond& respond);
+  // The handlers, one per route (docs/api.md).
+  void get_recommend(const Call& call);
+  void get_similar(const Call& call);
+  void post_events(const Call& call);
+  void put_item(const Call& call);
+  void delete_item(const Call& call);
+  void put_user(const Call& call);
+  void get_user(const Call& call);
+  void post_retrain(const Call& call);
+  void get_model(const Call& call);
+  void get_health(const Call& call);
+  void get_metrics(const Call& call);
+  void get_experiments(const Call& call);
+  // Requests about one user go to the replica owning them (set_router): true when answered so.
+  bool forwarded_to_owner(const Call& call, const std::string& user);
   ClusterStats cluster_stats() const;  // with the router's counters
   // GET /v1/recommend within the experiment: the user's arm, or two arms interleaved.
   Result<nlohmann::json> recommend_in_experiment(const RecommendRequest& request);
