@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <queue>
 #include <unordered_map>
 
@@ -397,6 +398,116 @@ Status check_k(size_t k) {
   return Status::ok();
 }
 
+// The user as the arm's model reads them. The factor path keeps the user's vector, folded in
+// once per event (cached in the user's state); the history path scores from the history.
+struct ServedUser {
+  Eigen::VectorXf x;
+  std::vector<uint32_t> history, recent;
+  std::vector<float> weights;
+  std::shared_ptr<const FeatureDescription> attributes;  // shared with the user's state, not copied
+  UserHistory view() const { return {history, weights, recent, attributes.get()}; }
+};
+
+ServedUser served_user(UserState* state, const ServingModel* m, size_t arm) {
+  ServedUser user;
+  if (!state) return user;
+  auto u = state->write();
+  user.history = u->items;
+  if (m && m->factor_model() && !u->items.empty()) {
+    if (u->folded.size() <= arm) u->folded.resize(arm + 1);
+    UserData::Folded& folded = u->folded[arm];
+    if (folded.version != m->version()) {
+      folded.vector = m->fold_in(u->items, u->weights);
+      folded.version = m->version();
+    }
+    user.x = folded.vector;
+  } else if (m) {
+    user.weights = u->weights;
+    user.recent = u->recent;
+    if (m->recommender().has_feature_view()) user.attributes = u->description;
+  }
+  return user;
+}
+
+using Pins = std::vector<std::pair<uint32_t, const Pin*>>;
+
+// The request's exclusions and filters into `rules`, and its pins (excluded from the ranking,
+// placed after it; a hidden item is never pinned).
+Status read_request_rules(const RecommendRequest& request, const std::vector<uint32_t>& history, Rules* rules,
+                          Pins* pins) {
+  const Catalogue& s = rules->s;
+  rules->categories = request.categories;
+  rules->has_filters = !request.categories.empty() || !request.tags.empty() || request.price_min || request.price_max;
+  if (request.exclude_seen) rules->excluded = history;
+  for (const auto& id : request.exclude)
+    if (auto i = s.items.find(id)) rules->excluded.push_back(*i);  // unknown: nothing to exclude
+  for (const Pin& p : request.pins) {
+    auto i = s.items.find(p.item);
+    if (!i) return Status::not_found("unknown item '" + p.item + "'").with_field("pin");
+    if (s.item_states[*i].record.hidden) continue;  // hidden wins over pinned
+    pins->emplace_back(*i, &p);
+    rules->excluded.push_back(*i);
+  }
+  std::sort(rules->excluded.begin(), rules->excluded.end());
+  return Status::ok();
+}
+
+// Why each picked item is there (reason and because), for explain=true.
+struct Explainer {
+  const Rules& rules;
+  const ServingModel* m;
+  const ServedUser& user;
+  bool personal, factor_path;
+  std::vector<std::string> drivers;  // a sequence model's most attended recent items
+
+  Explainer(const Rules& r, const ServingModel* model, const ServedUser& u, bool is_personal, bool is_factor)
+      : rules(r), m(model), user(u), personal(is_personal), factor_path(is_factor) {
+    // The same for every item of the answer: the encoding of the sequence is one vector.
+    if (!personal || factor_path) return;
+    for (const ScoredItem& d : m->history_drivers(user.view()))
+      if (drivers.size() < 2 && !rules.s.item_states[d.item].record.hidden)
+        drivers.push_back(rules.s.items.id_of(d.item));
+  }
+
+  void explain(uint32_t item, Recommendation* r) const {
+    const Catalogue& s = rules.s;
+    if (!personal) {
+      r->reason = "trending";
+    } else if (!factor_path && item < s.item_states.size() && m->row_of(item) == kNoIndex) {
+      r->reason = "features";
+      for (const auto& [field, value] : s.item_states[item].description.values)
+        r->because.push_back(field + "=" + value);
+    } else if (!factor_path && user.history.empty()) {
+      r->reason = "attributes";  // a user known only by attributes
+      if (user.attributes) r->because = known_attributes(m->recommender(), *user.attributes);
+    } else if (!drivers.empty()) {
+      r->reason = "recent_items";
+      r->because = drivers;
+    } else if (m->trained(item) || !factor_path) {
+      r->reason = "similar_items";
+      r->because = closest_history(rules, *m, item, user.history);
+    } else {
+      r->reason = "features";
+      m->feature_vector(s.item_states[item].record, &r->because);
+    }
+    rules.boost(item, &r->because);
+  }
+};
+
+// Pins at their positions, in order of position (so later pins do not shift earlier ones).
+void place_pins(Pins pins, bool explain, const Catalogue& s, std::vector<Recommendation>* items) {
+  std::stable_sort(pins.begin(), pins.end(),
+                   [](const auto& a, const auto& b) { return a.second->position < b.second->position; });
+  for (const auto& [item, pin] : pins) {
+    Recommendation r;
+    r.item = s.items.id_of(item);
+    r.pinned = true;
+    if (explain) r.reason = "pinned";
+    const size_t at = std::min(pin->position - 1, items->size());
+    items->insert(items->begin() + static_cast<std::ptrdiff_t>(at), std::move(r));
+  }
+}
+
 }  // namespace
 
 Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) const {
@@ -410,112 +521,39 @@ Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) con
   const auto m = model(request.arm);
   RecommendResponse response;
   response.model_version = m ? m->version() : 0;
-
-  // The user's vector, re-folded when an event arrived since (or the model changed).
-  // The factor path folds it in once per event and keeps it; the history path scores
-  // from the history itself.
-  Eigen::VectorXf x;
-  std::vector<uint32_t> history, recent;
-  std::vector<float> history_weights;
-  std::shared_ptr<const FeatureDescription> attributes;
+  const ServedUser user = served_user(state.users.find(request.user), m.get(), request.arm);
   const bool factor_path = m && m->factor_model();
-  if (UserState* user = state.users.find(request.user)) {
-    auto u = user->write();  // the folded vector is cached in the user's state
-    history = u->items;
-    if (factor_path && !u->items.empty()) {
-      if (u->folded.size() <= request.arm) u->folded.resize(request.arm + 1);
-      UserData::Folded& folded = u->folded[request.arm];
-      if (folded.version != m->version()) {
-        folded.vector = m->fold_in(u->items, u->weights);
-        folded.version = m->version();
-      }
-      x = folded.vector;
-    } else if (m) {
-      history_weights = u->weights;
-      recent = u->recent;
-      if (m->recommender().has_feature_view()) attributes = u->description;  // shared, not copied
-    }
-  }
-  const UserHistory user{history, history_weights, recent, attributes.get()};
-  const bool personal = factor_path ? x.size() > 0 && x.squaredNorm() > 0.f : m && m->knows(user);
+  const bool personal = factor_path ? user.x.size() > 0 && user.x.squaredNorm() > 0.f : m && m->knows(user.view());
   response.source = personal ? "personal" : "trending";
 
   const auto catalogue = state.catalogue.read();
   const Catalogue& s = *catalogue;
   Rules rules{s, s.cold[request.arm], &request};
-  rules.categories = request.categories;
-  rules.has_filters = !request.categories.empty() || !request.tags.empty() || request.price_min || request.price_max;
-  if (request.exclude_seen) rules.excluded = history;
-  for (const auto& id : request.exclude)
-    if (auto i = s.items.find(id)) rules.excluded.push_back(*i);  // unknown: nothing to exclude
-  std::vector<std::pair<uint32_t, const Pin*>> pins;
-  for (const Pin& p : request.pins) {
-    auto i = s.items.find(p.item);
-    if (!i) return Status::not_found("unknown item '" + p.item + "'").with_field("pin");
-    if (s.item_states[*i].record.hidden) continue;  // hidden wins over pinned
-    pins.emplace_back(*i, &p);
-    rules.excluded.push_back(*i);
-  }
-  std::sort(rules.excluded.begin(), rules.excluded.end());
+  Pins pins;
+  NUDGE_RETURN_IF_ERROR(read_request_rules(request, user.history, &rules, &pins));
 
   const bool rerank = request.max_per_category > 0 || request.mmr_lambda < 1.f;
   const size_t pool = rerank ? std::max(request.k * kRerankPoolFactor, kRerankPoolMin) : request.k;
   std::vector<ScoredItem> cands;
-  if (personal && factor_path) personal_candidates(rules, *m, x, pool, &cands);
-  else if (personal) history_candidates(rules, *m, user, pool, &cands);
+  if (personal && factor_path) personal_candidates(rules, *m, user.x, pool, &cands);
+  else if (personal) history_candidates(rules, *m, user.view(), pool, &cands);
   else trending_candidates(rules, pool, &cands);
   std::vector<ScoredItem> picked =
       rerank ? diversify(rules, m.get(), std::move(cands), request.k, request.max_per_category, request.mmr_lambda)
              : std::move(cands);
   if (picked.size() > request.k) picked.resize(request.k);
 
-  // A sequence model names the recent items its answer attended to most (the same for every
-  // item of the answer: the encoding of the sequence is one vector).
-  std::vector<std::string> drivers;
-  if (request.explain && personal && !factor_path) {
-    for (const ScoredItem& d : m->history_drivers(user))
-      if (drivers.size() < 2 && !s.item_states[d.item].record.hidden) drivers.push_back(s.items.id_of(d.item));
-  }
+  std::optional<Explainer> explainer;
+  if (request.explain) explainer.emplace(rules, m.get(), user, personal, factor_path);
   for (const ScoredItem& c : picked) {
     Recommendation r;
     r.item = s.items.id_of(c.item);
     r.score = c.score;
-    if (request.explain) {
-      if (!personal) {
-        r.reason = "trending";
-      } else if (!factor_path && c.item < s.item_states.size() && m->row_of(c.item) == kNoIndex) {
-        r.reason = "features";
-        for (const auto& [field, value] : s.item_states[c.item].description.values)
-          r.because.push_back(field + "=" + value);
-      } else if (!factor_path && history.empty()) {
-        r.reason = "attributes";  // a user known only by attributes
-        if (attributes) r.because = known_attributes(m->recommender(), *attributes);
-      } else if (!drivers.empty()) {
-        r.reason = "recent_items";
-        r.because = drivers;
-      } else if (m->trained(c.item) || !factor_path) {
-        r.reason = "similar_items";
-        r.because = closest_history(rules, *m, c.item, history);
-      } else {
-        r.reason = "features";
-        m->feature_vector(s.item_states[c.item].record, &r.because);
-      }
-      rules.boost(c.item, &r.because);
-    }
+    if (explainer) explainer->explain(c.item, &r);
     response.items.push_back(std::move(r));
   }
-  if (request.explain && personal && !factor_path) explain_components(*m, user, picked, &response.items);
-  // Pins last, at their positions (in order of position, so later pins do not shift earlier).
-  std::stable_sort(pins.begin(), pins.end(),
-                   [](const auto& a, const auto& b) { return a.second->position < b.second->position; });
-  for (const auto& [item, pin] : pins) {
-    Recommendation r;
-    r.item = s.items.id_of(item);
-    r.pinned = true;
-    if (request.explain) r.reason = "pinned";
-    const size_t at = std::min(pin->position - 1, response.items.size());
-    response.items.insert(response.items.begin() + static_cast<std::ptrdiff_t>(at), std::move(r));
-  }
+  if (request.explain && personal && !factor_path) explain_components(*m, user.view(), picked, &response.items);
+  place_pins(std::move(pins), request.explain, s, &response.items);
   if (response.items.size() > request.k) response.items.resize(request.k);
   return response;
 }
