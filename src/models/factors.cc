@@ -30,6 +30,12 @@ void score_by_product(const float* user_vectors, size_t rows, const float* items
   }
 }
 
+FactorMatrix gather_rows(const FactorMatrix& m, std::span<const uint32_t> rows) {
+  FactorMatrix out(static_cast<Eigen::Index>(rows.size()), m.cols());
+  for (size_t r = 0; r < rows.size(); ++r) out.row(static_cast<Eigen::Index>(r)) = m.row(rows[r]);
+  return out;
+}
+
 void write_factors(ModelWriter& out, const FactorMatrix& m) {
   out.u64(static_cast<uint64_t>(m.rows()));
   out.u64(static_cast<uint64_t>(m.cols()));

@@ -192,8 +192,7 @@ void IalsModel::score_user(uint32_t user, std::span<float> scores) const {
 
 void IalsModel::score_users(std::span<const uint32_t> users, std::span<float> scores) const {
   check_users_call(users, scores);
-  FactorMatrix block(static_cast<Eigen::Index>(users.size()), items_.cols());
-  for (size_t r = 0; r < users.size(); ++r) block.row(static_cast<Eigen::Index>(r)) = users_.row(users[r]);
+  const FactorMatrix block = gather_rows(users_, users);
   score_by_product(block.data(), users.size(), items_.data(), num_items(), static_cast<size_t>(items_.cols()), nullptr,
                    scores.data());
 }

@@ -40,6 +40,16 @@ TEST(ScoreByProductTest, EqualsTheDotProductOfEveryUserAndItem) {
   }
 }
 
+TEST(GatherRowsTest, TakesTheListedRowsInOrderWithRepeats) {
+  Rng rng(5);
+  const FactorMatrix m = random_factors(6, 3, 1.0, rng);
+  const std::vector<uint32_t> rows = {4, 0, 4};
+  const FactorMatrix g = gather_rows(m, rows);
+  ASSERT_EQ(g.rows(), 3);
+  for (Eigen::Index r = 0; r < 3; ++r) EXPECT_EQ(g.row(r), m.row(rows[static_cast<size_t>(r)]));
+  EXPECT_EQ(gather_rows(m, {}).rows(), 0);
+}
+
 TEST(ScoreByProductTest, NoRowsWritesNothing) {
   const FactorMatrix v = FactorMatrix::Ones(10, 4);
   score_by_product(nullptr, 0, v.data(), 10, 4, nullptr, nullptr);

@@ -5,6 +5,7 @@
 #include <Eigen/Dense>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "nudge/rng.h"
 #include "nudge/serialize.h"
@@ -22,6 +23,10 @@ FactorMatrix random_factors(Eigen::Index rows, Eigen::Index cols, double stddev,
 // stay in L2 with their block of scores, so the bias is added while the tile is there.
 void score_by_product(const float* user_vectors, size_t rows, const float* items, size_t num_items, size_t dim,
                       const float* bias, float* scores);
+
+// The rows of `m` listed in `rows` (in that order, repeats allowed): a block of users for
+// score_by_product.
+FactorMatrix gather_rows(const FactorMatrix& m, std::span<const uint32_t> rows);
 
 void write_factors(ModelWriter& out, const FactorMatrix& m);
 // Reads a matrix written by write_factors; `what` names it in errors.
