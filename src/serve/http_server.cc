@@ -120,12 +120,15 @@ class Session : public std::enable_shared_from_this<Session> {
     pending_.add();
     api_.handle(request, [self = shared_from_this(), version, keep_alive, head](HttpResponse r) mutable {
       PendingAnswers& pending = self->pending_;
-      const auto executor = self->stream_.get_executor();
-      // The session moves into the posted handler: once done() lets stop() go on, no other
-      // thread holds it (it dies with the io_context, not after the server).
-      net::post(executor, [self = std::move(self), r = std::move(r), version, keep_alive, head]() mutable {
-        self->send(std::move(r), version, keep_alive, head);
-      });
+      {
+        // The session moves into the posted handler, and this copy of its strand executor dies
+        // before done(): once done() lets stop() go on, this thread holds nothing of the
+        // io_context's (a strand outliving it would unlink itself from a freed service).
+        const auto executor = self->stream_.get_executor();
+        net::post(executor, [self = std::move(self), r = std::move(r), version, keep_alive, head]() mutable {
+          self->send(std::move(r), version, keep_alive, head);
+        });
+      }
       pending.done();  // after the post: stop() may now destroy the io_context
     });
   }
