@@ -9,7 +9,9 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -149,14 +151,16 @@ class Model {
   std::vector<std::string> user_ids() const { return ids(users_); }
   std::vector<std::string> item_ids() const { return ids(items_); }
 
-  void fit(Offsets indptr, Indices indices, Values data, int64_t rows, int64_t cols) {
+  void fit(Offsets indptr, Indices indices, Values data, int64_t rows, int64_t cols, const py::object& callback) {
     CsrView m = check_csr(std::move(indptr), std::move(indices), std::move(data), rows, cols, "user_items");
     if (m.rows == 0 || m.cols == 0 || m.indices.size() == 0)
       throw py::value_error("user_items: no interactions to fit");
-    fit_without_gil([&] {
-      auto catalog = index_catalog(m.rows, m.cols);
-      return to_dataset(m, catalog);
-    });
+    fit_without_gil(
+        [&] {
+          auto catalog = index_catalog(m.rows, m.cols);
+          return to_dataset(m, catalog);
+        },
+        callback);
   }
 
   // fit() with side features: user_features (users x F) and item_features (items x G), CSR,
@@ -600,20 +604,42 @@ class Model {
     return out;
   }
   // Builds the dataset and fits, both without the GIL; keeps the IDs and history on success.
+  // A callback (not None) is called as implicit calls it, callback(epoch, seconds, loss),
+  // after each epoch with the GIL taken back for it (loss None where the model logs none);
+  // what it raises ends the training after that epoch and is raised from fit, the model as
+  // it was before.
   template <typename MakeDataset>
-  void fit_without_gil(MakeDataset make_dataset) {
+  void fit_without_gil(MakeDataset make_dataset, const py::object& callback = py::none()) {
     Status st;
+    std::exception_ptr raised;
+    if (!callback.is_none()) {
+      auto epoch_start = std::chrono::steady_clock::now();
+      model_->set_epoch_listener([&](int64_t epoch, double loss) {
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+        py::gil_scoped_acquire gil;
+        try {
+          callback(epoch, seconds, std::isnan(loss) ? py::object(py::none()) : py::object(py::float_(loss)));
+        } catch (...) {
+          raised = std::current_exception();
+          return false;
+        }
+        epoch_start = std::chrono::steady_clock::now();
+        return true;
+      });
+    }
     {
       py::gil_scoped_release release;
       const Dataset dataset = make_dataset();
       st = model_->fit(dataset);
-      if (st.is_ok()) {
+      model_->set_epoch_listener(nullptr);
+      if (st.is_ok() && !raised) {
         model_->release_training_state();
         users_ = dataset.catalog().users;
         items_ = dataset.catalog().items;
         history_ = dataset.user_items();
       }
     }
+    if (raised) std::rethrow_exception(raised);
     check(st);
     fitted_ = true;
   }
@@ -642,7 +668,8 @@ PYBIND11_MODULE(_nudge, m) {
       .def_property_readonly("num_items", &Model::num_items)
       .def("user_ids", &Model::user_ids)
       .def("item_ids", &Model::item_ids)
-      .def("fit", &Model::fit)
+      .def("fit", &Model::fit, py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("rows"), py::arg("cols"),
+           py::arg("callback") = py::none())
       .def("fit_sequences", &Model::fit_sequences)
       .def("fit_features", &Model::fit_features)
       .def("set_factors", &Model::set_factors)

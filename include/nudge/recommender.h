@@ -144,6 +144,14 @@ class Recommender {
   // True for models trained on explicit ratings whose scores predict them (SVD, SVD++).
   virtual bool predicts_ratings() const { return false; }
 
+  // Called by fit() and fit_warm() after each epoch (an iALS sweep, an SGD pass) with its
+  // number from 0 and its mean loss where the model logs one (epoch_losses; NaN for iALS);
+  // returning false ends the training after that epoch, a model as good as that many epochs
+  // made it. Runs on the thread that called fit(); must not throw. Kinds trained in one
+  // pass (KNN, EASE, popularity) never call it. Empty (the default): no calls.
+  using EpochListener = std::function<bool(int64_t epoch, double loss)>;
+  void set_epoch_listener(EpochListener listener) { epoch_listener_ = std::move(listener); }
+
   uint32_t num_users() const { return num_users_; }
   uint32_t num_items() const { return num_items_; }
 
@@ -160,10 +168,13 @@ class Recommender {
   void check_users_call(std::span<const uint32_t> users, std::span<float> scores) const;
   void check_history_call(std::span<const uint32_t> items, std::span<const float> weights,
                           std::span<float> scores) const;
+  // What a training loop calls after each epoch: false when the listener asks it to stop.
+  bool epoch_finished(int64_t epoch, double loss) const { return !epoch_listener_ || epoch_listener_(epoch, loss); }
 
  private:
   uint32_t num_users_ = 0;
   uint32_t num_items_ = 0;
+  EpochListener epoch_listener_;
 };
 
 // Top-k for a training user, excluding `exclude_sorted` (typically their history).

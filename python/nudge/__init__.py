@@ -41,6 +41,12 @@ __all__ = ["Model", "AlternatingLeastSquares", "BayesianPersonalizedRanking", "E
 _UNFITTED_MAGIC = b"NUDGEPY-UNFITTED\n"  # save() of a model not fitted yet: this line, then its spec
 
 
+def _callback(callback):
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback: expected a function callback(epoch, seconds, loss), got {type(callback).__name__}")
+    return callback
+
+
 class ParameterWarning(UserWarning):
     """Input Nudge accepted but converted or ignored (implicit's warning of the same name):
     a matrix that was not CSR, an explicitly stored zero."""
@@ -149,13 +155,13 @@ class Model:
 
     def fit(self, user_items, show_progress=False, callback=None):
         """Trains on a users x items matrix of interaction weights (float32 used as is).
-        show_progress is accepted for implicit's signature; a per-iteration callback is not
-        supported (the fit runs in C++ without the GIL): pass None."""
+        show_progress is accepted for implicit's signature. callback(epoch, seconds, loss), as
+        implicit calls it, runs after each epoch of the kinds trained by epochs (iALS sweeps,
+        BPR / SVD / NeuMF / two-tower / SASRec passes; loss None where the kind logs none,
+        iALS's); an exception it raises ends the training there and comes out of fit, the
+        model left as it was. One-pass kinds (KNN, EASE, popularity) never call it."""
         del show_progress
-        if callback is not None:
-            raise NotImplementedError("fit(callback=...): Nudge trains without calling back into Python; "
-                                      "model.epoch_losses gives each epoch's loss after the fit")
-        self._model.fit(*_csr(user_items, "user_items"))
+        self._model.fit(*_csr(user_items, "user_items"), callback=_callback(callback))
         return self
 
     def fit_sequences(self, sequences, num_items=None):
@@ -446,9 +452,7 @@ class AlternatingLeastSquares(_FactorModel):
     def fit(self, user_items, show_progress=True, callback=None):
         """Factorizes user_items (users x items, CSR), confidence alpha * weight."""
         del show_progress
-        if callback is not None:
-            raise NotImplementedError("fit(callback=...): Nudge trains without calling back into Python")
-        self._model.fit(*self._shifted(user_items, "user_items"))
+        self._model.fit(*self._shifted(user_items, "user_items"), callback=_callback(callback))
         return self
 
     def _rows(self, user_items, users, name="user_items"):

@@ -209,12 +209,39 @@ def test_implicit_parameters_are_accepted_as_implicit_takes_them():
         nudge.AlternatingLeastSquares(factors=8.5)
     with pytest.raises(ValueError, match="use_gpu"):
         nudge.AlternatingLeastSquares(use_gpu=True)
-    with pytest.raises(NotImplementedError, match="callback"):
-        nudge.AlternatingLeastSquares(iterations=1).fit(m, callback=lambda *a: None)
+    with pytest.raises(TypeError, match="callback: expected a function"):
+        nudge.AlternatingLeastSquares(iterations=1).fit(m, callback=3)
     with pytest.raises(NotImplementedError, match="recalculate_user"):
         nudge.BayesianPersonalizedRanking(iterations=1).fit(m).recommend(0, m[0], recalculate_user=True)
     with pytest.raises(ValueError, match="protocol='rating'"):
         nudge.evaluate(nudge.EASE().fit(m), m, m, protocol="rating")
+
+
+def test_fit_callback_hears_every_epoch_and_what_it_raises_ends_the_fit():
+    m = checkerboard()
+    heard = []
+    nudge.AlternatingLeastSquares(factors=3, iterations=4, random_state=1).fit(
+        m, callback=lambda epoch, seconds, loss: heard.append((epoch, seconds, loss)))
+    assert [e for e, _, _ in heard] == [0, 1, 2, 3]
+    assert all(s >= 0 for _, s, _ in heard) and all(loss is None for _, _, loss in heard)  # iALS logs no loss
+    heard.clear()
+    bpr = nudge.BayesianPersonalizedRanking(factors=3, iterations=5, random_state=1, num_threads=1)
+    bpr.fit(m, callback=lambda epoch, seconds, loss: heard.append((epoch, loss)))
+    assert [e for e, _ in heard] == [0, 1, 2, 3, 4]
+    assert [loss for _, loss in heard] == pytest.approx(list(bpr.epoch_losses))
+
+    def stop_at_second(epoch, seconds, loss):
+        if epoch == 1:
+            raise KeyboardInterrupt("enough")
+        heard.append(epoch)
+
+    heard.clear()
+    model = nudge.AlternatingLeastSquares(factors=3, iterations=50, random_state=1)
+    with pytest.raises(KeyboardInterrupt, match="enough"):
+        model.fit(m, callback=stop_at_second)
+    assert heard == [0] and not model.fitted  # training ended at the raise; no half model kept
+    model.fit(m)  # and the model still fits afterwards
+    assert model.fitted
 
 
 def test_item_based_models_score_from_the_given_row(fitted):

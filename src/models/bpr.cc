@@ -149,6 +149,7 @@ Status BprModel::fit(const Dataset& train) {
         1);
     const double steps = static_cast<double>(std::accumulate(loss_steps.begin(), loss_steps.end(), uint64_t{0}));
     losses_.push_back(steps > 0 ? std::accumulate(loss_sum.begin(), loss_sum.end(), 0.0) / steps : 0.0);
+    if (!epoch_finished(epoch, losses_.back())) break;
   }
   return Status::ok();
 }

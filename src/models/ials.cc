@@ -127,6 +127,7 @@ Status IalsModel::fit_more(const Dataset& train, int64_t iterations) {
     solve_side(ui, items_, &users_);
     solve_side(iu, users_, &items_);
     progress.advance();
+    if (!epoch_finished(it, std::nan(""))) break;
   }
   gram_ = items_.transpose() * items_;
   return Status::ok();

@@ -268,6 +268,7 @@ Status NeuMfModel::train_epochs(const CsrMatrix& pairs, const CsrMatrix& seen, c
         std::accumulate(loss_sum.begin(), loss_sum.end(), 0.0) /
         static_cast<double>(std::max<uint64_t>(1, std::accumulate(batches.begin(), batches.end(), uint64_t{0})));
     losses_.push_back(loss);
+    if (!epoch_finished(epoch, loss)) break;
     if (!validation) {
       spdlog::debug("{} epoch {}: loss {:.4f}", name(), epoch + 1, loss);
       continue;

@@ -376,6 +376,7 @@ Status SasrecModel::train_from(const Dataset& train, bool warm_start) {
       progress.advance(stop - start);
     }
     losses_.push_back(epoch_loss / static_cast<double>(positions));
+    if (!epoch_finished(epoch - 1, losses_.back())) break;
     if (validation.empty()) continue;
     const double ndcg = validate();
     validation_ndcg_.push_back(ndcg);

@@ -95,6 +95,7 @@ Status SvdModel::fit(const Dataset& train) {
         }
       }
     }
+    if (!epoch_finished(epoch, std::nan(""))) break;
   }
   return Status::ok();
 }

@@ -565,6 +565,7 @@ void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng)
         1);
     const double weight = std::accumulate(loss_weight.begin(), loss_weight.end(), 0.0);
     losses_.push_back(weight > 0 ? std::accumulate(loss_sum.begin(), loss_sum.end(), 0.0) / weight : 0.0);
+    if (!epoch_finished(epoch, losses_.back())) break;
   }
   refresh_item_vectors();
 }

@@ -242,6 +242,7 @@ void TwoTowerModel::train_softmax_epochs(const Dataset& train, int64_t epochs, f
       epoch_targets += static_cast<double>(batch_targets);
     }
     losses_.push_back(epoch_targets > 0 ? epoch_loss / epoch_targets : 0.0);
+    if (!epoch_finished(epoch, losses_.back())) break;
   }
   refresh_item_vectors();
 }

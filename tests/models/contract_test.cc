@@ -356,5 +356,47 @@ TEST(ContractEpochLosses, EpochModelsReportAFallingLoss) {
   }
 }
 
+// The epoch listener (what the Python package's fit callback rides on) hears every epoch in
+// order with the logged loss, and a false answer ends the training there; one-pass kinds
+// never call it.
+TEST(ContractEpochListener, HearsEveryEpochAndStopsTrainingWhenAsked) {
+  const Dataset& d = planted_split(false).train;
+  for (const auto& [spec, epochs] : std::vector<std::pair<std::string, int64_t>>{
+           {"ials:factors=8,iterations=4", 4},
+           {"bpr:factors=8,epochs=4,threads=1", 4},
+           {"svd:factors=8,epochs=4", 4},
+           {"neumf:factors=8,epochs=4,validation=0,threads=1", 4},
+           {"sasrec:factors=16,blocks=1,epochs=4,batch=16,validation_users=0,threads=1", 4},
+           {"twotower:epochs=4,loss=bpr,threads=1", 4},
+           {"twotower:epochs=4,loss=softmax,threads=1", 4},
+           {"itemknn", 0},
+           {"ease", 0}}) {
+    for (const int64_t stop_after : {epochs, int64_t{2}}) {
+      auto model = make_recommender_from_spec(spec).value();
+      std::vector<std::pair<int64_t, double>> heard;
+      model->set_epoch_listener([&](int64_t epoch, double loss) {
+        heard.emplace_back(epoch, loss);
+        return epoch + 1 < stop_after;
+      });
+      ASSERT_TRUE(model->fit(d).is_ok()) << spec;
+      const int64_t expected = std::min(epochs, stop_after);
+      ASSERT_EQ(static_cast<int64_t>(heard.size()), expected) << spec << " stopping after " << stop_after;
+      const auto losses = model->epoch_losses();
+      for (int64_t e = 0; e < expected; ++e) {
+        EXPECT_EQ(heard[static_cast<size_t>(e)].first, e) << spec;
+        if (!losses.empty()) {
+          EXPECT_EQ(heard[static_cast<size_t>(e)].second, losses[static_cast<size_t>(e)]) << spec;
+        }
+      }
+      if (!losses.empty()) {
+        EXPECT_EQ(static_cast<int64_t>(losses.size()), expected) << spec;
+      }
+      std::vector<float> scores(model->num_items());
+      model->score_user(0, scores);
+      for (float x : scores) ASSERT_TRUE(std::isfinite(x)) << spec;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace nudge
