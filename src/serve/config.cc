@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "nudge/param_table.h"
-#include "nudge/registry.h"
 
 namespace nudge::serve {
 namespace {
@@ -50,6 +49,7 @@ class Section {
   template <typename Options>
   Status parameters(const ParamTable<Options>& table, Options* out) {
     for (const auto& entry : table.entries()) {
+      if (std::find(known_.begin(), known_.end(), entry.key) != known_.end()) continue;  // read as an option
       known_.push_back(entry.key);
       const toml::node* node = table_.get(entry.key);
       if (!node) continue;
@@ -64,8 +64,42 @@ class Section {
     }
     return Status::ok();
   }
+  // The option `o` of this section, if the table has it: a value of its kind, stored through
+  // its setter (which checks bounds), every error naming file:line and section.key.
+  Status option(const ServeOption& o, ServeConfig* config) {
+    known_.push_back(o.key);
+    const toml::node* node = table_.get(o.key);
+    if (!node) return Status::ok();
+    const std::string at = where(source_, *node) + ": " + name_ + "." + o.key;
+    std::optional<ServeOption::Value> v;
+    switch (o.kind) {
+      case ServeOption::Kind::kString:
+        if (auto x = node->value_exact<std::string>()) v = *x;
+        break;
+      case ServeOption::Kind::kInteger:  // exact: toml++ converting 9e60 to an integer is undefined
+        if (auto x = node->value_exact<int64_t>()) v = *x;
+        break;
+      case ServeOption::Kind::kNumber:  // an integer is a number too
+        if (node->is_number()) v = *node->value<double>();
+        break;
+      case ServeOption::Kind::kBoolean:
+        if (auto x = node->value_exact<bool>()) v = *x;
+        break;
+    }
+    if (!v)
+      return Status::invalid_argument(at + ": expected " + (o.kind == ServeOption::Kind::kString ? "a " : "an ") +
+                                      o.accepts());
+    return o.set(at, *v, config);
+  }
+  // Every option of the table in this section.
+  Status options(ServeConfig* config) {
+    for (const ServeOption& o : serve_options())
+      if (o.section == name_ && o.in_file) NUDGE_RETURN_IF_ERROR(option(o, config));
+    return Status::ok();
+  }
   // A key read by hand, not through the typed readers.
   void known(std::string_view key) { known_.emplace_back(key); }
+  const std::string& name() const { return name_; }
   Status check_unknown() const {
     for (const auto& [key, node] : table_)
       if (std::find(known_.begin(), known_.end(), key.str()) == known_.end())
@@ -79,6 +113,23 @@ class Section {
   const std::string& source_;
   std::vector<std::string> known_;
 };
+
+// [kafka.properties]: librdkafka settings as strings, checked by librdkafka at startup.
+Status read_kafka_properties(const toml::table& root, const std::string& source, KafkaOptions* kafka, Section* part) {
+  part->known("properties");
+  const toml::node* props = root["kafka"]["properties"].node();
+  if (!props) return Status::ok();
+  if (!props->is_table())
+    return Status::invalid_argument(where(source, *props) + ": [kafka.properties] must be a table");
+  for (const auto& [key, value] : *props->as_table()) {
+    auto setting = value.value_exact<std::string>();
+    if (!setting)
+      return Status::invalid_argument(where(source, value) + ": kafka.properties." + std::string(key.str()) +
+                                      ": expected a string");
+    kafka->properties.emplace_back(std::string(key.str()), *setting);
+  }
+  return Status::ok();
+}
 
 // A list of strings (`[experiment] click_types = ["click"]`).
 Status read_strings(const toml::table& table, std::string_view key, const std::string& name, const std::string& source,
@@ -183,97 +234,14 @@ Status parse_serve_config(std::string_view text, const std::string& source, Serv
         key != "cluster" && key != "experiment")
       return Status::invalid_argument(where(source, node) + ": unknown section [" + std::string(key.str()) + "]");
 
-  NUDGE_ASSIGN_OR_RETURN(Section server, section("server"));
-  NUDGE_RETURN_IF_ERROR(server.string("host", &config->server.host));
-  NUDGE_RETURN_IF_ERROR(server.integer("port", &config->server.port));
-  NUDGE_RETURN_IF_ERROR(server.integer("threads", &config->server.threads));
-  NUDGE_RETURN_IF_ERROR(server.integer("max_body_bytes", &config->server.max_body_bytes));
-  NUDGE_RETURN_IF_ERROR(server.integer("max_header_bytes", &config->server.max_header_bytes));
-  NUDGE_RETURN_IF_ERROR(server.integer("max_connections", &config->server.max_connections));
-  NUDGE_RETURN_IF_ERROR(server.integer("idle_timeout_s", &config->server.idle_timeout_s));
-  NUDGE_RETURN_IF_ERROR(server.integer("request_timeout_s", &config->server.request_timeout_s));
-  NUDGE_RETURN_IF_ERROR(server.integer("max_batch_events", &config->api.max_batch_events));
-  NUDGE_RETURN_IF_ERROR(server.integer("max_list_values", &config->api.max_list_values));
-  NUDGE_RETURN_IF_ERROR(server.string("api_key", &config->api.api_key));
-  NUDGE_RETURN_IF_ERROR(server.check_unknown());
-  const HttpServerOptions& sv = config->server;
-  if (sv.max_header_bytes < 1024 || sv.max_header_bytes > (1u << 30) || sv.max_connections < 1 ||
-      sv.idle_timeout_s < 1 || sv.request_timeout_s < 1 || config->api.max_batch_events < 1 ||
-      config->api.max_list_values < 1)
-    return Status::invalid_argument(source + ": [server] limits must be >= 1 (max_header_bytes 1024..2^30)");
-
-  NUDGE_ASSIGN_OR_RETURN(Section store, section("store"));
-  NUDGE_RETURN_IF_ERROR(store.string("data_dir", &config->engine.data_dir));
-  NUDGE_RETURN_IF_ERROR(store.boolean("sync", &config->engine.store.sync));
-  NUDGE_RETURN_IF_ERROR(store.boolean("skip_damaged_log", &config->engine.store.skip_damaged_log));
-  if (config->engine.data_dir.empty()) return Status::invalid_argument(source + ": [store] data_dir is empty");
-  NUDGE_RETURN_IF_ERROR(store.check_unknown());
-
-  NUDGE_ASSIGN_OR_RETURN(Section model, section("model"));
-  IalsOptions& ials = config->engine.model.ials;
-  NUDGE_RETURN_IF_ERROR(model.string("spec", &config->engine.model.spec));
-  NUDGE_RETURN_IF_ERROR(model.string("file", &config->engine.model_file));
-  NUDGE_RETURN_IF_ERROR(model.parameters(IalsOptions::parameters(), &ials));  // the default spec's iALS
-  NUDGE_RETURN_IF_ERROR(model.integer("ann_min_items", &config->engine.model.ann_min_items));
-  NUDGE_RETURN_IF_ERROR(model.integer("ann_ef_search", &config->engine.model.ann.ef_search));
-  NUDGE_RETURN_IF_ERROR(model.integer("ann_m", &config->engine.model.ann.m));
-  NUDGE_RETURN_IF_ERROR(model.check_unknown());
-  // The spec this file sets (a spec given before, by the defaults or a caller, is theirs to check).
-  if (const toml::node* spec = root["model"]["spec"].node(); spec && !config->engine.model.spec.empty())
-    if (auto m = make_recommender_from_spec(config->engine.model.spec); !m.is_ok())
-      return Status::invalid_argument(where(source, *spec) + ": model.spec: " + m.status().message());
-
-  NUDGE_ASSIGN_OR_RETURN(Section retrain, section("retrain"));
-  NUDGE_RETURN_IF_ERROR(retrain.integer("interval_s", &config->engine.retrain_interval_s));
-  NUDGE_RETURN_IF_ERROR(retrain.integer("after_events", &config->engine.retrain_after_events));
-  NUDGE_RETURN_IF_ERROR(retrain.integer("min_events", &config->engine.retrain_min_events));
-  NUDGE_RETURN_IF_ERROR(retrain.boolean("on_start", &config->engine.train_on_start));
-  NUDGE_RETURN_IF_ERROR(retrain.check_unknown());
-
-  NUDGE_ASSIGN_OR_RETURN(Section events, section("events"));
-  NUDGE_RETURN_IF_ERROR(events.string("weights", &config->engine.event_weights));
-  NUDGE_RETURN_IF_ERROR(events.number("trending_half_life_hours", &config->engine.trending_half_life_hours));
-  NUDGE_RETURN_IF_ERROR(events.number("trending_refresh_s", &config->engine.trending_refresh_s));
-  NUDGE_RETURN_IF_ERROR(events.check_unknown());
-
-  NUDGE_ASSIGN_OR_RETURN(Section kafka, section("kafka"));
-  KafkaOptions& k = config->kafka;
-  NUDGE_RETURN_IF_ERROR(kafka.string("brokers", &k.brokers));
-  NUDGE_RETURN_IF_ERROR(kafka.string("topic", &k.topic));
-  NUDGE_RETURN_IF_ERROR(kafka.string("group", &k.group));
-  NUDGE_RETURN_IF_ERROR(kafka.integer("startup_timeout_ms", &k.startup_timeout_ms));
-  NUDGE_RETURN_IF_ERROR(kafka.integer("max_batch_messages", &k.max_batch_messages));
-  NUDGE_RETURN_IF_ERROR(kafka.boolean("produce_events", &k.produce_api_events));
-  // [kafka.properties]: librdkafka settings as strings, checked by librdkafka at startup.
-  kafka.known("properties");
-  if (const toml::node* props = root["kafka"]["properties"].node()) {
-    if (!props->is_table())
-      return Status::invalid_argument(where(source, *props) + ": [kafka.properties] must be a table");
-    for (const auto& [key, value] : *props->as_table()) {
-      auto setting = value.value_exact<std::string>();
-      if (!setting)
-        return Status::invalid_argument(where(source, value) + ": kafka.properties." + std::string(key.str()) +
-                                        ": expected a string");
-      k.properties.emplace_back(std::string(key.str()), *setting);
-    }
+  for (const char* name : {"server", "store", "model", "retrain", "events", "kafka", "cluster"}) {
+    NUDGE_ASSIGN_OR_RETURN(Section part, section(name));
+    NUDGE_RETURN_IF_ERROR(part.options(config));
+    if (part.name() == "model")  // the default spec's iALS: IalsOptions' keys, bounds and messages
+      NUDGE_RETURN_IF_ERROR(part.parameters(IalsOptions::parameters(), &config->engine.model.ials));
+    if (part.name() == "kafka") NUDGE_RETURN_IF_ERROR(read_kafka_properties(root, source, &config->kafka, &part));
+    NUDGE_RETURN_IF_ERROR(part.check_unknown());
   }
-  NUDGE_RETURN_IF_ERROR(kafka.check_unknown());
-  if (k.startup_timeout_ms < 1 || k.max_batch_messages < 1)
-    return Status::invalid_argument(source + ": [kafka] startup_timeout_ms and max_batch_messages must be >= 1");
-
-  NUDGE_ASSIGN_OR_RETURN(Section cluster, section("cluster"));
-  ClusterOptions& c = config->cluster;
-  NUDGE_RETURN_IF_ERROR(cluster.string("redis", &c.redis.address));
-  NUDGE_RETURN_IF_ERROR(cluster.integer("redis_timeout_ms", &c.redis.timeout_ms));
-  NUDGE_RETURN_IF_ERROR(cluster.string("name", &c.name));
-  NUDGE_RETURN_IF_ERROR(cluster.string("replica_id", &c.replica_id));
-  NUDGE_RETURN_IF_ERROR(cluster.boolean("trainer", &c.trainer));
-  NUDGE_RETURN_IF_ERROR(cluster.string("model_dir", &c.model_dir));
-  NUDGE_RETURN_IF_ERROR(cluster.integer("lease_ms", &c.lease_ms));
-  NUDGE_RETURN_IF_ERROR(cluster.integer("poll_ms", &c.poll_ms));
-  NUDGE_RETURN_IF_ERROR(cluster.string("advertise", &c.advertise));
-  NUDGE_RETURN_IF_ERROR(cluster.integer("forward_timeout_ms", &c.forward_timeout_ms));
-  NUDGE_RETURN_IF_ERROR(cluster.check_unknown());
   NUDGE_RETURN_IF_ERROR(parse_experiment(root, source, config));
   return Status::ok();
 }

@@ -83,7 +83,7 @@ produce_events = false
   EXPECT_EQ(parse_serve_config("[kafka]\nproperties = 3\n", "k.toml", &d).message(),
             "k.toml:2: [kafka.properties] must be a table");
   EXPECT_EQ(parse_serve_config("[kafka]\nstartup_timeout_ms = 0\n", "k.toml", &d).message(),
-            "k.toml: [kafka] startup_timeout_ms and max_batch_messages must be >= 1");
+            "k.toml:2: kafka.startup_timeout_ms: 0 is out of range [1, 2147483647]");
 }
 
 TEST(ServeConfig, ClusterSection) {
@@ -167,22 +167,22 @@ weight = 10
 TEST(ServeConfig, AnEmptyDataDirIsRefused) {
   ServeConfig c = default_serve_config();
   const Status s = parse_serve_config("[store]\ndata_dir = \"\"\n", "t.toml", &c);
-  EXPECT_EQ(s.message(), "t.toml: [store] data_dir is empty") << s.to_string();
+  EXPECT_EQ(s.message(), "t.toml:2: store.data_dir: an empty path (give a directory)") << s.to_string();
 }
 
 TEST(ServeConfig, ErrorsNameFileLineAndKey) {
   ServeConfig c = default_serve_config();
   Status s = parse_serve_config("[server]\nport = \"80\"\n", "a.toml", &c);
-  EXPECT_EQ(s.message(), "a.toml:2: server.port: expected an integer >= 0");
+  EXPECT_EQ(s.message(), "a.toml:2: server.port: expected an integer in [0, 65535]");
   s = parse_serve_config("[server]\nprot = 80\n", "a.toml", &c);
   EXPECT_EQ(s.message(), "a.toml:2: unknown key server.prot");
   s = parse_serve_config("[serve]\n", "a.toml", &c);
   EXPECT_EQ(s.message(), "a.toml:1: unknown section [serve]");
   s = parse_serve_config("[server]\nport = 70000\n", "a.toml", &c);
-  EXPECT_EQ(s.message(), "a.toml:2: server.port: out of range");
+  EXPECT_EQ(s.message(), "a.toml:2: server.port: 70000 is out of range [0, 65535]");
   // Found by fuzz_text_configs: a float where an integer belongs was converted (UB for 9e60).
   s = parse_serve_config("[server]\nmax_connections = 9.135e60\n", "a.toml", &c);
-  EXPECT_EQ(s.message(), "a.toml:2: server.max_connections: expected an integer >= 0");
+  EXPECT_EQ(s.message(), "a.toml:2: server.max_connections: expected an integer >= 1");
   // A spec is checked when the file is read, as nudge train -m checks it.
   s = parse_serve_config("[model]\n\nspec = \"fusion:models=ials+nope\"\n", "a.toml", &c);
   EXPECT_EQ(s.message().rfind("a.toml:3: model.spec: fusion: unknown model 'nope'", 0), 0u) << s.message();
@@ -197,6 +197,44 @@ TEST(ServeConfig, ErrorsNameFileLineAndKey) {
   EXPECT_DOUBLE_EQ(c.engine.model.ials.reg_exponent, 1.0);
   s = parse_serve_config("[server\n", "a.toml", &c);
   EXPECT_EQ(s.message().rfind("a.toml:1: ", 0), 0u) << s.message();
+}
+
+// The option list drives the reader: each option reads back the literal its show() prints for
+// a value other than its default, and an integer below its bounds is refused with the option
+// and the bounds named.
+TEST(ServeOptions, EveryOptionReadsBackItsOwnLiteralAndEnforcesItsBounds) {
+  const ServeConfig defaults = default_serve_config();
+  size_t checked = 0;
+  for (const ServeOption& o : serve_options()) {
+    if (!o.in_file) continue;
+    ServeConfig changed = defaults;
+    ServeOption::Value v;
+    switch (o.kind) {
+      case ServeOption::Kind::kString:
+        v = std::string("ials");  // a valid spec, and not any string option's default
+        break;
+      case ServeOption::Kind::kInteger:
+        v = o.show(defaults) == std::to_string(o.min_integer) ? o.min_integer + 1 : o.min_integer;
+        break;
+      case ServeOption::Kind::kNumber: v = o.max_number; break;
+      case ServeOption::Kind::kBoolean: v = o.show(defaults) != "true"; break;
+    }
+    ASSERT_TRUE(o.set(o.key, v, &changed).is_ok()) << o.key;
+    const std::string literal = o.show(changed);
+    EXPECT_NE(literal, o.show(defaults)) << o.section << "." << o.key;
+    ServeConfig c = defaults;
+    const std::string file = "[" + o.section + "]\n" + o.key + " = " + literal + "\n";
+    ASSERT_TRUE(parse_serve_config(file, "o.toml", &c).is_ok()) << file;
+    EXPECT_EQ(o.show(c), literal) << file;
+    if (o.kind == ServeOption::Kind::kInteger) {
+      const std::string below = std::to_string(o.min_integer - 1);
+      const Status s = parse_serve_config("[" + o.section + "]\n" + o.key + " = " + below + "\n", "o.toml", &c);
+      EXPECT_EQ(s.message(), "o.toml:2: " + o.section + "." + o.key + ": " + below + " is out of range [" +
+                                 std::to_string(o.min_integer) + ", " + std::to_string(o.max_integer) + "]");
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 40u);
 }
 
 }  // namespace

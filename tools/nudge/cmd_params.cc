@@ -1,7 +1,8 @@
 // nudge params: every model's parameters (key, accepted values, default, meaning), printed from
 // the options structs' ParamTables: the reference of `-m name:key=value` that cannot go stale.
 // --markdown prints the model tables of docs/parameters.md (tests/tools/parameters_doc_test.sh
-// checks that the file holds exactly this).
+// checks that the file holds exactly this); --serve the table of nudge serve's options in
+// docs/serving.md (config.h's ServeOption list), checked the same way.
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "commands.h"
 #include "nudge/log.h"
 #include "nudge/registry.h"
+#include "nudge/serve/config.h"
 
 namespace nudge::cli {
 namespace {
@@ -64,10 +66,18 @@ void print_text(const std::vector<std::string>& models) {
 void add_params_command(CLI::App& root) {
   auto models = std::make_shared<std::vector<std::string>>();
   auto markdown = std::make_shared<bool>(false);
+  auto serve = std::make_shared<bool>(false);
   CLI::App* cmd = root.add_subcommand("params", "List each model's parameters: accepted values, default, meaning");
   cmd->add_option("models", *models, "Models to list (default: every registered model)");
   cmd->add_flag("--markdown", *markdown, "Markdown tables, as docs/parameters.md holds them");
-  cmd->callback([models, markdown] {
+  cmd->add_flag("--serve", *serve,
+                "nudge serve's options instead (TOML key, flag, accepts, default, meaning), the table of "
+                "docs/serving.md");
+  cmd->callback([models, markdown, serve] {
+    if (*serve) {
+      fmt::print("{}", serve::serve_options_markdown());
+      return;
+    }
     const std::vector<std::string> names = models->empty() ? registered_models() : *models;
     if (*markdown) print_markdown(names);
     else print_text(names);
