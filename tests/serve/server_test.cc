@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -18,6 +19,7 @@
 #include <boost/asio/write.hpp>
 
 #include "http_client.h"
+#include "nudge/serve/server.h"
 #include "server_process.h"
 #include "test_util.h"
 
@@ -238,6 +240,63 @@ TEST(Server, SigtermShutsDownCleanly) {
   const int status = server.stop(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// serve::Server in this process: what the CLI drives, without the CLI.
+ServeConfig in_process_config(const TempDir& dir) {
+  ServeConfig c = default_serve_config();
+  c.engine.data_dir = dir.file("data");
+  c.engine.model.ials.factors = 8;
+  c.engine.retrain_after_events = 0;
+  c.engine.retrain_interval_s = 0;
+  c.server.port = 0;
+  c.server.threads = 1;
+  return c;
+}
+
+TEST(Server, InProcessServesStopsAndReopensTheSameStore) {
+  TempDir dir;
+  {
+    auto server = Server::open(in_process_config(dir));
+    ASSERT_TRUE(server.is_ok()) << server.status().to_string();
+    ASSERT_TRUE(server.value()->start().is_ok());
+    ASSERT_NE(server.value()->port(), 0);
+    HttpClient c(server.value()->port());
+    auto r = c.post("/v1/events", R"([{"user":"u1","item":"i1"},{"user":"u1","item":"i2"},{"user":"u2","item":"i1"}])");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(c.get("/healthz").body)["events"], 3);
+    EXPECT_EQ(server.value()->start().code(), Status::Code::kUnsupported);  // started once only
+    server.value()->stop();
+    server.value()->stop();  // idempotent; the destructor stops again
+  }
+  auto again = Server::open(in_process_config(dir));
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  EXPECT_EQ(again.value()->engine().stats().events, 3u);  // acknowledged events survived the shutdown
+}
+
+TEST(Server, AStartThatCannotReachRedisFailsAndLeavesNothingListening) {
+  TempDir dir;
+  ServeConfig c = in_process_config(dir);
+  c.cluster.redis.address = "127.0.0.1:1";  // nothing listens on port 1
+  c.cluster.redis.timeout_ms = 200;
+  auto server = Server::open(c);
+  ASSERT_TRUE(server.is_ok()) << server.status().to_string();
+  EXPECT_FALSE(server.value()->engine().stats().model_version > 0);  // a replica does not train at start
+  const Status st = server.value()->start();
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("127.0.0.1:1"), std::string::npos) << st.to_string();
+  EXPECT_EQ(server.value()->port(), 0);
+}
+
+TEST(Server, ABadExperimentIsRefusedBeforeTheStoreOpens) {
+  TempDir dir;
+  ServeConfig c = in_process_config(dir);
+  c.experiment.name = "no spaces allowed";
+  c.engine.arms = {{"control", ""}, {"other", "ease"}};
+  auto server = Server::open(c);
+  ASSERT_FALSE(server.is_ok());
+  EXPECT_NE(server.status().to_string().find("experiment.name"), std::string::npos) << server.status().to_string();
+  EXPECT_FALSE(std::filesystem::exists(dir.file("data")));
 }
 
 }  // namespace
