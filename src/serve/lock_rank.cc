@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 
 namespace nudge::serve::lock_rank {
 namespace {
@@ -11,8 +12,8 @@ namespace {
 thread_local uint32_t held_ranks = 0;
 
 const char* name(uint32_t rank) {
-  static const char* const kNames[] = {"retrain", "table", "user", "cache", "signal"};
-  return rank < 5 ? kNames[rank] : "?";
+  static const char* const kNames[] = {"retrain", "listener", "table", "user", "cache", "signal"};
+  return rank < std::size(kNames) ? kNames[rank] : "?";
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // lock of the same or a higher rank. Two threads can then never wait for each other in a
 // cycle. The ranks, lowest first:
 //   kRetrain  one retrain at a time; held while training copies the tables below
+//   kListener the retrainer's model listener, called with kRetrain held
 //   kTable    the catalogue, the user table and the training log: one of them at a time
 //   kUser     one user's state (history, folded vector, attributes)
 //   kCache    a cache refreshed while its table is read (the trending ranking)
@@ -18,7 +19,7 @@
 
 namespace nudge::serve {
 
-enum class LockRank : uint8_t { kRetrain = 0, kTable = 1, kUser = 2, kCache = 3, kSignal = 4 };
+enum class LockRank : uint8_t { kRetrain = 0, kListener = 1, kTable = 2, kUser = 3, kCache = 4, kSignal = 5 };
 
 namespace lock_rank {
 // Marks `rank` held by this thread; aborts when a lock of that rank or above is held.

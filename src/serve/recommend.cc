@@ -367,32 +367,6 @@ void explain_components(const ServingModel& m, const UserHistory& user, std::spa
   }
 }
 
-}  // namespace
-
-std::shared_ptr<const TrendingRanking> Catalogue::trending_ranking() const {
-  std::lock_guard lock(trending_mutex_);
-  const auto now = std::chrono::steady_clock::now();
-  const uint64_t updates = trend_updates.load();
-  if (trending_ &&
-      (trending_->updates == updates || now - trending_->built < std::chrono::duration<double>(trending_refresh_s)))
-    return trending_;
-  auto ranking = std::make_shared<TrendingRanking>();
-  ranking->built = now;
-  ranking->updates = updates;
-  // Log decayed counts relative to the top item: a shared offset keeps the order and keeps
-  // the floats in range.
-  double top = -std::numeric_limits<double>::infinity();
-  for (const auto& st : item_states) top = std::max(top, st.log_trend);
-  for (uint32_t i = 0; i < item_states.size(); ++i)
-    if (!std::isinf(item_states[i].log_trend))
-      ranking->order.push_back({i, static_cast<float>(item_states[i].log_trend - top)});
-  sort_best_first(&ranking->order);
-  trending_ = ranking;
-  return trending_;
-}
-
-namespace {
-
 Status check_k(size_t k) {
   if (k == 0 || k > kMaxK) return Status::invalid_field("k", "must be between 1 and " + std::to_string(kMaxK));
   return Status::ok();
@@ -515,9 +489,9 @@ Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) con
   if (request.mmr_lambda < 0.f || request.mmr_lambda > 1.f || std::isnan(request.mmr_lambda))
     return Status::invalid_field("mmr", "must be between 0 and 1");
   const State& state = *state_;
-  if (request.arm >= state.arms.size())
-    return Status::invalid_field(
-        "arm", "no arm " + std::to_string(request.arm) + " (" + std::to_string(state.arms.size()) + " served)");
+  if (request.arm >= state.retrainer.num_arms())
+    return Status::invalid_field("arm", "no arm " + std::to_string(request.arm) + " (" +
+                                            std::to_string(state.retrainer.num_arms()) + " served)");
   const auto m = model(request.arm);
   RecommendResponse response;
   response.model_version = m ? m->version() : 0;
