@@ -1,4 +1,4 @@
-#include "nudge/serve/cluster.h"
+#include "serve/cluster.h"
 
 #include <unistd.h>
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "nudge/param_table.h"
+#include "serve/experiment.h"
 
 namespace nudge::serve {
 namespace {

@@ -15,9 +15,9 @@
 #include "nudge/log.h"
 #include "nudge/model_file.h"
 #include "nudge/registry.h"
-#include "nudge/serve/experiment.h"
 #include "nudge/serve/user_attributes.h"
 #include "serve/engine_state.h"
+#include "serve/experiment.h"
 #include "serve/record_codec.h"
 
 namespace nudge::serve {
@@ -96,46 +96,58 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
   NUDGE_RETURN_IF_ERROR(s.retrainer.make_arms());
   NUDGE_ASSIGN_OR_RETURN(s.store, EventStore::open(options.data_dir + "/events", options.store));
 
-  // Replay: item features, user attributes, then every event in order. A record the API
-  // would refuse today (stored by an older build, or damaged) is reported and skipped: one
-  // bad record must not stop the server from starting.
+  NUDGE_RETURN_IF_ERROR(s.replay_store());
+  NUDGE_RETURN_IF_ERROR(s.choose_main_spec());
+  NUDGE_RETURN_IF_ERROR(s.load_or_train_models());
+  s.retrainer.reset_event_count();
+  s.retrainer.start();
+  return engine;
+}
+
+// Item features, user attributes, then every event in order. A record the API would refuse
+// today (stored by an older build, or damaged) is reported and skipped: one bad record must
+// not stop the server from starting.
+Status Engine::State::replay_store() {
   uint64_t skipped = 0;
   auto skip = [&](std::string_view kind, std::string_view id, const Status& e) {
     if (++skipped <= kSkippedRecordsLogged)
       spdlog::warn("serve: skipping stored {} '{}': {}: {}", kind, printable_key(id), e.field(), e.message());
   };
-  NUDGE_RETURN_IF_ERROR(s.store->scan_items([&](ItemRecord&& item) {
+  NUDGE_RETURN_IF_ERROR(store->scan_items([&](ItemRecord&& item) {
     if (Status e = validate_item(item); !e.is_ok()) return skip("item", item.id, e);
-    auto cat = s.catalogue.write();
+    auto cat = catalogue.write();
     const uint32_t index = cat->intern_item(item.id);
     cat->set_record(index, std::move(item));
   }));
-  NUDGE_RETURN_IF_ERROR(s.store->scan_users([&](UserRecord&& user) {
+  NUDGE_RETURN_IF_ERROR(store->scan_users([&](UserRecord&& user) {
     if (Status e = validate_user(user); !e.is_ok()) return skip("user", user.id, e);
-    s.users.intern(user.id)->write()->set_attributes(std::move(user.attributes_json));
+    users.intern(user.id)->write()->set_attributes(std::move(user.attributes_json));
   }));
   std::vector<Event> batch;
   auto flush = [&] {
-    s.apply(batch);
+    apply(batch);
     batch.clear();
   };
-  NUDGE_RETURN_IF_ERROR(s.store->scan_events([&](uint64_t, Event&& e) {
+  NUDGE_RETURN_IF_ERROR(store->scan_events([&](uint64_t, Event&& e) {
     if (Status err = validate_event(e, "event."); !err.is_ok()) return skip("event of user", e.user, err);
     batch.push_back(std::move(e));
     if (batch.size() == kReplayBatch) flush();
   }));
   flush();
-  skipped += s.store->records_skipped();
+  skipped += store->records_skipped();
   if (skipped > 0) spdlog::warn("serve: skipped {} stored records that are invalid or do not decode", skipped);
-  s.records_skipped = skipped;
-  const size_t num_users = s.users.size(), num_items = s.catalogue.read()->items.size();
-  spdlog::info("serve: replayed {} events, {} users, {} items from {}", s.store->num_events(), num_users, num_items,
+  records_skipped = skipped;
+  const size_t num_users = users.size(), num_items = catalogue.read()->items.size();
+  spdlog::info("serve: replayed {} events, {} users, {} items from {}", store->num_events(), num_users, num_items,
                options.data_dir);
+  return Status::ok();
+}
 
-  // What retrains fit: the configured spec, else the offline model's, else what this data
-  // directory was last told (model.spec), else the default. A chosen one is kept there so a
-  // restart without the flag goes on with the same kind.
-  Retrainer::Arm& main = s.retrainer.arm(0);
+// What retrains fit: the configured spec, else the offline model's, else what this data
+// directory was last told (model.spec), else the default. A chosen one is kept there so a
+// restart without the flag goes on with the same kind.
+Status Engine::State::choose_main_spec() {
+  Retrainer::Arm& main = retrainer.arm(0);
   main.spec = options.model.spec;
   if (!options.model_file.empty()) {
     // An offline model replaces the saved one; its kind is what later retrains fit. It is
@@ -143,28 +155,31 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options) {
     NUDGE_ASSIGN_OR_RETURN(LoadedModel offline, load_model(options.model_file));
     if (main.spec.empty()) main.spec = spec_of(*offline.model);
     NUDGE_RETURN_IF_ERROR(copy_file_atomically(options.model_file, main.model_path()));
-  } else if (main.spec.empty() && std::filesystem::exists(s.spec_path())) {
-    std::ifstream in(s.spec_path());
+  } else if (main.spec.empty() && std::filesystem::exists(spec_path())) {
+    std::ifstream in(spec_path());
     std::getline(in, main.spec);
   }
-  if (!main.spec.empty()) {
-    // A bad spec fails at startup, not at the first retrain an hour later.
-    auto check = make_recommender_from_spec(main.spec);
-    if (!check.is_ok()) return Status::invalid_argument("model spec '" + main.spec + "': " + check.status().message());
-    NUDGE_RETURN_IF_ERROR(write_file_atomically(s.spec_path(), {main.spec + "\n"}));
-  }
+  if (main.spec.empty()) return Status::ok();
+  // A bad spec fails at startup, not at the first retrain an hour later.
+  auto check = make_recommender_from_spec(main.spec);
+  if (!check.is_ok()) return Status::invalid_argument("model spec '" + main.spec + "': " + check.status().message());
+  return write_file_atomically(spec_path(), {main.spec + "\n"});
+}
+
+// Every arm's saved model; training at once when one is missing and the options say so.
+Status Engine::State::load_or_train_models() {
   bool all_loaded = true;
-  for (size_t a = 0; a < s.retrainer.num_arms(); ++a) {
-    if (std::filesystem::exists(s.retrainer.arm(a).model_path()))
-      NUDGE_RETURN_IF_ERROR(s.retrainer.load_saved_model(a));
-    else all_loaded = false;
+  for (size_t a = 0; a < retrainer.num_arms(); ++a) {
+    if (std::filesystem::exists(retrainer.arm(a).model_path())) {
+      NUDGE_RETURN_IF_ERROR(retrainer.load_saved_model(a));
+    } else {
+      all_loaded = false;
+    }
   }
   if (!all_loaded && options.train_on_start &&
-      s.log.size() >= static_cast<size_t>(std::max<int64_t>(options.retrain_min_events, 1)))
-    NUDGE_RETURN_IF_ERROR(s.retrainer.retrain());
-  s.retrainer.reset_event_count();
-  s.retrainer.start();
-  return engine;
+      log.size() >= static_cast<size_t>(std::max<int64_t>(options.retrain_min_events, 1)))
+    return retrainer.retrain();
+  return Status::ok();
 }
 
 Engine::RetrainHold::RetrainHold(State* s) : state_(s) { state_->retrainer.hold(); }

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "nudge/serve/engine.h"
-#include "nudge/serve/event_store.h"
 #include "serve/engine_tables.h"
+#include "serve/event_store.h"
 #include "serve/retrainer.h"
 
 namespace nudge::serve {
@@ -27,6 +27,10 @@ struct Engine::State {
 
   // Interns and logs a batch of stored events and adds them to their users' state.
   void apply(const std::vector<Event>& events);
+  // The steps of Engine::open after the store opens, in order (engine.cc).
+  Status replay_store();
+  Status choose_main_spec();
+  Status load_or_train_models();
   std::string spec_path() const { return options.data_dir + "/model.spec"; }
 };
 

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "nudge/serve/event_store.h"
 #include "nudge/status.h"
+#include "serve/event_store.h"
 
 namespace nudge::serve {
 

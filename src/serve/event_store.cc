@@ -1,4 +1,4 @@
-#include "nudge/serve/event_store.h"
+#include "serve/event_store.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
@@ -117,6 +117,12 @@ struct EventStore::Impl {
   // Reports a record that does not decode; scans go on without it.
   void skip(std::string_view kind, std::string_view key) const;
   mutable std::atomic<uint64_t> skipped{0};
+
+  // The steps of EventStore::open, in order.
+  Status open_db(bool fresh, uint64_t acknowledged);
+  Status open_without_damaged_log(uint64_t acknowledged, rocksdb::DB** opened_db, rocksdb::Status* opened);
+  Status check_acknowledged(uint64_t acknowledged);
+  Status load_positions();
 };
 
 namespace {
@@ -325,6 +331,79 @@ EventStore::~EventStore() {
   if (impl_->acknowledged_fd >= 0) ::close(impl_->acknowledged_fd);
 }
 
+// A damaged log (not a torn tail, which RocksDB drops itself): what is damaged is found out
+// first, with a read-only look that reads past it; the store then opens only with
+// skip_damaged_log, after the log is copied aside.
+Status EventStore::Impl::open_without_damaged_log(uint64_t acknowledged, rocksdb::DB** opened_db,
+                                                  rocksdb::Status* opened) {
+  auto seen = inspect_store(dir, env.get(), false);
+  if (!seen.is_ok()) return from_rocks(*opened, "event store: open " + dir);
+  const uint64_t lost = events_lost(*seen, acknowledged);
+  const std::string damage = "the write-ahead log is damaged (" + describe_damage(seen->log_damage) +
+                             "): " + std::to_string(lost) + " stored events would be lost";
+  if (!options.skip_damaged_log)
+    return Status::corruption("event store " + dir + ": " + damage +
+                              ". Not opened: restore a backup ('nudge store restore'), or start with "
+                              "--skip-damaged-log to serve without them (the log is copied aside first)");
+  const std::string aside = dir + ".damaged-log-" + std::to_string(std::time(nullptr));
+  std::error_code ec;
+  fs::create_directories(aside, ec);
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().extension() == ".log") fs::copy_file(entry.path(), aside / entry.path().filename(), ec);
+  if (ec)
+    return Status::io_error("event store " + dir + ": cannot copy the damaged log to " + aside + ": " + ec.message());
+  rocks.wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
+  *opened = rocksdb::DB::Open(rocks, dir, opened_db);
+  rocks.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  if (opened->ok()) {
+    damaged = lost;
+    spdlog::error("event store {}: {}; started without them (--skip-damaged-log), the log was copied to {}", dir,
+                  damage, aside);
+  }
+  return Status::ok();
+}
+
+Status EventStore::Impl::open_db(bool fresh, uint64_t acknowledged) {
+  rocksdb::DB* opened_db = nullptr;
+  rocksdb::Status opened = rocksdb::DB::Open(rocks, dir, &opened_db);
+  if (opened.IsCorruption() && !fresh)
+    NUDGE_RETURN_IF_ERROR(open_without_damaged_log(acknowledged, &opened_db, &opened));
+  if (!opened.ok() && !fresh && !opened.IsNoSpace())
+    return Status::corruption("event store " + dir + ": cannot be opened: " + opened.ToString() +
+                              ". The store is damaged and was not changed: 'nudge store check' says what is "
+                              "there, 'nudge store repair' rebuilds it from its files (keeping a copy), or "
+                              "restore a backup ('nudge store restore')");
+  NUDGE_RETURN_IF_ERROR(from_rocks(opened, "event store: open " + dir));
+  db.reset(opened_db);
+  rocks.create_if_missing = false;  // a reopen after a failed write finds the store there
+  return Status::ok();
+}
+
+// Events acknowledged (the acknowledged file) but missing from the end of the log: the log
+// was truncated. Refused, or with skip_damaged_log counted as damaged and served without.
+Status EventStore::Impl::check_acknowledged(uint64_t acknowledged) {
+  const uint64_t next = next_sequence.load();
+  if (acknowledged <= next || damaged.load() != 0) return Status::ok();
+  if (!options.skip_damaged_log)
+    return Status::corruption("event store " + dir + ": " + std::to_string(acknowledged - next) +
+                              " acknowledged events are missing from the end of the write-ahead log (" +
+                              std::to_string(next) + " stored, " + std::to_string(acknowledged) +
+                              " acknowledged): it was truncated or damaged. Not opened: restore a backup "
+                              "('nudge store restore'), or start with --skip-damaged-log to serve without them");
+  damaged = acknowledged - next;
+  spdlog::error("event store {}: {} acknowledged events are missing from the end of the log; started without them", dir,
+                acknowledged - next);
+  return Status::ok();
+}
+
+Status EventStore::Impl::load_positions() {
+  return scan_prefix(kPositionPrefix, [&](std::string_view key, std::string_view value) {
+    int64_t next_offset = 0;
+    if (decode_position(value, &next_offset)) committed_positions[std::string(key.substr(1))] = next_offset;
+    return Status::ok();
+  });
+}
+
 Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& dir, EventStoreOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
@@ -340,62 +419,11 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& dir, Eve
   impl->rocks.listeners.push_back(std::make_shared<StoreListener>(impl.get()));
 
   const uint64_t acknowledged = read_acknowledged(dir);
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status opened = rocksdb::DB::Open(impl->rocks, dir, &db);
-  if (opened.IsCorruption() && !fresh) {
-    // Find out what is damaged (a read-only look that reads past it) before saying anything.
-    auto seen = inspect_store(dir, impl->env.get(), false);
-    if (!seen.is_ok()) return from_rocks(opened, "event store: open " + dir);
-    const uint64_t lost = events_lost(*seen, acknowledged);
-    const std::string damage = "the write-ahead log is damaged (" + describe_damage(seen->log_damage) +
-                               "): " + std::to_string(lost) + " stored events would be lost";
-    if (!options.skip_damaged_log)
-      return Status::corruption("event store " + dir + ": " + damage +
-                                ". Not opened: restore a backup ('nudge store restore'), or start with "
-                                "--skip-damaged-log to serve without them (the log is copied aside first)");
-    const std::string aside = dir + ".damaged-log-" + std::to_string(std::time(nullptr));
-    std::error_code ec;
-    fs::create_directories(aside, ec);
-    for (const auto& entry : fs::directory_iterator(dir, ec))
-      if (entry.path().extension() == ".log") fs::copy_file(entry.path(), aside / entry.path().filename(), ec);
-    if (ec)
-      return Status::io_error("event store " + dir + ": cannot copy the damaged log to " + aside + ": " + ec.message());
-    impl->rocks.wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
-    opened = rocksdb::DB::Open(impl->rocks, dir, &db);
-    impl->rocks.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-    if (opened.ok()) {
-      impl->damaged = lost;
-      spdlog::error("event store {}: {}; started without them (--skip-damaged-log), the log was copied to {}", dir,
-                    damage, aside);
-    }
-  }
-  if (!opened.ok() && !fresh && !opened.IsNoSpace())
-    return Status::corruption("event store " + dir + ": cannot be opened: " + opened.ToString() +
-                              ". The store is damaged and was not changed: 'nudge store check' says what is "
-                              "there, 'nudge store repair' rebuilds it from its files (keeping a copy), or "
-                              "restore a backup ('nudge store restore')");
-  NUDGE_RETURN_IF_ERROR(from_rocks(opened, "event store: open " + dir));
-  impl->db.reset(db);
-  impl->rocks.create_if_missing = false;  // a reopen after a failed write finds the store there
-
+  NUDGE_RETURN_IF_ERROR(impl->open_db(fresh, acknowledged));
   NUDGE_ASSIGN_OR_RETURN(const uint64_t next, next_sequence_of(impl->db.get(), dir));
   impl->next_sequence = next;
-  if (acknowledged > next && impl->damaged == 0) {
-    if (!options.skip_damaged_log)
-      return Status::corruption("event store " + dir + ": " + std::to_string(acknowledged - next) +
-                                " acknowledged events are missing from the end of the write-ahead log (" +
-                                std::to_string(next) + " stored, " + std::to_string(acknowledged) +
-                                " acknowledged): it was truncated or damaged. Not opened: restore a backup "
-                                "('nudge store restore'), or start with --skip-damaged-log to serve without them");
-    impl->damaged = acknowledged - next;
-    spdlog::error("event store {}: {} acknowledged events are missing from the end of the log; started without them",
-                  dir, acknowledged - next);
-  }
-  NUDGE_RETURN_IF_ERROR(impl->scan_prefix(kPositionPrefix, [&](std::string_view key, std::string_view value) {
-    int64_t next_offset = 0;
-    if (decode_position(value, &next_offset)) impl->committed_positions[std::string(key.substr(1))] = next_offset;
-    return Status::ok();
-  }));
+  NUDGE_RETURN_IF_ERROR(impl->check_acknowledged(acknowledged));
+  NUDGE_RETURN_IF_ERROR(impl->load_positions());
   impl->acknowledged_written = acknowledged;
   impl->acknowledged_fd = ::open((dir + "/" + kAcknowledgedFile).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (impl->acknowledged_fd < 0)

@@ -1,4 +1,4 @@
-#include "nudge/serve/experiment.h"
+#include "serve/experiment.h"
 
 #include <fmt/format.h>
 

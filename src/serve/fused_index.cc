@@ -6,6 +6,7 @@
 #include "nudge/fusion.h"
 #include "nudge/log.h"
 #include "nudge/serve/serving_model.h"
+#include "serve/ann_index.h"
 
 namespace nudge::serve {
 

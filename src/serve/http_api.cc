@@ -1,6 +1,9 @@
-#include "nudge/serve/http_api.h"
+#include "serve/http_api.h"
 
-#include "nudge/serve/owner_router.h"
+#include "serve/cluster.h"
+#include "serve/experiment.h"
+#include "serve/kafka_source.h"
+#include "serve/owner_router.h"
 
 #include <atomic>
 #include <cctype>
@@ -608,63 +611,76 @@ void HttpApi::get_metrics(const Call& call) {
 
 void HttpApi::get_experiments(const Call& call) { call.respond(json_response(200, experiments_json())); }
 
+namespace {
+
+// Team-draft interleaving of two arms' answers to one request. Pins sit at the same places in
+// both lists and stay there, belonging to no arm; the rest is drafted from the two rankings.
+// (*arms)[k] is the arm that placed item k of the result (Experiment::kNoArm for a pin).
+RecommendResponse interleave(const RecommendResponse (&answers)[2], size_t k, uint64_t key, std::vector<size_t>* arms) {
+  std::vector<std::string> rankings[2];
+  std::unordered_map<std::string, const Recommendation*> by_item[2];
+  std::vector<std::pair<size_t, const Recommendation*>> pins;
+  for (size_t arm = 0; arm < 2; ++arm)
+    for (size_t at = 0; at < answers[arm].items.size(); ++at) {
+      const Recommendation& rec = answers[arm].items[at];
+      if (rec.pinned) {
+        if (arm == 0) pins.emplace_back(at, &rec);
+        continue;
+      }
+      rankings[arm].push_back(rec.item);
+      by_item[arm][rec.item] = &rec;
+    }
+  const size_t drafted = k > pins.size() ? k - pins.size() : 0;
+  RecommendResponse merged;
+  merged.source = answers[0].source == answers[1].source ? answers[0].source : "personal";
+  merged.model_version = answers[0].model_version;
+  arms->clear();
+  for (const DraftPick& pick : Experiment::team_draft(rankings[0], rankings[1], drafted, key)) {
+    merged.items.push_back(*by_item[pick.arm].at(pick.item));
+    arms->push_back(pick.arm);
+  }
+  for (const auto& [at, rec] : pins) {  // ascending positions: earlier pins keep their place
+    const size_t where = std::min(at, merged.items.size());
+    merged.items.insert(merged.items.begin() + static_cast<std::ptrdiff_t>(where), *rec);
+    arms->insert(arms->begin() + static_cast<std::ptrdiff_t>(where), Experiment::kNoArm);
+  }
+  return merged;
+}
+
+}  // namespace
+
 Result<json> HttpApi::recommend_in_experiment(const RecommendRequest& request) {
   Experiment& e = *experiment_;
   const Experiment::ListId list = e.next_list();
-  std::vector<std::string> items;
-  std::vector<size_t> credited;
-  auto note = [&](const Recommendation& r, size_t arm) {
-    items.push_back(r.item);
-    credited.push_back(r.pinned ? Experiment::kNoArm : arm);  // a pin is the business's, not an arm's
-  };
-  json body;
-  if (e.options().mode == ExperimentMode::kAB) {
+  const bool ab = e.options().mode == ExperimentMode::kAB;
+  RecommendResponse answer;
+  std::vector<size_t> arms;  // per served item, the arm that placed it
+  size_t serving_arm = Experiment::kNoArm;
+  if (ab) {
     RecommendRequest r = request;
-    r.arm = e.assign(request.user);
-    NUDGE_ASSIGN_OR_RETURN(RecommendResponse answer, engine_.recommend(r));
-    for (const Recommendation& rec : answer.items) note(rec, r.arm);
-    e.record(list, request.user, r.arm, items, credited);
-    body = to_json(answer, "user", request.user, request.explain);
-    body["arm"] = e.arms()[r.arm];
+    r.arm = serving_arm = e.assign(request.user);
+    NUDGE_ASSIGN_OR_RETURN(answer, engine_.recommend(r));
+    arms.assign(answer.items.size(), r.arm);
   } else {
-    // Both arms answer the same request; pins sit at the same places in both lists and stay
-    // there, and the rest is drafted from the two rankings.
-    RecommendResponse answers[2];
+    RecommendResponse answers[2];  // both arms answer the same request
     for (size_t arm = 0; arm < 2; ++arm) {
       RecommendRequest r = request;
       r.arm = arm;
       NUDGE_ASSIGN_OR_RETURN(answers[arm], engine_.recommend(r));
     }
-    std::vector<std::string> rankings[2];
-    std::unordered_map<std::string, const Recommendation*> by_item[2];
-    std::vector<std::pair<size_t, const Recommendation*>> pins;
-    for (size_t arm = 0; arm < 2; ++arm)
-      for (size_t at = 0; at < answers[arm].items.size(); ++at) {
-        const Recommendation& rec = answers[arm].items[at];
-        if (rec.pinned) {
-          if (arm == 0) pins.emplace_back(at, &rec);
-          continue;
-        }
-        rankings[arm].push_back(rec.item);
-        by_item[arm][rec.item] = &rec;
-      }
-    const size_t drafted = request.k > pins.size() ? request.k - pins.size() : 0;
-    RecommendResponse merged;
-    merged.source = answers[0].source == answers[1].source ? answers[0].source : "personal";
-    merged.model_version = answers[0].model_version;
-    std::vector<size_t> arms;
-    for (const DraftPick& pick : Experiment::team_draft(rankings[0], rankings[1], drafted, list.key)) {
-      merged.items.push_back(*by_item[pick.arm].at(pick.item));
-      arms.push_back(pick.arm);
-    }
-    for (const auto& [at, rec] : pins) {  // ascending positions: earlier pins keep their place
-      const size_t where = std::min(at, merged.items.size());
-      merged.items.insert(merged.items.begin() + static_cast<std::ptrdiff_t>(where), *rec);
-      arms.insert(arms.begin() + static_cast<std::ptrdiff_t>(where), Experiment::kNoArm);
-    }
-    for (size_t k = 0; k < merged.items.size(); ++k) note(merged.items[k], arms[k]);
-    e.record(list, request.user, Experiment::kNoArm, items, credited);
-    body = to_json(merged, "user", request.user, request.explain);
+    answer = interleave(answers, request.k, list.key, &arms);
+  }
+  std::vector<std::string> items;
+  std::vector<size_t> credited;
+  for (size_t k = 0; k < answer.items.size(); ++k) {
+    items.push_back(answer.items[k].item);
+    credited.push_back(answer.items[k].pinned ? Experiment::kNoArm : arms[k]);  // a pin is the business's
+  }
+  e.record(list, request.user, serving_arm, items, credited);
+  json body = to_json(answer, "user", request.user, request.explain);
+  if (ab) {
+    body["arm"] = e.arms()[serving_arm];
+  } else {
     for (size_t k = 0; k < arms.size(); ++k)
       if (arms[k] != Experiment::kNoArm) body["items"][k]["arm"] = e.arms()[arms[k]];
     body["arm"] = "interleaved";

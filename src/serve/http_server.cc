@@ -1,4 +1,4 @@
-#include "nudge/serve/http_server.h"
+#include "serve/http_server.h"
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,4 +1,4 @@
-#include "nudge/serve/kafka_producer.h"
+#include "serve/kafka_producer.h"
 
 #include <librdkafka/rdkafka.h>
 

@@ -1,4 +1,4 @@
-#include "nudge/serve/kafka_source.h"
+#include "serve/kafka_source.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "nudge/log.h"
-#include "nudge/serve/kafka_producer.h"
 #include "serve/event_json.h"
 #include "serve/kafka_client.h"
+#include "serve/kafka_producer.h"
 
 namespace nudge::serve {
 namespace {

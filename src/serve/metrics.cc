@@ -1,4 +1,7 @@
-#include "nudge/serve/metrics.h"
+#include "serve/metrics.h"
+
+#include "serve/cluster.h"
+#include "serve/kafka_source.h"
 
 #include <fmt/format.h>
 

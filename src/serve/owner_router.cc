@@ -1,4 +1,4 @@
-#include "nudge/serve/owner_router.h"
+#include "serve/owner_router.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include "nudge/log.h"
-#include "nudge/serve/kafka_producer.h"
+#include "serve/kafka_producer.h"
 
 namespace nudge::serve {
 namespace {

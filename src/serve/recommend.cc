@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "nudge/fusion.h"
+#include "serve/ann_index.h"
 #include "serve/engine_state.h"
 
 namespace nudge::serve {
@@ -532,6 +533,45 @@ Result<RecommendResponse> Engine::recommend(const RecommendRequest& request) con
   return response;
 }
 
+namespace {
+
+// Items like `item` by the model's own similarity (cosine of its item vectors, EASE weights,
+// item neighbours), fetched generously so the rules leave k; false when the model has fewer.
+bool model_similar(const ServingModel& m, uint32_t item, size_t k, const Rules& rules, std::vector<ScoredItem>* cands) {
+  std::vector<ScoredItem> found;
+  for (size_t fetch = k * kFetchGrowth + kFetchMargin;; fetch *= kFetchGrowth) {
+    if (!m.similar(item, fetch, &found).is_ok()) return false;
+    cands->clear();
+    for (const ScoredItem& c : found)
+      if (rules.eligible(c.item)) cands->push_back(c);
+    if (cands->size() >= k || found.size() < fetch || fetch >= m.num_items()) break;
+  }
+  keep_best(cands, k);
+  return true;
+}
+
+// Factor path: the items whose vectors are closest in cosine to `q`, through HNSW when the
+// model has an index and no category filter applies, cold items (feature vectors) included.
+void factor_similar(const ServingModel& m, const float* q, const Catalogue::ColdView& cold, size_t k,
+                    const Rules& rules, std::vector<ScoredItem>* cands) {
+  const Eigen::Index f = m.factors();
+  if (m.ann() && rules.categories.empty()) {
+    std::vector<ScoredItem> found;
+    m.ann()->search(q, k * kFetchGrowth + kFetchMargin, &found);
+    for (const ScoredItem& c : found)
+      if (rules.eligible(c.item)) cands->push_back({c.item, cosine(q, m.items().row(c.item).data(), f)});
+  } else {
+    rules.for_each_candidate(m.num_items(), [&](uint32_t i) {
+      if (m.has_vector(i) && rules.eligible(i)) cands->push_back({i, cosine(q, m.items().row(i).data(), f)});
+    });
+  }
+  for (const auto& [i, v] : cold)
+    if (v.size() == f && rules.eligible(i)) cands->push_back({i, cosine(q, v.data(), f)});
+  keep_best(cands, k);
+}
+
+}  // namespace
+
 Result<RecommendResponse> Engine::similar(const SimilarRequest& request) const {
   NUDGE_RETURN_IF_ERROR(check_k(request.k));
   const auto m = model();
@@ -547,45 +587,17 @@ Result<RecommendResponse> Engine::similar(const SimilarRequest& request) const {
   rules.excluded = {item};
   const float* q = m && m->factor_model() ? item_vector(s.cold[0], m.get(), item) : nullptr;
   std::vector<ScoredItem> cands;
-  // History path: the model's own similarity (cosine of its item vectors, EASE weights,
-  // item neighbours), fetched generously so the rules leave k.
-  bool found_similar = false;
-  if (m && !m->factor_model()) {
-    std::vector<ScoredItem> found_items;
-    for (size_t fetch = request.k * kFetchGrowth + kFetchMargin; !found_similar; fetch *= kFetchGrowth) {
-      if (!m->similar(item, fetch, &found_items).is_ok()) break;
-      cands.clear();
-      for (const ScoredItem& c : found_items)
-        if (rules.eligible(c.item)) cands.push_back(c);
-      found_similar = cands.size() >= request.k || found_items.size() < fetch || fetch >= m->num_items();
-    }
-    if (found_similar) {
-      response.source = "similar";
-      keep_best(&cands, request.k);
-    }
-  }
-  if (!found_similar && !q) {
+  if (m && !m->factor_model() && model_similar(*m, item, request.k, rules, &cands)) {
+    response.source = "similar";
+  } else if (q) {
+    response.source = "similar";
+    factor_similar(*m, q, s.cold[0], request.k, rules, &cands);
+  } else {
     // No vector yet (no events, no known features): trending items of the same category.
     response.source = "trending";
     if (rules.categories.empty() && !s.item_states[item].record.category.empty())
       rules.categories = {s.item_states[item].record.category};
     trending_candidates(rules, request.k, &cands);
-  } else if (!found_similar) {
-    response.source = "similar";
-    const Eigen::Index f = m->factors();
-    if (m->ann() && rules.categories.empty()) {
-      std::vector<ScoredItem> found_items;
-      m->ann()->search(q, request.k * kFetchGrowth + kFetchMargin, &found_items);
-      for (const ScoredItem& c : found_items)
-        if (rules.eligible(c.item)) cands.push_back({c.item, cosine(q, m->items().row(c.item).data(), f)});
-    } else {
-      rules.for_each_candidate(m->num_items(), [&](uint32_t i) {
-        if (m->has_vector(i) && rules.eligible(i)) cands.push_back({i, cosine(q, m->items().row(i).data(), f)});
-      });
-    }
-    for (const auto& [i, v] : s.cold[0])
-      if (v.size() == f && rules.eligible(i)) cands.push_back({i, cosine(q, v.data(), f)});
-    keep_best(&cands, request.k);
   }
   for (const ScoredItem& c : cands) {
     Recommendation r;

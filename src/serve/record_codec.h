@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "nudge/serve/event_store.h"
+#include "serve/event_store.h"
 
 namespace nudge::serve {
 

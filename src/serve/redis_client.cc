@@ -1,4 +1,4 @@
-#include "nudge/serve/redis_client.h"
+#include "serve/redis_client.h"
 
 #include <hiredis/hiredis.h>
 

@@ -42,6 +42,61 @@ struct Windows {
   }
 };
 
+std::string pair_key(const Event& e) { return e.user + '\x1f' + e.item; }
+
+// The first `n` events (by time) ingested and trained on before any is scored; their users
+// and pairs are seen.
+Status warm_up(Engine& engine, const std::vector<Event>& events, uint64_t n, std::unordered_set<std::string>* users,
+               std::unordered_set<std::string>* pairs) {
+  for (size_t e = 0; e < n; ++e) {
+    users->insert(events[e].user);
+    pairs->insert(pair_key(events[e]));
+  }
+  if (n == 0) return Status::ok();
+  NUDGE_RETURN_IF_ERROR(engine.ingest({events.begin(), events.begin() + static_cast<ptrdiff_t>(n)}));
+  return engine.retrain().with_context("replay: training on the warm-up");
+}
+
+// When replay retrains: every retrain_every_events events, or every retrain_every_seconds of
+// event time (0: never by that).
+struct RetrainSchedule {
+  const ReplayOptions& options;
+  int64_t last_time = 0;
+  uint64_t since = 0;  // events since the last retrain
+  bool due(int64_t t) const {
+    return (options.retrain_every_events > 0 && since >= static_cast<uint64_t>(options.retrain_every_events)) ||
+           (options.retrain_every_seconds > 0 && t - last_time >= options.retrain_every_seconds);
+  }
+  void retrained(int64_t t) { since = 0, last_time = t; }
+};
+
+// A fresh engine in options.data_dir that retrains only when replay says so.
+Result<std::unique_ptr<Engine>> open_engine(const ReplayOptions& options) {
+  EngineOptions eo;
+  eo.data_dir = options.data_dir;
+  eo.store.sync = false;
+  eo.model.spec = options.spec;
+  eo.event_weights = options.event_weights;
+  eo.retrain_interval_s = 0;  // replay decides when to retrain, in event time
+  eo.retrain_after_events = 0;
+  eo.train_on_start = false;
+  eo.trending_refresh_s = 0;  // trending as of the last event, not of a wall-clock second ago
+  NUDGE_ASSIGN_OR_RETURN(auto engine, Engine::open(eo));
+  if (engine->stats().events > 0)
+    return Status::invalid_argument("replay: '" + options.data_dir + "' already holds events; give a new directory");
+  return engine;
+}
+
+// The NDCG gain of the event's item in the list the engine shows its user now: 1 / log2(rank
+// + 2), 0 when it is not in the top k.
+Result<double> gain_of(const Engine& engine, const Event& event, RecommendRequest* request) {
+  request->user = event.user;
+  NUDGE_ASSIGN_OR_RETURN(const RecommendResponse shown, engine.recommend(*request));
+  for (size_t rank = 0; rank < shown.items.size(); ++rank)
+    if (shown.items[rank].item == event.item) return 1.0 / std::log2(static_cast<double>(rank) + 2.0);
+  return 0.0;
+}
+
 }  // namespace
 
 void flag_drift(std::vector<ReplayWindow>& windows, double threshold, int baseline, uint64_t min_events) {
@@ -66,18 +121,7 @@ Result<ReplayResult> replay(std::vector<Event> events, const ReplayOptions& opti
   }
   std::stable_sort(events.begin(), events.end(),
                    [](const Event& a, const Event& b) { return a.timestamp < b.timestamp; });
-  EngineOptions eo;
-  eo.data_dir = options.data_dir;
-  eo.store.sync = false;
-  eo.model.spec = options.spec;
-  eo.event_weights = options.event_weights;
-  eo.retrain_interval_s = 0;  // replay decides when to retrain, in event time
-  eo.retrain_after_events = 0;
-  eo.train_on_start = false;
-  eo.trending_refresh_s = 0;  // trending as of the last event, not of a wall-clock second ago
-  NUDGE_ASSIGN_OR_RETURN(auto engine, Engine::open(eo));
-  if (engine->stats().events > 0)
-    return Status::invalid_argument("replay: '" + options.data_dir + "' already holds events; give a new directory");
+  NUDGE_ASSIGN_OR_RETURN(auto engine, open_engine(options));
 
   const auto start = std::chrono::steady_clock::now();
   ReplayResult r;
@@ -85,49 +129,27 @@ Result<ReplayResult> replay(std::vector<Event> events, const ReplayOptions& opti
   r.events = events.size();
   r.warmup_events = static_cast<uint64_t>(std::floor(options.warmup * static_cast<double>(events.size())));
   std::unordered_set<std::string> users_seen, pairs_seen;
-  const auto pair_key = [](const Event& e) { return e.user + '\x1f' + e.item; };
-  for (size_t e = 0; e < r.warmup_events; ++e) {
-    users_seen.insert(events[e].user);
-    pairs_seen.insert(pair_key(events[e]));
-  }
-  if (r.warmup_events > 0) {
-    NUDGE_RETURN_IF_ERROR(engine->ingest({events.begin(), events.begin() + static_cast<ptrdiff_t>(r.warmup_events)}));
-    NUDGE_RETURN_IF_ERROR(engine->retrain().with_context("replay: training on the warm-up"));
-  }
+  NUDGE_RETURN_IF_ERROR(warm_up(*engine, events, r.warmup_events, &users_seen, &pairs_seen));
   if (r.warmup_events == events.size()) return r;
 
   const int64_t first = events[r.warmup_events].timestamp, last = events.back().timestamp;
   Windows windows{first,
                   options.window_seconds > 0 ? options.window_seconds : std::max<int64_t>(1, (last - first) / 20 + 1),
                   &r.windows};
-  int64_t last_retrain_time = first;
-  uint64_t since_retrain = 0;
+  RetrainSchedule schedule{options, first};
   RecommendRequest request;
   request.k = options.k;
   for (size_t e = r.warmup_events; e < events.size(); ++e) {
     const Event& event = events[e];
     ReplayWindow& w = windows.at(event.timestamp);
-    const bool by_count =
-        options.retrain_every_events > 0 && since_retrain >= static_cast<uint64_t>(options.retrain_every_events);
-    const bool by_time =
-        options.retrain_every_seconds > 0 && event.timestamp - last_retrain_time >= options.retrain_every_seconds;
-    if (by_count || by_time) {
+    if (schedule.due(event.timestamp)) {
       NUDGE_RETURN_IF_ERROR(engine->retrain().with_context(fmt::format("replay: retrain before event {}", e)));
       ++r.retrains, ++w.retrains;
-      since_retrain = 0;
-      last_retrain_time = event.timestamp;
+      schedule.retrained(event.timestamp);
     }
     // Test: what the server would have shown this user just before the event.
     if (pairs_seen.insert(pair_key(event)).second) {
-      request.user = event.user;
-      NUDGE_ASSIGN_OR_RETURN(const RecommendResponse shown, engine->recommend(request));
-      double gain = 0;
-      for (size_t rank = 0; rank < shown.items.size(); ++rank) {
-        if (shown.items[rank].item == event.item) {
-          gain = 1.0 / std::log2(static_cast<double>(rank) + 2.0);
-          break;
-        }
-      }
+      NUDGE_ASSIGN_OR_RETURN(const double gain, gain_of(*engine, event, &request));
       const bool hit = gain > 0;
       ++r.scored, ++w.scored;
       r.hits += hit, w.hits += hit;
@@ -140,7 +162,7 @@ Result<ReplayResult> replay(std::vector<Event> events, const ReplayOptions& opti
     NUDGE_RETURN_IF_ERROR(engine->ingest({event}));
     users_seen.insert(event.user);
     ++w.events;
-    ++since_retrain;
+    ++schedule.since;
     if (progress && (e + 1) % 10000 == 0) progress(e + 1, events.size());
   }
   flag_drift(r.windows, options.drift_threshold, options.drift_baseline, options.drift_min_events);

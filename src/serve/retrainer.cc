@@ -10,8 +10,8 @@
 #include "nudge/log.h"
 #include "nudge/model_file.h"
 #include "nudge/registry.h"
-#include "nudge/serve/experiment.h"
 #include "nudge/serve/user_attributes.h"
+#include "serve/experiment.h"
 
 namespace nudge::serve {
 namespace {

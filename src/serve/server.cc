@@ -9,13 +9,13 @@
 #include <vector>
 
 #include "nudge/log.h"
-#include "nudge/serve/cluster.h"
-#include "nudge/serve/experiment.h"
-#include "nudge/serve/http_api.h"
-#include "nudge/serve/http_server.h"
-#include "nudge/serve/kafka_producer.h"
-#include "nudge/serve/kafka_source.h"
-#include "nudge/serve/owner_router.h"
+#include "serve/cluster.h"
+#include "serve/experiment.h"
+#include "serve/http_api.h"
+#include "serve/http_server.h"
+#include "serve/kafka_producer.h"
+#include "serve/kafka_source.h"
+#include "serve/owner_router.h"
 
 namespace nudge::serve {
 namespace {

@@ -7,6 +7,7 @@
 
 #include "nudge/log.h"
 #include "nudge/registry.h"
+#include "serve/ann_index.h"
 
 namespace nudge::serve {
 namespace {
@@ -25,6 +26,8 @@ std::string ials_params(const IalsOptions& o, std::string_view prefix) {
 }
 
 }  // namespace
+
+ServingModel::~ServingModel() = default;
 
 std::string default_model_spec(const ServingModelOptions& options, bool items_have_features) {
   if (!items_have_features) return "ials:" + ials_params(options.ials, "");

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "nudge/serve/http_api.h"
+#include "serve/http_api.h"
 
 using namespace nudge::serve;
 

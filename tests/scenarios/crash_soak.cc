@@ -20,7 +20,7 @@
 #include "../serve/http_client.h"
 #include "../serve/server_process.h"
 #include "../test_util.h"
-#include "nudge/serve/event_store.h"
+#include "serve/event_store.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "nudge/serve/ann_index.h"
+#include "serve/ann_index.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Replicas coordinating through a real redis-server: one leader trains and publishes, every
 // replica hot-swaps to the published model, leadership moves when the leader leaves, and
 // losing Redis keeps every replica serving.
-#include "nudge/serve/cluster.h"
+#include "serve/cluster.h"
 
 #include <gtest/gtest.h>
 
@@ -11,10 +11,10 @@
 #include <future>
 #include <thread>
 
-#include "nudge/serve/http_api.h"
 #include "nudge/serve/import.h"
 #include "nudge/synth.h"
 #include "redis_server.h"
+#include "serve/http_api.h"
 #include "test_util.h"
 
 namespace nudge::serve {

@@ -17,10 +17,10 @@
 #include "nudge/input_limits.h"
 #include "nudge/model_file.h"
 #include "nudge/registry.h"
-#include "nudge/serve/event_store.h"
 #include "nudge/serve/import.h"
 #include "nudge/synth.h"
 #include "serve/engine_state.h"
+#include "serve/event_store.h"
 #include "test_util.h"
 
 namespace nudge::serve {

@@ -1,4 +1,4 @@
-#include "nudge/serve/event_store.h"
+#include "serve/event_store.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Online experiments: stable assignment, team-draft interleaving and exact attribution counts.
-#include "nudge/serve/experiment.h"
+#include "serve/experiment.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Routing, parsing and error codes of the HTTP API, called directly (no sockets).
-#include "nudge/serve/http_api.h"
+#include "serve/http_api.h"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +11,7 @@
 
 #include "nudge/serve/import.h"
 #include "nudge/synth.h"
+#include "serve/experiment.h"
 #include "serve/fault_file_system.h"
 #include "test_util.h"
 

@@ -1,6 +1,6 @@
 // The network layer in-process on a loopback port: keep-alive, the body limit, malformed
 // HTTP, answers that come from the ingest thread, binding errors and stop().
-#include "nudge/serve/http_server.h"
+#include "serve/http_server.h"
 
 #include <gtest/gtest.h>
 

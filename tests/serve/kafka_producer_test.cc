@@ -1,7 +1,7 @@
 // POST /v1/events' Kafka path against librdkafka's mock cluster: one message per user in the
 // partition kafka_partition_of names, carrying what KafkaSource reads back; acknowledged only
 // once delivered; brokers that are down give an error within the delivery timeout.
-#include "nudge/serve/kafka_producer.h"
+#include "serve/kafka_producer.h"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
 // The Kafka event source against librdkafka's mock cluster (real protocol, in process):
 // every event stored once, offsets resumed from the store, bad messages skipped, startup
 // errors, brokers lost and back, and partitions moving between two replicas.
-#include "nudge/serve/kafka_source.h"
+#include "serve/kafka_source.h"
 
-#include "nudge/serve/kafka_producer.h"
+#include "serve/kafka_producer.h"
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>

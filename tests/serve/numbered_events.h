@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "nudge/serve/event_store.h"
+#include "serve/event_store.h"
 
 namespace nudge::testing {
 

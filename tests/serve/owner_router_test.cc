@@ -1,13 +1,13 @@
 // Requests about a user reach the replica owning the user's partition: two replicas, each an
 // engine behind a real HTTP server, publishing their partitions through a real redis-server.
-#include "nudge/serve/owner_router.h"
+#include "serve/owner_router.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
-#include "nudge/serve/http_server.h"
-#include "nudge/serve/kafka_producer.h"
 #include "serve/http_client.h"
+#include "serve/http_server.h"
+#include "serve/kafka_producer.h"
 #include "serve/redis_server.h"
 #include "test_util.h"
 

@@ -1,6 +1,6 @@
 // RedisClient against a real redis-server: replies, error replies naming the server,
 // reconnection after the server comes back, and addresses it refuses.
-#include "nudge/serve/redis_client.h"
+#include "serve/redis_client.h"
 
 #include <gtest/gtest.h>
 

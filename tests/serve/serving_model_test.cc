@@ -10,6 +10,7 @@
 
 #include "nudge/registry.h"
 #include "nudge/synth.h"
+#include "serve/ann_index.h"
 
 namespace nudge::serve {
 namespace {

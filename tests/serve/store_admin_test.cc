@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "nudge/serve/event_store.h"
 #include "numbered_events.h"
+#include "serve/event_store.h"
 #include "test_util.h"
 
 namespace nudge::serve {

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "nudge/serve/event_store.h"
+#include "serve/event_store.h"
 #include "test_util.h"
 
 namespace nudge::serve {

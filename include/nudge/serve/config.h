@@ -8,12 +8,8 @@
 #include <variant>
 #include <vector>
 
-#include "nudge/serve/cluster.h"
 #include "nudge/serve/engine.h"
-#include "nudge/serve/experiment.h"
-#include "nudge/serve/http_api.h"
-#include "nudge/serve/http_server.h"
-#include "nudge/serve/kafka_source.h"
+#include "nudge/serve/options.h"
 
 namespace nudge::serve {
 

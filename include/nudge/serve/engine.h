@@ -28,7 +28,8 @@
 #include <utility>
 #include <vector>
 
-#include "nudge/serve/event_store.h"
+#include "nudge/serve/options.h"
+#include "nudge/serve/records.h"
 #include "nudge/serve/request.h"
 #include "nudge/serve/serving_model.h"
 

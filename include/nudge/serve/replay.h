@@ -28,7 +28,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "nudge/serve/event_store.h"
+#include "nudge/serve/records.h"
 #include "nudge/status.h"
 
 namespace nudge::serve {

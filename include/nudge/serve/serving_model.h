@@ -27,10 +27,12 @@
 
 #include "nudge/dataset.h"
 #include "nudge/models/ials.h"
-#include "nudge/serve/ann_index.h"
-#include "nudge/serve/event_store.h"
+#include "nudge/serve/options.h"
+#include "nudge/serve/records.h"
 
 namespace nudge::serve {
+
+class AnnIndex;  // src/serve/ann_index.h
 
 struct ServingModelOptions {
   // What is served, in the syntax of `nudge train -m`: "ials:factors=64",
@@ -54,6 +56,7 @@ bool describe_item(const ItemRecord& item, FeatureDescription* out);
 
 class ServingModel {
  public:
+  ~ServingModel();  // out of line: AnnIndex is declared only
   // Fits the model `spec` on `data` (users and items are catalogue indices; the catalogue
   // carries the item features, see item_feature_table).
   static Result<std::shared_ptr<const ServingModel>> train(const Dataset& data, std::string_view spec,

@@ -28,28 +28,9 @@
 #include <vector>
 
 #include "nudge/serve/engine.h"
+#include "nudge/serve/options.h"
 
 namespace nudge::serve {
-
-struct KafkaOptions {
-  std::string brokers;  // bootstrap servers, "host:port,host:port"; empty: no Kafka
-  std::string topic = "nudge-events";
-  std::string group = "nudge";  // replicas sharing the partitions use one group
-  // Every partition, assigned by hand instead of a share through the group (a trainer, which
-  // needs the whole log): positions come from the local store only, nothing is committed.
-  bool all_partitions = false;
-  // POST /v1/events produces to the topic (KafkaProducer) rather than storing locally, so
-  // every event takes one path and reaches its user's owner.
-  bool produce_api_events = true;
-  int startup_timeout_ms = 10000;         // the brokers must answer, and know the topic, within this
-  size_t max_batch_messages = 5000;       // messages written to the store in one write
-  size_t max_events_per_message = 10000;  // as HttpApiOptions::max_batch_events
-  // Called on the consumer thread with the partitions this replica consumes, after each
-  // change (Cluster::set_owned_partitions publishes them for routing). Must not throw.
-  std::function<void(const std::vector<int32_t>&)> on_assignment;
-  // Further librdkafka settings (security.protocol, sasl.*, ...), applied last.
-  std::vector<std::pair<std::string, std::string>> properties;
-};
 
 struct KafkaStats {
   uint64_t messages = 0;            // consumed and written (good or bad)

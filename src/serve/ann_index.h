@@ -11,16 +11,10 @@
 #include <span>
 #include <vector>
 
+#include "nudge/serve/options.h"
 #include "nudge/top_k.h"
 
 namespace nudge::serve {
-
-struct AnnOptions {
-  int m = 16;  // graph degree
-  int ef_construction = 100;
-  int ef_search = 64;  // candidate list size per query (at least the k asked for)
-  int threads = 0;     // build threads; 0 = all cores
-};
 
 class AnnIndex {
  public:

@@ -27,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "nudge/serve/options.h"
+#include "nudge/serve/records.h"
 #include "nudge/status.h"
 
 namespace rocksdb {
@@ -34,60 +36,6 @@ class FileSystem;
 }
 
 namespace nudge::serve {
-
-struct Event {
-  std::string user;
-  std::string item;
-  std::string type = "view";
-  float value = 1.f;
-  int64_t timestamp = 0;  // seconds since the Unix epoch
-  // The served list the event answers (experiment.h), attributed on arrival; not stored.
-  std::string rec_id;
-  bool operator==(const Event&) const = default;
-};
-
-// An item's features as the API knows them. Hidden items stay in the store (their events
-// still train the model) but never come back in results.
-struct ItemRecord {
-  std::string id;
-  std::string category;  // empty: none
-  std::vector<std::string> tags;
-  float price = std::nanf("");  // NaN: none
-  bool hidden = false;
-};
-
-struct UserRecord {
-  std::string id;
-  std::string attributes_json;  // an object, stored as sent
-};
-
-// How far the store has taken an external log (a Kafka partition): `next` is the offset of
-// the first message not yet stored. Written in the same WriteBatch as the events it covers,
-// so after a crash the events and the position agree and a replay neither loses nor repeats.
-struct StreamPosition {
-  std::string stream;  // e.g. "kafka:events:3" (topic, partition)
-  int64_t next = 0;
-  bool operator==(const StreamPosition&) const = default;
-};
-
-struct EventStoreOptions {
-  bool sync = true;  // fsync the WAL before acknowledging; false survives process crashes only
-  // Open a store whose write-ahead log is damaged (not only torn at its end) without the
-  // damaged records: the log is first copied next to the store (<dir>.damaged-log-<time>),
-  // the events missing from the sequence are counted (damaged_events()) and logged.
-  bool skip_damaged_log = false;
-  double recovery_interval_s = 1.0;  // after a failed write: how often to try writing again
-  // The file system RocksDB uses; null: the machine's. Tests inject a full disk here.
-  std::shared_ptr<rocksdb::FileSystem> file_system;
-};
-
-// Whether the store takes writes, and why not.
-struct StoreHealth {
-  bool writable = true;
-  std::string problem;          // the last write error while not writable
-  uint64_t write_failures = 0;  // writes refused since the store opened
-  uint64_t recoveries = 0;      // times writes resumed after failing
-};
 
 class EventStore {
  public:

@@ -18,8 +18,8 @@
 #include <string_view>
 #include <vector>
 
-#include "nudge/serve/event_store.h"
-#include "nudge/serve/kafka_source.h"
+#include "serve/event_store.h"
+#include "serve/kafka_source.h"
 
 namespace nudge::serve {
 

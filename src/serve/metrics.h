@@ -9,11 +9,12 @@
 #include <string>
 #include <string_view>
 
-#include "nudge/serve/cluster.h"
 #include "nudge/serve/engine.h"
-#include "nudge/serve/kafka_source.h"
 
 namespace nudge::serve {
+
+struct ClusterStats;  // cluster.h
+struct KafkaStats;    // kafka_source.h
 
 enum class Endpoint : uint8_t {
   kEvents,

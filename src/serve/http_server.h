@@ -13,20 +13,9 @@
 #include <memory>
 #include <string>
 
-#include "nudge/serve/http_api.h"
+#include "serve/http_api.h"
 
 namespace nudge::serve {
-
-struct HttpServerOptions {
-  std::string host = "127.0.0.1";
-  uint16_t port = 8080;                // 0: any free port (see port())
-  int threads = 0;                     // 0: all cores
-  size_t max_body_bytes = 8 << 20;     // larger bodies: 413
-  size_t max_header_bytes = 16 << 10;  // request line and headers; larger: 431
-  size_t max_connections = 10000;      // open at once; more are answered 503 and closed
-  int idle_timeout_s = 60;             // a connection with no request started for this long is closed
-  int request_timeout_s = 10;          // a started request must be complete within this (slowloris)
-};
 
 class HttpServer {
  public:

@@ -28,23 +28,10 @@
 #include <vector>
 
 #include "nudge/serve/engine.h"
-#include "nudge/serve/redis_client.h"
+#include "nudge/serve/options.h"
+#include "serve/redis_client.h"
 
 namespace nudge::serve {
-
-struct ClusterOptions {
-  RedisOptions redis;          // redis.address empty: no cluster
-  std::string name = "nudge";  // key prefix: one deployment per name
-  std::string replica_id;      // unique per replica; empty: hostname:pid
-  bool trainer = false;        // competes for the leader lock (needs every partition's events)
-  std::string model_dir;       // shared directory of published model files (trainers write it)
-  int lease_ms = 10000;        // the leader lock's time to live
-  int poll_ms = 500;           // how often the lock is renewed and the model version read
-  // This replica's base URL as other replicas reach it ("http://10.0.0.5:8080"), published
-  // with the partitions it owns; empty: it publishes none (a trainer, or no Kafka).
-  std::string advertise;
-  int forward_timeout_ms = 1000;  // a request sent on to its user's owner (OwnerRouter)
-};
 
 struct ClusterStats {
   bool leader = false;

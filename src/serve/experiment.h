@@ -38,21 +38,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "nudge/serve/options.h"
 #include "nudge/status.h"
 
 namespace nudge::serve {
-
-enum class ExperimentMode { kAB, kInterleave };
-
-struct ExperimentOptions {
-  std::string name;  // empty: no experiment; it salts the assignment hash
-  ExperimentMode mode = ExperimentMode::kAB;
-  std::vector<double> weights;                       // per arm (A/B); empty: equal shares
-  std::vector<std::string> click_types = {"click"};  // event types counted as clicks
-  std::vector<std::string> conversion_types = {"purchase"};
-  size_t remember = 200000;  // lists kept for attribution; the oldest go first
-  uint64_t seed = 0;         // rec_ids and draft coins; 0: random per process
-};
 
 // Arm and experiment names: 1..64 of [A-Za-z0-9_.-] (they are Prometheus label values and file names).
 Status check_experiment_name(std::string_view name, const std::string& field);

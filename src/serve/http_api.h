@@ -19,15 +19,17 @@
 #include <string>
 #include <vector>
 
-#include "nudge/serve/cluster.h"
 #include "nudge/serve/engine.h"
-#include "nudge/serve/experiment.h"
-#include "nudge/serve/kafka_source.h"
-#include "nudge/serve/metrics.h"
+#include "nudge/serve/options.h"
+#include "serve/metrics.h"
 
 namespace nudge::serve {
 
-class OwnerRouter;
+class Cluster;  // cluster.h
+struct ClusterStats;
+class Experiment;   // experiment.h
+class KafkaSource;  // kafka_source.h
+class OwnerRouter;  // owner_router.h
 
 // The header a replica adds to a request it sends on to the owner of its user (OwnerRouter).
 inline constexpr const char* kForwardedHeader = "X-Nudge-Forwarded";
@@ -44,13 +46,6 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
-};
-
-struct HttpApiOptions {
-  std::string api_key;              // non-empty: POST/PUT/DELETE need "Authorization: Bearer <api_key>"
-  size_t max_batch_events = 10000;  // events in one POST /v1/events; more: 413
-  size_t max_list_values =
-      1000;  // values of one list parameter (exclude, category, tag, pin, boost) or tags of an item
 };
 
 class HttpApi {

@@ -20,8 +20,8 @@
 #include <optional>
 #include <string>
 
-#include "nudge/serve/cluster.h"
-#include "nudge/serve/http_api.h"
+#include "serve/cluster.h"
+#include "serve/http_api.h"
 
 namespace nudge::serve {
 

@@ -9,14 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "nudge/serve/options.h"
 #include "nudge/status.h"
 
 namespace nudge::serve {
-
-struct RedisOptions {
-  std::string address;    // host:port, e.g. "127.0.0.1:6379"
-  int timeout_ms = 2000;  // connect and each command
-};
 
 struct RedisReply {
   enum class Type { kNil, kInteger, kString, kArray };  // status replies read as strings
