@@ -5,7 +5,14 @@
 # so a wrong include fails CI; docs/architecture.md draws the same graph.
 #
 #   scripts/check-layers.sh [ROOT]      (ROOT: the repository, default this one)
+#   scripts/check-layers.sh --markdown  the table below as docs/architecture.md holds it
+#                                       (layers_test fails when the doc differs)
 set -euo pipefail
+markdown=false
+if [ "${1:-}" = --markdown ]; then
+  markdown=true
+  shift
+fi
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 
 # Each module and every module it may use.
@@ -24,6 +31,16 @@ declare -A allowed=(
   [serve]="common data retrieval nn models eval fusion io embed"
   [export]="common data retrieval nn models eval fusion io embed"
 )
+
+if $markdown; then  # lowest first, as the graph is read bottom up
+  echo "| module | may include |"
+  echo "|---|---|"
+  for m in common retrieval embed data nn models eval fusion report tune io serve export; do
+    deps=${allowed[$m]}
+    echo "| $m | ${deps:-(nothing)} |"
+  done
+  exit 0
+fi
 
 # The module owning a public header (a path under include/nudge/).
 public_module() {

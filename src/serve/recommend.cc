@@ -39,6 +39,12 @@ bool matches_any(const std::vector<std::string>& wanted, std::string_view value)
   return std::find(wanted.begin(), wanted.end(), value) != wanted.end();
 }
 
+struct Rules;
+// One business rule of a request over a candidate item: false drops it. A request's chain
+// holds only the rules it uses (a plain request: not hidden, not excluded), applied in order
+// to every candidate the scoring paths consider.
+using ItemRule = bool (*)(const Rules& rules, const ItemRecord& record, uint32_t item);
+
 // Everything a request needs decided per item, resolved once under the catalogue lock.
 struct Rules {
   const Catalogue& s;
@@ -46,21 +52,15 @@ struct Rules {
   const RecommendRequest* request = nullptr;  // null for similar()
   std::vector<uint32_t> excluded;             // sorted: seen (when excluded), exclude list, pins
   std::vector<std::string> categories;
-  bool has_filters = false;
+  bool has_filters = false;  // a category, tag or price filter: most of the catalogue fails
+  std::vector<ItemRule> chain;
 
+  // Builds the chain from the fields above; call again after changing them.
+  void finish();
   bool eligible(uint32_t item) const {
     const ItemRecord& r = s.item_states[item].record;
-    if (r.hidden || contains(excluded, item)) return false;
-    if (!categories.empty() && !matches_any(categories, r.category)) return false;
-    if (!request) return true;
-    if (!request->tags.empty() &&
-        std::none_of(r.tags.begin(), r.tags.end(), [&](const std::string& t) { return matches_any(request->tags, t); }))
-      return false;
-    if (request->price_min || request->price_max) {
-      if (std::isnan(r.price)) return false;
-      if (request->price_min && r.price < *request->price_min) return false;
-      if (request->price_max && r.price > *request->price_max) return false;
-    }
+    for (ItemRule rule : chain)
+      if (!rule(*this, r, item)) return false;
     return true;
   }
   // The most boosts can add to one item (an upper bound: they may not all match one item).
@@ -108,6 +108,30 @@ struct Rules {
     return total;
   }
 };
+
+bool not_hidden(const Rules&, const ItemRecord& r, uint32_t) { return !r.hidden; }
+bool not_excluded(const Rules& rules, const ItemRecord&, uint32_t item) { return !contains(rules.excluded, item); }
+bool in_categories(const Rules& rules, const ItemRecord& r, uint32_t) {
+  return matches_any(rules.categories, r.category);
+}
+bool has_wanted_tag(const Rules& rules, const ItemRecord& r, uint32_t) {
+  const auto& wanted = rules.request->tags;
+  return std::any_of(r.tags.begin(), r.tags.end(), [&](const std::string& t) { return matches_any(wanted, t); });
+}
+bool priced_in_range(const Rules& rules, const ItemRecord& r, uint32_t) {
+  const RecommendRequest& q = *rules.request;
+  return !std::isnan(r.price) && (!q.price_min || r.price >= *q.price_min) && (!q.price_max || r.price <= *q.price_max);
+}
+
+void Rules::finish() {
+  chain = {not_hidden};
+  if (!excluded.empty()) chain.push_back(not_excluded);
+  if (!categories.empty()) chain.push_back(in_categories);
+  const bool tags = request && !request->tags.empty(), price = request && (request->price_min || request->price_max);
+  if (tags) chain.push_back(has_wanted_tag);
+  if (price) chain.push_back(priced_in_range);
+  has_filters = !categories.empty() || tags || price;
+}
 
 // The vector an item is scored with: its factors, or its feature vector when cold.
 const float* item_vector(const Catalogue::ColdView& cold, const ServingModel* m, uint32_t item) {
@@ -412,7 +436,6 @@ Status read_request_rules(const RecommendRequest& request, const std::vector<uin
                           Pins* pins) {
   const Catalogue& s = rules->s;
   rules->categories = request.categories;
-  rules->has_filters = !request.categories.empty() || !request.tags.empty() || request.price_min || request.price_max;
   if (request.exclude_seen) rules->excluded = history;
   for (const auto& id : request.exclude)
     if (auto i = s.items.find(id)) rules->excluded.push_back(*i);  // unknown: nothing to exclude
@@ -424,6 +447,7 @@ Status read_request_rules(const RecommendRequest& request, const std::vector<uin
     rules->excluded.push_back(*i);
   }
   std::sort(rules->excluded.begin(), rules->excluded.end());
+  rules->finish();
   return Status::ok();
 }
 
@@ -585,6 +609,7 @@ Result<RecommendResponse> Engine::similar(const SimilarRequest& request) const {
   Rules rules{s, s.cold[0], nullptr};
   rules.categories = request.categories;
   rules.excluded = {item};
+  rules.finish();
   const float* q = m && m->factor_model() ? item_vector(s.cold[0], m.get(), item) : nullptr;
   std::vector<ScoredItem> cands;
   if (m && !m->factor_model() && model_similar(*m, item, request.k, rules, &cands)) {
@@ -596,7 +621,7 @@ Result<RecommendResponse> Engine::similar(const SimilarRequest& request) const {
     // No vector yet (no events, no known features): trending items of the same category.
     response.source = "trending";
     if (rules.categories.empty() && !s.item_states[item].record.category.empty())
-      rules.categories = {s.item_states[item].record.category};
+      rules.categories = {s.item_states[item].record.category}, rules.finish();
     trending_candidates(rules, request.k, &cands);
   }
   for (const ScoredItem& c : cands) {
