@@ -45,6 +45,7 @@ class Metrics {
                      const ClusterStats* cluster = nullptr) const;
 
  private:
+  void render_requests(std::string& out) const;  // counts and latency histograms per endpoint
   static constexpr size_t kEndpoints = static_cast<size_t>(Endpoint::kCount);
   static constexpr size_t kClasses = 5;  // 1xx..5xx
   struct PerEndpoint {

@@ -279,13 +279,13 @@ std::string ServeOption::long_flag() const {
 }
 
 const std::vector<ServeOption>& serve_options() {
-  static const std::vector<ServeOption> all = [] {
+  static const std::vector<ServeOption> kAll = [] {
     std::vector<ServeOption> out;
     for (auto part : {server_options, store_and_model_options, retrain_and_event_options, kafka_and_cluster_options})
       for (ServeOption& o : part()) out.push_back(std::move(o));
     return out;
   }();
-  return all;
+  return kAll;
 }
 
 std::string serve_options_markdown() {
