@@ -317,17 +317,58 @@ std::optional<UserInfo> Engine::user_info(const std::string& id) const {
   if (!u) return std::nullopt;
   UserInfo info;
   info.id = id;
-  std::vector<uint32_t> items;
+  std::vector<uint32_t> items, recent;
   std::vector<float> weights;
   {
     auto user = u->read();
     items = user->items;
     weights = user->weights;
+    recent = user->recent;
     info.attributes_json = user->attributes;
   }
   auto cat = state_->catalogue.read();
   for (size_t k = 0; k < items.size(); ++k) info.history.emplace_back(cat->items.id_of(items[k]), weights[k]);
+  for (uint32_t i : recent) info.recent.push_back(cat->items.id_of(i));
   return info;
+}
+
+namespace {
+
+ItemInfo item_info_of(const Catalogue& cat, uint32_t item, int64_t now) {
+  const ItemState& st = cat.item_states[item];
+  ItemInfo info;
+  info.record = st.record;
+  info.popularity = std::isinf(st.log_trend) ? 0.0 : std::exp(st.log_trend - cat.trend_rate * static_cast<double>(now));
+  info.described = !st.record.category.empty() || !st.record.tags.empty() || !std::isnan(st.record.price);
+  return info;
+}
+
+}  // namespace
+
+std::optional<ItemInfo> Engine::item_info(const std::string& id) const {
+  auto cat = state_->catalogue.read();
+  auto item = cat->items.find(id);
+  if (!item) return std::nullopt;
+  return item_info_of(*cat, *item, now_seconds());
+}
+
+std::vector<ItemInfo> Engine::find_items(const ItemQuery& query, size_t* matched) const {
+  auto cat = state_->catalogue.read();
+  std::vector<ScoredItem> hits;  // by log_trend: the same order as popularity, without exp per item
+  for (uint32_t i = 0; i < cat->item_states.size(); ++i) {
+    const ItemRecord& r = cat->item_states[i].record;
+    if (!query.text.empty() && r.id.find(query.text) == std::string::npos) continue;
+    if (!query.category.empty() && r.category != query.category) continue;
+    if (!query.tag.empty() && std::find(r.tags.begin(), r.tags.end(), query.tag) == r.tags.end()) continue;
+    const double trend = cat->item_states[i].log_trend;
+    hits.push_back({i, std::isinf(trend) ? -std::numeric_limits<float>::infinity() : static_cast<float>(trend)});
+  }
+  if (matched) *matched = hits.size();
+  keep_best(&hits, query.limit);
+  std::vector<ItemInfo> out;
+  const int64_t now = now_seconds();
+  for (const ScoredItem& h : hits) out.push_back(item_info_of(*cat, h.item, now));
+  return out;
 }
 
 Status Engine::retrain() { return state_->retrainer.retrain(); }

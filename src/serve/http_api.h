@@ -22,6 +22,7 @@
 #include "nudge/serve/engine.h"
 #include "nudge/serve/options.h"
 #include "serve/metrics.h"
+#include "serve/stats_history.h"
 
 namespace nudge::serve {
 
@@ -77,6 +78,9 @@ class HttpApi {
   // the local store, and answers when the sink reports them durable.
   using EventSink = std::function<void(std::vector<Event>, std::function<void(const Status&)>)>;
   void set_event_sink(EventSink sink) { event_sink_ = std::move(sink); }
+  // Adds one sample of the counters to the history GET /v1/history answers (Server calls it
+  // every history_interval_s).
+  void sample_history(int64_t now_unix);
 
  private:
   struct Call;   // one request being answered (http_api.cc)
@@ -96,6 +100,11 @@ class HttpApi {
   void get_health(const Call& call);
   void get_metrics(const Call& call);
   void get_experiments(const Call& call);
+  void get_items(const Call& call);
+  void get_item(const Call& call);
+  void get_history(const Call& call);
+  void get_evaluation(const Call& call);
+  void get_ui(const Call& call);
   // Requests about one user go to the replica owning them (set_router): true when answered so.
   bool forwarded_to_owner(const Call& call, const std::string& user);
   ClusterStats cluster_stats() const;  // with the router's counters
@@ -105,6 +114,7 @@ class HttpApi {
   Engine& engine_;
   HttpApiOptions options_;
   Metrics metrics_;
+  StatsHistory history_;
   const KafkaSource* kafka_ = nullptr;
   const Cluster* cluster_ = nullptr;
   OwnerRouter* router_ = nullptr;

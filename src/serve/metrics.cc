@@ -118,10 +118,26 @@ std::string_view endpoint_name(Endpoint e) {
     case Endpoint::kHealth: return "healthz";
     case Endpoint::kMetrics: return "metrics";
     case Endpoint::kExperiments: return "experiments";
+    case Endpoint::kHistory: return "history";
+    case Endpoint::kEvaluation: return "evaluation";
+    case Endpoint::kUi: return "ui";
     case Endpoint::kOther:
     case Endpoint::kCount: break;
   }
   return "other";
+}
+
+uint64_t Metrics::requests() const {
+  uint64_t n = 0;
+  for (const PerEndpoint& p : endpoints_) n += p.count.load(std::memory_order_relaxed);
+  return n;
+}
+
+Metrics::Buckets Metrics::latency(Endpoint endpoint) const {
+  Buckets out{};
+  const PerEndpoint& p = endpoints_[static_cast<size_t>(endpoint)];
+  for (size_t b = 0; b < out.size(); ++b) out[b] = p.buckets[b].load(std::memory_order_relaxed);
+  return out;
 }
 
 void Metrics::observe(Endpoint endpoint, int http_status, double seconds) {

@@ -27,6 +27,9 @@ enum class Endpoint : uint8_t {
   kHealth,
   kMetrics,
   kExperiments,
+  kHistory,
+  kEvaluation,
+  kUi,
   kOther,
   kCount
 };
@@ -37,7 +40,12 @@ class Metrics {
   // Upper bounds of the latency buckets, in seconds (+Inf is implicit).
   static constexpr std::array<double, 12> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                       0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
+  // Counts per latency bucket (kBuckets, then +Inf), not cumulated across buckets.
+  using Buckets = std::array<uint64_t, kBuckets.size() + 1>;
   void observe(Endpoint endpoint, int http_status, double seconds);
+  uint64_t requests() const;                 // every endpoint, since the process started
+  Buckets latency(Endpoint endpoint) const;  // since the process started
+  uint64_t events_ingested() const { return events_ingested_.load(std::memory_order_relaxed); }
   void add_events(uint64_t n) { events_ingested_.fetch_add(n, std::memory_order_relaxed); }
   // `kafka`: the Kafka source's counters, when events also come from Kafka; `cluster`: this
   // replica's part in a cluster.

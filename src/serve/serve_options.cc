@@ -84,6 +84,11 @@ ServeOption string(std::string section, std::string key, std::string flag, Field
   return o;
 }
 
+Status ui_mode(const std::string& mode) {
+  return mode == "auto" || mode == "on" || mode == "off" ? Status::ok()
+                                                         : Status::invalid_argument("expected auto, on or off");
+}
+
 Status not_empty(const std::string& path) {
   return path.empty() ? Status::invalid_argument("an empty path (give a directory)") : Status::ok();
 }
@@ -132,6 +137,13 @@ std::vector<ServeOption> server_options() {
       integer(
           "server", "max_list_values", "", [](auto& c) -> auto& { return c.api.max_list_values; }, 1, kMax,
           "values of one list parameter (exclude, category, tag, pin, boost) or tags of an item"),
+      string(
+          "server", "ui", "--ui", [](auto& c) -> auto& { return c.ui; },
+          "the web console at /ui/: auto (on a loopback address, or with the API key when one is set), on, off",
+          ui_mode),
+      integer(
+          "server", "history_interval_s", "", [](auto& c) -> auto& { return c.history_interval_s; }, 1, 3600,
+          "the console's charts sample the server's counters this often (720 samples kept)"),
   };
 }
 

@@ -4,7 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -40,6 +45,11 @@ struct Server::Parts {
   std::unique_ptr<OwnerRouter> router;
   std::unique_ptr<HttpApi> api;
   std::unique_ptr<HttpServer> http;
+  // Samples the counters for the console's charts every history_interval_s.
+  std::thread sampler;
+  std::mutex sampler_mutex;
+  std::condition_variable sampler_wake;
+  bool sampler_stopping = false;  // guarded by sampler_mutex
 
   bool clustered() const { return !config.cluster.redis.address.empty(); }
   bool kafka_on() const { return !config.kafka.brokers.empty(); }
@@ -50,7 +60,25 @@ struct Server::Parts {
   Status start_sources();
   void start_routes();
   void advertise_if_unset();
+  void start_sampler();
+  void stop_sampler();
 };
+
+namespace {
+
+bool loopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.starts_with("127.");
+}
+
+// ServeConfig::ui: "auto" serves the console on a loopback address, and anywhere once an API
+// key guards it; "on" always; "off" never.
+bool console_on(const ServeConfig& c) {
+  if (c.ui == "on") return true;
+  if (c.ui == "off") return false;
+  return loopback(c.server.host) || !c.api.api_key.empty();
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Server>> Server::open(ServeConfig config) {
   auto parts = std::make_unique<Parts>();
@@ -102,6 +130,8 @@ Status Server::Parts::start_sources() {
 }
 
 void Server::Parts::start_routes() {
+  config.api.ui = console_on(config);
+  config.api.evaluation_dir = config.engine.data_dir + "/evaluation";
   api = std::make_unique<HttpApi>(*engine, config.api);
   api->set_kafka(kafka.get());
   api->set_cluster(cluster.get());
@@ -136,7 +166,33 @@ Status Server::start() {
     return st;
   }
   p.advertise_if_unset();
+  p.start_sampler();
   return Status::ok();
+}
+
+void Server::Parts::start_sampler() {
+  sampler = std::thread([this] {
+    const auto every = std::chrono::seconds(config.history_interval_s);
+    std::unique_lock lock(sampler_mutex);
+    do {
+      lock.unlock();
+      try {  // the thread's boundary
+        api->sample_history(static_cast<int64_t>(std::time(nullptr)));
+      } catch (const std::exception& e) {
+        spdlog::error("serve: sampling the counters: {}", e.what());
+      }
+      lock.lock();
+    } while (!sampler_wake.wait_for(lock, every, [this] { return sampler_stopping; }));
+  });
+}
+
+void Server::Parts::stop_sampler() {
+  {
+    std::lock_guard lock(sampler_mutex);
+    sampler_stopping = true;
+  }
+  sampler_wake.notify_all();
+  if (sampler.joinable()) sampler.join();
 }
 
 uint16_t Server::port() const { return parts_->http ? parts_->http->port() : 0; }
@@ -147,6 +203,7 @@ void Server::wait_for_signal() {
 
 void Server::stop() {
   Parts& p = *parts_;
+  p.stop_sampler();
   if (p.http) p.http->stop();  // no new requests; the answers owed are sent
   p.producer.reset();          // delivers what was accepted
   p.kafka.reset();             // stops consuming before the engine it writes to

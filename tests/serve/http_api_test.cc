@@ -376,6 +376,79 @@ TEST_F(HttpApiTest, MethodsAndAuthorization) {
   expect_error(call("POST", "/v1/events", R"({"user":"u","item":"a"})", ""), 401, "Authorization");
 }
 
+// The console's reads: item search and lookup, a user's recent items, the counters' history,
+// the evaluation results; all refuse unknown parameters as the other routes do.
+TEST_F(HttpApiTest, ConsoleReadsItemsUsersHistoryAndEvaluation) {
+  ASSERT_EQ(call("PUT", "/v1/items/shoe-1", R"({"category":"shoes","tags":["red"],"price":9.5})").status, 200);
+  ASSERT_EQ(call("PUT", "/v1/items/hat-1", R"({"category":"hats"})").status, 200);
+  ASSERT_EQ(call("POST", "/v1/events",
+                 R"([{"user":"u","item":"shoe-1"},{"user":"u","item":"shoe-2"},{"user":"v","item":"shoe-2"}])")
+                .status,
+            200);
+  json found = json::parse(call("GET", "/v1/items?q=shoe").body);
+  EXPECT_EQ(found["matched"], 2);
+  EXPECT_EQ(found["items"][0]["item"], "shoe-2");  // two events: the more popular first
+  EXPECT_EQ(json::parse(call("GET", "/v1/items?category=shoes").body)["items"][0]["item"], "shoe-1");
+  EXPECT_EQ(json::parse(call("GET", "/v1/items?tag=red&limit=1").body)["matched"], 1);
+  EXPECT_EQ(json::parse(call("GET", "/v1/items?q=nothing").body)["matched"], 0);
+  const json item = json::parse(call("GET", "/v1/items/shoe-1").body);
+  EXPECT_EQ(item["category"], "shoes");
+  EXPECT_EQ(item["price"], 9.5);
+  EXPECT_GT(item["popularity"].get<double>(), 0);
+  EXPECT_EQ(json::parse(call("GET", "/v1/items/hat-1").body)["popularity"], 0);  // no events
+  expect_error(call("GET", "/v1/items/nope"), 404, "id");
+  expect_error(call("GET", "/v1/items?colour=red"), 400, "colour");
+  expect_error(call("GET", "/v1/items?limit=x"), 400, "limit");
+  EXPECT_EQ(json::parse(call("GET", "/v1/users/u").body)["recent"], json({"shoe-2", "shoe-1"}));  // newest first
+  api_->sample_history(1000);
+  call("GET", "/v1/recommend?user=u");
+  api_->sample_history(1010);
+  const json history = json::parse(call("GET", "/v1/history").body)["samples"];
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_TRUE(history[0]["requests_per_s"].is_null());  // the first sample has no interval before it
+  EXPECT_GT(history[1]["requests_per_s"].get<double>(), 0);
+  EXPECT_FALSE(history[1]["recommend_ms"].is_null());  // one recommendation in the interval
+  EXPECT_EQ(history[1]["events"], 3);
+  const json evaluation = json::parse(call("GET", "/v1/evaluation").body);
+  EXPECT_TRUE(evaluation["files"].empty());  // no evaluation directory configured
+  EXPECT_FALSE(evaluation["report"]);
+}
+
+// GET /ui/: off unless enabled; with an API key, only for requests carrying it.
+TEST(HttpApiConsole, ServedWhenOnAndOnlyWithTheKeyWhenOneIsSet) {
+  nudge::testing::TempDir dir;
+  EngineOptions o;
+  o.data_dir = dir.file("data");
+  o.retrain_interval_s = 0;
+  auto engine = Engine::open(o).value();
+  auto get = [&](HttpApi& api, const std::string& target, const std::string& auth = "") {
+    std::promise<HttpResponse> p;
+    api.handle({"GET", target, auth, ""}, [&](HttpResponse r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  };
+  HttpApiOptions off;
+  HttpApi closed(*engine, off);
+  EXPECT_EQ(get(closed, "/ui/").status, 404);
+  HttpApiOptions open;
+  open.ui = true;
+  HttpApi console(*engine, open);
+  const HttpResponse page = get(console, "/ui/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<title>Nudge console</title>"), std::string::npos);
+  EXPECT_EQ(get(console, "/ui/index.html").body, page.body);
+  EXPECT_EQ(get(console, "/ui/other.js").status, 404);
+  EXPECT_EQ(get(console, "/ui/report.html").status, 404);  // no evaluation directory
+  EXPECT_EQ(get(console, "/ui/?other=1").status, 400);
+  HttpApiOptions keyed = open;
+  keyed.api_key = "k";
+  HttpApi guarded(*engine, keyed);
+  EXPECT_EQ(get(guarded, "/ui/").status, 401);
+  EXPECT_EQ(get(guarded, "/ui/?key=x").status, 401);
+  EXPECT_EQ(get(guarded, "/ui/?key=k").status, 200);
+  EXPECT_EQ(get(guarded, "/ui/", "Bearer k").status, 200);
+}
+
 // A callback that throws on the store's committer thread must not end that thread (or the
 // process): later events are still stored and acknowledged.
 TEST_F(HttpApiTest, AnExceptionInAnAnswerCallbackSparesTheCommitter) {

@@ -22,8 +22,8 @@ TEST(ServeOptions, EveryOptionReadsBackItsOwnLiteralAndEnforcesItsBounds) {
     ServeConfig changed = defaults;
     ServeOption::Value v;
     switch (o.kind) {
-      case ServeOption::Kind::kString:
-        v = std::string("ials");  // a valid spec, and not any string option's default
+      case ServeOption::Kind::kString:  // a valid spec and mode, and no string option's default
+        v = std::string(o.key == "ui" ? "on" : "ials");
         break;
       case ServeOption::Kind::kInteger:
         v = o.show(defaults) == std::to_string(o.min_integer) ? o.min_integer + 1 : o.min_integer;

@@ -21,6 +21,10 @@ struct ServeConfig {
   ClusterOptions cluster;  // redis.address empty: a single node that trains for itself
   // name empty: no experiment. Its arms are engine.arms ([[experiment.arm]] tables).
   ExperimentOptions experiment;
+  // The web console: "auto" serves it on a loopback address, and on any address when an API
+  // key is set (then only with the key); "on" always (the key still needed if set); "off" never.
+  std::string ui = "auto";
+  int history_interval_s = 5;  // the console's charts: one sample of the counters this often
 };
 
 // One setting of `nudge serve`, declared once (src/serve/serve_options.cc): its TOML section

@@ -88,7 +88,21 @@ struct EngineStats {
 struct UserInfo {
   std::string id;
   std::vector<std::pair<std::string, float>> history;  // item, summed implicit weight
+  std::vector<std::string> recent;                     // items of positive events, newest first, distinct
   std::string attributes_json;                         // "{}" when never set
+};
+
+// An item as the catalogue knows it, for lookups and the console's item search.
+struct ItemInfo {
+  ItemRecord record;       // as last PUT (an item only seen in events: its ID alone)
+  double popularity = 0;   // decayed event weight now (the trending score; half-life trending_half_life_hours)
+  bool described = false;  // has a category, tags or a price
+};
+
+// Items whose ID contains `text` (empty: any) and which carry `category` and `tag` when given.
+struct ItemQuery {
+  std::string text, category, tag;
+  size_t limit = 50;  // at most this many returned, most popular first
 };
 
 class Engine {
@@ -130,6 +144,10 @@ class Engine {
   Status hide_item(const std::string& id);
   Status put_user(UserRecord user);
   std::optional<UserInfo> user_info(const std::string& id) const;
+  // One item (nullopt: unknown), and a search of the catalogue: the matches most popular
+  // first, at most query.limit of them; *matched (if given) counts them all.
+  std::optional<ItemInfo> item_info(const std::string& id) const;
+  std::vector<ItemInfo> find_items(const ItemQuery& query, size_t* matched = nullptr) const;
 
   // Retrains now on the whole log and swaps the model in (blocking).
   Status retrain();

@@ -56,6 +56,10 @@ struct HttpApiOptions {
   size_t max_batch_events = 10000;  // events in one POST /v1/events; more: 413
   size_t max_list_values =
       1000;  // values of one list parameter (exclude, category, tag, pin, boost) or tags of an item
+  // The web console (GET /ui/, docs/console.md): served when true, and then only with the
+  // API key when one is set (?key= or the bearer header). Server decides it from ServeConfig::ui.
+  bool ui = false;
+  std::string evaluation_dir;  // results the console's Evaluation page shows; empty: none
 };
 
 // The Kafka event source and producer (src/serve/kafka_source.h, kafka_producer.h).
