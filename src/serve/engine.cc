@@ -70,7 +70,11 @@ void Engine::State::apply(const std::vector<Event>& events) {
   std::vector<UserState*> states;
   users.intern(events, &user_index, &states);
   log.append(events, user_index, item_index, type);
-  for (size_t k = 0; k < n; ++k) states[k]->write()->add(item_index[k], weight[k]);
+  for (size_t k = 0; k < n; ++k) {
+    auto user = states[k]->write();
+    user->add(item_index[k], weight[k]);
+    user->remember({events[k].timestamp, item_index[k], events[k].value, type[k]});
+  }
   retrainer.count_events(n);
 }
 
@@ -319,16 +323,20 @@ std::optional<UserInfo> Engine::user_info(const std::string& id) const {
   info.id = id;
   std::vector<uint32_t> items, recent;
   std::vector<float> weights;
+  std::vector<UserData::PastEvent> past;
   {
     auto user = u->read();
     items = user->items;
     weights = user->weights;
     recent = user->recent;
+    past = user->events;
     info.attributes_json = user->attributes;
   }
   auto cat = state_->catalogue.read();
   for (size_t k = 0; k < items.size(); ++k) info.history.emplace_back(cat->items.id_of(items[k]), weights[k]);
   for (uint32_t i : recent) info.recent.push_back(cat->items.id_of(i));
+  for (auto e = past.rbegin(); e != past.rend(); ++e)
+    info.events.push_back({id, cat->items.id_of(e->item), cat->event_types.name(e->type), e->value, e->timestamp});
   return info;
 }
 

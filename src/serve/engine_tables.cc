@@ -60,6 +60,11 @@ IdMap UserTable::ids(std::vector<FeatureDescription>* attributes) const {
   return ids_;
 }
 
+void UserData::remember(const PastEvent& e) {
+  if (events.size() == kPastEvents) events.erase(events.begin());
+  events.push_back(e);
+}
+
 void UserData::add(uint32_t item, float weight) {
   auto it = std::lower_bound(items.begin(), items.end(), item);
   const size_t at = static_cast<size_t>(it - items.begin());

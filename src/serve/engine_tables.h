@@ -37,12 +37,23 @@ struct UserData {
     uint64_t version = 0;  // 0: stale (an event arrived since)
   };
   std::vector<Folded> folded;
+  // The user's last events as they came, oldest first (GET /v1/users/{id}, the console): a
+  // few, about 200 bytes a user.
+  struct PastEvent {
+    int64_t timestamp = 0;
+    uint32_t item = 0;
+    float value = 0;
+    EventType type = 0;
+  };
+  static constexpr size_t kPastEvents = 8;
+  std::vector<PastEvent> events;
   std::string attributes = "{}";
   // The attributes as features (user_attributes.h), replaced whole on PUT: requests share
   // it instead of copying its strings.
   std::shared_ptr<const FeatureDescription> description = std::make_shared<const FeatureDescription>();
 
   void add(uint32_t item, float weight);  // one event's item and implicit weight
+  void remember(const PastEvent& e);      // keeps the last kPastEvents
   void set_attributes(std::string json);
 };
 using UserState = Guarded<UserData, LockRank::kUser>;

@@ -548,9 +548,13 @@ void HttpApi::get_user(const Call& call) {
   if (!info) return call.answer(404, "id", "unknown user '" + call.id + "'");
   json history = json::array();
   for (const auto& [item, w] : info->history) history.push_back({{"item", item}, {"weight", w}});
+  json events = json::array();
+  for (const Event& e : info->events)
+    events.push_back({{"item", e.item}, {"type", e.type}, {"value", e.value}, {"timestamp", e.timestamp}});
   call.respond(json_response(200, {{"user", call.id},
                                    {"history", std::move(history)},
                                    {"recent", info->recent},
+                                   {"events", events},
                                    {"attributes", json::parse(info->attributes_json, nullptr, false)}}));
 }
 

@@ -143,8 +143,11 @@ def main():
             shown = b.eval("[...document.querySelectorAll('#current table.recommendations tbody tr td:nth-child(2) a')]"
                            ".map(a => a.textContent)")
             check(shown == [r["item"] for r in api["items"]], f"users page shows the API's list ({shown})")
-            recent = get_json(port, "/v1/users/u1")["recent"]
-            check(b.eval("document.querySelectorAll('ol.recent li').length") == len(recent), "users page lists recent items")
+            user = get_json(port, "/v1/users/u1")
+            check(b.eval("document.querySelectorAll('ol.recent li').length") == len(user["recent"]),
+                  "users page lists recent items")
+            shown_events = b.eval("[...document.querySelectorAll('table.events tbody tr')].map(r => r.cells[2].textContent)")
+            check(shown_events == [e["item"] for e in user["events"]] and shown_events, "users page lists the last events")
             first = api["items"][0]["item"]
             b.eval(f"document.querySelector('#whatif input[name=item]').value = {json.dumps(first)};"
                    "document.querySelector('#whatif select').value = 'purchase';"

@@ -29,6 +29,14 @@ TEST(UserData, KeepsASortedHistoryAndRecentItemsNewestFirst) {
   EXPECT_EQ(u.recent.back(), 105u);  // the oldest dropped first
 }
 
+TEST(UserData, RemembersItsLastEventsOnly) {
+  UserData u;
+  for (uint32_t k = 0; k < UserData::kPastEvents + 3; ++k) u.remember({1700000000 + k, k, 1.f, 0});
+  ASSERT_EQ(u.events.size(), UserData::kPastEvents);
+  EXPECT_EQ(u.events.front().item, 3u);  // the three oldest went
+  EXPECT_EQ(u.events.back().item, UserData::kPastEvents + 2);
+}
+
 TEST(Catalogue, RecordChangesKeepTheCategoryTagAndHiddenIndexesCurrent) {
   Catalogue c;
   const uint32_t a = c.intern_item("a"), b = c.intern_item("b");

@@ -399,7 +399,11 @@ TEST_F(HttpApiTest, ConsoleReadsItemsUsersHistoryAndEvaluation) {
   expect_error(call("GET", "/v1/items/nope"), 404, "id");
   expect_error(call("GET", "/v1/items?colour=red"), 400, "colour");
   expect_error(call("GET", "/v1/items?limit=x"), 400, "limit");
-  EXPECT_EQ(json::parse(call("GET", "/v1/users/u").body)["recent"], json({"shoe-2", "shoe-1"}));  // newest first
+  const json user = json::parse(call("GET", "/v1/users/u").body);
+  EXPECT_EQ(user["recent"], json({"shoe-2", "shoe-1"}));  // newest first
+  ASSERT_EQ(user["events"].size(), 2u);
+  EXPECT_EQ(user["events"][0]["item"], "shoe-2");
+  EXPECT_EQ(user["events"][0]["type"], "view");
   api_->sample_history(1000);
   call("GET", "/v1/recommend?user=u");
   api_->sample_history(1010);

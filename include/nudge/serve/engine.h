@@ -89,6 +89,7 @@ struct UserInfo {
   std::string id;
   std::vector<std::pair<std::string, float>> history;  // item, summed implicit weight
   std::vector<std::string> recent;                     // items of positive events, newest first, distinct
+  std::vector<Event> events;                           // the last few events (up to 8), newest first
   std::string attributes_json;                         // "{}" when never set
 };
 
