@@ -7,12 +7,14 @@
 # answer's status and body are compared byte for byte, except the fields that carry wall-clock
 # time (trained_at, train_seconds, uptime).
 #
-#   bench/same_answers.sh OLD_NUDGE NEW_NUDGE [REQUESTS]     (default 2000 requests)
+#   bench/same_answers.sh OLD_NUDGE NEW_NUDGE [REQUESTS] [--allow-new-fields]   (default 2000)
 # Prints how many answers were compared and exits 1 at the first difference, showing it.
+# --allow-new-fields: fields only the new answer has (an additive API change) are not a difference.
 set -euo pipefail
 old=${1:?usage: bench/same_answers.sh OLD_NUDGE NEW_NUDGE [REQUESTS]}
 new=${2:?usage: bench/same_answers.sh OLD_NUDGE NEW_NUDGE [REQUESTS]}
 requests=${3:-2000}
+allow_new=${4:-}
 work=$(mktemp -d)
 trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -33,10 +35,11 @@ serve() {  # name, binary: starts it on a free port over a copy of the same data
 serve old "$old"
 serve new "$new"
 
-python3 - "$(cat "$work/old.port")" "$(cat "$work/new.port")" "$requests" <<'PY'
+python3 - "$(cat "$work/old.port")" "$(cat "$work/new.port")" "$requests" "$allow_new" <<'PY'
 import http.client, json, random, sys
 
 old_port, new_port, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+allow_new = sys.argv[4] == "--allow-new-fields"
 rng = random.Random(5)
 clock = ["trained_at", "train_seconds", "uptime_seconds", "last_train_seconds"]
 
@@ -93,10 +96,23 @@ def masked(body):
         return v
     return json.dumps(walk(j), sort_keys=False).encode()
 
+def only_old_fields(old, new):
+    try:
+        o, n = json.loads(old), json.loads(new)
+    except ValueError:
+        return new
+    def keep(o, n):
+        if isinstance(o, dict) and isinstance(n, dict): return {k: keep(o[k], v) for k, v in n.items() if k in o}
+        if isinstance(o, list) and isinstance(n, list) and len(o) == len(n): return [keep(x, y) for x, y in zip(o, n)]
+        return n
+    return json.dumps(keep(o, n)).encode()
+
 a, b = http.client.HTTPConnection("127.0.0.1", old_port), http.client.HTTPConnection("127.0.0.1", new_port)
 compared, statuses, listed = 0, {}, 0
 for method, path, body in log():
     ra, rb = call(a, method, path, body), call(b, method, path, body)
+    if allow_new:
+        rb = (rb[0], only_old_fields(ra[1], rb[1]))
     ra, rb = (ra[0], masked(ra[1])), (rb[0], masked(rb[1]))
     compared += 1
     statuses[ra[0]] = statuses.get(ra[0], 0) + 1
