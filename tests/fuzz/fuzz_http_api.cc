@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "serve/experiment.h"
 #include "serve/http_api.h"
 
 using namespace nudge::serve;

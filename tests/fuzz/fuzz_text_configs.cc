@@ -13,6 +13,7 @@
 #include "nudge/report.h"
 #include "nudge/search_space.h"
 #include "nudge/serve/config.h"
+#include "serve/experiment.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
