@@ -1,5 +1,6 @@
 // libFuzzer target: the whole HTTP API in process (routing, query rules, JSON bodies of
-// events, items and users, answers, an interleaving experiment's lists and attribution),
+// events, items and users, answers, an interleaving experiment's lists and attribution, the
+// console's page and reads),
 // against a live engine with trained models. Input:
 // first byte picks the method, then the target up to '\n', then the body.
 #include <unistd.h>
@@ -64,7 +65,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   auto engine = Engine::open(o);
   if (!engine.is_ok()) std::abort();
   harness->engine = std::move(engine).value();
-  harness->api = std::make_unique<HttpApi>(*harness->engine, HttpApiOptions{});
+  HttpApiOptions api_options;
+  api_options.ui = true;  // the console's routes too
+  api_options.evaluation_dir = (harness->dir / "evaluation").string();
+  harness->api = std::make_unique<HttpApi>(*harness->engine, api_options);
   ExperimentOptions experiment;
   experiment.name = "fuzz";
   experiment.mode = ExperimentMode::kInterleave;
@@ -83,6 +87,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
        R"([{"user":"u","item":"a"},{"user":"u","item":"b","type":"cart"},{"user":"v","item":"b"},)"
        R"({"user":"v","item":"c","value":2},{"user":"w","item":"a"},{"user":"w","item":"c"}])");
   if (!harness->engine->retrain().is_ok()) std::abort();
+  harness->api->sample_history(1000);  // a history with an interval for GET /v1/history
+  call("GET", "/v1/recommend?user=u", "");
+  harness->api->sample_history(1005);
   return 0;
 }
 
