@@ -19,8 +19,8 @@
 #include "nudge/input_limits.h"
 #include "nudge/log.h"
 #include "serve/event_json.h"
+#include "serve/http_call.h"
 #include "serve/query_string.h"
-#include "serve/ui_assets.h"
 
 namespace nudge::serve {
 namespace {
@@ -33,11 +33,6 @@ constexpr const char* kPrometheusTextFormat = "text/plain; version=0.0.4";
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// Every string that reaches a response was checked to be UTF-8 at the edge; replacing bad
-// bytes here only keeps a missed path from turning into an exception.
-HttpResponse json_response(int status, const json& body) {
-  return {status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
-}
 // The one place where errors become HTTP status codes.
 int http_status_for(const Status& s) {
   switch (s.code()) {
@@ -49,23 +44,7 @@ int http_status_for(const Status& s) {
     default: return 500;
   }
 }
-// The error answer for `s`; `field` names the field when the Status does not.
-HttpResponse from_status(const Status& s, std::string_view field = {}) {
-  return HttpApi::error(http_status_for(s), s.field().empty() ? field : std::string_view(s.field()), s.message());
-}
 
-// How a query parameter is checked before its route reads it.
-enum class ParamKind {
-  kValue,   // once; its route parses it (k, explain, ...)
-  kId,      // once; an ID (user, item): 1..256 bytes of UTF-8
-  kIdList,  // repeatable, comma-separated IDs (exclude, category, tag)
-  kList,    // repeatable, comma-separated values its route parses (pin, boost)
-};
-struct ParamRule {
-  std::string_view name;
-  ParamKind kind;
-};
-using ParamRules = std::span<const ParamRule>;
 // Every route's query parameters, in one table: anything else is refused, a parameter that is
 // not a list may be given once (no silent "last one wins"), and IDs have the limits of bodies.
 constexpr ParamRules kNoParams;
@@ -91,60 +70,6 @@ constexpr ParamRule kSimilarParams[] = {{"item", ParamKind::kId},
                                         {"category", ParamKind::kIdList},
                                         {"explain", ParamKind::kValue}};
 
-// Query parameters of one request, checked against the rules of its route.
-class QueryParams {
- public:
-  QueryParams(const QueryString& q, size_t max_list_values) : q_(q), max_list_values_(max_list_values) {}
-  Status check(ParamRules rules) const {
-    for (size_t a = 0; a < q_.params.size(); ++a) {
-      const auto& [name, value] = q_.params[a];
-      const ParamRule* rule = nullptr;
-      for (const ParamRule& r : rules)
-        if (r.name == name) rule = &r;
-      if (!rule) return Status::invalid_field(name, "unknown parameter");
-      const bool list = rule->kind == ParamKind::kIdList || rule->kind == ParamKind::kList;
-      bool repeated = false;
-      for (size_t b = 0; b < a && !repeated; ++b) repeated = q_.params[b].first == name;
-      if (repeated && !list) return Status::invalid_field(name, "given more than once");
-      if (rule->kind == ParamKind::kId && !value.empty())
-        if (auto why = id_problem(value)) return Status::invalid_field(name, *why);
-      if (rule->kind == ParamKind::kIdList && !repeated) {  // every occurrence, once
-        NUDGE_ASSIGN_OR_RETURN(const std::vector<std::string> ids, this->list(name));
-        for (const std::string& id : ids)
-          if (auto why = id_problem(id)) return Status::invalid_field(name, *why);
-      }
-    }
-    return Status::ok();
-  }
-  const std::string* get(std::string_view name) const {
-    for (const auto& [n, v] : q_.params)
-      if (n == name) return &v;  // check() refused a second one
-    return nullptr;
-  }
-  // Every value of a repeatable, comma-separated parameter; at most max_list_values of them.
-  Result<std::vector<std::string>> list(std::string_view name) const {
-    std::vector<std::string> out;
-    for (const auto& [n, v] : q_.params) {
-      if (n != name) continue;
-      size_t start = 0;
-      while (start <= v.size()) {
-        const size_t comma = v.find(',', start);
-        std::string part = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (!part.empty()) out.push_back(std::move(part));
-        if (out.size() > max_list_values_)
-          return Status::invalid_field(std::string(name), "more than " + std::to_string(max_list_values_) + " values");
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
-    }
-    return out;
-  }
-
- private:
-  const QueryString& q_;
-  size_t max_list_values_;
-};
-
 // Assigns a list parameter's values to *out, or returns its error.
 Status read_list(const QueryParams& p, std::string_view name, std::vector<std::string>* out) {
   NUDGE_ASSIGN_OR_RETURN(*out, p.list(name));
@@ -158,19 +83,6 @@ Status check_query_text(const QueryString& q) {
     if (auto why = text_problem(name, 64)) return Status::invalid_field("query", "parameter name " + *why);
     if (auto why = text_problem(value, 64 * 1024)) return Status::invalid_field(name, *why);
   }
-  return Status::ok();
-}
-
-// A whole number in [0, max].
-Status read_size(const QueryParams& p, std::string_view name, size_t max, size_t* out) {
-  const std::string* v = p.get(name);
-  if (!v) return Status::ok();
-  uint64_t n = 0;
-  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (ec != std::errc() || end != v->data() + v->size() || n > max)
-    return Status::invalid_field(std::string(name),
-                                 "expected a whole number from 0 to " + std::to_string(max) + ", got '" + *v + "'");
-  *out = static_cast<size_t>(n);
   return Status::ok();
 }
 
@@ -308,6 +220,32 @@ Result<ItemRecord> parse_item(const std::string& id, const std::string& body, si
 
 bool is_write(const std::string& method) { return method == "POST" || method == "PUT" || method == "DELETE"; }
 
+}  // namespace
+
+// Every string that reaches a response was checked to be UTF-8 at the edge; replacing bad
+// bytes here only keeps a missed path from turning into an exception.
+HttpResponse json_response(int status, const nlohmann::json& body) {
+  return {status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+// The error answer for `s`; `field` names the field when the Status does not.
+HttpResponse from_status(const Status& s, std::string_view field) {
+  return HttpApi::error(http_status_for(s), s.field().empty() ? field : std::string_view(s.field()), s.message());
+}
+
+// A whole number in [0, max].
+Status read_size(const QueryParams& p, std::string_view name, size_t max, size_t* out) {
+  const std::string* v = p.get(name);
+  if (!v) return Status::ok();
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || end != v->data() + v->size() || n > max)
+    return Status::invalid_field(std::string(name),
+                                 "expected a whole number from 0 to " + std::to_string(max) + ", got '" + *v + "'");
+  *out = static_cast<size_t>(n);
+  return Status::ok();
+}
+
 // "Bearer <token>": the scheme is case-insensitive (RFC 7235), the token is not.
 bool bearer_matches(std::string_view authorization, std::string_view key) {
   constexpr std::string_view kScheme = "bearer ";
@@ -318,8 +256,6 @@ bool bearer_matches(std::string_view authorization, std::string_view key) {
   while (token.starts_with(' ')) token.remove_prefix(1);
   return token == key;
 }
-
-}  // namespace
 
 HttpApi::HttpApi(Engine& engine, HttpApiOptions options) : engine_(engine), options_(std::move(options)) {}
 
@@ -362,18 +298,6 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     once(error(500, "", "internal error"));
   }
 }
-
-// One request being answered: what every handler reads.
-struct HttpApi::Call {
-  const HttpRequest& req;
-  const QueryParams& params;
-  std::string id;  // the {id} of /v1/items/{id} and /v1/users/{id}, checked; else empty
-  const Respond& respond;
-  void answer(const Status& e, std::string_view field = "") const { respond(from_status(e, field)); }
-  void answer(int status, std::string_view field, std::string_view message) const {
-    respond(error(status, field, message));
-  }
-};
 
 // The endpoints (docs/api.md): a path, or a prefix followed by an ID, with its methods. What
 // every route shares runs before its handler, in this order: the endpoint named for /metrics,
@@ -705,98 +629,6 @@ Result<json> HttpApi::recommend_in_experiment(const RecommendRequest& request) {
   body["experiment"] = e.options().name;
   body["rec_id"] = list.rec_id;
   return body;
-}
-
-namespace {
-
-json item_json(const ItemInfo& info) {
-  json j = {{"item", info.record.id}, {"category", info.record.category}, {"tags", info.record.tags},
-            {"price", nullptr},       {"hidden", info.record.hidden},     {"popularity", info.popularity}};
-  if (!std::isnan(info.record.price)) j["price"] = info.record.price;
-  return j;
-}
-
-}  // namespace
-
-void HttpApi::get_items(const Call& call) {
-  ItemQuery q;
-  for (auto [name, out] : {std::pair{"q", &q.text}, {"category", &q.category}, {"tag", &q.tag}})
-    if (const std::string* v = call.params.get(name)) *out = *v;
-  if (Status e = read_size(call.params, "limit", kMaxK, &q.limit); !e.is_ok()) return call.answer(e);
-  size_t matched = 0;
-  json items = json::array();
-  for (const ItemInfo& info : engine_.find_items(q, &matched)) items.push_back(item_json(info));
-  call.respond(json_response(200, {{"items", std::move(items)}, {"matched", matched}}));
-}
-
-void HttpApi::get_item(const Call& call) {
-  auto info = engine_.item_info(call.id);
-  if (!info) return call.answer(404, "id", "unknown item '" + call.id + "'");
-  call.respond(json_response(200, item_json(*info)));
-}
-
-void HttpApi::sample_history(int64_t now_unix) {
-  const EngineStats st = engine_.stats();
-  StatsSample s;
-  s.time = now_unix;
-  s.requests = metrics_.requests();
-  s.ingested = metrics_.events_ingested();
-  s.recommend = metrics_.latency(Endpoint::kRecommend);
-  s.events = st.events, s.users = st.users, s.items = st.items;
-  s.model_version = st.model_version;
-  s.train_seconds = st.last_train_seconds;
-  s.retrains = st.retrains;
-  s.fusion_weights = st.fusion_weights;
-  history_.add(std::move(s));
-}
-
-void HttpApi::get_history(const Call& call) { call.respond(json_response(200, history_.to_json())); }
-
-// The JSON files of the evaluation directory (nudge replay --json, nudge eval --json), each
-// parsed, newest first, and whether a nudge report page is there (served at /ui/report.html).
-void HttpApi::get_evaluation(const Call& call) {
-  namespace fs = std::filesystem;
-  json files = json::array();
-  bool report = false;
-  std::error_code ec;
-  std::vector<fs::directory_entry> entries;
-  if (!options_.evaluation_dir.empty())
-    for (const auto& e : fs::directory_iterator(options_.evaluation_dir, ec)) entries.push_back(e);
-  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-    std::error_code e1, e2;
-    return a.last_write_time(e1) > b.last_write_time(e2);
-  });
-  constexpr uintmax_t kMaxFileBytes = 4 << 20;
-  for (const auto& e : entries) {
-    const std::string name = e.path().filename().string();
-    if (name == "report.html") report = true;
-    if (e.path().extension() != ".json" || e.file_size(ec) > kMaxFileBytes || ec) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    json content = json::parse(in, nullptr, false);
-    if (content.is_discarded()) continue;  // not JSON: not an evaluation result
-    files.push_back({{"name", name}, {"content", std::move(content)}});
-  }
-  call.respond(json_response(200, {{"files", std::move(files)}, {"report", report}}));
-}
-
-// The console (docs/console.md): one self-contained page; with an API key set, only for a
-// request carrying it (?key= when the browser opens the page, the bearer header otherwise).
-void HttpApi::get_ui(const Call& call) {
-  const std::string& path = call.req.target.substr(0, call.req.target.find('?'));
-  if (!options_.ui)
-    return call.answer(404, "path", "the console is off (server.ui = \"off\", or not a loopback address)");
-  if (!options_.api_key.empty()) {
-    const std::string* key = call.params.get("key");
-    if (!(key && *key == options_.api_key) && !bearer_matches(call.req.authorization, options_.api_key))
-      return call.answer(401, "key", "the console needs the API key: open /ui/?key=<api_key>");
-  }
-  if (path == "/ui/" || path == "/ui/index.html")
-    return call.respond({200, "text/html; charset=utf-8", std::string(kConsoleHtml)});
-  if (path == "/ui/report.html" && !options_.evaluation_dir.empty()) {
-    std::ifstream in(options_.evaluation_dir + "/report.html", std::ios::binary);
-    if (in) return call.respond({200, "text/html; charset=utf-8", std::string(std::istreambuf_iterator<char>(in), {})});
-  }
-  call.answer(404, "path", "no such page: " + path);
 }
 
 json HttpApi::experiments_json() const {
