@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -167,8 +168,10 @@ class Model {
   // either may be None. Each stored entry (row r, column j) gives entity r the token
   // "feature=j" (a multi-valued field; the value's size is not used), as LightFM's feature
   // matrices are read by models with a feature view (the two-tower model).
+  // more_epochs >= 0: LightFM's fit_partial, that many epochs more from the last fit of this
+  // two-tower model (TwoTowerModel::fit_more), its optimiser state kept for the next call.
   void fit_features(Offsets indptr, Indices indices, Values data, int64_t rows, int64_t cols, py::object user_features,
-                    py::object item_features) {
+                    py::object item_features, int64_t more_epochs) {
     CsrView m = check_csr(std::move(indptr), std::move(indices), std::move(data), rows, cols, "interactions");
     if (m.rows == 0 || m.cols == 0 || m.indices.size() == 0)
       throw py::value_error("interactions: no interactions to fit");
@@ -180,7 +183,7 @@ class Model {
     };
     const std::optional<CsrView> users = features(user_features, rows, "user_features");
     const std::optional<CsrView> items = features(item_features, cols, "item_features");
-    fit_without_gil([&] {
+    auto make = [&] {
       auto catalog = index_catalog(m.rows, m.cols);
       auto fill = [](const std::optional<CsrView>& f, FeatureTable* table) {
         if (!f) return;
@@ -191,7 +194,11 @@ class Model {
       fill(users, &catalog->user_features);
       fill(items, &catalog->item_features);
       return to_dataset(m, catalog);
-    });
+    };
+    if (more_epochs < 0) return fit_without_gil(make);
+    auto* two_tower = dynamic_cast<TwoTowerModel*>(model_.get());
+    if (!two_tower) throw py::value_error("fit_partial: only the two-tower model continues a fit");
+    fit_without_gil(make, py::none(), [&](const Dataset& d) { return two_tower->fit_more(d, more_epochs); });
   }
 
   // Trains on event sequences: sequences[u] is user u's items, oldest first (the order is
@@ -608,8 +615,11 @@ class Model {
   // after each epoch with the GIL taken back for it (loss None where the model logs none);
   // what it raises ends the training after that epoch and is raised from fit, the model as
   // it was before.
+  // `train` (not null): trains instead of fit() and keeps the training state (a later call
+  // continues from it).
   template <typename MakeDataset>
-  void fit_without_gil(MakeDataset make_dataset, const py::object& callback = py::none()) {
+  void fit_without_gil(MakeDataset make_dataset, const py::object& callback = py::none(),
+                       const std::function<Status(const Dataset&)>& train = nullptr) {
     Status st;
     std::exception_ptr raised;
     if (!callback.is_none()) {
@@ -630,10 +640,10 @@ class Model {
     {
       py::gil_scoped_release release;
       const Dataset dataset = make_dataset();
-      st = model_->fit(dataset);
+      st = train ? train(dataset) : model_->fit(dataset);
       model_->set_epoch_listener(nullptr);
       if (st.is_ok() && !raised) {
-        model_->release_training_state();
+        if (!train) model_->release_training_state();
         users_ = dataset.catalog().users;
         items_ = dataset.catalog().items;
         history_ = dataset.user_items();
@@ -671,7 +681,9 @@ PYBIND11_MODULE(_nudge, m) {
       .def("fit", &Model::fit, py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("rows"), py::arg("cols"),
            py::arg("callback") = py::none())
       .def("fit_sequences", &Model::fit_sequences)
-      .def("fit_features", &Model::fit_features)
+      .def("fit_features", &Model::fit_features, py::arg("indptr"), py::arg("indices"), py::arg("data"),
+           py::arg("rows"), py::arg("cols"), py::arg("user_features"), py::arg("item_features"),
+           py::arg("more_epochs") = -1)
       .def("set_factors", &Model::set_factors)
       .def("item_representations", &Model::item_representations)
       .def("user_representations", &Model::user_representations)

@@ -12,7 +12,8 @@ has no counterpart and stands for Nudge's default, a softmax over every item; a 
 matrix's entries are read as present or absent (their values are not weights); k, n,
 learning_schedule, rho and epsilon are accepted and not used (Nudge's optimisers are fixed:
 Adam for softmax, Adagrad for warp and bpr); item_alpha and user_alpha are one L2 weight, their
-mean; features at predict time must be the ones the model was fitted with.
+mean; features at predict time must be the ones the model was fitted with; fit_partial goes on
+with the same users and items (softmax restarts Adam's moments at each call).
 """
 
 import numpy as _np
@@ -65,22 +66,41 @@ class LightFM:
             verbose=False):
         """Trains from scratch on interactions (users x items; any scipy.sparse format), the
         weights from sample_weight (same shape) when given, and the feature matrices."""
+        self._model = None
+        return self.fit_partial(interactions, user_features, item_features, sample_weight, epochs, num_threads,
+                                verbose)
+
+    def fit_partial(self, interactions, user_features=None, item_features=None, sample_weight=None, epochs=1,
+                    num_threads=1, verbose=False):
+        """`epochs` more epochs from where the last fit left the model (its optimiser state is
+        kept), on these interactions: the same users and items (shape), any entries; the first
+        call fits from scratch. With loss="logistic" (Nudge's softmax) each call restarts Adam's
+        moments and its learning-rate decay, where LightFM's Adagrad would go on."""
         del verbose
         matrix = interactions if sample_weight is None else sample_weight
         if sample_weight is not None and sample_weight.shape != interactions.shape:
             raise ValueError(f"sample_weight: shape {sample_weight.shape}, interactions {interactions.shape}")
         indptr, indices, data, rows, cols = _csr(matrix.tocsr(), "interactions")
-        model = Model("twotower", **self._spec_params(epochs, num_threads))
-        model._model.fit_features(indptr, indices, data, rows, cols, _feature_arrays(user_features, rows,
-                                                                                     "user_features"),
-                                  _feature_arrays(item_features, cols, "item_features"))
-        self._model = model
-        self._features = (user_features, item_features)
+        epochs = _integer("epochs", epochs)
+        if self._model is None:
+            self._model = Model("twotower", **self._spec_params(epochs, num_threads))
+            self._features = (user_features, item_features)
+            self._shape = (rows, cols)
+        elif (rows, cols) != self._shape:
+            raise ValueError(f"interactions: shape {(rows, cols)}, the fitted model's {self._shape} (fit_partial "
+                             "continues with the same users and items; call fit for others)")
+        else:
+            self._check_features(user_features, item_features)
+            self._model.num_threads = _integer("num_threads", num_threads)
+        try:
+            self._model._model.fit_features(indptr, indices, data, rows, cols,
+                                            _feature_arrays(user_features, rows, "user_features"),
+                                            _feature_arrays(item_features, cols, "item_features"), more_epochs=epochs)
+        except BaseException:
+            if not self._model.fitted:
+                self._model = None
+            raise
         return self
-
-    def fit_partial(self, *args, **kwargs):
-        raise NotImplementedError("fit_partial: Nudge's two-tower model trains from scratch (fit); the server "
-                                  "retrains warm (nudge serve)")
 
     def _require_fitted(self):
         if self._model is None:

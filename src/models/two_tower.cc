@@ -465,6 +465,31 @@ void TwoTowerModel::run_epochs(const Dataset& train, int64_t epochs, float start
 
 Status TwoTowerModel::fit_warm(const Dataset& train) {
   if (adagrad_.empty() || train.num_users() != num_users() || train.num_items() != num_items()) return fit(train);
+  const int64_t warm_epochs = std::max<int64_t>(1, epochs_to_run() / 5);
+  Rng rng(static_cast<uint64_t>(options_.seed) + 1);
+  continue_training(train, warm_epochs, static_cast<float>(warm_epochs) / static_cast<float>(epochs_to_run()), rng);
+  release_training_state();  // kept for one warm start only: it is as large as the embeddings
+  return Status::ok();
+}
+
+Status TwoTowerModel::fit_more(const Dataset& train, int64_t epochs) {
+  if (epochs < 0) return Status::invalid_argument("twotower: epochs must be >= 0");
+  if (adagrad_.empty() || train.num_users() != num_users() || train.num_items() != num_items()) {
+    set_shape(train.num_users(), train.num_items());
+    Rng rng(static_cast<uint64_t>(options_.seed));
+    allocate(lay_out(train), rng);
+    losses_.clear();
+    run_epochs(train, epochs, 1.f, rng);
+    return Status::ok();
+  }
+  // A stream of its own per call (by the epochs trained so far): repeated calls do not
+  // replay one sample.
+  Rng rng = Rng(static_cast<uint64_t>(options_.seed) + 2).fork(losses_.size());
+  continue_training(train, epochs, 1.f, rng);
+  return Status::ok();
+}
+
+void TwoTowerModel::continue_training(const Dataset& train, int64_t epochs, float start_rate, Rng& rng) {
   // Token rows move (items and users seen for the first time get ID tokens), so each old row
   // is carried to its new place with its Adagrad state; new tokens start as fit() starts them.
   const TokenLayout old = layout_;
@@ -475,8 +500,7 @@ Status TwoTowerModel::fit_warm(const Dataset& train) {
                            old_adagrad_bias = std::move(adagrad_bias_);
   const uint32_t tokens = lay_out(train);
   NUDGE_CHECK(layout_.item_features == old.item_features && layout_.user_features == old.user_features,
-              "twotower: fit_warm on a dataset with other features");
-  Rng rng(static_cast<uint64_t>(options_.seed) + 1);
+              "twotower: a warm fit on a dataset with other features");
   allocate(tokens, rng);
   const auto fd = static_cast<size_t>(options_.factors);
   auto carry = [&](uint32_t from, uint32_t to) {
@@ -496,10 +520,7 @@ Status TwoTowerModel::fit_warm(const Dataset& train) {
         carry(old_input_base + old_items[i], input_base_ + item_id_token_[i]);
   }
   for (uint32_t t = 0; t < old.user_features; ++t) carry(old.user_base + t, layout_.user_base + t);
-  const int64_t warm_epochs = std::max<int64_t>(1, epochs_to_run() / 5);
-  run_epochs(train, warm_epochs, static_cast<float>(warm_epochs) / static_cast<float>(epochs_to_run()), rng);
-  release_training_state();  // kept for one warm start only: it is as large as the embeddings
-  return Status::ok();
+  run_epochs(train, epochs, start_rate, rng);
 }
 
 void TwoTowerModel::train_epochs(const Dataset& train, int64_t epochs, Rng& rng) {

@@ -266,6 +266,32 @@ TEST(TwoTowerTest, AWarmStartCarriesTheEarlierFit) {
   EXPECT_EQ(warm.item_vectors().rows(), full.item_vectors().rows());
 }
 
+// fit_more (LightFM's fit_partial): epochs added to the last fit with its optimiser state, so
+// five calls of one epoch reach what a five-epoch fit reaches, far above one epoch; without
+// the state (never fitted, or released) it fits from scratch.
+TEST(TwoTowerTest, MoreEpochsContinueTheLastFit) {
+  const SynthData s = data();
+  const TrainTest tt = split(s.dataset, {.method = SplitMethod::kLeaveLastOut}).value();
+  auto ndcg = [&](const Recommender& m) {
+    return evaluate_full_ranking(m, tt.train, tt.test, {}).metrics.at("ndcg@10");
+  };
+  TwoTowerModel stepped = model(",epochs=1,loss=warp"), five = model(",epochs=5,loss=warp");
+  ASSERT_TRUE(stepped.fit_more(tt.train, 1).is_ok());  // not fitted yet: a fit of one epoch
+  ASSERT_EQ(stepped.epoch_losses().size(), 1u);
+  const double one = ndcg(stepped);
+  for (int k = 0; k < 4; ++k) ASSERT_TRUE(stepped.fit_more(tt.train, 1).is_ok());
+  ASSERT_EQ(stepped.epoch_losses().size(), 5u);  // each call appends its epochs
+  ASSERT_TRUE(five.fit(tt.train).is_ok());
+  const double continued = ndcg(stepped), full = ndcg(five);
+  std::printf("NDCG@10: one epoch %.4f, 1+1+1+1+1 epochs %.4f, a five-epoch fit %.4f\n", one, continued, full);
+  EXPECT_GT(continued, 1.1 * one);
+  EXPECT_GT(continued, 0.9 * full);
+  stepped.release_training_state();
+  ASSERT_TRUE(stepped.fit_more(tt.train, 2).is_ok());  // no optimiser state: from scratch
+  EXPECT_EQ(stepped.epoch_losses().size(), 2u);
+  EXPECT_FALSE(stepped.fit_more(tt.train, -1).is_ok());
+}
+
 // On data shaped like MovieLens-1M (the small preset: long histories, weak multi-label
 // genres and user attributes, most timestamps tied), the feature model ranks each user's
 // newest item as well as iALS (measured: 0.1085 against 0.1068) and well above popularity,

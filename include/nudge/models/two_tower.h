@@ -76,6 +76,11 @@ class TwoTowerModel : public Recommender {
   const Params& params() const override { return params_; }
   Status fit(const Dataset& train) override;
   Status fit_warm(const Dataset& train) override;
+  // `epochs` more epochs on `train` (the same users and items, any interactions) from where
+  // the last fit left the model, at the full learning rate, keeping the optimiser's state for
+  // the next call: LightFM's fit_partial (python/nudge/lightfm.py). Without that state (never
+  // fitted, released, another shape) it fits from scratch for `epochs`.
+  Status fit_more(const Dataset& train, int64_t epochs);
   void release_training_state() override { adagrad_ = {}, adagrad_bias_ = {}; }
   // Mean loss per training pair (WARP or BPR) or held-out item (softmax); a warm fit appends its epochs.
   std::span<const double> epoch_losses() const override { return losses_; }
@@ -233,6 +238,8 @@ class TwoTowerModel : public Recommender {
   void train_softmax_epochs(const Dataset& train, int64_t epochs, float start_rate, Rng& rng);
   void run_epochs(const Dataset& train, int64_t epochs, float start_rate, Rng& rng);  // by the loss used
   int64_t epochs_to_run() const;  // options().epochs, or the loss's default when 0
+  // fit_warm and fit_more: the old rows carried onto train's layout, then `epochs` epochs.
+  void continue_training(const Dataset& train, int64_t epochs, float start_rate, Rng& rng);
   // Every item's score for the user tower u (scores.size() == num_items()).
   void score_items(const Eigen::VectorXf& u, std::span<float> scores) const;
   // Samples the pairs of user u's batch (WARP: against the epoch's cached item vectors).
