@@ -444,13 +444,17 @@ uint32_t TwoTowerModel::allocate(uint32_t tokens, Rng& rng) {
 }
 
 Status TwoTowerModel::fit(const Dataset& train) {
+  fit_from_scratch(train, -1);
+  return Status::ok();
+}
+
+void TwoTowerModel::fit_from_scratch(const Dataset& train, int64_t epochs) {
   set_shape(train.num_users(), train.num_items());
   const uint32_t tokens = lay_out(train);
   Rng rng(static_cast<uint64_t>(options_.seed));
   allocate(tokens, rng);
   losses_.clear();
-  run_epochs(train, epochs_to_run(), 1.f, rng);
-  return Status::ok();
+  run_epochs(train, epochs < 0 ? epochs_to_run() : epochs, 1.f, rng);  // after lay_out: it resolves the loss
 }
 
 int64_t TwoTowerModel::epochs_to_run() const {
@@ -475,11 +479,7 @@ Status TwoTowerModel::fit_warm(const Dataset& train) {
 Status TwoTowerModel::fit_more(const Dataset& train, int64_t epochs) {
   if (epochs < 0) return Status::invalid_argument("twotower: epochs must be >= 0");
   if (adagrad_.empty() || train.num_users() != num_users() || train.num_items() != num_items()) {
-    set_shape(train.num_users(), train.num_items());
-    Rng rng(static_cast<uint64_t>(options_.seed));
-    allocate(lay_out(train), rng);
-    losses_.clear();
-    run_epochs(train, epochs, 1.f, rng);
+    fit_from_scratch(train, epochs);
     return Status::ok();
   }
   // A stream of its own per call (by the epochs trained so far): repeated calls do not

@@ -238,6 +238,8 @@ class TwoTowerModel : public Recommender {
   void train_softmax_epochs(const Dataset& train, int64_t epochs, float start_rate, Rng& rng);
   void run_epochs(const Dataset& train, int64_t epochs, float start_rate, Rng& rng);  // by the loss used
   int64_t epochs_to_run() const;  // options().epochs, or the loss's default when 0
+  // fit() (epochs < 0: epochs_to_run(), known once lay_out has resolved the loss) and fit_more's first call.
+  void fit_from_scratch(const Dataset& train, int64_t epochs);
   // fit_warm and fit_more: the old rows carried onto train's layout, then `epochs` epochs.
   void continue_training(const Dataset& train, int64_t epochs, float start_rate, Rng& rng);
   // Every item's score for the user tower u (scores.size() == num_items()).
