@@ -15,9 +15,7 @@
 #include "nudge/log.h"
 #include "nudge/model_file.h"
 #include "nudge/registry.h"
-#include "nudge/serve/user_attributes.h"
 #include "serve/engine_state.h"
-#include "serve/experiment.h"
 #include "serve/record_codec.h"
 
 namespace nudge::serve {
