@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <vector>
 
 #include "commands.h"
@@ -27,8 +28,8 @@ struct ServeFlags {
   bool import_only = false;
 };
 
-// The table's options that have a flag, each bound to storage of its kind; apply() stores
-// the ones given over the config, checked by the option's own setter.
+// The table's options that have a flag, each bound to storage of its kind and a reader of
+// that storage; apply() stores the ones given over the config, checked by the option's setter.
 class OptionFlags {
  public:
   void add_to(CLI::App* cmd) {
@@ -41,42 +42,37 @@ class OptionFlags {
                                    o.show(defaults) + ")"
                              : o.help + " (default " + o.show(defaults) + "; " + file_key + ")";
       help[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(help[0])));
-      CLI::Option* added = nullptr;
+      Bound b{&o, nullptr, nullptr};
       switch (o.kind) {
-        case serve::ServeOption::Kind::kString: added = cmd->add_option(o.flag, strings_.emplace_back(), help); break;
-        case serve::ServeOption::Kind::kInteger: added = cmd->add_option(o.flag, integers_.emplace_back(), help); break;
-        case serve::ServeOption::Kind::kNumber: added = cmd->add_option(o.flag, numbers_.emplace_back(), help); break;
-        case serve::ServeOption::Kind::kBoolean: added = cmd->add_flag(o.flag)->description(help); break;
+        case serve::ServeOption::Kind::kString: b = bind(cmd, o, strings_, help); break;
+        case serve::ServeOption::Kind::kInteger: b = bind(cmd, o, integers_, help); break;
+        case serve::ServeOption::Kind::kNumber: b = bind(cmd, o, numbers_, help); break;
+        case serve::ServeOption::Kind::kBoolean:
+          b.option = cmd->add_flag(o.flag)->description(help);
+          b.value = [&o] { return serve::ServeOption::Value(o.flag_sets); };  // the flag's presence is its value
+          break;
       }
-      bound_.push_back({&o, added,
-                        o.kind == serve::ServeOption::Kind::kString    ? &strings_.back()
-                        : o.kind == serve::ServeOption::Kind::kInteger ? static_cast<void*>(&integers_.back())
-                        : o.kind == serve::ServeOption::Kind::kNumber  ? static_cast<void*>(&numbers_.back())
-                                                                       : nullptr});
+      bound_.push_back(std::move(b));
     }
   }
 
   void apply(serve::ServeConfig* config) const {
-    for (const Bound& b : bound_) {
-      if (b.option->count() == 0) continue;
-      serve::ServeOption::Value v;
-      switch (b.spec->kind) {
-        case serve::ServeOption::Kind::kString: v = *static_cast<const std::string*>(b.storage); break;
-        case serve::ServeOption::Kind::kInteger: v = *static_cast<const int64_t*>(b.storage); break;
-        case serve::ServeOption::Kind::kNumber: v = *static_cast<const double*>(b.storage); break;
-        case serve::ServeOption::Kind::kBoolean: v = b.spec->flag_sets; break;
-      }
-      ok_or_throw(b.spec->set(b.spec->long_flag(), v, config));
-    }
+    for (const Bound& b : bound_)
+      if (b.option->count() > 0) ok_or_throw(b.spec->set(b.spec->long_flag(), b.value(), config));
   }
 
  private:
   struct Bound {
     const serve::ServeOption* spec;
     CLI::Option* option;
-    void* storage;  // of spec->kind's type; null for a boolean (the flag's presence is its value)
+    std::function<serve::ServeOption::Value()> value;  // what the command line gave
   };
   // Deques: CLI11 keeps pointers to the storage, which must not move as options are added.
+  template <typename T>
+  static Bound bind(CLI::App* cmd, const serve::ServeOption& o, std::deque<T>& storage, const std::string& help) {
+    T& slot = storage.emplace_back();
+    return {&o, cmd->add_option(o.flag, slot, help), [&slot] { return serve::ServeOption::Value(slot); }};
+  }
   std::deque<std::string> strings_;
   std::deque<int64_t> integers_;
   std::deque<double> numbers_;
