@@ -8,6 +8,7 @@ access rules (an API key guards the console; ui = off turns it off).
     python3 tests/serve/console_browser_test.py NUDGE_BINARY
 Prints the page weight and each page's time to ready (for docs/console.md).
 """
+import contextlib
 import http.client
 import json
 import os
@@ -51,18 +52,27 @@ def get_json(port, path):
     return json.loads(data)
 
 
-def serve(workdir, name, *flags):
+@contextlib.contextmanager
+def serving(workdir, name, *flags):
+    """`nudge serve` on a free port with its data in workdir/name: yields the port, stops it after."""
     port_file = os.path.join(workdir, name + ".port")
+    log = os.path.join(workdir, name + ".log")
     proc = subprocess.Popen([NUDGE, "-q", "serve", "-d", os.path.join(workdir, name), "--port", "0",
                              "--port-file", port_file, "--threads", "2", *flags],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, name + ".log"), "w"))
-    for _ in range(1200):
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            return proc, int(open(port_file).read())
-        if proc.poll() is not None:
-            raise RuntimeError(open(os.path.join(workdir, name + ".log")).read())
-        time.sleep(0.05)
-    raise RuntimeError(f"{name} did not start")
+                            stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    try:
+        for _ in range(1200):
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(open(log).read())
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"{name} did not start")
+        yield int(open(port_file).read())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 visits = [0]
@@ -95,10 +105,9 @@ def main():
         f.write('[server]\nhistory_interval_s = 1\n[model]\nfactors = 8\n'
                 '[experiment]\nname = "console"\n[[experiment.arm]]\nname = "control"\n'
                 '[[experiment.arm]]\nname = "popular"\nspec = "popularity"\n')
-    proc, port = serve(work, "main", "-c", config, "--import", os.path.join(work, "syn", "interactions.csv"),
-                       "--import-items", os.path.join(work, "syn", "items.csv"))
-    base = f"http://127.0.0.1:{port}/ui/"
-    try:
+    with serving(work, "main", "-c", config, "--import", os.path.join(work, "syn", "interactions.csv"),
+                 "--import-items", os.path.join(work, "syn", "items.csv")) as port:
+        base = f"http://127.0.0.1:{port}/ui/"
         events = [{"user": HOSTILE_USER, "item": HOSTILE_ITEM}, {"user": HOSTILE_USER, "item": "i3"},
                   {"user": "u1", "item": HOSTILE_ITEM}]
         check(request(port, "POST", "/v1/events", json.dumps(events))[0] == 200, "hostile events accepted")
@@ -197,26 +206,15 @@ def main():
                   "an unknown user is said to have no events")
             check(b.eval("window.alerted") is False and not b.errors, "an undecodable ID in the page's address is harmless")
         print("time to ready (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     # Access rules, over HTTP: the key guards the console; ui = off turns it off.
-    proc, port = serve(work, "keyed", "--api-key", "s3cret")
-    try:
+    with serving(work, "keyed", "--api-key", "s3cret") as port:
         check(request(port, "GET", "/ui/")[0] == 401, "with an API key the console needs it")
         check(request(port, "GET", "/ui/?key=wrong")[0] == 401, "a wrong key is refused")
         check(request(port, "GET", "/ui/?key=s3cret")[0] == 200, "?key= opens the console")
         check(request(port, "GET", "/ui/", headers={"Authorization": "Bearer s3cret"})[0] == 200, "so does the bearer header")
         check(request(port, "GET", "/v1/items")[0] == 200, "reads stay open as in the API")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    proc, port = serve(work, "off", "--ui", "off")
-    try:
+    with serving(work, "off", "--ui", "off") as port:
         check(request(port, "GET", "/ui/")[0] == 404, "ui = off: no console")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     if failures:
         print(f"{len(failures)} checks failed")
         sys.exit(1)
