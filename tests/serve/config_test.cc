@@ -195,6 +195,13 @@ TEST(ServeConfig, ErrorsNameFileLineAndKey) {
   EXPECT_TRUE(s.is_ok()) << s.to_string();
   EXPECT_EQ(c.engine.model.ials.cg_steps, 0);
   EXPECT_DOUBLE_EQ(c.engine.model.ials.reg_exponent, 1.0);
+  // NaN and infinities are out of every number option's range; a mode outside its choices is named.
+  s = parse_serve_config("[events]\ntrending_refresh_s = nan\n", "a.toml", &c);
+  EXPECT_EQ(s.message(), "a.toml:2: events.trending_refresh_s: nan is out of range [0, 1e+09]");
+  s = parse_serve_config("[events]\ntrending_half_life_hours = inf\n", "a.toml", &c);
+  EXPECT_EQ(s.message().rfind("a.toml:2: events.trending_half_life_hours: ", 0), 0u) << s.message();
+  s = parse_serve_config("[server]\nui = \"maybe\"\n", "a.toml", &c);
+  EXPECT_EQ(s.message(), "a.toml:2: server.ui: expected auto, on or off");
   s = parse_serve_config("[server\n", "a.toml", &c);
   EXPECT_EQ(s.message().rfind("a.toml:1: ", 0), 0u) << s.message();
 }

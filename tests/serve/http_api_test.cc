@@ -399,6 +399,17 @@ TEST_F(HttpApiTest, ConsoleReadsItemsUsersHistoryAndEvaluation) {
   expect_error(call("GET", "/v1/items/nope"), 404, "id");
   expect_error(call("GET", "/v1/items?colour=red"), 400, "colour");
   expect_error(call("GET", "/v1/items?limit=x"), 400, "limit");
+  // Hostile input on the console's reads: named 400s, nothing stored.
+  expect_error(call("GET", "/v1/items?limit=1e400"), 400, "limit");
+  expect_error(call("GET", "/v1/items?limit=-1"), 400, "limit");
+  expect_error(call("GET", "/v1/items?limit=1001"), 400, "limit");
+  expect_error(call("GET", "/v1/items?q=%FF"), 400, "q");
+  expect_error(call("GET", "/v1/items?category=" + std::string(300, 'c')), 400, "category");
+  expect_error(call("GET", "/v1/items?q=a&q=b"), 400, "q");
+  expect_error(call("GET", "/v1/items/%FF"), 400, "id");
+  expect_error(call("GET", "/v1/history?x=1"), 400, "x");
+  expect_error(call("GET", "/v1/evaluation?x=1"), 400, "x");
+  EXPECT_EQ(engine_->stats().items, 3u);
   const json user = json::parse(call("GET", "/v1/users/u").body);
   EXPECT_EQ(user["recent"], json({"shoe-2", "shoe-1"}));  // newest first
   ASSERT_EQ(user["events"].size(), 2u);
@@ -444,6 +455,8 @@ TEST(HttpApiConsole, ServedWhenOnAndOnlyWithTheKeyWhenOneIsSet) {
   EXPECT_EQ(get(console, "/ui/other.js").status, 404);
   EXPECT_EQ(get(console, "/ui/report.html").status, 404);  // no evaluation directory
   EXPECT_EQ(get(console, "/ui/?other=1").status, 400);
+  EXPECT_EQ(get(console, "/ui/?key=%FF").status, 400);
+  EXPECT_EQ(get(console, "/ui/%FF").status, 404);
   HttpApiOptions keyed = open;
   keyed.api_key = "k";
   HttpApi guarded(*engine, keyed);
