@@ -30,12 +30,13 @@ declare -A allowed=(
   [io]="common data retrieval nn models eval fusion embed"
   [serve]="common data retrieval nn models eval fusion io embed"
   [export]="common data retrieval nn models eval fusion io embed"
+  [distributed]="common data retrieval nn models"
 )
 
 if $markdown; then  # lowest first, as the graph is read bottom up
   echo "| module | may include |"
   echo "|---|---|"
-  for m in common retrieval embed data nn models eval fusion report tune io serve export; do
+  for m in common retrieval embed data nn models eval fusion report tune io serve export distributed; do
     deps=${allowed[$m]}
     echo "| $m | ${deps:-(nothing)} |"
   done
@@ -59,6 +60,7 @@ public_module() {
     onnx_export.h) echo export ;;
     nudge_c.h | snapshot_format.h) echo embed ;;
     serve/*) echo serve ;;
+    distributed/*) echo distributed ;;
     *) echo unknown ;;
   esac
 }
@@ -69,7 +71,7 @@ included_module() {
   case "$name" in
     nudge/*) public_module "${name#nudge/}" ;;
     common/* | data/* | models/* | nn/* | eval/* | fusion/* | tune/* | report/* | io/* | retrieval/* | serve/* | embed/* | \
-      export/*) echo "${name%%/*}" ;;
+      export/* | distributed/*) echo "${name%%/*}" ;;
     *) echo "$own" ;;  # next to the including file: its own module
   esac
 }

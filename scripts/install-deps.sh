@@ -19,6 +19,7 @@ packages=(
   clang-14 libfuzzer-14-dev  # the sanitizer tree: ASan/UBSan tests and libFuzzer targets
   lld  # links the ~60 test executables of each tree in half the time of GNU ld
   clang-format-14 clang-tidy-14  # the style check (scripts/lint.sh)
+  libopenmpi-dev openmpi-bin  # nudge-train-mpi: distributed training on Open MPI (tests run mpirun on loopback)
 )
 
 sudo_cmd=()

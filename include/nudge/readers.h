@@ -89,6 +89,20 @@ Status read_interactions_file(const std::string& path, const ReadOptions& option
 // Same, from text in memory; `name` stands for the file name in messages.
 Status read_interactions_text(std::string_view text, std::string_view name, const ReadOptions& options,
                               DatasetBuilder& builder, ReadReport& report);
+// One part of a larger file, for readers that split a file between processes
+// (nudge-train-mpi's ranks): `text` holds whole lines, the first of them line `first_line` of
+// the file; `header` is the file's header line (empty when it has none), read before them so
+// columns named in it resolve as they do for the whole file. Messages name `name:line` as
+// for the whole file.
+struct FilePartText {
+  std::string_view text;
+  std::string_view header;
+  uint64_t first_line = 1;
+};
+Status read_interactions_part(const FilePartText& part, std::string_view name, const ReadOptions& options,
+                              DatasetBuilder& builder, ReadReport& report);
+// Whether `line`, a file's first line, is read as its header under `options`.
+bool is_header_line(std::string_view line, std::string_view name, const ReadOptions& options);
 
 enum class FeatureFormat { kAuto, kCsv, kMovieLens1m, kMovieLensCsv };
 Result<FeatureFormat> parse_feature_format(std::string_view name);  // "auto", "csv", "ml-1m", "ml-csv"

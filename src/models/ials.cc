@@ -42,15 +42,22 @@ float row_lambda(const IalsOptions& o, uint32_t nnz) {
 
 // For one row: A = G + lambda I + sum_i (c_i - 1) y_i y_i^T,  b = sum_i c_i y_i.
 void IalsModel::solve_side(const CsrMatrix& rows, const FactorMatrix& fixed, FactorMatrix* solved) const {
+  solve_rows(rows, 0, rows.num_rows, fixed, (fixed.transpose() * fixed).eval(), solved);
+}
+
+void IalsModel::solve_rows(const CsrMatrix& rows, uint32_t first, uint32_t last, const FactorMatrix& fixed,
+                           const Eigen::MatrixXf& gram, FactorMatrix* solved) const {
+  NUDGE_CHECK(first <= last && last <= rows.num_rows && solved->rows() == rows.num_rows &&
+                  gram.rows() == fixed.cols() && gram.cols() == fixed.cols(),
+              "ials: solve_rows with mismatched shapes");
   const Eigen::Index f = fixed.cols();
-  const Eigen::MatrixXf gram = (fixed.transpose() * fixed).eval();
   const float alpha = static_cast<float>(options_.alpha);
   parallel_for(
-      rows.num_rows, static_cast<int>(options_.threads),
+      last - first, static_cast<int>(options_.threads),
       [&](size_t begin, size_t end, int) {
         Eigen::VectorXf r(f), p(f), ap(f), b(f);
         Eigen::MatrixXf a(f, f);
-        for (size_t row = begin; row < end; ++row) {
+        for (size_t row = first + begin; row < first + end; ++row) {
           auto idx = rows.row_indices(static_cast<uint32_t>(row));
           auto val = rows.row_values(static_cast<uint32_t>(row));
           auto x = solved->row(static_cast<Eigen::Index>(row));

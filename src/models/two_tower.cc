@@ -376,7 +376,7 @@ void TwoTowerModel::refresh_item_vectors() {
   }
 }
 
-uint32_t TwoTowerModel::lay_out(const Dataset& train) {
+uint32_t TwoTowerModel::lay_out(const Dataset& train, std::span<const uint64_t> trained_items) {
   const Catalog& cat = train.catalog();
   const CsrMatrix& iu = train.item_users();
   std::vector<std::vector<uint32_t>> item_lists, user_lists;
@@ -393,7 +393,8 @@ uint32_t TwoTowerModel::lay_out(const Dataset& train) {
   layout_.item_features = next;
   item_id_token_.assign(num_items(), kNoIndex);
   for (uint32_t i = 0; i < num_items(); ++i) {
-    if (iu.row_nnz(i) > 0) item_id_token_[i] = next++;  // only items seen in training get an ID token
+    // Only items seen in training get an ID token.
+    if (trained_items.empty() ? iu.row_nnz(i) > 0 : trained_items[i] > 0) item_id_token_[i] = next++;
   }
   layout_.user_base = next;
   start_index(cat.user_features, next, &user_index_);
@@ -465,6 +466,35 @@ int64_t TwoTowerModel::epochs_to_run() const {
 void TwoTowerModel::run_epochs(const Dataset& train, int64_t epochs, float start_rate, Rng& rng) {
   if (loss_used_ == "softmax") train_softmax_epochs(train, epochs, start_rate, rng);
   else train_epochs(train, epochs, rng);
+}
+
+void TwoTowerModel::begin_rounds(const Dataset& shard, std::span<const uint64_t> trained_items, Rng& rng) {
+  NUDGE_CHECK(trained_items.size() == shard.num_items(), "twotower: trained_items of the wrong size");
+  set_shape(shard.num_users(), shard.num_items());
+  allocate(lay_out(shard, trained_items), rng);
+  losses_.clear();
+  round_state_ = std::make_unique<SoftmaxState>();
+}
+
+void TwoTowerModel::train_round(const Dataset& shard, int64_t first, int64_t epochs, int64_t total, Rng& rng) {
+  NUDGE_CHECK(round_state_ != nullptr && first >= 0 && epochs >= 0 && first + epochs <= total,
+              "twotower: train_round outside begin_rounds or past the last epoch");
+  refresh_item_vectors();  // the rows changed since (averaged)
+  // One epoch a call: train_softmax_epochs' rate for a single epoch is its start rate.
+  for (int64_t e = first; e < first + epochs; ++e)
+    run_epochs(shard, 1, 1.f - static_cast<float>(e) / static_cast<float>(total), rng);
+}
+
+void TwoTowerModel::end_rounds(const Dataset& all) {
+  const TokenLayout trained = layout_;
+  const std::vector<uint32_t> trained_ids = item_id_token_;
+  set_shape(all.num_users(), all.num_items());
+  const uint32_t tokens = lay_out(all);
+  NUDGE_CHECK(trained_ids == item_id_token_ && trained.user_base == layout_.user_base &&
+                  tokens + (input_base_ ? layout_.user_base : 0) == embeddings_.rows(),
+              "twotower: end_rounds on data with other trained items than begin_rounds'");
+  refresh_item_vectors();
+  round_state_.reset();
 }
 
 Status TwoTowerModel::fit_warm(const Dataset& train) {

@@ -142,13 +142,24 @@ void TwoTowerModel::train_softmax_epochs(const Dataset& train, int64_t epochs, f
   const auto fd = static_cast<size_t>(options_.factors);
   const auto tokens = static_cast<size_t>(embeddings_.rows());
   const int threads = resolve_threads(static_cast<int>(options_.threads));
-  std::vector<uint32_t> users;
-  for (uint32_t u = 0; u < num_users(); ++u)
-    if (seen.row_nnz(u) > 0) users.push_back(u);
   nn::AdamOptions adam_options;
   adam_options.learning_rate = static_cast<float>(options_.learning_rate > 0 ? options_.learning_rate : 0.02);
   adam_options.weight_decay = static_cast<float>(options_.regularization);
-  nn::RowAdam embedding_adam(tokens, fd, adam_options), bias_adam(tokens, 1, adam_options);
+  SoftmaxState fresh;
+  SoftmaxState& adam = round_state_ ? *round_state_ : fresh;
+  if (adam.rows != tokens) {
+    adam.embeddings = nn::RowAdam(tokens, fd, adam_options);
+    adam.biases = nn::RowAdam(tokens, 1, adam_options);
+    adam.rows = tokens;
+  }
+  // The users in the order the last epoch shuffled them: each epoch shuffles it again.
+  std::vector<uint32_t>& users = adam.users;
+  if (users.empty()) {
+    for (uint32_t u = 0; u < num_users(); ++u)
+      if (seen.row_nnz(u) > 0) users.push_back(u);
+  }
+  nn::RowAdam& embedding_adam = adam.embeddings;
+  nn::RowAdam& bias_adam = adam.biases;
   const size_t batch_users = std::clamp(users.size() / kStepsPerEpoch, kMinBatchUsers, kMaxBatchUsers);
   const size_t chunks_per_batch = (batch_users + kChunkUsers - 1) / kChunkUsers;
   std::vector<Gradient> grads(chunks_per_batch);  // attribute tokens; the first also gets the items'

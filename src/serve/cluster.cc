@@ -17,6 +17,7 @@
 
 #include "common/atomic_file.h"
 #include "nudge/log.h"
+#include "nudge/model_file.h"
 
 namespace nudge::serve {
 namespace {
@@ -359,6 +360,48 @@ std::string Cluster::owner_url(int32_t partition) const {
       std::find(impl_->owned.begin(), impl_->owned.end(), partition) != impl_->owned.end())
     return "";
   return at->second;
+}
+
+Result<uint64_t> publish_model_file(ClusterOptions options, const std::string& path) {
+  if (options.model_dir.empty())
+    return Status::invalid_field("cluster.model_dir", "the shared directory models are published to is needed");
+  NUDGE_RETURN_IF_ERROR(load_model(path).status());  // never publish what no replica could install
+  if (options.replica_id.empty()) options.replica_id = "publisher:" + default_replica_id();
+  NUDGE_ASSIGN_OR_RETURN(auto redis, RedisClient::connect(options.redis));
+  const std::string lock_key = options.name + ":leader", model_key = options.name + ":model";
+  NUDGE_ASSIGN_OR_RETURN(const RedisReply taken, redis->command({"SET", lock_key, options.replica_id, "NX", "PX",
+                                                                 std::to_string(options.lease_ms)}));
+  if (taken.type == RedisReply::Type::kNil) {
+    auto holder = redis->command({"GET", lock_key});
+    return Status::unsupported("cluster " + options.name + ": " +
+                               (holder.is_ok() ? holder.value().text : std::string("a trainer")) +
+                               " leads and trains, and its next retrain would replace this model: run the cluster "
+                               "without trainers to serve models trained elsewhere");
+  }
+  auto publish = [&]() -> Result<uint64_t> {
+    NUDGE_ASSIGN_OR_RETURN(const RedisReply record, redis->command({"GET", model_key}));
+    uint64_t version = 0;
+    std::string old_path;
+    if (record.type == RedisReply::Type::kString && !parse_model_record(record.text, &version, &old_path))
+      return Status::corruption(model_key + " holds '" + record.text + "', not '<version> <path>'");
+    ++version;
+    std::error_code error;
+    std::filesystem::create_directories(options.model_dir, error);
+    const std::string target =
+        (std::filesystem::path(options.model_dir) / ("model-" + std::to_string(version) + ".nudge")).string();
+    NUDGE_RETURN_IF_ERROR(copy_file_atomically(path, target));
+    NUDGE_ASSIGN_OR_RETURN(const RedisReply done,
+                           redis->command({"EVAL", kPublishScript, "2", lock_key, model_key, options.replica_id,
+                                           std::to_string(version) + " " + target}));
+    if (done.integer != 1) {
+      std::filesystem::remove(target, error);
+      return Status::internal("the leader lock expired while " + path + " was copied: nothing published");
+    }
+    return version;
+  };
+  Result<uint64_t> published = publish();
+  (void)redis->command({"EVAL", kReleaseScript, "1", lock_key, options.replica_id});
+  return published;
 }
 
 }  // namespace nudge::serve

@@ -71,4 +71,13 @@ class Cluster {
   std::unique_ptr<Impl> impl_;
 };
 
+// Publishes a model file trained outside the cluster (nudge-train-mpi on several machines,
+// or nudge train) to every replica, as a leading trainer publishes a retrain: the file is
+// checked to load, the leader lock is taken for the publication (so it never races a
+// trainer), the file is copied to model_dir as model-<v>.nudge with v one past the
+// published version, the record is set, and the lock is given back. Refused, naming the
+// holder, while a trainer leads: its next retrain would replace the model, so a cluster
+// trained this way runs without trainers (docs/scale-out.md). Returns v.
+Result<uint64_t> publish_model_file(ClusterOptions options, const std::string& path);
+
 }  // namespace nudge::serve

@@ -1,5 +1,8 @@
 // libFuzzer target: the interaction readers. The first byte picks the format (CSV, TSV,
-// JSON Lines, the three MovieLens layouts, or detection), the rest is the file.
+// JSON Lines, the three MovieLens layouts, or detection), strictness and whether the text is
+// read as a whole file or as a part of one (nudge-train-mpi's ranks), its first line then the
+// file's header as is_header_line judges it; the rest is the file.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -19,8 +22,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.max_rejects_kept = 4;
   DatasetBuilder builder;
   ReadReport report;
-  read_interactions_text(std::string_view(reinterpret_cast<const char*>(data + 1), size - 1), "fuzz.csv", options,
-                         builder, report);
+  const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
+  if ((data[0] & 0x40) != 0) {
+    const size_t nl = std::min(text.find('\n'), text.size());
+    FilePartText part;
+    part.text = text.substr(std::min(nl + 1, text.size()));
+    if (is_header_line(text.substr(0, nl), "fuzz.csv", options)) part.header = text.substr(0, nl);
+    part.first_line = 2;
+    read_interactions_part(part, "fuzz.csv", options, builder, report);
+  } else {
+    read_interactions_text(text, "fuzz.csv", options, builder, report);
+  }
   builder.build();
   return 0;
 }

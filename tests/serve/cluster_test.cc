@@ -11,6 +11,8 @@
 #include <future>
 #include <thread>
 
+#include "nudge/model_file.h"
+#include "nudge/registry.h"
 #include "nudge/serve/import.h"
 #include "nudge/synth.h"
 #include "redis_server.h"
@@ -126,6 +128,41 @@ TEST(ClusterTest, OneLeaderTrainsAndEveryReplicaServesItsModel) {
   ASSERT_TRUE(eventually([&] { return c->stats().model_version == v2; }));
   // Older files are cleaned up only a few versions later; the newest is there.
   EXPECT_TRUE(std::filesystem::exists(shared + "/model-" + std::to_string(v2) + ".nudge"));
+}
+
+// A model trained outside the cluster (nudge-train-mpi writes the same file) reaches every
+// replica of a cluster without trainers; while a trainer leads, publishing is refused.
+TEST(ClusterTest, AModelFileTrainedElsewhereIsPublishedToEveryReplica) {
+  RedisServer redis;
+  TempDir dir;
+  const std::string shared = dir.file("models");
+  auto model = make_recommender_from_spec("ials:factors=8,iterations=3,threads=1").value();
+  ASSERT_OK(model->fit(planted()));
+  const std::string file = dir.file("offline.nudge");
+  ASSERT_OK(save_model(*model, planted().catalog().users, planted().catalog().items, planted().user_items(), file));
+  auto a = replica(dir.file("a")), b = replica(dir.file("b"));
+  auto ca = Cluster::start(*a, options(redis, "a", false, "")).value();
+  auto cb = Cluster::start(*b, options(redis, "b", false, "")).value();
+  auto v1 = publish_model_file(options(redis, "", false, shared), file);
+  ASSERT_TRUE(v1.is_ok()) << v1.status().to_string();
+  EXPECT_EQ(v1.value(), 1u);
+  ASSERT_TRUE(eventually([&] { return ca->stats().installed_version == 1 && cb->stats().installed_version == 1; }));
+  EXPECT_EQ(top_items(*a, 1), top_items(*b, 1));
+  auto v2 = publish_model_file(options(redis, "", false, shared), file);
+  ASSERT_TRUE(v2.is_ok()) << v2.status().to_string();
+  EXPECT_EQ(v2.value(), 2u);  // one past the published version
+  ASSERT_TRUE(eventually([&] { return ca->stats().installed_version == 2; }));
+  // What no replica could install is never published.
+  nudge::testing::write_file(dir.file("bad.nudge"), "not a model");
+  EXPECT_FALSE(publish_model_file(options(redis, "", false, shared), dir.file("bad.nudge")).is_ok());
+  // A leading trainer would replace the model at its next retrain: refused, naming it.
+  auto t = replica(dir.file("t"));
+  auto ct = Cluster::start(*t, options(redis, "trainer-t", true, shared)).value();
+  ASSERT_TRUE(eventually([&] { return ct->stats().leader; }));
+  auto refused = publish_model_file(options(redis, "", false, shared), file);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("trainer-t leads and trains"), std::string::npos)
+      << refused.status().to_string();
 }
 
 TEST(ClusterTest, LosingRedisKeepsServingStepsDownAndRecovers) {

@@ -106,6 +106,14 @@ printf '1\t3\t5\t200\n2\t2\t5\t201\n3\t4\t5\t202\n' >"$dir/u1.test"
 check "predefined split exits 0" test $? -eq 0
 check "predefined split: hand-computed metrics" test "$(jq -c '.[0].metrics | [."hit_rate@1", ."ndcg@2", ."mrr@2"] | map(. * 10000 | round)' "$dir/pre.json")" = "[6667,8770,8333]"
 check "predefined split: every test user" test "$(jq '.[0].users_evaluated' "$dir/pre.json")" -eq 3
+# A model file trained elsewhere, evaluated on the same split: the fitted popularity's
+# answers, except user 3's test item 4, which the file does not know (left out, said so).
+"$nudge" -q train -i "$dir/u1.base" -m popularity -o "$dir/u1.nudge" >/dev/null
+"$nudge" eval --train "$dir/u1.base" --test "$dir/u1.test" -m popularity --model-file "$dir/u1.nudge" -k 1 --json "$dir/file.json" >/dev/null 2>"$dir/file.err"
+check "model file evaluated" test "$(jq -c '[.[1].model == "'"$dir/u1.nudge"'", .[1].metrics."hit_rate@1", .[1].users_evaluated]' "$dir/file.json")" = "[true,1,2]"
+check "model file: unknown IDs said" grep -q "1 events of users or items the model does not know are left out" "$dir/file.err"
+err=$("$nudge" -q eval -i "$dir/syn/interactions.csv" --model-file "$dir/u1.nudge" 2>&1); rc=$?
+check "--model-file needs a predefined split" test $rc -eq 1 -a "$err" = "nudge: error: --model-file is evaluated on a predefined split (--train, --test) with --protocol full"
 "$nudge" -q eval --train "$dir/u1.base" --validation "$dir/u1.test" --test "$dir/u1.test" -m popularity -k 1 --json "$dir/prev.json" >/dev/null
 check "validation file gives a second result" test "$(jq -r '.[0].protocol + "|" + .[1].protocol' "$dir/prev.json")" = "full validation|full"
 # NCF layout: 0-based IDs, test.negative lists each test pair's negatives. Popularity in

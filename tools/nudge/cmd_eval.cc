@@ -8,6 +8,7 @@
 #include "data_flags.h"
 #include "nudge/evaluate.h"
 #include "nudge/log.h"
+#include "nudge/model_file.h"
 #include "nudge/registry.h"
 #include "nudge/report.h"
 #include "nudge/split.h"
@@ -25,6 +26,7 @@ struct EvalFlags {
   std::vector<size_t> ks = {10, 20};
   size_t negatives = 100;
   std::string negatives_file;
+  std::vector<std::string> model_files;
   std::string json_out;
   std::string report_out;
   int threads = 0;
@@ -68,6 +70,37 @@ EvalResult run_one(const std::string& spec, const Dataset& train, const Dataset&
   return evaluate(spec, fit(spec, train), train, test, f, given);
 }
 
+// `d` indexed by a model file's user and item IDs (a model trained elsewhere: nudge train,
+// nudge-train-mpi), dropping the events of IDs the file does not know.
+Dataset indexed_as(const Dataset& d, const LoadedModel& m, uint64_t* dropped) {
+  auto cat = std::make_shared<Catalog>();
+  cat->users = m.users;
+  cat->items = m.items;
+  cat->event_types = d.catalog().event_types;
+  cat->user_features.resize(m.users.size());
+  cat->item_features.resize(m.items.size());
+  const Interactions& in = d.interactions();
+  Interactions out;
+  for (size_t r = 0; r < in.size(); ++r) {
+    const auto u = m.users.find(d.catalog().users.id_of(in.users[r]));
+    const auto i = m.items.find(d.catalog().items.id_of(in.items[r]));
+    if (u && i) out.push_back(*u, *i, in.types[r], in.values[r], in.timestamps[r]);
+    else ++*dropped;
+  }
+  return Dataset(std::move(cat), std::move(out));
+}
+
+// A model file evaluated on the split: train gives the seen items to exclude, test the targets.
+EvalResult evaluate_file(const std::string& path, const TrainValidTest& parts, const EvalFlags& f) {
+  LoadedModel m = value_or_throw(load_model(path));
+  uint64_t dropped = 0;
+  const Dataset train = indexed_as(parts.train, m, &dropped);
+  const Dataset test = indexed_as(parts.test, m, &dropped);
+  if (dropped > 0) spdlog::warn("{}: {} events of users or items the model does not know are left out", path, dropped);
+  Fitted fitted{std::move(m.model), 0};
+  return evaluate(path, fitted, train, test, f, nullptr);
+}
+
 NegativeLists read_negatives(const EvalFlags& f, const Catalog& catalog) {
   if (f.negatives_file.empty()) return {};
   return value_or_throw(read_ncf_negatives(f.negatives_file, catalog));
@@ -92,6 +125,7 @@ std::vector<EvalResult> run_predefined(const DataFlags& flags, const SplitFiles&
     }
     results.push_back(evaluate(spec, fitted, parts.train, parts.test, f, negatives));
   }
+  for (const auto& path : f.model_files) results.push_back(evaluate_file(path, parts, f));
   return results;
 }
 
@@ -121,6 +155,9 @@ void add_eval_command(CLI::App& root) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--negatives-file", ef->negatives_file, "sampled: NCF test.negative file instead of sampling");
+  cmd->add_option("--model-file", ef->model_files,
+                  "A model file trained on the --train file elsewhere (nudge train, nudge-train-mpi) to evaluate "
+                  "too (repeat)");
   cmd->add_option("--threads", ef->threads, "Scoring threads (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--json", ef->json_out, "Also write the results as JSON to this file");
   cmd->add_option("--report", ef->report_out, "Also write an HTML report with plots to this file");
@@ -130,6 +167,8 @@ void add_eval_command(CLI::App& root) {
     for (const auto& spec : ef->models) value_or_throw(make_recommender_from_spec(spec));
     const auto method = value_or_throw(parse_split_method(ef->method));
     ok_or_throw(check_input_choice(*flags, *files));
+    if (!ef->model_files.empty() && (!files->given() || ef->protocol != "full"))
+      throw CommandError("--model-file is evaluated on a predefined split (--train, --test) with --protocol full");
     if (!ef->negatives_file.empty() && ef->protocol != "sampled")
       throw CommandError("--negatives-file lists negatives for --protocol sampled");
     std::vector<EvalResult> results;

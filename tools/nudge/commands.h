@@ -49,6 +49,7 @@ void add_recommend_commands(CLI::App& root);
 void add_export_command(CLI::App& root);
 void add_serve_command(CLI::App& root);
 void add_store_command(CLI::App& root);
+void add_publish_command(CLI::App& root);
 void add_params_command(CLI::App& root);
 
 }  // namespace nudge::cli

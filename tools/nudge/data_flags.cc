@@ -33,8 +33,6 @@ void add_data_flags(CLI::App* app, DataFlags* f, bool input_required) {
   app->add_option("--min-item", f->min_item, "k-core: drop items with fewer interactions (repeatedly)");
 }
 
-namespace {
-
 Result<ReadOptions> read_options(const DataFlags& f) {
   ReadOptions o;
   if (!f.read_config.empty()) {
@@ -59,10 +57,26 @@ Result<ReadOptions> read_options(const DataFlags& f) {
   return o;
 }
 
-Status read_features(const std::string& path, FeatureTarget target, const DataFlags& f, DatasetBuilder& builder) {
+Result<FeatureReadOptions> feature_read_options(const DataFlags& f) {
   FeatureReadOptions fo;
   NUDGE_ASSIGN_OR_RETURN(fo.format, parse_feature_format(f.feature_format));
   fo.strict = f.strict;
+  return fo;
+}
+
+Result<CleanOptions> clean_options(const DataFlags& f) {
+  CleanOptions co;
+  co.drop_exact_duplicates = !f.keep_duplicates;
+  NUDGE_ASSIGN_OR_RETURN(co.repeats, parse_repeat_policy(f.repeats));
+  co.min_user_interactions = f.min_user;
+  co.min_item_interactions = f.min_item;
+  return co;
+}
+
+namespace {
+
+Status read_features(const std::string& path, FeatureTarget target, const DataFlags& f, DatasetBuilder& builder) {
+  NUDGE_ASSIGN_OR_RETURN(const FeatureReadOptions fo, feature_read_options(f));
   ReadReport report;
   NUDGE_RETURN_IF_ERROR(read_features_file(path, target, fo, builder, report));
   spdlog::info("{}", report.summary(path));
@@ -88,15 +102,6 @@ Status read_files(const DataFlags& f, const std::vector<std::string>& paths, Dat
   if (!f.user_features.empty())
     NUDGE_RETURN_IF_ERROR(read_features(f.user_features, FeatureTarget::kUsers, f, builder));
   return Status::ok();
-}
-
-Result<CleanOptions> clean_options(const DataFlags& f) {
-  CleanOptions co;
-  co.drop_exact_duplicates = !f.keep_duplicates;
-  NUDGE_ASSIGN_OR_RETURN(co.repeats, parse_repeat_policy(f.repeats));
-  co.min_user_interactions = f.min_user;
-  co.min_item_interactions = f.min_item;
-  return co;
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "nudge/cleaning.h"
 #include "nudge/dataset.h"
+#include "nudge/readers.h"
 #include "nudge/split.h"
 #include "nudge/status.h"
 
@@ -33,6 +35,10 @@ struct DataFlags {
 
 // `input_required` false: the command also takes predefined split files instead of -i.
 void add_data_flags(CLI::App* app, DataFlags* flags, bool input_required = true);
+// What the flags ask of the readers and the cleaning (nudge-train-mpi reads with them too).
+Result<ReadOptions> read_options(const DataFlags& flags);
+Result<FeatureReadOptions> feature_read_options(const DataFlags& flags);
+Result<CleanOptions> clean_options(const DataFlags& flags);
 // Reads the interactions and feature files, logs what was kept and rejected, cleans.
 Result<Dataset> load_dataset(const DataFlags& flags);
 

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   nudge::cli::add_export_command(app);
   nudge::cli::add_serve_command(app);
   nudge::cli::add_store_command(app);
+  nudge::cli::add_publish_command(app);
   nudge::cli::add_params_command(app);
   try {
     app.parse(argc, argv);

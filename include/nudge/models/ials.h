@@ -65,6 +65,13 @@ class IalsModel : public Recommender {
   const FactorMatrix& item_factors() const { return items_; }
   // Replaces both factor matrices (same column count), e.g. after re-indexing the items.
   void set_factors(FactorMatrix users, FactorMatrix items);
+  // One half-step restricted to rows [first, last) of `solved`: each row of `rows` solved
+  // against the other side `fixed`, whose Gram matrix fixed' fixed is `gram`. fit's
+  // half-steps are this over every row; distributed training (nudge-train-mpi) solves each
+  // rank's rows with the Gram matrix summed across ranks. The answer of a row does not depend
+  // on the range or the thread count.
+  void solve_rows(const CsrMatrix& rows, uint32_t first, uint32_t last, const FactorMatrix& fixed,
+                  const Eigen::MatrixXf& gram, FactorMatrix* solved) const;
 
  private:
   void solve_side(const CsrMatrix& rows, const FactorMatrix& fixed, FactorMatrix* solved) const;

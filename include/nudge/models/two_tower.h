@@ -39,11 +39,14 @@
 #pragma once
 
 #include <cmath>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "nudge/id_map.h"
 #include "nudge/models/factors.h"
+#include "nudge/nn/adam.h"
 #include "nudge/recommender.h"
 #include "nudge/rng.h"
 
@@ -81,7 +84,20 @@ class TwoTowerModel : public Recommender {
   // the next call: LightFM's fit_partial (python/nudge/lightfm.py). Without that state (never
   // fitted, released, another shape) it fits from scratch for `epochs`.
   Status fit_more(const Dataset& train, int64_t epochs);
-  void release_training_state() override { adagrad_ = {}, adagrad_bias_ = {}; }
+  void release_training_state() override { adagrad_ = {}, adagrad_bias_ = {}, round_state_.reset(); }
+  // Data-parallel training in rounds (nudge-train-mpi): each rank trains on its own users
+  // over the whole catalogue and the ranks average the parameters (embeddings(), biases())
+  // between rounds. begin_rounds lays out the tokens as fit does, except that the items with
+  // an ID token are `trained_items` (nonzero: an event on any rank), so every rank lays out
+  // the same tokens, and draws the rows from `rng`; train_round runs `epochs` epochs from
+  // epoch `first` of `total` at the learning rate fit's schedule has there, keeping the Adam
+  // state (softmax) or Adagrad sums across rounds; end_rounds lays out `all` (the whole data,
+  // whose trained items are the same) keeping the trained rows, so the model scores every
+  // training user as fit's would.
+  void begin_rounds(const Dataset& shard, std::span<const uint64_t> trained_items, Rng& rng);
+  void train_round(const Dataset& shard, int64_t first, int64_t epochs, int64_t total, Rng& rng);
+  void end_rounds(const Dataset& all);
+  int64_t epochs_to_run() const;  // options().epochs, or the loss's default when 0 (after a layout)
   // Mean loss per training pair (WARP or BPR) or held-out item (softmax); a warm fit appends its epochs.
   std::span<const double> epoch_losses() const override { return losses_; }
   void score_user(uint32_t user, std::span<float> scores) const override;
@@ -229,7 +245,9 @@ class TwoTowerModel : public Recommender {
     uint32_t item_features = 0, user_base = 0, user_features = 0;
   };
   // Builds the token lists and recent histories of `train`; returns the number of tokens.
-  uint32_t lay_out(const Dataset& train);
+  // The items with an ID token: those with an event in `train`, or the nonzero entries of
+  // `trained_items` when given.
+  uint32_t lay_out(const Dataset& train, std::span<const uint64_t> trained_items = {});
   // Adagrad epochs (warp, bpr) from the current embeddings and accumulators.
   void train_epochs(const Dataset& train, int64_t epochs, Rng& rng);
   // Adam epochs of the softmax loss from the current embeddings (two_tower_softmax.cc).
@@ -237,7 +255,6 @@ class TwoTowerModel : public Recommender {
   // warm start continues at the rate the schedule's last fifth would have had.
   void train_softmax_epochs(const Dataset& train, int64_t epochs, float start_rate, Rng& rng);
   void run_epochs(const Dataset& train, int64_t epochs, float start_rate, Rng& rng);  // by the loss used
-  int64_t epochs_to_run() const;  // options().epochs, or the loss's default when 0
   // fit() (epochs < 0: epochs_to_run(), known once lay_out has resolved the loss) and fit_more's first call.
   void fit_from_scratch(const Dataset& train, int64_t epochs);
   // fit_warm and fit_more: the old rows carried onto train's layout, then `epochs` epochs.
@@ -254,6 +271,14 @@ class TwoTowerModel : public Recommender {
   TokenLayout layout_;
   std::vector<uint32_t> item_id_token_;        // kNoIndex for items with no training interaction
   std::vector<float> adagrad_, adagrad_bias_;  // squared-gradient sums, kept from fit() for fit_warm()
+  // The softmax loss's Adam state and user order across train_round calls (one fit's call
+  // keeps its own), so rounds of one epoch train as one call of them all.
+  struct SoftmaxState {
+    nn::RowAdam embeddings, biases;
+    size_t rows = 0;
+    std::vector<uint32_t> users;
+  };
+  std::unique_ptr<SoftmaxState> round_state_;
   std::vector<double> losses_;
   std::string loss_used_;
   CsrMatrix recent_;           // user -> training items in the tower (newest first)

@@ -217,4 +217,31 @@ Status read_interactions_text(std::string_view text, std::string_view name, cons
   return read_from_source(src, std::string(name), options, builder, report);
 }
 
+Status read_interactions_part(const FilePartText& part, std::string_view name, const ReadOptions& options,
+                              DatasetBuilder& builder, ReadReport& report) {
+  ReadOptions o = options;
+  if (part.header.empty()) {
+    o.header = HeaderMode::kNo;
+    LineSource src = LineSource::from_text(part.text, part.first_line - 1);
+    return read_from_source(src, std::string(name), o, builder, report);
+  }
+  // The header is read as the line just before the part, so its own messages (if any) name
+  // a line number the part's first line follows.
+  o.header = HeaderMode::kYes;
+  std::string text;
+  text.reserve(part.header.size() + 1 + part.text.size());
+  text.append(part.header).append("\n").append(part.text);
+  LineSource src = LineSource::from_text(text, part.first_line >= 2 ? part.first_line - 2 : 0);
+  return read_from_source(src, std::string(name), o, builder, report);
+}
+
+bool is_header_line(std::string_view line, std::string_view name, const ReadOptions& options) {
+  ReadOptions o = options;
+  o.strict = false;
+  DatasetBuilder probe;
+  ReadReport report;
+  const Status s = read_interactions_text(line, name, o, probe, report);
+  return s.is_ok() && report.rows_kept == 0 && report.rows_rejected == 0;
+}
+
 }  // namespace nudge

@@ -24,9 +24,10 @@ Result<LineSource> LineSource::open_file(const std::string& path) {
   return src;
 }
 
-LineSource LineSource::from_text(std::string_view text) {
+LineSource LineSource::from_text(std::string_view text, uint64_t lines_before) {
   LineSource src;
   src.text_ = text;
+  src.line_number_ = lines_before;
   src.eof_ = true;
   return src;
 }

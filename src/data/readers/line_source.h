@@ -16,7 +16,8 @@ namespace nudge {
 class LineSource {
  public:
   static Result<LineSource> open_file(const std::string& path);
-  static LineSource from_text(std::string_view text);
+  // `lines_before`: the text's first line is line lines_before + 1 (a part of a larger file).
+  static LineSource from_text(std::string_view text, uint64_t lines_before = 0);
 
   // Next line without its "\n" / "\r\n"; the view lives until the next call. False at the end
   // or on a read error (see status()).

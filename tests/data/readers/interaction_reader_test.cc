@@ -321,5 +321,36 @@ TEST(InteractionReaderTest, QuotedFieldsMayHoldNewlines) {
   EXPECT_EQ(bad.report.rejects[0].place, "q2.csv:4");
 }
 
+// A file cut in parts (as nudge-train-mpi's ranks read it): each part read after the
+// file's header gives the rows the whole file gives there, and messages name the file's lines.
+TEST(InteractionReaderTest, PartsReadAfterTheHeaderAsTheWholeFileReadsThem) {
+  const std::string header = "when,sku,who";
+  const std::string part1 = "1,a,u1\n2,b,u2\n", part2 = "3,c,u1\n4,x,u3\n";
+  ReadOptions o;
+  ASSERT_OK(o.columns.parse("user=who,item=sku,timestamp=when"));
+  EXPECT_TRUE(is_header_line(header, "f.csv", o));
+  EXPECT_FALSE(is_header_line("1,a,u1", "f.csv", {}));
+  EXPECT_FALSE(is_header_line("1::1193::5::978300760", "ratings.dat", {}));
+  const auto whole = read_text(header + "\n" + part1 + part2, "f.csv", o);
+  ASSERT_OK(whole.status);
+  DatasetBuilder b;
+  ReadReport report;
+  ASSERT_OK(read_interactions_part({part2, header, 4}, "f.csv", o, b, report));
+  const Dataset second = b.build();
+  ASSERT_EQ(second.num_interactions(), 2u);
+  EXPECT_EQ(row(second, 0), row(whole.dataset, 2));
+  EXPECT_EQ(row(second, 1), row(whole.dataset, 3));
+  // A bad row in the part is named by its line in the file, with and without a header.
+  o.strict = true;
+  DatasetBuilder bad;
+  Status s = read_interactions_part({"5,d,u4\nlate,e,u5\n", header, 6}, "f.csv", o, bad, report);
+  EXPECT_NE(s.message().find("f.csv:7: field 'timestamp'"), std::string::npos) << s.to_string();
+  ReadOptions ml;
+  ml.strict = true;
+  DatasetBuilder bad_ml;
+  s = read_interactions_part({"1::2::5::978300760\n1::3::x::978300760\n", "", 11}, "ratings.dat", ml, bad_ml, report);
+  EXPECT_NE(s.message().find("ratings.dat:12:"), std::string::npos) << s.to_string();
+}
+
 }  // namespace
 }  // namespace nudge
