@@ -86,6 +86,13 @@ void expect_same_history(const CsrMatrix& a, const CsrMatrix& b) {
   EXPECT_EQ(a.values, b.values);
 }
 
+// The catalogue and the cleaned history are exact on any number of ranks.
+void expect_same_data(const LoadedModel& dist, const Dataset& whole) {
+  expect_same_ids(dist.users, whole.catalog().users);
+  expect_same_ids(dist.items, whole.catalog().items);
+  expect_same_history(dist.history, whole.user_items());
+}
+
 double max_abs_difference(const FactorMatrix& a, const FactorMatrix& b) {
   EXPECT_EQ(a.rows(), b.rows());
   EXPECT_EQ(a.cols(), b.cols());
@@ -115,9 +122,7 @@ TEST(DistributedIals, OneRankIsSingleNodeTrainingExactly) {
   const Dataset whole = read_whole(events);
   const auto single = fit_single(whole);
   const LoadedModel dist = train_distributed(1, {"-i", events}, dir.file("one.nudge"));
-  expect_same_ids(dist.users, whole.catalog().users);
-  expect_same_ids(dist.items, whole.catalog().items);
-  expect_same_history(dist.history, whole.user_items());
+  expect_same_data(dist, whole);
   const auto& a = dynamic_cast<const IalsModel&>(*single);
   const auto& b = dynamic_cast<const IalsModel&>(*dist.model);
   EXPECT_EQ(max_abs_difference(a.user_factors(), b.user_factors()), 0.0);
@@ -131,9 +136,7 @@ TEST(DistributedIals, ThreeRanksEqualSingleNodeWithinTolerance) {
   const auto single = fit_single(whole);
   const LoadedModel dist = train_distributed(3, {"-i", events}, dir.file("three.nudge"));
   // The catalogue, the cleaning and the history are exact: only the Gram matrix's sum order differs.
-  expect_same_ids(dist.users, whole.catalog().users);
-  expect_same_ids(dist.items, whole.catalog().items);
-  expect_same_history(dist.history, whole.user_items());
+  expect_same_data(dist, whole);
   const auto& a = dynamic_cast<const IalsModel&>(*single);
   const auto& b = dynamic_cast<const IalsModel&>(*dist.model);
   const double user_error =
@@ -170,16 +173,13 @@ TEST(DistributedIals, PartsOfHeaderlessAndNamedColumnFilesReadAsTheWholeFile) {
   const Dataset ml_whole = read_whole(dir.file("ratings.dat"), ml);
   const LoadedModel ml_dist =
       train_distributed(3, {"-i", dir.file("ratings.dat"), "--format", "ml-1m"}, dir.file("ml.nudge"));
-  expect_same_ids(ml_dist.users, ml_whole.catalog().users);
-  expect_same_ids(ml_dist.items, ml_whole.catalog().items);
-  expect_same_history(ml_dist.history, ml_whole.user_items());
+  expect_same_data(ml_dist, ml_whole);
   ReadOptions by_name;
   ASSERT_OK(by_name.columns.parse("user=uid,item=sku,timestamp=ts"));
   const Dataset named_whole = read_whole(dir.file("named.csv"), by_name);
   const LoadedModel named_dist = train_distributed(
       3, {"-i", dir.file("named.csv"), "--map", "user=uid,item=sku,timestamp=ts"}, dir.file("named.nudge"));
-  expect_same_ids(named_dist.users, named_whole.catalog().users);
-  expect_same_history(named_dist.history, named_whole.user_items());
+  expect_same_data(named_dist, named_whole);
 }
 
 TEST(DistributedIals, ABadLineEndsTheJobNamingFileLineAndRank) {

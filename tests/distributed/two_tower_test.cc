@@ -73,6 +73,13 @@ LoadedModel train_distributed(int ranks, const Files& f, const std::string& out,
   return std::move(loaded).value();
 }
 
+std::unique_ptr<Recommender> fit_single(const std::string& spec, const Dataset& data) {
+  auto model = make_recommender_from_spec(spec);
+  EXPECT_TRUE(model.is_ok());
+  EXPECT_OK(model.value()->fit(data));
+  return std::move(model).value();
+}
+
 double ndcg10(const Recommender& model, const Files& f) {
   EvalOptions o;
   o.ks = {10};
@@ -83,11 +90,9 @@ double ndcg10(const Recommender& model, const Files& f) {
 TEST(DistributedTwoTower, OneRankIsSingleNodeTrainingExactly) {
   TempDir dir;
   const Files f = write_files(dir);
-  auto single = make_recommender_from_spec(kSpec);
-  ASSERT_TRUE(single.is_ok());
-  ASSERT_OK(single.value()->fit(f.whole));
+  const auto single = fit_single(kSpec, f.whole);
   const LoadedModel dist = train_distributed(1, f, dir.file("one.nudge"));
-  const auto& a = dynamic_cast<const TwoTowerModel&>(*single.value());
+  const auto& a = dynamic_cast<const TwoTowerModel&>(*single);
   const auto& b = dynamic_cast<const TwoTowerModel&>(*dist.model);
   ASSERT_EQ(a.token_embeddings().rows(), b.token_embeddings().rows());
   EXPECT_EQ((a.token_embeddings() - b.token_embeddings()).cwiseAbs().maxCoeff(), 0.f);
@@ -97,17 +102,13 @@ TEST(DistributedTwoTower, OneRankIsSingleNodeTrainingExactly) {
 TEST(DistributedTwoTower, ThreeRanksReachSingleNodeAccuracyWithin2Percent) {
   TempDir dir;
   const Files f = write_files(dir);
-  auto single = make_recommender_from_spec(kSpec);
-  ASSERT_TRUE(single.is_ok());
-  ASSERT_OK(single.value()->fit(f.whole));
-  auto popularity = make_recommender_from_spec("popularity");
-  ASSERT_TRUE(popularity.is_ok());
-  ASSERT_OK(popularity.value()->fit(f.whole));
-  const double base = ndcg10(*single.value(), f);
+  const auto single = fit_single(kSpec, f.whole);
+  const auto popularity = fit_single("popularity", f.whole);
+  const double base = ndcg10(*single, f);
   const LoadedModel dist = train_distributed(3, f, dir.file("three.nudge"));
   const double three = ndcg10(*dist.model, f);
   std::printf("NDCG@10: single-node %.4f, 3 ranks averaging every epoch %.4f\n", base, three);
-  EXPECT_GT(base, 1.2 * ndcg10(*popularity.value(), f));  // the planted structure is learnt at all
+  EXPECT_GT(base, 1.2 * ndcg10(*popularity, f));  // the planted structure is learnt at all
   EXPECT_GE(three, 0.98 * base) << "single-node " << base << ", 3 ranks " << three;
 }
 
