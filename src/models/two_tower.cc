@@ -436,6 +436,7 @@ uint32_t TwoTowerModel::allocate(uint32_t tokens, Rng& rng) {
   // The softmax model reads a user's items through input rows of their own (one per item
   // token, after the tokens); warp and bpr read them through the item vectors.
   input_base_ = loss_used_ == "softmax" ? tokens : 0;
+  round_state_.reset();  // a new layout: rounds (begin_rounds) start their own state after this
   const uint32_t rows = tokens + (input_base_ ? layout_.user_base : 0);
   embeddings_ = random_factors(rows, options_.factors, 0.1, rng);
   biases_.assign(rows, 0.f);
