@@ -206,20 +206,25 @@ TEST(DistributedIals, AKilledRankEndsTheJobWithoutAModel) {
   const std::string out = dir.file("killed.nudge");
   std::string victim;
   bool killed = false;
-  // Enough iterations to be training when rank 0 reports iteration 3; rank 1 is killed then.
+  int iterations_seen = 0;
+  // Enough iterations to be training when rank 0 has reported three; rank 1 is killed at the
+  // first report after that and after its own pid line (mpirun may forward the ranks' lines
+  // in any order).
   const testing::MpiJob job = run_mpi_job(
       3, {"-i", events, "-m", "ials:factors=16,iterations=10000,threads=1", "-o", out}, [&](const std::string& line) {
         const size_t pid_at = line.find("rank 1 of 3 on ");
         if (pid_at != std::string::npos) victim = line.substr(line.rfind("pid ") + 4);
-        if (!killed && !victim.empty() && line.find("iteration 3 of") != std::string::npos) {
-          killed = ::kill(std::stoi(victim), SIGKILL) == 0;
-        }
+        if (line.find(" of 10000: user factors") != std::string::npos) ++iterations_seen;
+        if (!killed && !victim.empty() && iterations_seen >= 3) killed = ::kill(std::stoi(victim), SIGKILL) == 0;
       });
   ASSERT_TRUE(killed) << job.output;
   EXPECT_NE(job.exit_code, 0);
   EXPECT_NE(job.output.find("process rank 1"), std::string::npos) << job.output;  // mpirun's report
-  // The others say where they were when the job ended.
-  EXPECT_NE(job.output.find("ended rank 0 of 3"), std::string::npos) << job.output;
+  // A surviving rank says where the job was when it ended (which of them gets to say it
+  // before mpirun ends the job is up to Open MPI).
+  EXPECT_TRUE(job.output.find("ended rank 0 of 3") != std::string::npos ||
+              job.output.find("ended rank 2 of 3") != std::string::npos)
+      << job.output;
   EXPECT_NE(job.output.find("step 'iteration"), std::string::npos) << job.output;
   EXPECT_FALSE(std::filesystem::exists(out));
   EXPECT_FALSE(std::filesystem::exists(out + ".tmp"));
