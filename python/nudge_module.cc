@@ -65,6 +65,7 @@ struct CsrView {
   Indices indices;
   Values data;
   uint32_t rows = 0, cols = 0;
+  bool canonical = true;  // each row's columns increasing (sorted, no duplicates), as scipy's CSR
 
   std::span<const int32_t> row_indices(uint32_t r) const {
     const int64_t* p = indptr.data();
@@ -96,15 +97,19 @@ CsrView check_csr(Offsets indptr, Indices indices, Values data, int64_t rows, in
     throw py::value_error(name + ".indptr[" + std::to_string(rows) + "]: does not end at the number of entries");
   const int32_t* ix = indices.data();
   const float* v = data.data();
-  for (py::ssize_t k = 0; k < indices.size(); ++k) {
-    if (ix[k] < 0 || ix[k] >= cols)
-      throw py::value_error(name + ".indices[" + std::to_string(k) + "]: " + std::to_string(ix[k]) +
-                            " is not a column of " + std::to_string(cols));
-    if (!std::isfinite(v[k]) || v[k] < 0)
-      throw py::value_error(name + ".data[" + std::to_string(k) + "]: must be a finite number >= 0");
+  bool canonical = true;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = p[r]; k < p[r + 1]; ++k) {
+      if (ix[k] < 0 || ix[k] >= cols)
+        throw py::value_error(name + ".indices[" + std::to_string(k) + "]: " + std::to_string(ix[k]) +
+                              " is not a column of " + std::to_string(cols));
+      if (!std::isfinite(v[k]) || v[k] < 0)
+        throw py::value_error(name + ".data[" + std::to_string(k) + "]: must be a finite number >= 0");
+      canonical = canonical && (k == p[r] || ix[k - 1] < ix[k]);
+    }
   }
-  return {std::move(indptr), std::move(indices), std::move(data), static_cast<uint32_t>(rows),
-          static_cast<uint32_t>(cols)};
+  return {std::move(indptr),           std::move(indices),          std::move(data),
+          static_cast<uint32_t>(rows), static_cast<uint32_t>(cols), canonical};
 }
 
 // Users and items named by their matrix indices ("0", "1", ...), so a saved model answers the
@@ -119,8 +124,23 @@ std::shared_ptr<Catalog> index_catalog(uint32_t users, uint32_t items) {
 }
 
 // One interaction per stored entry, its weight the entry's value (type "view", weight 1).
+// A canonical matrix is the dataset's user_items view with its indices and values borrowed,
+// not copied (`m` must outlive the dataset); another goes through an interaction log, which
+// sums duplicates and sorts each row.
 Dataset to_dataset(const CsrView& m, std::shared_ptr<Catalog> catalog) {
   const EventType view = catalog->event_types.intern("view").value();
+  if (m.canonical) {
+    CsrMatrix user_items;
+    user_items.num_rows = m.rows;
+    user_items.num_cols = m.cols;
+    user_items.indptr.assign(m.indptr.data(), m.indptr.data() + m.indptr.size());
+    const auto nnz = static_cast<size_t>(m.indices.size());
+    // Checked >= 0, so each int32 index reads as the same uint32 (same object representation).
+    user_items.indices =
+        BorrowedArray<uint32_t>::borrow({reinterpret_cast<const uint32_t*>(m.indices.data()), nnz});  // NOLINT
+    user_items.values = BorrowedArray<float>::borrow({m.data.data(), nnz});
+    return Dataset::from_user_items(std::move(catalog), std::move(user_items), view);
+  }
   Interactions in;
   in.reserve(static_cast<size_t>(m.indices.size()));
   for (uint32_t u = 0; u < m.rows; ++u) {
@@ -427,6 +447,7 @@ class Model {
   }
 
   bool fitted() const { return fitted_; }
+  bool trained_on_borrowed_arrays() const { return trained_on_borrowed_; }
   bool predicts_ratings() const { return model_->predicts_ratings(); }
   std::vector<double> epoch_losses() const {
     const auto l = model_->epoch_losses();
@@ -497,6 +518,78 @@ class Model {
     return py::make_tuple(biases, vectors);
   }
 
+  // LightFM's predict and representations with feature matrices other than the fit's, for the
+  // two-tower model. `attributes` / `described` are (indptr, indices, data, columns) CSR rows
+  // over the fit's feature columns; column j of a row is the token "feature=j" (as
+  // fit_features gives them; columns the fit never saw are skipped).
+  //
+  // score_with_features: user r is users[r] with the attributes of row r: a training user's
+  // own rows are its history, a user index past the training users has none. Returns the
+  // scores of every trained item (users x items) and of each `described` row, an item known
+  // by its features alone (users x described).
+  py::tuple score_with_features(py::array_t<int64_t, py::array::c_style | py::array::forcecast> users,
+                                const py::tuple& attributes, const py::tuple& described) {
+    const TwoTowerModel& tower = feature_model();
+    if (users.ndim() != 1) throw py::value_error("user_ids: expected a 1-D array of integers");
+    const auto count = static_cast<size_t>(users.size());
+    const std::vector<FeatureDescription> who = descriptions(attributes, static_cast<int64_t>(count), "user_features");
+    const std::vector<FeatureDescription> what = descriptions(described, -1, "item_features");
+    const int64_t* ids = users.data();
+    for (size_t k = 0; k < count; ++k)
+      if (ids[k] < 0) throw py::value_error("user_ids[" + std::to_string(k) + "]: negative");
+    const auto items = static_cast<size_t>(num_items());
+    py::array_t<float> scores({count, items});
+    py::array_t<float> described_scores({count, what.size()});
+    float* s = scores.mutable_data();
+    float* d = described_scores.mutable_data();
+    {
+      py::gil_scoped_release release;
+      for (size_t k = 0; k < count; ++k) {
+        const bool trained = ids[k] < num_users();
+        const auto u = static_cast<uint32_t>(trained ? ids[k] : 0);
+        const std::span<const uint32_t> history = trained ? history_.row_indices(u) : std::span<const uint32_t>{};
+        const std::span<const float> weights = trained ? history_.row_values(u) : std::span<const float>{};
+        tower.score_history_with(UserHistory{history, weights, {}, &who[k]}, what,
+                                 std::span<float>(s + k * items, items),
+                                 std::span<float>(d + k * what.size(), what.size()));
+      }
+    }
+    return py::make_tuple(scores, described_scores);
+  }
+  // (biases, vectors) of items known by their features alone (rows of `described`).
+  py::tuple described_item_representations(const py::tuple& described) {
+    const TwoTowerModel& tower = feature_model();
+    const std::vector<FeatureDescription> what = descriptions(described, -1, "features");
+    const auto dim = static_cast<size_t>(tower.item_vectors().cols());
+    py::array_t<float> vectors({what.size(), dim});
+    py::array_t<float> biases(static_cast<py::ssize_t>(what.size()));
+    Eigen::VectorXf v;
+    for (size_t k = 0; k < what.size(); ++k) {
+      tower.described_item_vector(what[k], &v, biases.mutable_data() + k);
+      std::copy(v.data(), v.data() + dim, vectors.mutable_data() + k * dim);
+    }
+    return py::make_tuple(biases, vectors);
+  }
+  // The user tower of users[r] (history as in score_with_features) with row r's attributes.
+  py::array_t<float> user_representations_with(py::array_t<int64_t, py::array::c_style | py::array::forcecast> users,
+                                               const py::tuple& attributes) {
+    const TwoTowerModel& tower = feature_model();
+    const auto count = static_cast<size_t>(users.size());
+    const std::vector<FeatureDescription> who = descriptions(attributes, static_cast<int64_t>(count), "features");
+    const auto dim = static_cast<size_t>(tower.item_vectors().cols());
+    py::array_t<float> vectors({count, dim});
+    for (size_t k = 0; k < count; ++k) {
+      const int64_t id = users.data()[k];
+      const bool trained = id >= 0 && id < num_users();
+      const auto u = static_cast<uint32_t>(trained ? id : 0);
+      const std::span<const uint32_t> history = trained ? history_.row_indices(u) : std::span<const uint32_t>{};
+      const std::span<const float> weights = trained ? history_.row_values(u) : std::span<const float>{};
+      tower.history_vector(UserHistory{history, weights, {}, &who[k]},
+                           std::span<float>(vectors.mutable_data() + k * dim, dim));
+    }
+    return vectors;
+  }
+
   // The user vectors the model gives the histories of `rows` (one per row; iALS: the fold-in
   // least-squares solve), for implicit's recalculate_user.
   py::array_t<float> fold_in_users(Offsets indptr, Indices indices, Values data) {
@@ -557,7 +650,27 @@ class Model {
   }
 
  private:
-  // New entries named by their index ("7"), or "7+" where a loaded model already uses "7".
+  const TwoTowerModel& feature_model() const {
+    require_fitted();
+    const auto* tower = dynamic_cast<const TwoTowerModel*>(model_.get());
+    if (!tower) throw py::value_error(kind() + " does not read feature matrices (the two-tower model does)");
+    return *tower;
+  }
+  // The rows of a (indptr, indices, data, columns) CSR tuple as feature descriptions
+  // ("feature", "j"); `rows` >= 0: the number of rows expected.
+  static std::vector<FeatureDescription> descriptions(const py::tuple& t, int64_t rows, const std::string& name) {
+    if (t.size() != 4) throw py::value_error(name + ": expected (indptr, indices, data, columns)");
+    const auto indptr = t[0].cast<Offsets>();
+    const int64_t n = std::max<int64_t>(static_cast<int64_t>(indptr.size()) - 1, 0);
+    if (rows >= 0 && n != rows)
+      throw py::value_error(name + ": " + std::to_string(n) + " rows for " + std::to_string(rows) + " entities");
+    const CsrView m = check_csr(indptr, t[1].cast<Indices>(), t[2].cast<Values>(), n, t[3].cast<int64_t>(), name);
+    std::vector<FeatureDescription> out(m.rows);
+    for (uint32_t r = 0; r < m.rows; ++r)
+      for (int32_t j : m.row_indices(r)) out[r].values.emplace_back("feature", std::to_string(j));
+    return out;
+  }
+
   static void grow(IdMap* map, int64_t size) {
     while (static_cast<int64_t>(map->size()) < size) {
       std::string id = std::to_string(map->size());
@@ -646,7 +759,8 @@ class Model {
         if (!train) model_->release_training_state();
         users_ = dataset.catalog().users;
         items_ = dataset.catalog().items;
-        history_ = dataset.user_items();
+        history_ = dataset.user_items();  // the model's own copy (save, recommend without rows)
+        trained_on_borrowed_ = dataset.user_items().indices.is_borrowed();
       }
     }
     if (raised) std::rethrow_exception(raised);
@@ -662,6 +776,7 @@ class Model {
   IdMap users_, items_;
   CsrMatrix history_;
   bool fitted_ = false;
+  bool trained_on_borrowed_ = false;  // the last fit read the caller's arrays, not a copy
 };
 
 }  // namespace
@@ -686,6 +801,9 @@ PYBIND11_MODULE(_nudge, m) {
            py::arg("more_epochs") = -1)
       .def("set_factors", &Model::set_factors)
       .def("item_representations", &Model::item_representations)
+      .def("score_with_features", &Model::score_with_features)
+      .def("described_item_representations", &Model::described_item_representations)
+      .def("user_representations_with", &Model::user_representations_with)
       .def("user_representations", &Model::user_representations)
       .def("score_history", &Model::score_history)
       .def("recommend", &Model::recommend)
@@ -693,6 +811,7 @@ PYBIND11_MODULE(_nudge, m) {
       .def("similar_items", &Model::similar_items)
       .def("save", &Model::save)
       .def_property_readonly("fitted", &Model::fitted)
+      .def_property_readonly("trained_on_borrowed_arrays", &Model::trained_on_borrowed_arrays)
       .def_property_readonly("predicts_ratings", &Model::predicts_ratings)
       .def("epoch_losses", &Model::epoch_losses)
       .def("user_factors", &Model::user_factors)

@@ -47,7 +47,7 @@ fi
 public_module() {
   case "$1" in
     status.h | check.h | log.h | parallel.h | progress.h | rng.h | input_limits.h) echo common ;;
-    id_map.h | event_types.h | interactions.h | features.h | csr.h | dataset.h | readers.h | cleaning.h | \
+    id_map.h | event_types.h | interactions.h | features.h | borrowed_array.h | csr.h | dataset.h | readers.h | cleaning.h | \
       split.h | stats.h | synth.h | writers.h | serialize.h) echo data ;;
     top_k.h) echo retrieval ;;
     nn/*) echo nn ;;

@@ -2,12 +2,16 @@
 //
 // Used as the user->items view (rows = users) and, transposed, the item->users view. Column
 // indices within a row are sorted and unique (duplicates are summed when built), which the
-// models and the splitters rely on. Thread-safety: immutable after construction.
+// models and the splitters rely on. `indices` and `values` may borrow a caller's arrays
+// (borrowed_array.h: how Python's CSR matrices are trained on without a copy); copies of the
+// matrix own theirs. Thread-safety: immutable after construction.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
+
+#include "nudge/borrowed_array.h"
 
 namespace nudge {
 
@@ -15,8 +19,8 @@ struct CsrMatrix {
   uint32_t num_rows = 0;
   uint32_t num_cols = 0;
   std::vector<uint64_t> indptr{0};  // size num_rows + 1
-  std::vector<uint32_t> indices;    // column of each entry
-  std::vector<float> values;
+  BorrowedArray<uint32_t> indices;  // column of each entry
+  BorrowedArray<float> values;
 
   uint64_t nnz() const { return indices.size(); }
   uint32_t row_nnz(uint32_t row) const { return static_cast<uint32_t>(indptr[row + 1] - indptr[row]); }

@@ -146,6 +146,13 @@ class Model:
         return self._model.fitted
 
     @property
+    def trained_on_borrowed_arrays(self):
+        """Whether the last fit trained on the matrix's own indices and data, not on a copy
+        (a CSR matrix whose rows are sorted and free of duplicates, float32 data, int32
+        indices; see docs/python.md)."""
+        return self._model.trained_on_borrowed_arrays
+
+    @property
     def user_ids(self):
         return self._model.user_ids()
 

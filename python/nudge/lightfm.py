@@ -12,8 +12,10 @@ has no counterpart and stands for Nudge's default, a softmax over every item; a 
 matrix's entries are read as present or absent (their values are not weights); k, n,
 learning_schedule, rho and epsilon are accepted and not used (Nudge's optimisers are fixed:
 Adam for softmax, Adagrad for warp and bpr); item_alpha and user_alpha are one L2 weight, their
-mean; features at predict time must be the ones the model was fitted with; fit_partial goes on
-with the same users and items (softmax restarts Adam's moments at each call).
+mean; at predict time other feature matrices (new items or users appended as rows, rows
+changed) are read through the towers, an item whose row is new or changed by its features alone
+(its ID embedding belongs to the fit's row); fit_partial goes on with the same users and items
+(softmax restarts Adam's moments at each call).
 """
 
 import numpy as _np
@@ -30,6 +32,22 @@ def _feature_arrays(matrix, rows, name):
     if n_rows != rows:
         raise ValueError(f"{name}: {n_rows} rows, expected {rows} (one per {name.split('_')[0]})")
     return (indptr, indices, data, n_cols)
+
+
+def _csr_matrix(matrix, name):
+    """A scipy.sparse matrix as CSR (converted with a ParameterWarning, as fit does)."""
+    indptr, indices, data, rows, cols = _csr(matrix, name, stacklevel=6)
+    import scipy.sparse
+    return scipy.sparse.csr_matrix((data, indices, indptr), shape=(rows, cols))
+
+
+def _rows_tuple(matrix, rows, cols):
+    """(indptr, indices, data, columns) of a CSR matrix for the module; None: `rows` empty rows."""
+    if matrix is None:
+        return (_np.zeros(rows + 1, dtype=_np.int64), _np.zeros(0, dtype=_np.int32), _np.zeros(0, dtype=_np.float32),
+                cols)
+    matrix = matrix.tocsr()
+    return (matrix.indptr, matrix.indices, _np.abs(matrix.data).astype(_np.float32), matrix.shape[1])
 
 
 class LightFM:
@@ -85,6 +103,7 @@ class LightFM:
         if self._model is None:
             self._model = Model("twotower", **self._spec_params(epochs, num_threads))
             self._features = (user_features, item_features)
+            self._feature_rows = tuple(None if f is None else f.tocsr() for f in self._features)
             self._shape = (rows, cols)
         elif (rows, cols) != self._shape:
             raise ValueError(f"interactions: shape {(rows, cols)}, the fitted model's {self._shape} (fit_partial "
@@ -110,46 +129,104 @@ class LightFM:
         for given, fitted, name in zip((user_features, item_features), self._features,
                                        ("user_features", "item_features")):
             if given is not None and given is not fitted:
-                raise ValueError(f"{name}: predicting with other features than the fit's is not supported")
+                raise ValueError(f"{name}: fit_partial goes on with the fit's own feature matrices")
+
+    def _plan(self, given, which):
+        """None when `given` is None or the fit's own matrix (the trained rows as they are); else
+        (CSR matrix, changed) where changed[r] says row r is new or differs from the fit's row."""
+        fitted, name = self._features[which], ("user_features", "item_features")[which]
+        if given is None or given is fitted:
+            return None
+        if fitted is None:
+            raise ValueError(f"{name}: the model was fitted without {name} (fit with them to predict with them)")
+        matrix = _csr_matrix(given, name)
+        if matrix.shape[1] != fitted.shape[1]:
+            raise ValueError(f"{name}: {matrix.shape[1]} feature columns, the fit's {fitted.shape[1]}")
+        changed = _np.ones(matrix.shape[0], dtype=bool)
+        n = min(self._shape[which], matrix.shape[0])
+        if n:
+            differ = (matrix[:n] != 0) != (self._feature_rows[which][:n] != 0)
+            changed[:n] = _np.diff(differ.tocsr().indptr) > 0
+        return matrix, changed
+
+    def _score_rows(self, users, user_plan, item_plan):
+        """(chunk, scores) for the users in chunks of 256: scores[r, i] of every item of the
+        catalogue the plans give (the trained items, or the rows of the given item_features)."""
+        tower = self._model._model
+        if (user_plan is None or not user_plan[1].any()) and (item_plan is None or not item_plan[1].any()):
+            for start in range(0, users.size, 256):  # 256 users' score rows at a time
+                chunk = users[start:start + 256]
+                yield chunk, self._model.score(chunk)
+            return
+        attributes = user_plan[0] if user_plan is not None else self._feature_rows[0]
+        if item_plan is None:
+            described_rows, catalogue = _np.empty(0, dtype=_np.int64), tower.num_items
+        else:
+            described_rows, catalogue = _np.flatnonzero(item_plan[1]), item_plan[0].shape[0]
+        described = _rows_tuple(item_plan[0][described_rows] if item_plan is not None else None,
+                                described_rows.size, 0)
+        kept = _np.setdiff1d(_np.arange(min(catalogue, tower.num_items)), described_rows)
+        for start in range(0, users.size, 256):
+            chunk = users[start:start + 256]
+            rows = _rows_tuple(None if attributes is None else attributes[chunk], chunk.size,
+                               0 if attributes is None else attributes.shape[1])
+            trained, by_features = tower.score_with_features(chunk, rows, described)
+            scores = _np.empty((chunk.size, catalogue), dtype=_np.float32)
+            scores[:, kept] = trained[:, kept]
+            scores[:, described_rows] = by_features
+            yield chunk, scores
+
+    def _users(self, user_plan, ids, name="user_ids"):
+        limit = self._model._model.num_users if user_plan is None else user_plan[0].shape[0]
+        if ids.size and (ids.min() < 0 or ids.max() >= limit):
+            raise ValueError(f"{name}: out of range (0..{limit - 1}" +
+                             ("; pass user_features with rows for new users)" if user_plan is None else ")"))
 
     def predict(self, user_ids, item_ids, item_features=None, user_features=None, num_threads=1):
-        """Scores of the (user_ids[k], item_ids[k]) pairs (a scalar user pairs with every item)."""
+        """Scores of the (user_ids[k], item_ids[k]) pairs (a scalar user pairs with every item).
+        With feature matrices other than the fit's, indices are their rows: new rows (users or
+        items appended) and changed rows are read through the towers from their features."""
         self._require_fitted()
-        self._check_features(user_features, item_features)
+        user_plan, item_plan = self._plan(user_features, 0), self._plan(item_features, 1)
         items = _np.asarray(item_ids, dtype=_np.int64).ravel()
         users = _np.broadcast_to(_np.asarray(user_ids, dtype=_np.int64).ravel(), items.shape) \
             if _np.ndim(user_ids) == 0 else _np.asarray(user_ids, dtype=_np.int64).ravel()
         if users.shape != items.shape:
             raise ValueError(f"user_ids and item_ids differ in length ({users.size} vs {items.size})")
-        if items.size and (items.min() < 0 or items.max() >= self._model._model.num_items):
+        catalogue = self._model._model.num_items if item_plan is None else item_plan[0].shape[0]
+        if items.size and (items.min() < 0 or items.max() >= catalogue):
             raise ValueError("item_ids: out of range")
+        self._users(user_plan, users)
         self._model.num_threads = _integer("num_threads", num_threads)
         out = _np.empty(items.size, dtype=_np.float32)
         unique, where = _np.unique(users, return_inverse=True)
-        for start in range(0, unique.size, 256):  # 256 users' score rows at a time
-            chunk = unique[start:start + 256]
-            scores = self._model.score(chunk)
+        start = 0
+        for chunk, scores in self._score_rows(unique, user_plan, item_plan):
             picked = (where >= start) & (where < start + chunk.size)
             out[picked] = scores[where[picked] - start, items[picked]]
+            start += chunk.size
         return out
 
     def predict_rank(self, test_interactions, train_interactions=None, item_features=None, user_features=None,
                      num_threads=1, check_intersections=True):
         """The rank (0 = best) of each test item among every item not in train_interactions, as
-        a CSR matrix of test_interactions' shape."""
+        a CSR matrix of test_interactions' shape (rows and columns those of the feature matrices
+        when they are given)."""
         self._require_fitted()
-        self._check_features(user_features, item_features)
+        user_plan, item_plan = self._plan(user_features, 0), self._plan(item_features, 1)
         test = test_interactions.tocsr()
         train = None if train_interactions is None else train_interactions.tocsr()
+        catalogue = self._model._model.num_items if item_plan is None else item_plan[0].shape[0]
+        if test.shape[1] != catalogue:
+            raise ValueError(f"test_interactions: {test.shape[1]} items, the model scores {catalogue}")
         if check_intersections and train is not None and test.multiply(train).nnz:
             raise ValueError("test_interactions and train_interactions share entries")
         self._model.num_threads = _integer("num_threads", num_threads)
         ranks = test.astype(_np.float32, copy=True)
         users = _np.flatnonzero(_np.diff(test.indptr))
-        for start in range(0, users.size, 256):
-            chunk = users[start:start + 256]
-            scores = self._model.score(chunk).astype(_np.float64)
-            for row, u in zip(scores, chunk):
+        self._users(user_plan, users, "test_interactions")
+        for chunk, scores in self._score_rows(users, user_plan, item_plan):
+            for row, u in zip(scores.astype(_np.float64), chunk):
                 if train is not None:
                     row[train.indices[train.indptr[u]:train.indptr[u + 1]]] = -_np.inf
                 positives = test.indices[test.indptr[u]:test.indptr[u + 1]]
@@ -160,19 +237,41 @@ class LightFM:
         return ranks
 
     def get_item_representations(self, features=None):
-        """(biases, embeddings) of the items as the model scores them (ID + features)."""
+        """(biases, embeddings) of the items as the model scores them (ID + features); with
+        another features matrix, of its rows (new or changed rows: their features alone)."""
         self._require_fitted()
-        if features is not None and features is not self._features[1]:
-            raise ValueError("features: representations of other features than the fit's are not supported")
-        return self._model._model.item_representations()
+        biases, vectors = self._model._model.item_representations()
+        plan = self._plan(features, 1)
+        if plan is None:
+            return biases, vectors
+        matrix, changed = plan
+        out_biases = _np.zeros(matrix.shape[0], dtype=_np.float32)
+        out_vectors = _np.zeros((matrix.shape[0], vectors.shape[1]), dtype=_np.float32)
+        same = _np.flatnonzero(~changed)
+        out_biases[same], out_vectors[same] = biases[same], vectors[same]
+        rows = _np.flatnonzero(changed)
+        if rows.size:
+            b, v = self._model._model.described_item_representations(_rows_tuple(matrix[rows], rows.size, 0))
+            out_biases[rows], out_vectors[rows] = b, v
+        return out_biases, out_vectors
 
     def get_user_representations(self, features=None):
         """(biases, embeddings) of the training users: the user tower over their items and
-        attributes (biases are zero: the two-tower model has item biases only)."""
+        attributes (biases are zero: the two-tower model has item biases only); with another
+        features matrix, of its rows (a row past the training users has no items)."""
         self._require_fitted()
-        if features is not None and features is not self._features[0]:
-            raise ValueError("features: representations of other features than the fit's are not supported")
-        return self._model._model.user_representations()
+        biases, vectors = self._model._model.user_representations()
+        plan = self._plan(features, 0)
+        if plan is None:
+            return biases, vectors
+        matrix, changed = plan
+        out = _np.zeros((matrix.shape[0], vectors.shape[1]), dtype=_np.float32)
+        same = _np.flatnonzero(~changed)
+        out[same] = vectors[same]
+        rows = _np.flatnonzero(changed)
+        if rows.size:
+            out[rows] = self._model._model.user_representations_with(rows, _rows_tuple(matrix[rows], rows.size, 0))
+        return _np.zeros(matrix.shape[0], dtype=_np.float32), out
 
     def __repr__(self):
         spec = self._model.spec if self._model is not None else "not fitted"

@@ -93,14 +93,84 @@ def test_representations_give_the_scores(fitted):
     np.testing.assert_allclose(model.predict(5, np.arange(120)), expected, rtol=1e-4, atol=1e-5)
 
 
+def with_new_rows(features, groups):
+    """features with one row appended per group in `groups` (its group's column set)."""
+    new = sp.csr_matrix((np.ones(len(groups)), (np.arange(len(groups)), groups)), shape=(len(groups), GROUPS))
+    return sp.vstack([features, new]).tocsr()
+
+
+def test_new_items_are_scored_by_their_features_and_trained_ones_as_before(fitted):
+    """LightFM's cold start: items appended as rows of item_features are scored through the
+    item tower of their features; the trained items keep their scores."""
+    model, train, test, itf, uf = fitted
+    groups = [0, 1, 2, 3, 0, 1, 2, 3]
+    grown = with_new_rows(itf, groups)
+    items = np.arange(128)
+    for u in (0, 1, 2, 7):
+        scores = model.predict(u, items, item_features=grown)
+        np.testing.assert_allclose(scores[:120], model.predict(u, np.arange(120)), rtol=1e-5, atol=1e-5)
+        new = scores[120:]
+        own = [k for k, g in enumerate(groups) if g == u % GROUPS]
+        others = [k for k, g in enumerate(groups) if g != u % GROUPS]
+        assert new[own].min() > new[others].max(), (u, new)
+    biases, vectors = model.get_item_representations(grown)
+    assert vectors.shape == (128, 16)
+    user = model.get_user_representations()[1][7]
+    np.testing.assert_allclose(model.predict(7, items, item_features=grown), vectors @ user + biases,
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(vectors[:120], model.get_item_representations()[1])
+    # The copy of the fit's matrix changes nothing; a changed row is its features alone.
+    np.testing.assert_array_equal(model.predict(3, items[:120], item_features=itf.copy()),
+                                  model.predict(3, items[:120]))
+    moved = itf.tolil()
+    moved[0, 0], moved[0, 1] = 0, 1  # item 0 (group 0) now described as group 1
+    moved = moved.tocsr()
+    moved.eliminate_zeros()
+    scores = model.predict(1, items[:120], item_features=moved)
+    np.testing.assert_allclose(scores[0], model.predict(1, [120], item_features=with_new_rows(itf, [1]))[0],
+                               rtol=1e-5)
+    ranks = model.predict_rank(sp.csr_matrix(([1.0], ([0], [120])), shape=(200, 121)), item_features=
+                               with_new_rows(itf, [0]))
+    assert ranks.shape == (200, 121) and ranks.data[0] < 60  # user 0's own group, among the top half
+
+
+def test_new_users_are_served_by_their_features(fitted):
+    """Users appended as rows of user_features, with no interactions, are their attributes'
+    tower. The default loss (Nudge's softmax) trains users on attributes alone some of the time;
+    warp does not, and serves such users poorly (top 10 in their group 0.0-0.8 here)."""
+    _, train, test, itf, uf = fitted
+    model = nudge.LightFM(no_components=16, random_state=1)
+    model.fit(train, user_features=uf, item_features=itf, epochs=20, num_threads=1)
+    grown = with_new_rows(uf, [0, 1, 2, 3])
+    items = np.arange(120)
+    for g in range(GROUPS):
+        scores = model.predict(200 + g, items, user_features=grown)
+        assert scores[items % GROUPS == g].mean() > scores[items % GROUPS != g].mean() + 0.5 * scores.std()
+    np.testing.assert_allclose(model.predict(5, items, user_features=grown), model.predict(5, items), rtol=1e-5,
+                               atol=1e-5)
+    biases, users = model.get_user_representations(grown)
+    item_biases, item_vectors = model.get_item_representations()
+    assert users.shape == (204, 16)
+    np.testing.assert_allclose(model.predict(202, items, user_features=grown), item_vectors @ users[202] + item_biases,
+                               rtol=1e-4, atol=1e-5)
+    both = model.predict(201, np.arange(124), user_features=grown, item_features=with_new_rows(itf, [0, 1, 2, 3]))
+    assert both[121] == both[120:].max()  # the new group-1 user's best new item is the group-1 one
+
+
 def test_lightfm_refusals_are_clear(fitted):
     model, train, test, itf, uf = fitted
     with pytest.raises(ValueError, match="loss"):
         nudge.LightFM(loss="hinge")
     with pytest.raises(ValueError, match="same users and items"):
         model.fit_partial(train[:50])
-    with pytest.raises(ValueError, match="other features"):
-        model.predict(0, [1], item_features=itf.copy())
+    with pytest.raises(ValueError, match="item_features: 5 feature columns, the fit's 4"):
+        model.predict(0, [1], item_features=sp.hstack([itf, itf[:, :1]]).tocsr())
+    with pytest.raises(ValueError, match=r"user_ids: out of range \(0..199; pass user_features"):
+        model.predict(200, [1])
+    with pytest.raises(ValueError, match="the model was fitted without item_features"):
+        nudge.LightFM(no_components=4).fit(train, epochs=1).predict(0, [1], item_features=itf)
+    with pytest.raises(ValueError, match="fit_partial goes on with the fit's own feature matrices"):
+        model.fit_partial(train, item_features=itf.copy(), epochs=0)
     with pytest.raises(ValueError, match="not fitted"):
         nudge.LightFM().predict(0, [1])
     with pytest.raises(ValueError, match="item_features: 3 rows, expected 120"):

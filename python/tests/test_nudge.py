@@ -51,6 +51,45 @@ def test_als_learns_the_planted_groups_and_beats_popularity():
     np.testing.assert_allclose(one_scores, scores[3], rtol=1e-6)
 
 
+def test_a_canonical_float32_matrix_is_trained_on_in_place_and_left_as_it_was():
+    m = planted()
+    assert m.data.dtype == np.float32 and m.indices.dtype == np.int32 and m.has_canonical_format
+    data, indices, indptr = m.data.copy(), m.indices.copy(), m.indptr.copy()
+    users = np.arange(m.shape[0])
+    for kind in ["ials", "bpr", "itemknn", "ease", "popularity", "svd", "twotower"]:
+        model = nudge.Model(kind).fit(m)
+        assert model.trained_on_borrowed_arrays, kind
+    np.testing.assert_array_equal(m.data, data)
+    np.testing.assert_array_equal(m.indices, indices)
+    np.testing.assert_array_equal(m.indptr, indptr)
+
+    in_place = nudge.Model("ials", factors=8, iterations=3, threads=1).fit(m)
+    expected = in_place.score(users)
+    # Rows with their columns out of order and an entry given in two parts are copied and
+    # sorted, the parts summed: the same model.
+    messy_data, messy_indices, messy_indptr = [], [], [0]
+    for u in range(m.shape[0]):
+        cols, vals = list(m.indices[m.indptr[u]:m.indptr[u + 1]][::-1]), list(m.data[m.indptr[u]:m.indptr[u + 1]][::-1])
+        if u == 0:
+            cols, vals = cols + [cols[0]], vals[:1] + vals[1:] + [0.0]
+            vals[0], vals[-1] = 0.25 * vals[0], 0.75 * vals[0]
+        messy_indices += cols
+        messy_data += vals
+        messy_indptr.append(len(messy_indices))
+    messy = sp.csr_matrix((np.array(messy_data, dtype=np.float32), np.array(messy_indices, dtype=np.int32),
+                           np.array(messy_indptr, dtype=np.int32)), shape=m.shape)
+    assert not messy.has_canonical_format
+    copied = nudge.Model("ials", factors=8, iterations=3, threads=1).fit(messy)
+    assert not copied.trained_on_borrowed_arrays
+    np.testing.assert_allclose(copied.score(users), expected, rtol=1e-5, atol=1e-6)
+
+    # The model keeps its own rows: changing the matrix after fit changes nothing.
+    m.data[:] = 7.0
+    np.testing.assert_array_equal(in_place.score(users), expected)
+    ids, _ = in_place.recommend(0, N=5)
+    assert not set(ids) & set(indices[indptr[0]:indptr[1]])
+
+
 def test_every_kind_fits_and_answers_by_name():
     m = planted(users=100, items=100, per_user=8)
     for model in (nudge.Model("ease", regularization=10.0), nudge.ItemItemRecommender(K=10),

@@ -53,29 +53,31 @@ CsrMatrix CsrMatrix::from_coo(uint32_t num_rows, uint32_t num_cols, std::span<co
   CsrMatrix m;
   m.num_rows = num_rows;
   m.num_cols = num_cols;
-  m.indptr = bucket(num_rows, col_rows, col_of, col_values, m.indices, m.values);
+  m.indptr = bucket(num_rows, col_rows, col_of, col_values, m.indices.vec(), m.values.vec());
   col_rows = {};
   col_of = {};
   // Sum duplicates in place (adjacent after sorting).
+  std::vector<uint32_t>& out_cols = m.indices.vec();
+  std::vector<float>& out_values = m.values.vec();
   uint64_t w = 0;
   for (uint32_t r = 0; r < num_rows; ++r) {
     const uint64_t begin = m.indptr[r], end = m.indptr[r + 1];
     m.indptr[r] = w;
     for (uint64_t k = begin; k < end; ++k) {
-      if (w > m.indptr[r] && m.indices[w - 1] == m.indices[k]) {
-        m.values[w - 1] += m.values[k];
+      if (w > m.indptr[r] && out_cols[w - 1] == out_cols[k]) {
+        out_values[w - 1] += out_values[k];
       } else {
-        m.indices[w] = m.indices[k];
-        m.values[w] = m.values[k];
+        out_cols[w] = out_cols[k];
+        out_values[w] = out_values[k];
         ++w;
       }
     }
   }
   m.indptr[num_rows] = w;
-  m.indices.resize(w);
-  m.values.resize(w);
-  m.indices.shrink_to_fit();
-  m.values.shrink_to_fit();
+  out_cols.resize(w);
+  out_values.resize(w);
+  out_cols.shrink_to_fit();
+  out_values.shrink_to_fit();
   return m;
 }
 
@@ -85,7 +87,7 @@ CsrMatrix CsrMatrix::transpose() const {
   CsrMatrix t;
   t.num_rows = num_cols;
   t.num_cols = num_rows;
-  t.indptr = bucket(num_cols, indices, row_of, values, t.indices, t.values);
+  t.indptr = bucket(num_cols, indices, row_of, values, t.indices.vec(), t.values.vec());
   return t;
 }
 

@@ -19,13 +19,46 @@ Dataset::Dataset(std::shared_ptr<const Catalog> catalog, Interactions interactio
   }
 }
 
+Dataset Dataset::from_user_items(std::shared_ptr<const Catalog> catalog, CsrMatrix user_items, EventType type) {
+  NUDGE_CHECK(catalog != nullptr, "Dataset: null catalog");
+  NUDGE_CHECK(user_items.num_rows == catalog->users.size() && user_items.num_cols == catalog->items.size() &&
+                  user_items.indptr.size() == size_t{user_items.num_rows} + 1 &&
+                  user_items.indptr.back() == user_items.nnz() && user_items.values.size() == user_items.nnz(),
+              "Dataset::from_user_items: the matrix is not the catalog's users x items");
+  NUDGE_CHECK(type < catalog->event_types.size() && catalog->event_types.weight(type) == 1.f,
+              "Dataset::from_user_items: the event type must have weight 1");
+  Dataset d;
+  d.catalog_ = std::move(catalog);
+  d.interactions_ = nullptr;
+  d.views_->log_type = type;
+  d.views_->user_items = std::move(user_items);
+  return d;
+}
+
+const Interactions& Dataset::interactions() const {
+  if (interactions_) return *interactions_;
+  std::call_once(views_->log_once, [this] {
+    const CsrMatrix& m = views_->user_items;
+    Interactions& log = views_->log;
+    log.reserve(m.nnz());
+    for (uint32_t u = 0; u < m.num_rows; ++u) {
+      const auto items = m.row_indices(u);
+      const auto values = m.row_values(u);
+      for (size_t k = 0; k < items.size(); ++k) log.push_back(u, items[k], views_->log_type, values[k], 0);
+    }
+  });
+  return views_->log;
+}
+
+size_t Dataset::num_interactions() const { return interactions_ ? interactions_->size() : views_->user_items.nnz(); }
+
 void Dataset::build_views() const {
   std::call_once(views_->once, [this] {
+    if (!interactions_) return;  // given as user_items
     const auto& in = *interactions_;
     std::vector<float> w(in.size());
     for (size_t r = 0; r < in.size(); ++r) w[r] = weight(r);
     views_->user_items = CsrMatrix::from_coo(num_users(), num_items(), in.users, in.items, w);
-    views_->item_users = views_->user_items.transpose();
   });
 }
 
@@ -35,7 +68,7 @@ const CsrMatrix& Dataset::user_items() const {
 }
 
 const CsrMatrix& Dataset::item_users() const {
-  build_views();
+  std::call_once(views_->transpose_once, [this] { views_->item_users = user_items().transpose(); });
   return views_->item_users;
 }
 

@@ -83,8 +83,8 @@ Status ModelReader::csr(CsrMatrix* m, std::string_view what) {
   NUDGE_RETURN_IF_ERROR(u32(&m->num_cols, what));
   NUDGE_RETURN_IF_ERROR(u64s(&m->indptr, what, size_t{m->num_rows} + 1));
   const uint64_t nnz = m->indptr.back();
-  NUDGE_RETURN_IF_ERROR(u32s(&m->indices, what, nnz));
-  NUDGE_RETURN_IF_ERROR(floats(&m->values, what, nnz));
+  NUDGE_RETURN_IF_ERROR(u32s(&m->indices.vec(), what, nnz));
+  NUDGE_RETURN_IF_ERROR(floats(&m->values.vec(), what, nnz));
   if (m->indptr[0] != 0) return corrupt(what, "row pointers do not start at 0");
   for (uint32_t r = 0; r < m->num_rows; ++r) {
     if (m->indptr[r] > m->indptr[r + 1]) return corrupt(what, "row pointers decrease at row " + std::to_string(r));

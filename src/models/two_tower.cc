@@ -64,7 +64,7 @@ CsrMatrix from_lists(const std::vector<std::vector<uint32_t>>& rows, uint32_t co
   m.indptr.assign(rows.size() + 1, 0);
   for (size_t r = 0; r < rows.size(); ++r) {
     m.indptr[r + 1] = m.indptr[r] + rows[r].size();
-    m.indices.insert(m.indices.end(), rows[r].begin(), rows[r].end());
+    m.indices.insert_at_end(rows[r].begin(), rows[r].end());
   }
   m.values.assign(m.indices.size(), 1.f);
   return m;
@@ -701,15 +701,19 @@ bool TwoTowerModel::score_history_with(const UserHistory& user, std::span<const 
   NUDGE_CHECK(described.size() == described_scores.size(), "twotower: one score per described item");
   const Eigen::VectorXf u = user_vector(user);
   score_items(u, scores);
-  std::vector<uint32_t> tokens;
   Eigen::VectorXf v;
   float bias = 0.f;
   for (size_t k = 0; k < described.size(); ++k) {
-    describe(described[k], &tokens);
-    mean_of(tokens, &v, &bias);
+    described_item_vector(described[k], &v, &bias);
     described_scores[k] = u.dot(v) + bias;  // no known feature: a zero tower, score 0
   }
   return true;
+}
+
+void TwoTowerModel::described_item_vector(const FeatureDescription& item, Eigen::VectorXf* v, float* bias) const {
+  thread_local std::vector<uint32_t> tokens;
+  describe(item, &tokens);
+  mean_of(tokens, v, bias);
 }
 
 bool TwoTowerModel::history_vector(const UserHistory& history, std::span<float> user) const {

@@ -223,6 +223,10 @@ class TwoTowerModel : public Recommender {
   // fields (a value x is token first_token + the number of cuts <= x).
   std::vector<std::pair<std::string, uint32_t>> user_feature_tokens() const;
   const std::vector<NumericField>& user_numeric_features() const { return user_index_.numeric; }
+  // The item tower of an item known by its features alone (no ID token), as
+  // score_history_with scores described items: the mean of its known features' embeddings
+  // and biases (zero when it has none the model knows).
+  void described_item_vector(const FeatureDescription& item, Eigen::VectorXf* v, float* bias) const;
 
  private:
   void item_tokens(uint32_t item, bool drop_id, std::vector<uint32_t>* out) const;
