@@ -520,6 +520,33 @@ class AlternatingLeastSquares(_FactorModel):
             out[r] = _np.linalg.solve(a, y.T @ c)
         return out[0] if _np.isscalar(itemid) else out
 
+    def explain(self, userid, user_items, itemid, user_weights=None, N=10):
+        """implicit's explain (Hu, Koren & Volinsky 2008, section 5): itemid's score for the user
+        of `user_items` (their row, or a matrix whose row userid is used) as a sum over the
+        user's items j of c_uj * y_i' W y_j, W the inverse of the fold-in's normal matrix.
+        Returns (score, the N largest (itemid, contribution) pairs, user_weights: the Cholesky
+        factor of W's inverse, which a next call for the same user may pass back)."""
+        row = user_items if user_items.shape[0] == 1 else user_items[int(userid)]
+        indptr, indices, data, _, n_cols = self._shifted(row, "user_items")
+        if n_cols != self._model.num_items:
+            raise ValueError(f"user_items: {n_cols} columns for a model of {self._model.num_items} items")
+        if not 0 <= int(itemid) < self._model.num_items:
+            raise IndexError(f"itemid: {itemid} is not an item of the model (0..{self._model.num_items - 1})")
+        items = self.item_factors.astype(_np.float64)
+        liked = indices[indptr[0]:indptr[1]]
+        y = items[liked]
+        c = 1.0 + _spec_number(self.spec, "alpha", 1.0) * data[indptr[0]:indptr[1]].astype(_np.float64)
+        if user_weights is None:
+            reg = _spec_number(self.spec, "regularization", 0.01)
+            nu = _spec_number(self.spec, "reg_exponent", 0.0)
+            a = items.T @ items + reg * (1.0 + liked.size) ** nu * _np.eye(items.shape[1]) + y.T @ ((c - 1.0)[:, None] * y)
+            user_weights = _np.linalg.cholesky(a)
+        import scipy.linalg
+        weighted = scipy.linalg.cho_solve((user_weights, True), items[int(itemid)])
+        contributions = c * (y @ weighted)
+        top = _np.argsort(-contributions, kind="stable")[:N]
+        return (float(contributions.sum()), [(int(liked[k]), float(contributions[k])) for k in top], user_weights)
+
     def partial_fit_users(self, userids, user_items):
         """Re-solves the factors of userids from user_items (one row each) and stores them;
         indices past the training users grow the model (users between get zero factors)."""
