@@ -24,6 +24,7 @@
 #include "nudge/model_file.h"
 #include "nudge/models/bpr.h"
 #include "nudge/models/ials.h"
+#include "nudge/models/knn.h"
 #include "nudge/models/two_tower.h"
 #include "nudge/onnx_export.h"
 #include "nudge/parallel.h"
@@ -590,6 +591,16 @@ class Model {
     return vectors;
   }
 
+  // Item-KNN: an item's similarity with itself (ItemKnnModel::self_similarity), which
+  // implicit's similar_items lists with the neighbours.
+  float self_similarity(int64_t item) const {
+    require_fitted();
+    const auto* knn = dynamic_cast<const ItemKnnModel*>(model_.get());
+    if (!knn) throw py::value_error(kind() + " has no item-item similarity (itemknn has)");
+    if (item < 0 || item >= num_items()) throw py::value_error("itemid: " + std::to_string(item) + " out of range");
+    return knn->self_similarity(static_cast<uint32_t>(item));
+  }
+
   // The user vectors the model gives the histories of `rows` (one per row; iALS: the fold-in
   // least-squares solve), for implicit's recalculate_user.
   py::array_t<float> fold_in_users(Offsets indptr, Indices indices, Values data) {
@@ -809,6 +820,7 @@ PYBIND11_MODULE(_nudge, m) {
       .def("recommend", &Model::recommend)
       .def("score", &Model::score)
       .def("similar_items", &Model::similar_items)
+      .def("self_similarity", &Model::self_similarity)
       .def("save", &Model::save)
       .def_property_readonly("fitted", &Model::fitted)
       .def_property_readonly("trained_on_borrowed_arrays", &Model::trained_on_borrowed_arrays)

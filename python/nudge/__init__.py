@@ -631,8 +631,9 @@ class ItemItemRecommender(_ItemBased):
                          num_threads=_integer("num_threads", num_threads), **similarity)
 
     def similar_items(self, itemid, N=10, recalculate_item=False, item_users=None, filter_items=None, items=None):
-        """Up to N neighbours of itemid kept by the fit (itself not among them: Nudge keeps
-        neighbours only), best first; an array of items gives 2-D answers."""
+        """Up to N items most similar to itemid, best first, as implicit's: the item itself
+        (its self-similarity: 1 for cosine and TF-IDF) among the neighbours kept by the fit,
+        first on a tie; an array of items gives 2-D answers."""
         if recalculate_item:
             raise NotImplementedError("recalculate_item is not supported with this model")
         if filter_items is not None and items is not None:
@@ -647,7 +648,12 @@ class ItemItemRecommender(_ItemBased):
         scores = _np.full((len(queried), N), -_np.inf, dtype=_np.float32)
         for r, item in enumerate(queried):
             found, found_scores = self._model.similar_items(int(item), n_items)
-            chosen = [(i, s) for i, s in zip(found, found_scores)
+            ranked = list(zip(found, found_scores))
+            itself = self._model.self_similarity(int(item))
+            if itself > 0:  # an item nobody took is similar to nothing, itself included
+                at = next((k for k, (_, s) in enumerate(ranked) if s <= itself), len(ranked))
+                ranked.insert(at, (int(item), itself))
+            chosen = [(i, s) for i, s in ranked
                       if (drop is None or i not in drop) and (keep is None or i in keep)][:N]
             for c, (i, s) in enumerate(chosen):
                 ids[r, c], scores[r, c] = i, s

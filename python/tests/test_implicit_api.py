@@ -159,8 +159,22 @@ def test_similar_items_and_users_start_with_the_query(fitted):
     for model in all_models[2:]:
         with pytest.raises(NotImplementedError):
             model.similar_users(0)
-        ids, _ = model.similar_items(4, N=5)
-        assert 4 not in ids.tolist() and all(i % 2 == 0 for i in ids if i >= 0)  # neighbours only
+    # Item-KNN, as implicit's: the item itself first (its self-similarity tops its row here),
+    # then its kept neighbours, all of its parity; batch = single; filters drop it too.
+    for model in all_models[2:6]:
+        ids, scores = model.similar_items(np.arange(N_ITEMS), N=10)
+        assert ids.shape == (N_ITEMS, 10)
+        for item in range(N_ITEMS):
+            assert ids[item][0] == item and all(i % 2 == item % 2 for i in ids[item]), (repr(model), item)
+            assert scores[item][0] >= scores[item][1]
+        one_ids, one_scores = model.similar_items(7, N=10)
+        np.testing.assert_array_equal(one_ids, ids[7])
+        np.testing.assert_allclose(one_scores, scores[7])
+        assert 7 not in model.similar_items(7, N=10, filter_items=[7])[0].tolist()
+    assert all_models[3].similar_items(7, N=2)[1][0] == pytest.approx(1.0)  # cosine: itself 1
+    assert all_models[2].similar_items(7, N=2)[1].tolist() == [24.0, 23.0]  # dot: 24 users, 23 shared
+    ids, _ = all_models[6].similar_items(4, N=5)  # EASE: B's diagonal is 0 by construction
+    assert 4 not in ids.tolist() and all(i % 2 == 0 for i in ids if i >= 0)
 
 
 def test_factor_arrays_give_the_scores(fitted):

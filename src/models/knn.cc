@@ -258,7 +258,28 @@ Status ItemKnnModel::fit(const Dataset& train) {
   set_shape(train.num_users(), train.num_items());
   history_ = train.user_items();
   neighbours_ = build_similarity(train.item_users(), options_);
+  self_ = std::make_unique<SelfSimilarities>();
   return Status::ok();
+}
+
+float ItemKnnModel::self_similarity(uint32_t item) const {
+  NUDGE_CHECK(item < num_items(), "itemknn: item index out of range");
+  std::call_once(self_->once, [this] {
+    // As build_similarity measures a pair, for the pair (i, i): its weighted row's dot with itself.
+    const CsrMatrix w = weighted(history_.transpose(), options_);
+    const bool dot_only = options_.similarity == "bm25" || options_.similarity == "dot";
+    self_->values.assign(w.num_rows, 0.f);
+    for (uint32_t i = 0; i < w.num_rows; ++i) {
+      double dot = 0;
+      for (float v : w.row_values(i)) dot += static_cast<double>(v) * v;
+      if (dot == 0) continue;
+      double sim = dot;  // dot and bm25
+      if (options_.similarity == "jaccard") sim = dot / (static_cast<double>(w.row_nnz(i)) + options_.shrinkage);
+      else if (!dot_only) sim = dot / (dot + options_.shrinkage);
+      self_->values[i] = static_cast<float>(sim);
+    }
+  });
+  return self_->values[item];
 }
 
 void ItemKnnModel::score_user(uint32_t user, std::span<float> scores) const {
@@ -290,6 +311,7 @@ Status ItemKnnModel::load_state(ModelReader& in) {
   NUDGE_RETURN_IF_ERROR(in.csr(&history_, "itemknn: history"));
   NUDGE_RETURN_IF_ERROR(load_csr(in, &neighbours_, "itemknn: neighbours", history_.num_cols, history_.num_cols));
   set_shape(history_.num_rows, history_.num_cols);
+  self_ = std::make_unique<SelfSimilarities>();
   return Status::ok();
 }
 

@@ -13,6 +13,8 @@
 // UserKNN scores  s_uj = sum_{v in N(u)} sim(u, v) w_vj  over u's kept neighbours v.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -58,12 +60,22 @@ class ItemKnnModel : public Recommender {
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;
   const CsrMatrix& neighbours() const { return neighbours_; }
+  // An item's similarity with itself as the fit measures similarity (the neighbour graph
+  // leaves it out): 1 for cosine, tfidf and jaccard without shrinkage, the weighted squared
+  // norm for dot and bm25, 0 for an item nobody took. Computed for every item on the first call
+  // (O(events)); thread-safe.
+  float self_similarity(uint32_t item) const;
 
  private:
+  struct SelfSimilarities {
+    std::once_flag once;
+    std::vector<float> values;
+  };
   KnnOptions options_;
   Params params_;
   CsrMatrix history_;     // user -> items (weights), to score training users
   CsrMatrix neighbours_;  // item -> most similar items
+  std::unique_ptr<SelfSimilarities> self_ = std::make_unique<SelfSimilarities>();  // reset by fit and load
 };
 
 class UserKnnModel : public Recommender {
