@@ -480,11 +480,13 @@ class AlternatingLeastSquares(_FactorModel):
         _no_gpu(use_gpu)
         if _np.dtype(dtype) != _np.float32:
             raise ValueError("dtype: Nudge's factors are float32")
-        del use_native, calculate_training_loss  # always native; the loss is not computed
-        super().__init__("ials", factors=_integer("factors", factors), regularization=float(regularization),
-                         alpha=float(alpha), iterations=_integer("iterations", iterations),
-                         cg_steps=3 if use_cg else 0, seed=_seed(random_state),
-                         num_threads=_integer("num_threads", num_threads))
+        del use_native  # always native
+        params = dict(factors=_integer("factors", factors), regularization=float(regularization), alpha=float(alpha),
+                      iterations=_integer("iterations", iterations), cg_steps=3 if use_cg else 0,
+                      seed=_seed(random_state), num_threads=_integer("num_threads", num_threads))
+        if calculate_training_loss:  # the callback's loss: implicit's, per unit of confidence
+            params["training_loss"] = True
+        super().__init__("ials", **params)
 
     def recalculate_user(self, userid, user_items):
         """The factors userid would get from user_items (one row per user), not stored."""

@@ -237,7 +237,20 @@ def test_fit_callback_hears_every_epoch_and_what_it_raises_ends_the_fit():
     nudge.AlternatingLeastSquares(factors=3, iterations=4, random_state=1).fit(
         m, callback=lambda epoch, seconds, loss: heard.append((epoch, seconds, loss)))
     assert [e for e, _, _ in heard] == [0, 1, 2, 3]
-    assert all(s >= 0 for _, s, _ in heard) and all(loss is None for _, _, loss in heard)  # iALS logs no loss
+    assert all(s >= 0 for _, s, _ in heard) and all(loss is None for _, _, loss in heard)  # no loss asked for
+    heard.clear()
+    # calculate_training_loss: implicit's loss, per unit of confidence (alpha * w observed, 1
+    # elsewhere), recomputed here from the final factors; exact solves never raise it.
+    als = nudge.AlternatingLeastSquares(factors=3, alpha=2.0, regularization=0.5, iterations=6, use_cg=False,
+                                        calculate_training_loss=True, random_state=1, num_threads=1)
+    als.fit(m, callback=lambda epoch, seconds, loss: heard.append(loss))
+    assert heard == pytest.approx(list(als.epoch_losses)) and len(heard) == 6
+    assert all(b <= a + 1e-9 for a, b in zip(heard, heard[1:]))
+    x, y = als.user_factors.astype(np.float64), als.item_factors.astype(np.float64)
+    observed = m.toarray() > 0
+    confidence = np.where(observed, 2.0 * m.toarray(), 1.0)
+    error = (confidence * (observed - x @ y.T) ** 2).sum() + 0.5 * ((x ** 2).sum() + (y ** 2).sum())
+    assert heard[-1] == pytest.approx(error / confidence.sum(), rel=1e-4)
     heard.clear()
     bpr = nudge.BayesianPersonalizedRanking(factors=3, iterations=5, random_state=1, num_threads=1)
     bpr.fit(m, callback=lambda epoch, seconds, loss: heard.append((epoch, loss)))

@@ -17,6 +17,7 @@ Status gram_of(Communicator& comm, const FactorMatrix& m, RowRange own, Eigen::M
 
 Status train_ials(Communicator& comm, const Shard& shard, IalsModel* model) {
   const IalsOptions& o = model->options();
+  if (o.training_loss) return Status::unsupported("ials: training_loss is not distributed (nudge train computes it)");
   const Dataset& data = shard.users;
   // The same draw as IalsModel::fit: users first, then items, from one seeded stream.
   Rng rng(static_cast<uint64_t>(o.seed));

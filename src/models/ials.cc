@@ -22,6 +22,9 @@ const ParamTable<IalsOptions>& IalsOptions::parameters() {
       T::number("init_scale", &IalsOptions::init_scale, 0, 10, "initial factors ~ N(0, init_scale²)"),
       T::integer("threads", &IalsOptions::threads, 0, 1024, "0 = all cores"),
       T::integer("seed", &IalsOptions::seed, 0, INT64_MAX, "random seed"),
+      T::boolean("training_loss", &IalsOptions::training_loss,
+                 "the loss after each sweep, per unit of confidence (an extra pass over the events; implicit's "
+                 "calculate_training_loss)"),
   });
   return kTable;
 }
@@ -114,6 +117,7 @@ Status IalsModel::fit(const Dataset& train) {
   Rng rng(static_cast<uint64_t>(options_.seed));
   users_ = random_factors(train.num_users(), options_.factors, options_.init_scale, rng);
   items_ = random_factors(train.num_items(), options_.factors, options_.init_scale, rng);
+  losses_.clear();
   return fit_more(train, options_.iterations);
 }
 
@@ -129,12 +133,17 @@ Status IalsModel::fit_more(const Dataset& train, int64_t iterations) {
               "ials: fit_more on a dataset of another shape");
   const CsrMatrix& ui = train.user_items();
   const CsrMatrix& iu = train.item_users();
+  // What the loss is divided by: every pair's confidence, 1 for each unobserved one.
+  double confidence = static_cast<double>(train.num_users()) * train.num_items() - static_cast<double>(ui.nnz());
+  for (float w : ui.values) confidence += 1.0 + options_.alpha * w;
   Progress progress("ials iterations", static_cast<uint64_t>(iterations));
   for (int64_t it = 0; it < iterations; ++it) {
     solve_side(ui, items_, &users_);
     solve_side(iu, users_, &items_);
     progress.advance();
-    if (!epoch_finished(it, std::nan(""))) break;
+    const double sweep_loss = options_.training_loss ? loss(train) / std::max(confidence, 1.0) : std::nan("");
+    if (options_.training_loss) losses_.push_back(sweep_loss);
+    if (!epoch_finished(it, sweep_loss)) break;
   }
   gram_ = items_.transpose() * items_;
   return Status::ok();

@@ -241,6 +241,9 @@ TEST(DistributedIals, RefusesWhatItCannotDistribute) {
   const testing::MpiJob ease = run_mpi_job(2, {"-i", events, "-m", "ease", "-o", out});
   EXPECT_NE(ease.exit_code, 0);
   EXPECT_NE(ease.output.find("nudge-train-mpi trains ials and twotower, not ease"), std::string::npos) << ease.output;
+  const testing::MpiJob loss = run_mpi_job(2, {"-i", events, "-m", "ials:training_loss=true", "-o", out});
+  EXPECT_NE(loss.exit_code, 0);
+  EXPECT_NE(loss.output.find("ials: training_loss is not distributed"), std::string::npos) << loss.output;
   const testing::MpiJob missing = run_mpi_job(2, {"-i", dir.file("absent.csv"), "-m", kSpec, "-o", out});
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.output.find("absent.csv: cannot open"), std::string::npos) << missing.output;

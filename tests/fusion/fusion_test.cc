@@ -175,7 +175,7 @@ TEST(FusionTest, ParameterErrors) {
             "invalid argument: fusion: parameter 'bpr.epochs' names no component (models: ials+ease)");
   EXPECT_EQ(make_recommender("fusion", Params::parse("models=ials+ease,ials.factor=3").value()).status().to_string(),
             "invalid argument: fusion: ials: unknown parameter 'factor' (known: alpha, cg_steps, factors, init_scale, "
-            "iterations, reg_exponent, regularization, seed, threads)");
+            "iterations, reg_exponent, regularization, seed, threads, training_loss)");
 }
 
 }  // namespace

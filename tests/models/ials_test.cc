@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <vector>
+
 #include "nudge/split.h"
 #include "nudge/synth.h"
 
@@ -35,6 +38,36 @@ TEST(IalsTest, LossNeverIncreasesAcrossSweeps) {
       prev = now;
     }
   }
+}
+
+// training_loss: each sweep's loss per unit of confidence, what the epoch listener hears; off
+// by default (nothing logged, the listener hears NaN).
+TEST(IalsTest, TrainingLossIsLoggedPerSweepWhenAskedFor) {
+  const Dataset d = data();
+  IalsModel m = model(",training_loss=true,alpha=3");  // fit: 0 sweeps, then 5
+  std::vector<double> heard;
+  m.set_epoch_listener([&](int64_t, double loss) {
+    heard.push_back(loss);
+    return true;
+  });
+  ASSERT_TRUE(m.fit(d).is_ok());
+  ASSERT_TRUE(m.fit_more(d, 5).is_ok());
+  ASSERT_EQ(m.epoch_losses().size(), 5u);
+  EXPECT_EQ(heard, std::vector<double>(m.epoch_losses().begin(), m.epoch_losses().end()));
+  double confidence = static_cast<double>(d.num_users()) * d.num_items() - static_cast<double>(d.user_items().nnz());
+  for (float w : d.user_items().values) confidence += 1.0 + 3.0 * w;
+  EXPECT_NEAR(m.epoch_losses().back(), m.loss(d) / confidence, 1e-9 * m.loss(d));
+  for (size_t k = 1; k < heard.size(); ++k) EXPECT_LE(heard[k], heard[k - 1] * (1 + 1e-5));
+  IalsModel quiet = model();
+  bool nan = false;
+  quiet.set_epoch_listener([&](int64_t, double loss) {
+    nan = std::isnan(loss);
+    return true;
+  });
+  ASSERT_TRUE(quiet.fit(d).is_ok());
+  ASSERT_TRUE(quiet.fit_more(d, 2).is_ok());
+  EXPECT_TRUE(quiet.epoch_losses().empty());
+  EXPECT_TRUE(nan);
 }
 
 // fit_warm() from a fit on 90 % of the events reaches the loss of a full fit on all of them

@@ -45,7 +45,7 @@ TEST(ParamsTest, RegistryRejectsUnknownModelsAndKeys) {
   EXPECT_EQ(
       make_recommender("ials", Params::parse("factor=3").value()).status().to_string(),
       "invalid argument: ials: unknown parameter 'factor' (known: alpha, cg_steps, factors, init_scale, iterations, "
-      "reg_exponent, regularization, seed, threads)");
+      "reg_exponent, regularization, seed, threads, training_loss)");
   for (const auto& name : registered_models()) EXPECT_TRUE(make_recommender(name, {}).is_ok()) << name;
 }
 

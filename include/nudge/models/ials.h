@@ -25,6 +25,7 @@ struct IalsOptions {
   double init_scale = 0.01;   // initial factors ~ N(0, init_scale^2)
   int64_t threads = 0;        // 0 = all cores
   int64_t seed = 42;
+  bool training_loss = false;  // the loss after each sweep (an extra pass over the events)
   static Result<IalsOptions> from_params(const Params& params);
   static const ParamTable<IalsOptions>& parameters();
 };
@@ -46,6 +47,10 @@ class IalsModel : public Recommender {
   bool history_vector(const UserHistory& history, std::span<float> user) const override;
   void save_state(ModelWriter& out) const override;
   Status load_state(ModelReader& in) override;
+  // With training_loss: after each sweep, loss() divided by the total confidence of every
+  // (user, item) pair (1 for each unobserved one), as implicit's calculate_training_loss
+  // reports it; empty without (the epoch listener then hears NaN).
+  std::span<const double> epoch_losses() const override { return losses_; }
 
   // The user vector that best explains a history given the item factors: an exact solve of
   // the user's least-squares problem with the item Gram matrix Y'Y cached when the factors
@@ -78,6 +83,7 @@ class IalsModel : public Recommender {
   IalsOptions options_;
   Params params_;
   FactorMatrix users_, items_;
+  std::vector<double> losses_;
   Eigen::MatrixXf gram_;  // items_' items_, refreshed whenever items_ changes
 };
 
