@@ -58,7 +58,8 @@ class LightFM:
     def __init__(self, no_components=10, k=5, n=10, learning_schedule="adagrad", loss="logistic",
                  learning_rate=0.05, rho=0.95, epsilon=1e-6, item_alpha=0.0, user_alpha=0.0, max_sampled=10,
                  random_state=None):
-        del k, n, rho, epsilon  # Nudge's optimisers are fixed (module docstring)
+        self.k, self.n, self.rho, self.epsilon = k, n, rho, epsilon  # accepted, not used (Nudge's optimisers are fixed)
+        self.learning_schedule = learning_schedule
         if learning_schedule not in ("adagrad", "adadelta"):
             raise ValueError(f"learning_schedule: expected adagrad or adadelta, got {learning_schedule!r}")
         if loss not in _LOSSES:
@@ -70,6 +71,55 @@ class LightFM:
         self.max_sampled = _integer("max_sampled", max_sampled)
         self.random_state = random_state
         self._model = None
+
+    _PARAMS = ("no_components", "k", "n", "learning_schedule", "loss", "learning_rate", "rho", "epsilon", "item_alpha",
+               "user_alpha", "max_sampled", "random_state")
+
+    def get_params(self, deep=True):
+        """The constructor's parameters, as LightFM's (scikit-learn's) get_params."""
+        del deep
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def set_params(self, **params):
+        """Sets constructor parameters (checked as the constructor checks them). They take
+        effect at the next fit; fit_partial goes on with the parameters of the fitted model."""
+        unknown = sorted(set(params) - set(self._PARAMS))
+        if unknown:
+            raise ValueError(f"Invalid parameter {unknown[0]} for estimator LightFM (known: {', '.join(self._PARAMS)})")
+        checked = LightFM(**{**self.get_params(), **params})  # raises before anything changes
+        for name in self._PARAMS:
+            setattr(self, name, getattr(checked, name))
+        return self
+
+    def _trained_arrays(self, which):
+        self._require_fitted()
+        if self._features[which] is not None:
+            side = ("user", "item")[which]
+            raise AttributeError(f"{side}_embeddings / {side}_biases: with {side}_features LightFM keeps one embedding "
+                                 f"per feature column; Nudge's {side}s are not a sum of such columns (items: an ID "
+                                 f"embedding plus the mean of their features'; users: their items and attributes), so "
+                                 f"there is no such array: get_{side}_representations() gives what is scored")
+        return self.get_item_representations() if which else self.get_user_representations()
+
+    @property
+    def item_embeddings(self):
+        """LightFM's item embeddings for a model fitted without item_features (LightFM's
+        identity features: one row per item): the items' vectors as scored."""
+        return self._trained_arrays(1)[1]
+
+    @property
+    def item_biases(self):
+        return self._trained_arrays(1)[0]
+
+    @property
+    def user_embeddings(self):
+        """For a model fitted without user_features: each user's vector as scored (the user
+        tower over their items)."""
+        return self._trained_arrays(0)[1]
+
+    @property
+    def user_biases(self):
+        return self._trained_arrays(0)[0]
 
     def _spec_params(self, epochs, num_threads):
         params = {"factors": self.no_components, "loss": _LOSSES[self.loss], "epochs": _integer("epochs", epochs),

@@ -230,3 +230,32 @@ def test_events_as_arrays_train_a_sequence_model_in_time_order():
     assert ids[0] == 7 and not {4, 5, 6} & set(ids.tolist())
     with pytest.raises(ValueError, match="differ in length"):
         nudge.Model("sasrec").fit_events([0, 1], [2])
+
+
+def test_lightfm_attributes_and_parameters(fitted):
+    """LightFM's embedding attributes where they mean what LightFM's mean (no feature matrix:
+    one row per entity), a clear AttributeError where they cannot, and get/set_params."""
+    _, train, test, itf, uf = fitted
+    plain = nudge.LightFM(no_components=8, loss="warp", random_state=2).fit(train, epochs=3)
+    biases, vectors = plain.get_item_representations()
+    np.testing.assert_array_equal(plain.item_embeddings, vectors)
+    np.testing.assert_array_equal(plain.item_biases, biases)
+    assert plain.user_embeddings.shape == (200, 8) and not plain.user_biases.any()
+    np.testing.assert_allclose(plain.predict(3, np.arange(120)),
+                               plain.item_embeddings @ plain.user_embeddings[3] + plain.item_biases, rtol=1e-4,
+                               atol=1e-5)
+    model = fitted[0]
+    with pytest.raises(AttributeError, match="get_item_representations"):
+        model.item_embeddings
+    params = plain.get_params()
+    assert params["no_components"] == 8 and params["loss"] == "warp" and params["k"] == 5
+    before = plain.predict(0, np.arange(5))
+    assert plain.set_params(learning_rate=0.1, no_components=4) is plain
+    assert plain.get_params()["no_components"] == 4
+    np.testing.assert_array_equal(plain.predict(0, np.arange(5)), before)  # the fitted model is kept
+    assert plain.fit(train, epochs=1).item_embeddings.shape == (120, 4)  # the next fit uses them
+    with pytest.raises(ValueError, match="Invalid parameter colour"):
+        plain.set_params(colour=1)
+    with pytest.raises(ValueError, match="loss"):
+        plain.set_params(loss="hinge", no_components=6)
+    assert plain.get_params()["no_components"] == 4 and plain.get_params()["loss"] == "warp"  # unchanged
