@@ -417,3 +417,58 @@ def test_als_explain_splits_the_fold_in_score_over_the_users_items():
     assert again == pytest.approx(score) and again_top == top
     with pytest.raises(IndexError):
         als.explain(u, noisy[u], N_ITEMS)
+
+
+def test_the_rest_of_implicits_suite(fitted):
+    """What implicit's RecommenderBaseTestMixin checks beyond the tests above: N past the
+    catalogue, batch = single without filtering liked items, similar users in batch (itself
+    first, cosine 1) and restricted to `users`, similar items from given item_users, float64
+    input, out-of-range `items` (IndexError) and non-CSR rows at recommend (ValueError)."""
+    m, all_models = fitted
+    users = np.arange(N_ITEMS)
+    for model in all_models:
+        ids, _ = model.recommend(0, m[0], N=10000)
+        # N is cut to the catalogue; every unseen item comes back once, the rest is padding
+        assert ids.shape == (N_ITEMS,) and sorted(ids[ids >= 0].tolist()) == sorted(set(range(N_ITEMS)) -
+                                                                                    set(m[0].indices.tolist()))
+        batch_ids, batch_scores = model.recommend(users, m, N=5, filter_already_liked_items=False)
+        for u in (0, 13, 49):
+            one_ids, one_scores = model.recommend(u, m[u], N=5, filter_already_liked_items=False)
+            np.testing.assert_allclose(one_scores, batch_scores[u], rtol=1e-5, atol=1e-6)
+            np.testing.assert_array_equal(one_ids, batch_ids[u])
+        for wrong in ([1, 2, -1], [1, 2, N_ITEMS]):
+            with pytest.raises(IndexError):
+                model.recommend(0, m[0], items=wrong)
+        with pytest.raises(ValueError):
+            model.recommend(0, m.tocoo())
+        type(model)(**_same_parameters(model)).fit(m.astype(np.float64))  # float64 input is converted
+    rng = np.random.default_rng(8)
+    noisy = m.copy()
+    noisy.data = (1 + rng.random(noisy.nnz)).astype(np.float32)
+    for model in (nudge.AlternatingLeastSquares(factors=6, alpha=2.0, iterations=10, random_state=1, num_threads=1),
+                  nudge.BayesianPersonalizedRanking(factors=6, learning_rate=0.05, iterations=300, random_state=1,
+                                                    num_threads=1)):
+        model.fit(noisy)
+        ids, scores = model.similar_users(users, N=10)
+        assert ids.shape == (N_ITEMS, 10)
+        assert all(ids[u][0] == u and scores[u][0] == pytest.approx(1.0, abs=1e-4) for u in users), repr(model)
+        selected = np.arange(10)
+        ids, _ = model.similar_users(users, N=10, users=selected)
+        assert all(set(ids[u].tolist()) == set(selected.tolist()) for u in users)
+    als = nudge.AlternatingLeastSquares(factors=6, alpha=2.0, iterations=30, use_cg=False, random_state=1,
+                                        num_threads=1).fit(noisy)
+    item_users = noisy.T.tocsr()
+    for item in (0, 5, 17):
+        ids, scores = als.similar_items(item, N=10)
+        again, again_scores = als.similar_items(item, N=10, recalculate_item=True, item_users=item_users[item])
+        np.testing.assert_array_equal(ids[:3], again[:3])
+        np.testing.assert_allclose(scores, again_scores, atol=2e-2)
+
+
+def _same_parameters(model):
+    """The constructor keywords the fixture's models were made with, for a fresh copy."""
+    return {"AlternatingLeastSquares": dict(factors=3, regularization=1.0, alpha=2.0, iterations=15, use_cg=False,
+                                            random_state=23, num_threads=1),
+            "BayesianPersonalizedRanking": dict(factors=3, learning_rate=0.05, iterations=30, random_state=23,
+                                                num_threads=1),
+            "EASE": dict(regularization=10.0, num_threads=1)}.get(type(model).__name__, dict(K=50))
