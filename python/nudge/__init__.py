@@ -233,7 +233,8 @@ class Model:
         user_items holds the users' rows (user_items[userid]): the items to filter, and the
         history a user is folded in from when recalculate_user is set or the user is new. Without
         it, the training rows are used. filter_items are never recommended; items, when given,
-        are the only candidates. Rows with fewer than N eligible items end in -1 / -inf.
+        are the only candidates, N is cut to their number and, as in implicit, the liked ones
+        come last at -inf. Rows with fewer than N eligible items end in -1 / -inf.
         """
         single = _np.isscalar(userid)
         users = _users_array(userid)
@@ -247,6 +248,12 @@ class Model:
                                             bool(recalculate_user), int(self.num_threads),
                                             excluded.astype(_np.int32),
                                             None if candidates is None else candidates.astype(_np.int32))
+        if candidates is not None and filter_already_liked_items:
+            for row in ids:  # implicit ranks the filtered candidates last rather than leaving them out
+                pad = _np.flatnonzero(row < 0)
+                if pad.size:
+                    liked = _np.setdiff1d(candidates, row[row >= 0])[:pad.size]
+                    row[pad[:liked.size]] = liked
         return (ids[0], scores[0]) if single else (ids, scores)
 
     def score(self, userid):

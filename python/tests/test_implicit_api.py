@@ -75,11 +75,15 @@ def test_filters_and_item_subsets_are_honoured(fitted):
         ids, _ = model.recommend(0, m[0], N=10, filter_items=[0, 1, 3])
         assert not {0, 1, 3} & set(ids.tolist()), repr(model)
         ids, _ = model.recommend(0, m[0], N=10, items=[0, 2, 5, 9, 11])
-        assert set(ids.tolist()) <= {0, 5, 9, 11, -1} and ids[0] == 0  # 2 is liked: filtered
+        assert set(ids.tolist()) == {0, 2, 5, 9, 11} and ids[0] == 0 and ids[-1] == 2  # 2 is liked: last
         ids, _ = model.recommend(0, m[0], N=3, items=[2, 4], filter_already_liked_items=False)
         assert sorted(ids.tolist()) == [2, 4]  # N is cut to the candidates
-        ids, _ = model.recommend(0, m[0], N=3, items=[1, 2, 4])
-        assert ids.tolist() == [1, -1, -1]  # 2 and 4 are liked: padded
+        ids, scores = model.recommend(0, m[0], N=3, items=[1, 2, 4])
+        assert ids.tolist() == [1, 2, 4] and scores[1] == scores[2] == -np.inf  # liked: last, as implicit
+        ids, _ = model.recommend(0, m[0], N=20, items=[1, 2, 3, 4, 5, 6])  # implicit's test_rank_items
+        assert len(ids) == 6 and set(ids[3:].tolist()) == {2, 4, 6}
+        ids, _ = model.recommend(np.arange(N_ITEMS), m, items=np.arange(10) * 3)  # its test_rank_items_batch
+        assert all(set(row.tolist()) == set(range(0, 30, 3)) for row in ids)
         with pytest.raises(ValueError, match="not both"):
             model.recommend(0, m[0], items=[1], filter_items=[2])
         liked, _ = model.recommend(np.arange(4), m[:4], N=N_ITEMS, filter_already_liked_items=False)
