@@ -204,9 +204,10 @@ class LightFM:
         catalogue the plans give (the trained items, or the rows of the given item_features)."""
         tower = self._model._model
         if (user_plan is None or not user_plan[1].any()) and (item_plan is None or not item_plan[1].any()):
+            catalogue = tower.num_items if item_plan is None else item_plan[0].shape[0]  # fewer rows: those items
             for start in range(0, users.size, 256):  # 256 users' score rows at a time
                 chunk = users[start:start + 256]
-                yield chunk, self._model.score(chunk)
+                yield chunk, self._model.score(chunk)[:, :catalogue]
             return
         attributes = user_plan[0] if user_plan is not None else self._feature_rows[0]
         if item_plan is None:

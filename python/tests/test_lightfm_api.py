@@ -129,6 +129,8 @@ def test_new_items_are_scored_by_their_features_and_trained_ones_as_before(fitte
     scores = model.predict(1, items[:120], item_features=moved)
     np.testing.assert_allclose(scores[0], model.predict(1, [120], item_features=with_new_rows(itf, [1]))[0],
                                rtol=1e-5)
+    fewer = model.predict_rank(sp.csr_matrix(([1.0], ([0], [4])), shape=(200, 100)), item_features=itf[:100])
+    assert fewer.shape == (200, 100) and fewer.data[0] < 100  # ranked among the 100 items given
     ranks = model.predict_rank(sp.csr_matrix(([1.0], ([0], [120])), shape=(200, 121)), item_features=
                                with_new_rows(itf, [0]))
     assert ranks.shape == (200, 121) and ranks.data[0] < 60  # user 0's own group, among the top half
