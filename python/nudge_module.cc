@@ -546,12 +546,7 @@ class Model {
     {
       py::gil_scoped_release release;
       for (size_t k = 0; k < count; ++k) {
-        const bool trained = ids[k] < num_users();
-        const auto u = static_cast<uint32_t>(trained ? ids[k] : 0);
-        const std::span<const uint32_t> history = trained ? history_.row_indices(u) : std::span<const uint32_t>{};
-        const std::span<const float> weights = trained ? history_.row_values(u) : std::span<const float>{};
-        tower.score_history_with(UserHistory{history, weights, {}, &who[k]}, what,
-                                 std::span<float>(s + k * items, items),
+        tower.score_history_with(training_history(ids[k], &who[k]), what, std::span<float>(s + k * items, items),
                                  std::span<float>(d + k * what.size(), what.size()));
       }
     }
@@ -580,12 +575,8 @@ class Model {
     const auto dim = static_cast<size_t>(tower.item_vectors().cols());
     py::array_t<float> vectors({count, dim});
     for (size_t k = 0; k < count; ++k) {
-      const int64_t id = users.data()[k];
-      const bool trained = id >= 0 && id < num_users();
-      const auto u = static_cast<uint32_t>(trained ? id : 0);
-      const std::span<const uint32_t> history = trained ? history_.row_indices(u) : std::span<const uint32_t>{};
-      const std::span<const float> weights = trained ? history_.row_values(u) : std::span<const float>{};
-      tower.history_vector(UserHistory{history, weights, {}, &who[k]},
+      if (users.data()[k] < 0) throw py::value_error("user_ids[" + std::to_string(k) + "]: negative");
+      tower.history_vector(training_history(users.data()[k], &who[k]),
                            std::span<float>(vectors.mutable_data() + k * dim, dim));
     }
     return vectors;
@@ -666,6 +657,13 @@ class Model {
     const auto* tower = dynamic_cast<const TwoTowerModel*>(model_.get());
     if (!tower) throw py::value_error(kind() + " does not read feature matrices (the two-tower model does)");
     return *tower;
+  }
+  // User `id` as the towers read them: its training rows (none past the training users) and
+  // `attributes`.
+  UserHistory training_history(int64_t id, const FeatureDescription* attributes) const {
+    if (id >= num_users()) return UserHistory{{}, {}, {}, attributes};
+    const auto u = static_cast<uint32_t>(id);
+    return UserHistory{history_.row_indices(u), history_.row_values(u), {}, attributes};
   }
   // The rows of a (indptr, indices, data, columns) CSR tuple as feature descriptions
   // ("feature", "j"); `rows` >= 0: the number of rows expected.

@@ -505,6 +505,17 @@ class AlternatingLeastSquares(_FactorModel):
         out = self._model.fold_in_users(indptr, indices, data)
         return out[0] if _np.isscalar(userid) else out
 
+    def _confidence(self, shifted):
+        """Nudge's 1 + alpha * w' of shifted weights: implicit's alpha * w."""
+        return 1.0 + _spec_number(self.spec, "alpha", 1.0) * shifted.astype(_np.float64)
+
+    def _normal_matrix(self, gram, y, c):
+        """The least-squares matrix of one row observed at the rows y of the other side with
+        confidences c, as IalsModel solves it: gram + lambda (1 + n)^nu I + y' (C - I) y."""
+        reg = _spec_number(self.spec, "regularization", 0.01) * (1.0 + len(c)) ** _spec_number(self.spec,
+                                                                                              "reg_exponent", 0.0)
+        return gram + reg * _np.eye(gram.shape[0]) + y.T @ ((c - 1.0)[:, None] * y)
+
     def recalculate_item(self, itemid, item_users):
         """The factors itemid would get from item_users (one row of users per item), not
         stored: the item side's least-squares solve against the user factors."""
@@ -515,18 +526,12 @@ class AlternatingLeastSquares(_FactorModel):
                              f"{self._model.num_users}): one row per item")
         users = self.user_factors.astype(_np.float64)
         gram = users.T @ users
-        alpha = _spec_number(self.spec, "alpha", 1.0)
-        reg = _spec_number(self.spec, "regularization", 0.01)
-        nu = _spec_number(self.spec, "reg_exponent", 0.0)
         out = _np.zeros((len(items), users.shape[1]), dtype=_np.float32)
         for r in range(len(items)):  # as IalsModel::fold_in, with the sides swapped
-            idx = indices[indptr[r]:indptr[r + 1]]
-            if idx.size == 0:
+            if indptr[r + 1] == indptr[r]:
                 continue
-            y = users[idx]
-            c = 1.0 + alpha * data[indptr[r]:indptr[r + 1]].astype(_np.float64)
-            a = gram + reg * (1.0 + idx.size) ** nu * _np.eye(users.shape[1]) + y.T @ ((c - 1.0)[:, None] * y)
-            out[r] = _np.linalg.solve(a, y.T @ c)
+            y, c = users[indices[indptr[r]:indptr[r + 1]]], self._confidence(data[indptr[r]:indptr[r + 1]])
+            out[r] = _np.linalg.solve(self._normal_matrix(gram, y, c), y.T @ c)
         return out[0] if _np.isscalar(itemid) else out
 
     def explain(self, userid, user_items, itemid, user_weights=None, N=10):
@@ -543,13 +548,9 @@ class AlternatingLeastSquares(_FactorModel):
             raise IndexError(f"itemid: {itemid} is not an item of the model (0..{self._model.num_items - 1})")
         items = self.item_factors.astype(_np.float64)
         liked = indices[indptr[0]:indptr[1]]
-        y = items[liked]
-        c = 1.0 + _spec_number(self.spec, "alpha", 1.0) * data[indptr[0]:indptr[1]].astype(_np.float64)
+        y, c = items[liked], self._confidence(data[indptr[0]:indptr[1]])
         if user_weights is None:
-            reg = _spec_number(self.spec, "regularization", 0.01)
-            nu = _spec_number(self.spec, "reg_exponent", 0.0)
-            a = items.T @ items + reg * (1.0 + liked.size) ** nu * _np.eye(items.shape[1]) + y.T @ ((c - 1.0)[:, None] * y)
-            user_weights = _np.linalg.cholesky(a)
+            user_weights = _np.linalg.cholesky(self._normal_matrix(items.T @ items, y, c))
         import scipy.linalg
         weighted = scipy.linalg.cho_solve((user_weights, True), items[int(itemid)])
         contributions = c * (y @ weighted)

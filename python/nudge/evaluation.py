@@ -166,6 +166,13 @@ def _random_state(random_state):
     return _np.random.RandomState(random_state)
 
 
+def _entries(coo, mask):
+    """The entries of a COO matrix where mask, as a CSR matrix of its shape and dtype."""
+    import scipy.sparse
+    return scipy.sparse.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=coo.shape,
+                                   dtype=coo.dtype)
+
+
 def train_test_split(ratings, train_percentage=0.8, random_state=None):
     """implicit's random split: each stored entry goes to train with probability
     train_percentage, else to test (negative test values dropped). Returns (train, test) CSR.
@@ -173,15 +180,8 @@ def train_test_split(ratings, train_percentage=0.8, random_state=None):
     if not 0.0 <= float(train_percentage) <= 1.0:
         raise ValueError("train_percentage: must be from 0 to 1")
     coo = ratings.tocoo()
-    draw = _random_state(random_state).random_sample(coo.nnz)
-    import scipy.sparse
-    keep = draw < train_percentage
-
-    def part(mask):
-        return scipy.sparse.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=coo.shape,
-                                       dtype=coo.dtype)
-
-    train, test = part(keep), part(~keep)
+    keep = _random_state(random_state).random_sample(coo.nnz) < train_percentage
+    train, test = _entries(coo, keep), _entries(coo, ~keep)
     test.data[test.data < 0] = 0
     test.eliminate_zeros()
     return train, test
@@ -196,7 +196,6 @@ def leave_k_out_split(ratings, K=1, train_only_size=0.0, random_state=None):
         raise ValueError("The 'K' must be >= 1.")
     if not 0.0 <= float(train_only_size) < 1.0:
         raise ValueError("The 'train_only_size' must be in the range (0.0 <= x < 1.0).")
-    import scipy.sparse
     rng = _random_state(random_state)
     coo = ratings.tocsr().tocoo()
     counts = _np.bincount(coo.row, minlength=coo.shape[0])
@@ -212,9 +211,4 @@ def leave_k_out_split(ratings, K=1, train_only_size=0.0, random_state=None):
     position = _np.empty(coo.nnz, dtype=_np.int64)
     position[order] = _np.arange(coo.nnz) - _np.repeat(starts, counts)
     test_mask = eligible[coo.row] & (position < K)
-
-    def part(mask):
-        return scipy.sparse.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=coo.shape,
-                                       dtype=coo.dtype)
-
-    return part(~test_mask), part(test_mask)
+    return _entries(coo, ~test_mask), _entries(coo, test_mask)

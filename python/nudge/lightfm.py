@@ -41,13 +41,13 @@ def _csr_matrix(matrix, name):
     return scipy.sparse.csr_matrix((data, indices, indptr), shape=(rows, cols))
 
 
-def _rows_tuple(matrix, rows, cols):
-    """(indptr, indices, data, columns) of a CSR matrix for the module; None: `rows` empty rows."""
+def _rows_tuple(matrix, rows, cols, name):
+    """_feature_arrays of `rows` rows of a feature matrix (checked as fit checks them); None:
+    `rows` empty rows of `cols` columns."""
     if matrix is None:
         return (_np.zeros(rows + 1, dtype=_np.int64), _np.zeros(0, dtype=_np.int32), _np.zeros(0, dtype=_np.float32),
                 cols)
-    matrix = matrix.tocsr()
-    return (matrix.indptr, matrix.indices, _np.abs(matrix.data).astype(_np.float32), matrix.shape[1])
+    return _feature_arrays(matrix, rows, name)
 
 
 class LightFM:
@@ -215,12 +215,12 @@ class LightFM:
         else:
             described_rows, catalogue = _np.flatnonzero(item_plan[1]), item_plan[0].shape[0]
         described = _rows_tuple(item_plan[0][described_rows] if item_plan is not None else None,
-                                described_rows.size, 0)
+                                described_rows.size, 0, "item_features")
         kept = _np.setdiff1d(_np.arange(min(catalogue, tower.num_items)), described_rows)
         for start in range(0, users.size, 256):
             chunk = users[start:start + 256]
             rows = _rows_tuple(None if attributes is None else attributes[chunk], chunk.size,
-                               0 if attributes is None else attributes.shape[1])
+                               0 if attributes is None else attributes.shape[1], "user_features")
             trained, by_features = tower.score_with_features(chunk, rows, described)
             scores = _np.empty((chunk.size, catalogue), dtype=_np.float32)
             scores[:, kept] = trained[:, kept]
@@ -302,7 +302,8 @@ class LightFM:
         out_biases[same], out_vectors[same] = biases[same], vectors[same]
         rows = _np.flatnonzero(changed)
         if rows.size:
-            b, v = self._model._model.described_item_representations(_rows_tuple(matrix[rows], rows.size, 0))
+            b, v = self._model._model.described_item_representations(_rows_tuple(matrix[rows], rows.size, 0,
+                                                                                          "features"))
             out_biases[rows], out_vectors[rows] = b, v
         return out_biases, out_vectors
 
@@ -321,7 +322,8 @@ class LightFM:
         out[same] = vectors[same]
         rows = _np.flatnonzero(changed)
         if rows.size:
-            out[rows] = self._model._model.user_representations_with(rows, _rows_tuple(matrix[rows], rows.size, 0))
+            out[rows] = self._model._model.user_representations_with(rows, _rows_tuple(matrix[rows], rows.size, 0,
+                                                                                               "features"))
         return _np.zeros(matrix.shape[0], dtype=_np.float32), out
 
     def __repr__(self):

@@ -171,6 +171,15 @@ def test_lightfm_refusals_are_clear(fitted):
         model.predict(200, [1])
     with pytest.raises(ValueError, match="the model was fitted without item_features"):
         nudge.LightFM(no_components=4).fit(train, epochs=1).predict(0, [1], item_features=itf)
+    bad = with_new_rows(itf, [0]).astype(np.float32)
+    bad.data[-1] = np.nan  # predict-time feature matrices are checked as fit checks them
+    with pytest.raises(ValueError, match=r"item_features.data\[0\]: must be a finite number >= 0"):
+        model.predict(0, [120], item_features=bad)
+    bad.data[-1] = -1.0
+    with pytest.raises(ValueError, match="must be a finite number >= 0"):
+        model.get_item_representations(bad)
+    with pytest.raises(ValueError, match="must be a finite number >= 0"):
+        model.predict(200, [1], user_features=sp.vstack([uf, sp.csr_matrix([[0, -2.0, 0, 0]])]).tocsr())
     with pytest.raises(ValueError, match="fit_partial goes on with the fit's own feature matrices"):
         model.fit_partial(train, item_features=itf.copy(), epochs=0)
     with pytest.raises(ValueError, match="not fitted"):

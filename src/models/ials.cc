@@ -134,15 +134,22 @@ Status IalsModel::fit_more(const Dataset& train, int64_t iterations) {
   const CsrMatrix& ui = train.user_items();
   const CsrMatrix& iu = train.item_users();
   // What the loss is divided by: every pair's confidence, 1 for each unobserved one.
-  double confidence = static_cast<double>(train.num_users()) * train.num_items() - static_cast<double>(ui.nnz());
-  for (float w : ui.values) confidence += 1.0 + options_.alpha * w;
+  double confidence = 1.0;
+  if (options_.training_loss) {
+    confidence = static_cast<double>(train.num_users()) * train.num_items() - static_cast<double>(ui.nnz());
+    for (float w : ui.values) confidence += 1.0 + options_.alpha * w;
+    confidence = std::max(confidence, 1.0);
+  }
   Progress progress("ials iterations", static_cast<uint64_t>(iterations));
   for (int64_t it = 0; it < iterations; ++it) {
     solve_side(ui, items_, &users_);
     solve_side(iu, users_, &items_);
     progress.advance();
-    const double sweep_loss = options_.training_loss ? loss(train) / std::max(confidence, 1.0) : std::nan("");
-    if (options_.training_loss) losses_.push_back(sweep_loss);
+    double sweep_loss = std::nan("");
+    if (options_.training_loss) {
+      sweep_loss = loss(train) / confidence;
+      losses_.push_back(sweep_loss);
+    }
     if (!epoch_finished(it, sweep_loss)) break;
   }
   gram_ = items_.transpose() * items_;

@@ -72,6 +72,22 @@ CsrMatrix weighted(const CsrMatrix& m, const KnnOptions& o) {
   return w;
 }
 
+// The similarity of two weighted rows from their product, counts and norms (the table in
+// knn.h); made once per build, so the hot loop compares no strings.
+struct PairMeasure {
+  explicit PairMeasure(const KnnOptions& o)
+      : dot_only(o.similarity == "bm25" || o.similarity == "dot"),
+        jaccard(o.similarity == "jaccard"),
+        shrinkage(o.shrinkage) {}
+  double operator()(double dot, double nnz_i, double nnz_j, double norm_i, double norm_j) const {
+    if (dot_only) return dot;
+    if (jaccard) return dot / (nnz_i + nnz_j - dot + shrinkage);
+    return dot / (norm_i * norm_j + shrinkage);
+  }
+  bool dot_only, jaccard;
+  double shrinkage;
+};
+
 }  // namespace
 
 CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& o, SimilarityPath path) {
@@ -83,17 +99,15 @@ CsrMatrix build_similarity(const CsrMatrix& rows, const KnnOptions& o, Similarit
     for (float v : w.row_values(r)) norm[r] += static_cast<double>(v) * v;
     norm[r] = std::sqrt(norm[r]);
   }
-  const bool dot_only = o.similarity == "bm25" || o.similarity == "dot";
-  const bool jaccard = o.similarity == "jaccard";
+  const PairMeasure measure(o);
+  const bool dot_only = measure.dot_only;
+  const bool jaccard = measure.jaccard;
   const size_t keep = o.neighbours > 0 ? static_cast<size_t>(o.neighbours) : n;
   std::vector<std::vector<ScoredItem>> kept(n);
   // Row i's candidate j from their product, or nothing for a zero product.
   auto add_candidate = [&](uint32_t i, uint32_t j, float dot, std::vector<ScoredItem>* cand) {
     if (j == i || dot == 0.f) return;
-    double sim;
-    if (dot_only) sim = dot;
-    else if (jaccard) sim = dot / (static_cast<double>(w.row_nnz(i)) + w.row_nnz(j) - dot + o.shrinkage);
-    else sim = dot / (norm[i] * norm[j] + o.shrinkage);
+    const double sim = measure(dot, w.row_nnz(i), w.row_nnz(j), norm[i], norm[j]);
     cand->push_back({j, static_cast<float>(sim)});
   };
   // Row i's kept neighbours from its dense row of products: every similarity in one pass the
@@ -267,16 +281,13 @@ float ItemKnnModel::self_similarity(uint32_t item) const {
   std::call_once(self_->once, [this] {
     // As build_similarity measures a pair, for the pair (i, i): its weighted row's dot with itself.
     const CsrMatrix w = weighted(history_.transpose(), options_);
-    const bool dot_only = options_.similarity == "bm25" || options_.similarity == "dot";
+    const PairMeasure measure(options_);
     self_->values.assign(w.num_rows, 0.f);
     for (uint32_t i = 0; i < w.num_rows; ++i) {
       double dot = 0;
       for (float v : w.row_values(i)) dot += static_cast<double>(v) * v;
-      if (dot == 0) continue;
-      double sim = dot;  // dot and bm25
-      if (options_.similarity == "jaccard") sim = dot / (static_cast<double>(w.row_nnz(i)) + options_.shrinkage);
-      else if (!dot_only) sim = dot / (dot + options_.shrinkage);
-      self_->values[i] = static_cast<float>(sim);
+      const double norm = std::sqrt(dot);
+      if (dot != 0) self_->values[i] = static_cast<float>(measure(dot, w.row_nnz(i), w.row_nnz(i), norm, norm));
     }
   });
   return self_->values[item];
